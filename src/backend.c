@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backend.c - the ml_backend method table over the linked-in jemalloc, for
+ * the core (layer: front).  Never allocates.
+ */
+#include "backend.h"
+#include "track.h"
+
+static size_t ml_backend_good_size(size_t n) { return ml_je_nallocx(n ? n : 1, 0); }
+
+const ml_backend_t ml_backend = {
+    .usable_size = ml_je_malloc_usable_size,
+    .good_size = ml_backend_good_size,
+    .ctl = ml_je_mallctl,
+};

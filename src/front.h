@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * front.h - bodies of the interposed functions, shared by the preload front
+ * (preload.c) and the link-time front (wrap.c) (layer: front).
+ *
+ * Each body: the gate, the jemalloc call, one call into the recorder.  The
+ * untracked paths touch no table, no lock and no thread-local: malloc-like
+ * calls compare the request with ml_gate.cutoff and tail-call jemalloc;
+ * free asks jemalloc for the usable size (the same radix-tree lookup free
+ * itself needs) and hands it back through sdallocx, which then skips that
+ * lookup.  Semantics follow glibc: realloc(p, 0) frees p and returns NULL;
+ * calloc and reallocarray overflow give NULL and ENOMEM; memalign rounds a
+ * non-power-of-two alignment up; aligned_alloc and posix_memalign refuse it
+ * with EINVAL.  The tracked paths are out of line (ML_NOINLINE) so that the
+ * fast paths stay small.
+ */
+#ifndef ML_FRONT_H
+#define ML_FRONT_H
+
+#include "backend.h"
+#include "track.h"
+#include <errno.h>
+#include <unistd.h>
+
+#define ML_TRACKED(u) ml_unlikely((u) >= ml_gate.threshold)
+
+/* ---- slow paths --------------------------------------------------------- */
+
+static ML_NOINLINE void *ml_f_malloc_tracked(size_t n) {
+  void *p = ml_je_malloc(n);
+  if (p) ml_track_alloc(p, n);
+  return p;
+}
+
+static ML_NOINLINE void *ml_f_calloc_tracked(size_t n) {
+  void *p = ml_je_calloc(1, n);
+  if (p) ml_track_alloc(p, n);
+  return p;
+}
+
+static ML_NOINLINE void *ml_f_realloc_tracked(void *p, size_t old_usable, size_t n) {
+  ml_rec_t old;
+  bool had = old_usable >= ml_gate.threshold && ml_track_take(p, &old);
+  void *q = ml_je_realloc(p, n);
+  if (!q) {
+    if (had) ml_track_put_back(&old);
+    return NULL;
+  }
+  if (n >= ml_gate.cutoff) ml_track_alloc(q, n);
+  return q;
+}
+
+/* Track an aligned or flagged allocation by its usable size. */
+static ML_NOINLINE void ml_f_track_by_usable(void *p, size_t n) {
+  if (ML_TRACKED(ml_je_malloc_usable_size(p))) ml_track_alloc(p, n);
+}
+
+/* ---- the C and POSIX family --------------------------------------------- */
+
+ML_INLINE void *ml_f_malloc(size_t n) {
+  if (ml_likely(n < ml_gate.cutoff)) return ml_je_malloc(n);
+  return ml_f_malloc_tracked(n);
+}
+
+ML_INLINE void ml_f_free(void *p) {
+  if (ml_unlikely(p == NULL)) return;
+  size_t u = ml_je_malloc_usable_size(p);
+  if (ML_TRACKED(u)) ml_track_free(p);
+  ml_je_sdallocx(p, u, 0);
+}
+
+ML_INLINE void *ml_f_calloc(size_t nmemb, size_t size) {
+  size_t n;
+  if (ml_unlikely(__builtin_mul_overflow(nmemb, size, &n))) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (ml_likely(n < ml_gate.cutoff)) return ml_je_calloc(1, n);
+  return ml_f_calloc_tracked(n);
+}
+
+ML_INLINE void *ml_f_realloc(void *p, size_t n) {
+  if (p == NULL) return ml_f_malloc(n);
+  if (n == 0) { /* glibc: free and return NULL */
+    ml_f_free(p);
+    return NULL;
+  }
+  size_t u = ml_je_malloc_usable_size(p);
+  if (ml_likely(u < ml_gate.threshold && n < ml_gate.cutoff)) return ml_je_realloc(p, n);
+  return ml_f_realloc_tracked(p, u, n);
+}
+
+ML_INLINE void *ml_f_reallocarray(void *p, size_t nmemb, size_t size) {
+  size_t n;
+  if (__builtin_mul_overflow(nmemb, size, &n)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return ml_f_realloc(p, n);
+}
+
+ML_INLINE void *ml_f_aligned(size_t align, size_t n) {
+  void *p = ml_je_aligned_alloc(align, n);
+  if (p) ml_f_track_by_usable(p, n);
+  return p;
+}
+
+ML_INLINE int ml_f_posix_memalign(void **out, size_t align, size_t n) {
+  if (!ml_is_pow2(align) || align % sizeof(void *)) return EINVAL;
+  void *p = ml_je_aligned_alloc(align, n ? n : 1);
+  if (!p) return ENOMEM;
+  ml_f_track_by_usable(p, n);
+  *out = p;
+  return 0;
+}
+
+ML_INLINE void *ml_f_aligned_alloc(size_t align, size_t n) {
+  if (!ml_is_pow2(align)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return ml_f_aligned(align, n ? n : 1);
+}
+
+ML_INLINE void *ml_f_memalign(size_t align, size_t n) {
+  if (align > SIZE_MAX / 2 + 1) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (!ml_is_pow2(align)) align = ml_next_pow2(align);
+  return ml_f_aligned(align, n ? n : 1);
+}
+
+ML_INLINE void *ml_f_valloc(size_t n) {
+  return ml_f_aligned((size_t)sysconf(_SC_PAGESIZE), n ? n : 1);
+}
+
+ML_INLINE void *ml_f_pvalloc(size_t n) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t rounded;
+  if (__builtin_add_overflow(n, page - 1, &rounded)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  rounded &= ~(page - 1);
+  return ml_f_aligned(page, rounded ? rounded : page);
+}
+
+ML_INLINE size_t ml_f_malloc_usable_size(void *p) {
+  return p ? ml_je_malloc_usable_size(p) : 0;
+}
+
+/* ---- jemalloc's own API ------------------------------------------------- */
+
+ML_INLINE void *ml_f_mallocx(size_t n, int flags) {
+  void *p = ml_je_mallocx(n, flags);
+  if (p && ML_TRACKED(ml_je_sallocx(p, 0))) ml_track_alloc(p, n);
+  return p;
+}
+
+ML_INLINE void *ml_f_rallocx(void *p, size_t n, int flags) {
+  ml_rec_t old;
+  bool had = ML_TRACKED(ml_je_sallocx(p, 0)) && ml_track_take(p, &old);
+  void *q = ml_je_rallocx(p, n, flags);
+  if (!q) {
+    if (had) ml_track_put_back(&old);
+    return NULL;
+  }
+  if (ML_TRACKED(ml_je_sallocx(q, 0))) ml_track_alloc(q, n);
+  return q;
+}
+
+ML_INLINE size_t ml_f_xallocx(void *p, size_t n, size_t extra, int flags) {
+  /* Resizing in place: the block keeps its address and its record (with
+   * the stack of its allocation); only its size and tracked status change. */
+  ml_rec_t old;
+  bool had = ML_TRACKED(ml_je_sallocx(p, 0)) && ml_track_take(p, &old);
+  size_t u = ml_je_xallocx(p, n, extra, flags);
+  if (ML_TRACKED(u)) {
+    if (had) {
+      size_t kept = ml_rec_size(&old) > u ? u : ml_rec_size(&old);
+      size_t want = n > kept ? n : kept;
+      old.size_tid = (old.size_tid & ~ML_REC_SIZE_MAX) | (want > u ? u : want);
+      ml_track_put_back(&old);
+    } else {
+      ml_track_alloc(p, n);
+    }
+  }
+  return u;
+}
+
+ML_INLINE size_t ml_f_sallocx(const void *p, int flags) { return ml_je_sallocx(p, flags); }
+
+ML_INLINE void ml_f_dallocx(void *p, int flags) {
+  if (ML_TRACKED(ml_je_sallocx(p, 0))) ml_track_free(p);
+  ml_je_dallocx(p, flags);
+}
+
+ML_INLINE void ml_f_sdallocx(void *p, size_t n, int flags) {
+  if (ML_TRACKED(ml_je_sallocx(p, 0))) ml_track_free(p);
+  ml_je_sdallocx(p, n, flags);
+}
+
+ML_INLINE size_t ml_f_nallocx(size_t n, int flags) { return ml_je_nallocx(n, flags); }
+
+#endif /* ML_FRONT_H */

@@ -1,0 +1,656 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * options.c - the MEMLEDGER_* option table (layer: core): descriptors
+ * generated from options.def, the value grammar (bool, int, size, enum,
+ * signal, path), the one-time load from the environment with its warnings,
+ * and the listings.  Never allocates, takes no lock, not for signal handlers:
+ * environ is scanned in place (ml_prim_env_foreach), numbers are parsed by
+ * hand (strtol consults the locale), text goes through ml_snprintf.
+ * Invariant: values change only in ml_options_load, ml_option_set_text and
+ * ml_options_reset (init is serialized); then ml_option_get is one load.
+ */
+#include "options.h"
+
+#include "fmt.h"
+#include "log.h"
+#include "prim.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- descriptors -------------------------------------------------------- */
+
+#define ML_OPT_PREFIX "MEMLEDGER_"
+#define ML_OPT_PATH_MAX 4096 // bytes of a PATH value, including the NUL
+#define ML_OPT_SHOW_MAX 48   // bytes of a bad value echoed in a warning
+/* Room for ml_opt_show: every byte as \xNN, plus "..." and the NUL. */
+#define ML_OPT_SHOW_SIZE (4 * ML_OPT_SHOW_MAX + 4)
+
+const ml_opt_desc_t ml_opt_desc[ML_OPT_COUNT] = {
+#define ML_OPTION(id, name, type, def, min, max, values, doc)                  \
+  [ML_OPT_##id] = {name, ML_OPT_PREFIX #id, type, def, min, max, values, doc},
+#include "options.def"
+#undef ML_OPTION
+};
+
+/* strlen of each env name, computed at compile time for the environ scan. */
+static const unsigned char ml_opt_env_len[ML_OPT_COUNT] = {
+#define ML_OPTION(id, name, type, def, min, max, values, doc)                  \
+  [ML_OPT_##id] = sizeof(ML_OPT_PREFIX #id) - 1,
+#include "options.def"
+#undef ML_OPTION
+};
+
+/* MEMLEDGER_* names that are not options but are used on purpose (by the
+ * command-line tool): never warned about.  NULL-terminated. */
+static const char *const ml_opt_ignored[] = {NULL};
+
+/* ---- state -------------------------------------------------------------- */
+
+typedef enum ml_opt_src_e {
+  ML_OPT_SRC_DEFAULT,     // the table's default
+  ML_OPT_SRC_ENVIRONMENT, // a MEMLEDGER_* variable
+  ML_OPT_SRC_PROGRAM,     // ml_option_set_text
+} ml_opt_src_t;
+
+/* The module's mutable state (SQLite mem2.c style), initialized with the
+ * defaults so that ml_option_get is right before any load. */
+static struct ml_opts_s {
+  long long value[ML_OPT_COUNT]; // effective values
+  uint8_t state[ML_OPT_COUNT];   // ml_opt_state_t
+  uint8_t src[ML_OPT_COUNT];     // ml_opt_src_t, meaningful when SET
+  bool loaded;                   // ml_options_load succeeded
+} ml_opts = {
+    .value =
+        {
+#define ML_OPTION(id, name, type, def, min, max, values, doc)                  \
+  [ML_OPT_##id] = (def),
+#include "options.def"
+#undef ML_OPTION
+        },
+};
+
+/* PATH values: a ML_OPT_PATH_MAX buffer per PATH option, a 1-byte stub for
+ * the others.  Kept apart from ml_opts so that it stays in .bss. */
+static struct ml_opt_paths_s {
+#define ML_OPTION(id, name, type, def, min, max, values, doc)                  \
+  char path_##id[(type) == ML_OPT_TYPE_PATH ? ML_OPT_PATH_MAX : 1];
+#include "options.def"
+#undef ML_OPTION
+} ml_opt_paths;
+
+static char *const ml_opt_path_buf[ML_OPT_COUNT] = {
+#define ML_OPTION(id, name, type, def, min, max, values, doc)                  \
+  [ML_OPT_##id] = ml_opt_paths.path_##id,
+#include "options.def"
+#undef ML_OPTION
+};
+
+/* Secure-execution check, replaceable by tests (jemalloc JET_MUTABLE). */
+#ifdef ML_TESTING
+bool (*ml_opt_is_secure)(void) ML_HIDDEN = ml_prim_is_secure;
+#else
+static bool (*const ml_opt_is_secure)(void) = ml_prim_is_secure;
+#endif
+
+/* ---- grammar ------------------------------------------------------------ */
+
+static int ml_opt_lower(int c) {
+  return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* Decimal digits at s into *out; returns the end (== s when there are none).
+ * On overflow keeps consuming digits, sets *overflow and leaves UINT64_MAX. */
+static const char *ml_opt_digits(const char *s, uint64_t *out, bool *overflow) {
+  uint64_t v = 0;
+
+  *overflow = false;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    unsigned d = (unsigned)(*s - '0');
+    if (v > (UINT64_MAX - d) / 10) *overflow = true;
+    v = *overflow ? UINT64_MAX : v * 10 + d;
+  }
+  *out = v;
+  return s;
+}
+
+/* Case-insensitive match of the start of s against word; returns the rest of
+ * s after it, or NULL. */
+static const char *ml_opt_skip_word(const char *s, const char *word) {
+  size_t n = strlen(word);
+  return ml_strncasecmp(s, word, n) == 0 ? s + n : NULL;
+}
+
+int ml_parse_bool(const char *s, long long *out) {
+  static const char *const ml_true[] = {"", "1", "true", "yes", "on"};
+  static const char *const ml_false[] = {"0", "false", "no", "off"};
+
+  for (size_t i = 0; i < ML_ARRAY_SIZE(ml_true); i++)
+    if (ml_strcasecmp(s, ml_true[i]) == 0) {
+      *out = 1;
+      return 0;
+    }
+  for (size_t i = 0; i < ML_ARRAY_SIZE(ml_false); i++)
+    if (ml_strcasecmp(s, ml_false[i]) == 0) {
+      *out = 0;
+      return 0;
+    }
+  return -1;
+}
+
+/* Clamp v into [min, max]: 0 when it already was inside, 1 when clamped. */
+static int ml_opt_clamp(long long v, long long min, long long max,
+                        long long *out) {
+  *out = v < min ? min : v > max ? max : v;
+  return *out != v;
+}
+
+int ml_parse_int(const char *s, long long min, long long max, long long *out) {
+  bool neg = false, overflow;
+  uint64_t mag;
+  const char *end;
+
+  if (*s == '+' || *s == '-') neg = *s++ == '-';
+  end = ml_opt_digits(s, &mag, &overflow);
+  if (end == s || *end != '\0' || overflow) return -1;
+  if (mag > (uint64_t)LLONG_MAX + neg) return -1;
+  /* -(LLONG_MAX + 1) is computed in unsigned arithmetic, then converted. */
+  return ml_opt_clamp(neg ? (long long)(0 - mag) : (long long)mag, min, max,
+                      out);
+}
+
+int ml_parse_size(const char *s, long long min, long long max, long long *out) {
+  static const char ml_units[] = "kmgt"; // powers of 1024, in order
+  bool overflow;
+  uint64_t v;
+  unsigned shift = 0;
+  const char *end = ml_opt_digits(s, &v, &overflow), *p;
+
+  if (end == s) return -1;
+  for (unsigned i = 0; i < sizeof(ml_units) - 1; i++)
+    if (ml_opt_lower((unsigned char)*end) == ml_units[i]) {
+      shift = 10 * (i + 1);
+      end++;
+      break;
+    }
+  /* "B" after a number or unit, "iB" only after a unit ("64KiB", not "5iB"). */
+  if (shift != 0 && (p = ml_opt_skip_word(end, "ib")) != NULL)
+    end = p;
+  else if (ml_opt_lower((unsigned char)*end) == 'b')
+    end++;
+  if (*end != '\0') return -1;
+  if (v > (UINT64_MAX >> shift)) overflow = true;
+  v <<= shift;
+  if (overflow || v > (uint64_t)LLONG_MAX) { /* too large for any bound */
+    *out = max;
+    return 1;
+  }
+  return ml_opt_clamp((long long)v, min, max, out);
+}
+
+int ml_parse_enum(const char *s, const char *values, long long *out) {
+  long long index = 0;
+  size_t n = strlen(s);
+
+  if (n == 0 || values == NULL) return -1;
+  for (const char *v = values;; index++) {
+    const char *bar = strchr(v, '|');
+    size_t len = bar != NULL ? (size_t)(bar - v) : strlen(v);
+    if (len == n && ml_strncasecmp(s, v, n) == 0) {
+      *out = index;
+      return 0;
+    }
+    if (bar == NULL) return -1;
+    v = bar + 1;
+  }
+}
+
+/* Signals a dump may be requested with, by name (without "SIG"). */
+static const struct ml_opt_sig_s {
+  char name[8];
+  int sig;
+} ml_opt_signals[] = {
+    {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},
+    {"USR1", SIGUSR1},     {"USR2", SIGUSR2}, {"ALRM", SIGALRM},
+    {"TERM", SIGTERM},     {"CHLD", SIGCHLD}, {"CONT", SIGCONT},
+    {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
+    {"URG", SIGURG},       {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+    {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH},
+    {"IO", SIGIO},         {"PWR", SIGPWR},   {"SYS", SIGSYS},
+};
+
+/* Signals that cannot be caught (KILL, STOP) or that report a fault or an
+ * abort: a dump handler on them would hide the program's own crash. */
+static bool ml_opt_sig_refused(long long sig) {
+  switch (sig) {
+  case SIGKILL:
+  case SIGSTOP:
+  case SIGSEGV:
+  case SIGBUS:
+  case SIGILL:
+  case SIGFPE:
+  case SIGABRT:
+  case SIGTRAP: return true;
+  default: return false;
+  }
+}
+
+int ml_parse_signal(const char *s, long long min, long long max,
+                    long long *out) {
+  /* SIGRTMIN/SIGRTMAX are calls into glibc (__libc_current_sigrtmin): they
+   * only read a variable, and 32..SIGRTMIN-1 are glibc's own (cancellation,
+   * setxid), so sigaction would refuse them. */
+  const long long rtmin = SIGRTMIN, rtmax = SIGRTMAX;
+  long long sig = -1;
+  uint64_t n;
+  bool overflow;
+  const char *p, *end;
+
+  if (ml_strcasecmp(s, "off") == 0 || ml_strcasecmp(s, "none") == 0) {
+    sig = 0;
+  } else if (*s >= '0' && *s <= '9') {
+    end = ml_opt_digits(s, &n, &overflow);
+    if (*end != '\0' || overflow || n > (uint64_t)INT_MAX) return -1;
+    sig = (long long)n;
+  } else {
+    if ((p = ml_opt_skip_word(s, "sig")) != NULL) s = p;
+    if ((p = ml_opt_skip_word(s, "rtmin")) != NULL ||
+        (p = ml_opt_skip_word(s, "rtmax")) != NULL) {
+      bool is_min = ml_opt_lower((unsigned char)s[3]) == 'i';
+      n = 0;
+      if (*p == (is_min ? '+' : '-')) {
+        end = ml_opt_digits(p + 1, &n, &overflow);
+        if (end == p + 1 || overflow || n > (uint64_t)INT_MAX) return -1;
+        p = end;
+      }
+      if (*p != '\0') return -1;
+      sig = is_min ? rtmin + (long long)n : rtmax - (long long)n;
+      if (sig < rtmin || sig > rtmax) return -1;
+    } else {
+      for (size_t i = 0; i < ML_ARRAY_SIZE(ml_opt_signals); i++)
+        if (ml_strcasecmp(s, ml_opt_signals[i].name) == 0)
+          sig = ml_opt_signals[i].sig;
+      if (sig < 0) return -1; /* also KILL, SEGV, ...: not in the list */
+    }
+  }
+  if (sig < min || sig > max) return -1;
+  if (sig != 0 &&
+      (ml_opt_sig_refused(sig) || (sig > 31 && sig < rtmin) || sig > rtmax))
+    return -1;
+  *out = sig;
+  return 0;
+}
+
+/* ---- text for messages and listings ------------------------------------- */
+
+/* Copy at most ML_OPT_SHOW_MAX bytes of s[0..len) into buf for a warning,
+ * with '"', '\\' and non-printable bytes escaped, and "..." when cut. */
+static const char *ml_opt_show(const char *s, size_t len, char *buf,
+                               size_t size) {
+  size_t o = 0, i;
+
+  buf[0] = '\0'; /* s may be empty */
+  for (i = 0; i < len && i < ML_OPT_SHOW_MAX; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\')
+      o += (size_t)ml_snprintf(buf + o, size - o, "\\%c", c);
+    else if (c < 0x20 || c >= 0x7f)
+      o += (size_t)ml_snprintf(buf + o, size - o, "\\x%02x", c);
+    else
+      o += (size_t)ml_snprintf(buf + o, size - o, "%c", c);
+  }
+  if (i < len) ml_snprintf(buf + o, size - o, "...");
+  return buf;
+}
+
+/* A size as the grammar would accept it, with the largest exact unit
+ * ("64M", "1T", "1000"). */
+static void ml_opt_size_text(long long v, char *buf, size_t size) {
+  static const char ml_units[] = "KMGT";
+  int u = 0;
+
+  while (v != 0 && u < 4 && v % 1024 == 0) {
+    v /= 1024;
+    u++;
+  }
+  if (u == 0)
+    ml_snprintf(buf, size, "%lld", v);
+  else
+    ml_snprintf(buf, size, "%lld%c", v, ml_units[u - 1]);
+}
+
+/* The i-th name of an ENUM's '|' list. */
+static void ml_opt_enum_name(const char *values, long long index, char *buf,
+                             size_t size) {
+  const char *v = values != NULL ? values : "";
+
+  for (; index > 0 && v != NULL; index--) {
+    v = strchr(v, '|');
+    if (v != NULL) v++;
+  }
+  if (v == NULL) {
+    ml_snprintf(buf, size, "?");
+    return;
+  }
+  const char *bar = strchr(v, '|');
+  ml_snprintf(buf, size, "%.*s", bar != NULL ? (int)(bar - v) : INT_MAX, v);
+}
+
+/* A value as text: enums by name, paths as they are, everything else by
+ * number; human: sizes with units and paths quoted (warnings).  Returns buf,
+ * or the path itself (which may be longer than buf) when not human. */
+static const char *ml_opt_value_text(ml_opt_t opt, long long v, bool human,
+                                     char *buf, size_t size) {
+  const ml_opt_desc_t *d = &ml_opt_desc[opt];
+
+  switch (d->type) {
+  case ML_OPT_TYPE_ENUM: ml_opt_enum_name(d->values, v, buf, size); break;
+  case ML_OPT_TYPE_PATH:
+    if (!human) return ml_option_str(opt);
+    ml_snprintf(buf, size, "\"%s\"", ml_option_str(opt));
+    break;
+  case ML_OPT_TYPE_SIZE:
+    if (human) {
+      ml_opt_size_text(v, buf, size);
+      break;
+    }
+    /* fall through */
+  default: ml_snprintf(buf, size, "%lld", v); break;
+  }
+  return buf;
+}
+
+/* What an option accepts, for the "is not valid (expected ...)" warning. */
+static void ml_opt_expected(const ml_opt_desc_t *d, char *buf, size_t size) {
+  char lo[24], hi[24];
+
+  switch (d->type) {
+  case ML_OPT_TYPE_BOOL:
+    ml_snprintf(buf, size, "1/0, true/false, yes/no or on/off");
+    break;
+  case ML_OPT_TYPE_INT:
+    ml_snprintf(buf, size, "an integer %lld..%lld", d->min, d->max);
+    break;
+  case ML_OPT_TYPE_SIZE:
+    ml_opt_size_text(d->min, lo, sizeof(lo));
+    ml_opt_size_text(d->max, hi, sizeof(hi));
+    ml_snprintf(buf, size, "a size %s..%s with an optional K/M/G/T suffix", lo,
+                hi);
+    break;
+  case ML_OPT_TYPE_ENUM: ml_snprintf(buf, size, "one of %s", d->values); break;
+  case ML_OPT_TYPE_SIGNAL:
+    ml_snprintf(buf, size,
+                "a signal name such as USR2 or RTMIN+1, or a number %lld..%lld,"
+                " but not KILL, STOP, SEGV, BUS, ILL, FPE, ABRT or TRAP;"
+                " 0/off/none = off",
+                d->min > 1 ? d->min : 1, d->max);
+    break;
+  case ML_OPT_TYPE_PATH:
+    ml_snprintf(buf, size, "a non-empty path of at most %d bytes",
+                ML_OPT_PATH_MAX - 1);
+    break;
+  }
+}
+
+/* ---- applying a value --------------------------------------------------- */
+
+/* ARENAS must be 0 (automatic) or a power of two: round up, within max. */
+static bool ml_opt_fix_pow2(ml_opt_t opt, long long *v) {
+  size_t p;
+
+  if (opt != ML_OPT_ARENAS || *v <= 0 || ml_is_pow2((size_t)*v)) return false;
+  p = ml_next_pow2((size_t)*v);
+  while (p > (size_t)ml_opt_desc[opt].max && p > 1) p >>= 1;
+  *v = (long long)p;
+  return true;
+}
+
+/* "the default 32", or "32" when the value in effect came from set_text:
+ * what a rejected value leaves in place. */
+static const char *ml_opt_kept_text(ml_opt_t opt, char *buf, size_t size) {
+  char val[64];
+  const char *v =
+      ml_opt_value_text(opt, ml_opts.value[opt], true, val, sizeof(val));
+
+  ml_snprintf(buf, size, "%s%s",
+              ml_opts.state[opt] == ML_OPT_SET ? "" : "the default ", v);
+  return buf;
+}
+
+/* Parse text for opt and make it the effective value, warning about it
+ * (the variable is named by its env name when src is the environment).
+ * Returns 0 when applied, 1 when applied with a warning (clamped, rounded),
+ * -1 when rejected with a warning (the value in effect is kept). */
+static int ml_opt_apply(ml_opt_t opt, const char *text, ml_opt_src_t src) {
+  const ml_opt_desc_t *d = &ml_opt_desc[opt];
+  const char *who = src == ML_OPT_SRC_ENVIRONMENT ? d->env : d->name;
+  char shown[ML_OPT_SHOW_SIZE], val[80], what[192];
+  long long v = 0;
+  size_t len = strlen(text);
+  int rc = -1;
+  bool rounded;
+
+  switch (d->type) {
+  case ML_OPT_TYPE_BOOL: rc = ml_parse_bool(text, &v); break;
+  case ML_OPT_TYPE_INT: rc = ml_parse_int(text, d->min, d->max, &v); break;
+  case ML_OPT_TYPE_SIZE: rc = ml_parse_size(text, d->min, d->max, &v); break;
+  case ML_OPT_TYPE_ENUM: rc = ml_parse_enum(text, d->values, &v); break;
+  case ML_OPT_TYPE_SIGNAL:
+    rc = ml_parse_signal(text, d->min, d->max, &v);
+    break;
+  case ML_OPT_TYPE_PATH:
+    /* gperftools ignores HEAPPROFILE in set-uid programs: an unprivileged
+     * user must not choose where a privileged process writes. */
+    if (src == ML_OPT_SRC_ENVIRONMENT && ml_opt_is_secure()) {
+      ml_warning("%s is ignored in secure-execution mode (set-uid, set-gid or "
+                 "capabilities); using %s",
+                 who, ml_opt_kept_text(opt, val, sizeof(val)));
+      return -1;
+    }
+    rc = (len == 0 || len >= ML_OPT_PATH_MAX) ? -1 : 0;
+    break;
+  }
+
+  ml_opt_show(text, len, shown, sizeof(shown));
+  if (rc < 0) {
+    ml_opt_expected(d, what, sizeof(what));
+    ml_warning("%s=\"%s\" is not valid (expected %s); using %s", who, shown,
+               what, ml_opt_kept_text(opt, val, sizeof(val)));
+    return -1;
+  }
+
+  rounded = ml_opt_fix_pow2(opt, &v);
+  if (d->type == ML_OPT_TYPE_PATH) memcpy(ml_opt_path_buf[opt], text, len + 1);
+  ml_opts.value[opt] = v;
+  ml_opts.state[opt] = ML_OPT_SET;
+  ml_opts.src[opt] = (uint8_t)src;
+  if (rc == 0 && !rounded) return 0;
+
+  ml_opt_value_text(opt, v, true, val, sizeof(val));
+  if (rc == 1) {
+    char lo[24], hi[24];
+    ml_warning("%s=%s is out of range %s..%s; using %s", who, shown,
+               ml_opt_value_text(opt, d->min, true, lo, sizeof(lo)),
+               ml_opt_value_text(opt, d->max, true, hi, sizeof(hi)), val);
+  } else {
+    ml_warning("%s=%s is not a power of two; using %s", who, shown, val);
+  }
+  return 1;
+}
+
+int ml_option_set_text(ml_opt_t opt, const char *value) {
+  ml_assert(opt < ML_OPT_COUNT && value != NULL);
+  /* A clamped value was applied (with a warning): that is a success. */
+  return ml_opt_apply(opt, value, ML_OPT_SRC_PROGRAM) < 0 ? -1 : 0;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static int ml_opt_lookup(const char *name, size_t len) {
+  for (int i = 0; i < ML_OPT_COUNT; i++)
+    if (ml_opt_env_len[i] == len && memcmp(name, ml_opt_desc[i].env, len) == 0)
+      return i;
+  return -1;
+}
+
+/* Within one edit of each other, ignoring case: one byte inserted, deleted
+ * or replaced, or two adjacent bytes swapped. */
+static bool ml_opt_near(const char *a, size_t alen, const char *b,
+                        size_t blen) {
+  size_t i = 0;
+
+  if (alen < blen) return ml_opt_near(b, blen, a, alen);
+  if (alen - blen > 1) return false;
+  while (i < blen &&
+         ml_opt_lower((unsigned char)a[i]) == ml_opt_lower((unsigned char)b[i]))
+    i++;
+  if (i == blen) return true; /* equal, or a has one more byte at the end */
+  /* a has one more byte: skip it; same length: skip one byte in each. */
+  if (alen != blen) return ml_strncasecmp(a + i + 1, b + i, blen - i) == 0;
+  if (ml_strncasecmp(a + i + 1, b + i + 1, blen - i - 1) == 0) return true;
+  return i + 1 < blen &&
+         ml_opt_lower((unsigned char)a[i]) ==
+             ml_opt_lower((unsigned char)b[i + 1]) &&
+         ml_opt_lower((unsigned char)a[i + 1]) ==
+             ml_opt_lower((unsigned char)b[i]) &&
+         ml_strncasecmp(a + i + 2, b + i + 2, blen - i - 2) == 0;
+}
+
+typedef struct ml_opt_scan_s {
+  const char *value[ML_OPT_COUNT]; // first occurrence of each known name
+  int problems;                    // unknown names reported
+} ml_opt_scan_t;
+
+static void ml_opt_collect(const char *name, size_t len, const char *value,
+                           void *arg) {
+  ml_opt_scan_t *scan = arg;
+  int i = ml_opt_lookup(name, len);
+
+  if (i >= 0 && scan->value[i] == NULL) scan->value[i] = value;
+}
+
+static void ml_opt_check_unknown(const char *name, size_t len,
+                                 const char *value ML_UNUSED, void *arg) {
+  ml_opt_scan_t *scan = arg;
+  char shown[ML_OPT_SHOW_SIZE];
+  const char *hint = NULL;
+
+  if (ml_opt_lookup(name, len) >= 0) return;
+  for (size_t i = 0; ml_opt_ignored[i] != NULL; i++)
+    if (strlen(ml_opt_ignored[i]) == len &&
+        memcmp(ml_opt_ignored[i], name, len) == 0)
+      return;
+  for (int i = 0; i < ML_OPT_COUNT && hint == NULL; i++)
+    if (ml_opt_near(name, len, ml_opt_desc[i].env, ml_opt_env_len[i]))
+      hint = ml_opt_desc[i].env;
+  ml_opt_show(name, len, shown, sizeof(shown));
+  if (hint != NULL)
+    ml_warning("unknown option %s ignored; did you mean %s?", shown, hint);
+  else
+    ml_warning("unknown option %s ignored", shown);
+  scan->problems++;
+}
+
+int ml_options_load(void) {
+  ml_opt_scan_t scan = {{NULL}, 0};
+  int problems = 0;
+  long long max_errors;
+
+  if (ml_opts.loaded) return 0;
+  if (ml_prim_env_foreach(ML_OPT_PREFIX, ml_opt_collect, &scan) < 0)
+    return -1; /* environ not set up yet: stay UNINIT, the caller retries */
+
+  /* The warning cap applies to the option warnings themselves: peek at
+   * MAX_ERRORS first (its own warning, if any, comes in table order). */
+  if (scan.value[ML_OPT_MAX_ERRORS] != NULL &&
+      ml_parse_int(scan.value[ML_OPT_MAX_ERRORS],
+                   ml_opt_desc[ML_OPT_MAX_ERRORS].min,
+                   ml_opt_desc[ML_OPT_MAX_ERRORS].max, &max_errors) >= 0)
+    ml_log_set_max((long)max_errors);
+
+  for (int i = 0; i < ML_OPT_COUNT; i++) {
+    if (scan.value[i] != NULL)
+      problems +=
+          ml_opt_apply((ml_opt_t)i, scan.value[i], ML_OPT_SRC_ENVIRONMENT) != 0;
+    if (ml_opts.state[i] == ML_OPT_UNINIT) ml_opts.state[i] = ML_OPT_DEFAULTED;
+  }
+  ml_prim_env_foreach(ML_OPT_PREFIX, ml_opt_check_unknown, &scan);
+  problems += scan.problems;
+  ml_opts.loaded = true;
+
+  ml_log_set_max((long)ml_opts.value[ML_OPT_MAX_ERRORS]);
+  if (problems > 0 && ml_opts.value[ML_OPT_ABORT_ON_BAD_OPTION]) {
+    ml_error("invalid options and MEMLEDGER_ABORT_ON_BAD_OPTION=1: aborting");
+    abort();
+  }
+  return problems;
+}
+
+void ml_options_reset(void) {
+  for (int i = 0; i < ML_OPT_COUNT; i++) {
+    ml_opts.value[i] = ml_opt_desc[i].def;
+    ml_opts.state[i] = ML_OPT_UNINIT;
+    ml_opts.src[i] = ML_OPT_SRC_DEFAULT;
+    ml_opt_path_buf[i][0] = '\0';
+  }
+  ml_opts.loaded = false;
+}
+
+/* ---- access ------------------------------------------------------------- */
+
+long long ml_option_get(ml_opt_t opt) {
+  ml_assert(opt < ML_OPT_COUNT);
+  return ml_opts.value[opt];
+}
+
+ml_opt_state_t ml_option_state(ml_opt_t opt) {
+  ml_assert(opt < ML_OPT_COUNT);
+  return (ml_opt_state_t)ml_opts.state[opt];
+}
+
+const char *ml_option_str(ml_opt_t opt) {
+  ml_assert(opt < ML_OPT_COUNT && ml_opt_desc[opt].type == ML_OPT_TYPE_PATH);
+  if (ml_opts.state[opt] == ML_OPT_SET) return ml_opt_path_buf[opt];
+  return ml_opt_desc[opt].values != NULL ? ml_opt_desc[opt].values : "";
+}
+
+/* ---- listings ----------------------------------------------------------- */
+
+size_t ml_options_format(char *buf, size_t size) {
+  char val[32];
+  size_t len = 0;
+
+  if (size == 0) return 0;
+  buf[0] = '\0';
+  for (int i = 0; i < ML_OPT_COUNT; i++) {
+    len += (size_t)ml_snprintf(buf + len, size - len, "%s%s=%s",
+                               i == 0 ? "" : " ", ml_opt_desc[i].name,
+                               ml_opt_value_text((ml_opt_t)i, ml_opts.value[i],
+                                                 false, val, sizeof(val)));
+    if (len >= size) return size - 1; /* truncated, still NUL-terminated */
+  }
+  return len;
+}
+
+void ml_options_print(void) {
+  static const char *const ml_src_name[] = {"default", "environment",
+                                            "program"};
+  char val[32];
+  int width = 0;
+
+  for (int i = 0; i < ML_OPT_COUNT; i++) {
+    int n = (int)strlen(ml_opt_desc[i].name);
+    if (n > width) width = n;
+  }
+  ml_info("effective options:");
+  for (int i = 0; i < ML_OPT_COUNT; i++) {
+    ml_info("  %-*s = %-10s (%s, %s)", width, ml_opt_desc[i].name,
+            ml_opt_value_text((ml_opt_t)i, ml_opts.value[i], false, val,
+                              sizeof(val)),
+            ml_opt_desc[i].env,
+            ml_src_name[ml_opts.state[i] == ML_OPT_SET ? ml_opts.src[i]
+                                                       : ML_OPT_SRC_DEFAULT]);
+  }
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * preload.c - the preload front: defines the malloc family, jemalloc's API
+ * and glibc's __libc_* aliases, all generated from hooks.def, each a call to
+ * its body in front.h (layer: front).  Also the sigaction/signal hooks that
+ * notice when the program takes over the dump signal.  Nothing else here.
+ */
+#include "dumper.h"
+#include "front.h"
+#include <signal.h>
+
+#define ML_HOOK(family, ret, name, impl, params, args) \
+  ML_EXPORT ret name params;                            \
+  ret name params { return impl args; }
+#include "hooks.def"
+#undef ML_HOOK
+
+/* The program installing its own handler for the dump signal wins; the
+ * dumper is told so that it can say so once. */
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
+ML_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
+  if (act) ml_dumper_signal_claimed(sig, act->sa_handler);
+  return __sigaction(sig, act, old);
+}
+
+ML_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
+  /* BSD semantics, as glibc's signal(): restart, and block sig in the handler. */
+  struct sigaction sa = {0}, old;
+  sa.sa_handler = handler;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (sig > 0 && sig < NSIG) sigaddset(&sa.sa_mask, sig);
+  if (sigaction(sig, &sa, &old) < 0) return SIG_ERR;
+  return old.sa_handler;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * prim.h - the platform contract (layer: platform).  Operating-system
+ * primitives the rest of the library may use from inside malloc.
+ *
+ * Every function here is implemented in prim_linux.c with raw system calls or
+ * with libc functions known not to allocate.  None of them calls malloc,
+ * stdio, getenv or takes a lock that an allocation might hold.  Functions
+ * marked async-signal-safe may be called from a signal handler.
+ */
+#ifndef ML_PRIM_H
+#define ML_PRIM_H
+
+#include "internal.h"
+#include <sys/types.h>
+
+/* ---- output ------------------------------------------------------------- */
+
+/* Write all of buf to fd, looping on partial writes and EINTR, through
+ * syscall(SYS_write).  Returns 0 on success, or the errno value of the first
+ * failure.  async-signal-safe. */
+int ml_prim_write_all(int fd, const void *buf, size_t len) ML_HIDDEN;
+
+/* ---- environment -------------------------------------------------------- */
+
+/* Look NAME up in `environ` by scanning it (never getenv).  The name match is
+ * exact (environment names are case-sensitive).  Copies the value into buf
+ * (NUL-terminated, truncated to size-1).
+ * Returns: 1 found, 0 not found, -1 environ not available yet (try later).
+ * pre: size >= 1. */
+int ml_prim_getenv(const char *name, char *buf, size_t size) ML_HIDDEN;
+
+/* Iterate over every variable in `environ` whose name starts with prefix.
+ * fn receives the name (up to '='), its length and the value.  Returns the
+ * number visited, -1 when environ is not available. */
+typedef void (*ml_prim_env_fn)(const char *name, size_t name_len,
+                               const char *value, void *arg);
+int ml_prim_env_foreach(const char *prefix, ml_prim_env_fn fn, void *arg)
+    ML_HIDDEN;
+
+/* True when the process runs in secure-execution mode (set-uid, set-gid,
+ * capabilities): getauxval(AT_SECURE).  Environment paths are then ignored. */
+bool ml_prim_is_secure(void) ML_HIDDEN;
+
+/* ---- identity and time -------------------------------------------------- */
+
+pid_t ml_prim_getpid(void) ML_HIDDEN; /* syscall(SYS_getpid); async-signal-safe */
+pid_t ml_prim_gettid(void) ML_HIDDEN; /* syscall(SYS_gettid); async-signal-safe */
+/* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds (clock_gettime, vDSO). */
+uint64_t ml_prim_now_ns(void) ML_HIDDEN;
+uint64_t ml_prim_realtime_ns(void) ML_HIDDEN;
+/* Number of online CPUs (sched_getaffinity count, at least 1). */
+unsigned ml_prim_ncpus(void) ML_HIDDEN;
+
+/* ---- memory ------------------------------------------------------------- */
+
+/* Anonymous private read-write mapping of size bytes (rounded up to pages),
+ * zero-filled.  Returns NULL on failure (never MAP_FAILED). */
+void *ml_prim_map(size_t size) ML_HIDDEN;
+void ml_prim_unmap(void *p, size_t size) ML_HIDDEN;
+
+/* ---- files -------------------------------------------------------------- */
+
+/* Read up to size-1 bytes of a small file (e.g. /proc/self/status) into buf,
+ * NUL-terminated.  Returns the length, or -errno. */
+ssize_t ml_prim_read_file(const char *path, char *buf, size_t size) ML_HIDDEN;
+
+/* Count this process's open file descriptors by kind, by listing
+ * /proc/self/fd with getdents64 (no opendir) and readlinkat on each entry.
+ * The descriptor used for the listing itself is not counted. */
+typedef struct ml_fd_counts_s {
+  unsigned total;   // all descriptors
+  unsigned file;    // regular files and directories (path starting with '/')
+  unsigned socket;  // "socket:[...]"
+  unsigned pipe;    // "pipe:[...]"
+  unsigned anon;    // "anon_inode:..." (eventfd, epoll, timerfd, ...)
+  unsigned device;  // paths under /dev/
+  unsigned other;   // anything else
+} ml_fd_counts_t;
+int ml_prim_fd_counts(ml_fd_counts_t *out) ML_HIDDEN; /* 0 or -errno */
+
+/* Path of the running executable (readlink /proc/self/exe), NUL-terminated.
+ * Returns the length, or -errno. */
+ssize_t ml_prim_exe_path(char *buf, size_t size) ML_HIDDEN;
+
+/* The command line (/proc/self/cmdline), with the NUL separators replaced by
+ * spaces.  Returns the length, or -errno. */
+ssize_t ml_prim_cmdline(char *buf, size_t size) ML_HIDDEN;
+
+/* ---- loaded modules ----------------------------------------------------- */
+
+/* One loaded object, as dl_iterate_phdr sees it. */
+typedef struct ml_module_s {
+  const char *path;        // dlpi_name; "" for the main program (see exe)
+  uintptr_t base;          // load bias (dlpi_addr)
+  uintptr_t lo, hi;        // lowest and highest address of its PT_LOAD segments
+  uintptr_t text_lo, text_hi; // the executable PT_LOAD segment(s) range
+  uint8_t build_id[64];    // NT_GNU_BUILD_ID note contents
+  unsigned build_id_len;   // 0 when the object has none
+} ml_module_t;
+
+/* Call fn for every loaded object (dl_iterate_phdr).  dl_iterate_phdr takes
+ * the loader's lock: never call this from a signal handler.  fn returns
+ * non-zero to stop the iteration.  Returns what the last fn call returned. */
+typedef int (*ml_prim_module_fn)(const ml_module_t *m, void *arg);
+int ml_prim_modules(ml_prim_module_fn fn, void *arg) ML_HIDDEN;
+
+#endif /* ML_PRIM_H */

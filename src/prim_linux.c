@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * prim_linux.c - the Linux implementation of prim.h (layer: platform).
+ *
+ * Raw system calls and the few libc functions that neither allocate nor lock
+ * (clock_gettime, mmap, getauxval, readlinkat, dl_iterate_phdr).  No stdio,
+ * no getenv, no opendir.  Only dl_iterate_phdr takes a lock (the loader's);
+ * the functions marked async-signal-safe in prim.h are.  Invariant: every
+ * descriptor opened here is O_CLOEXEC and closed before returning.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#include "prim.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* ---- output ------------------------------------------------------------- */
+
+int ml_prim_write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+
+  while (len > 0) {
+    long n = syscall(SYS_write, fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return EIO; /* cannot happen for len > 0; never spin */
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* ---- environment -------------------------------------------------------- */
+
+int ml_prim_getenv(const char *name, char *buf, size_t size) {
+  size_t nlen = strlen(name);
+  char **env = environ;
+
+  if (env == NULL) return -1;
+  for (; *env != NULL; env++) {
+    const char *e = *env;
+    if (strncmp(e, name, nlen) == 0 && e[nlen] == '=') {
+      const char *v = e + nlen + 1;
+      size_t vlen = strlen(v);
+      if (vlen > size - 1) vlen = size - 1;
+      memcpy(buf, v, vlen);
+      buf[vlen] = '\0';
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int ml_prim_env_foreach(const char *prefix, ml_prim_env_fn fn, void *arg) {
+  size_t plen = strlen(prefix);
+  char **env = environ;
+  int n = 0;
+
+  if (env == NULL) return -1;
+  for (; *env != NULL; env++) {
+    const char *e = *env, *eq;
+    if (strncmp(e, prefix, plen) != 0) continue;
+    eq = strchr(e, '=');
+    if (eq == NULL) continue; /* not a NAME=value entry */
+    fn(e, (size_t)(eq - e), eq + 1, arg);
+    n++;
+  }
+  return n;
+}
+
+bool ml_prim_is_secure(void) { return getauxval(AT_SECURE) != 0; }
+
+/* ---- identity and time -------------------------------------------------- */
+
+pid_t ml_prim_getpid(void) { return (pid_t)syscall(SYS_getpid); }
+pid_t ml_prim_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+static uint64_t ml_clock_ns(clockid_t clk) {
+  struct timespec ts;
+
+  if (clock_gettime(clk, &ts) != 0) return 0;
+  return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ml_prim_now_ns(void) { return ml_clock_ns(CLOCK_MONOTONIC); }
+uint64_t ml_prim_realtime_ns(void) { return ml_clock_ns(CLOCK_REALTIME); }
+
+unsigned ml_prim_ncpus(void) {
+  /* The raw system call with a mask of 8192 CPUs: glibc's cpu_set_t holds
+   * 1024, and CPU_ALLOC (for more) calls malloc. */
+  unsigned long mask[8192 / (8 * sizeof(unsigned long))];
+  long n = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask);
+  unsigned count = 0;
+
+  if (n <= 0) return 1;
+  for (size_t i = 0; i < (size_t)n / sizeof(mask[0]); i++)
+    count += (unsigned)__builtin_popcountl(mask[i]);
+  return count > 0 ? count : 1;
+}
+
+/* ---- memory ------------------------------------------------------------- */
+
+void *ml_prim_map(size_t size) {
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void ml_prim_unmap(void *p, size_t size) {
+  if (p != NULL) munmap(p, size);
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+ssize_t ml_prim_read_file(const char *path, char *buf, size_t size) {
+  size_t len = 0;
+  int fd;
+
+  if (size == 0) return -EINVAL;
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  while (len < size - 1) {
+    ssize_t n = read(fd, buf + len, size - 1 - len);
+    if (n < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      close(fd);
+      return -err;
+    }
+    if (n == 0) break;
+    len += (size_t)n;
+  }
+  close(fd);
+  buf[len] = '\0';
+  return (ssize_t)len;
+}
+
+/* The kernel's struct linux_dirent64 (getdents64(2)). */
+struct ml_dirent64 {
+  uint64_t d_ino;          // inode number
+  int64_t d_off;           // offset of the next entry
+  unsigned short d_reclen; // size of this record
+  unsigned char d_type;    // DT_* file type
+  char d_name[];           // NUL-terminated name
+};
+
+static void ml_fd_classify(ml_fd_counts_t *out, const char *t, ssize_t len) {
+  out->total++;
+  if (len > 0 && t[0] == '/') {
+    if (strncmp(t, "/dev/", 5) == 0) out->device++;
+    else out->file++;
+  } else if (strncmp(t, "socket:[", 8) == 0) {
+    out->socket++;
+  } else if (strncmp(t, "pipe:[", 6) == 0) {
+    out->pipe++;
+  } else if (strncmp(t, "anon_inode:", 11) == 0) {
+    out->anon++;
+  } else {
+    out->other++;
+  }
+}
+
+int ml_prim_fd_counts(ml_fd_counts_t *out) {
+  char dents[2048] __attribute__((aligned(8)));
+  int dfd, err = 0;
+
+  memset(out, 0, sizeof(*out));
+  dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return -errno;
+  for (;;) {
+    long n = syscall(SYS_getdents64, dfd, dents, sizeof(dents));
+    if (n < 0) {
+      err = errno;
+      break;
+    }
+    if (n == 0) break;
+    for (long off = 0; off < n;) {
+      const struct ml_dirent64 *d = (const void *)(dents + off);
+      const char *name = d->d_name;
+      char target[64]; /* only the prefix matters: truncation is fine */
+      long fd = 0;
+      ssize_t tlen;
+
+      off += d->d_reclen;
+      if (name[0] < '0' || name[0] > '9') continue; /* "." and ".." */
+      for (const char *c = name; *c >= '0' && *c <= '9'; c++)
+        fd = fd * 10 + (*c - '0');
+      if (fd == dfd) continue;
+      tlen = readlinkat(dfd, name, target, sizeof(target) - 1);
+      if (tlen < 0) continue; /* closed since the listing: not open now */
+      target[tlen] = '\0';
+      ml_fd_classify(out, target, tlen);
+    }
+  }
+  close(dfd);
+  return -err;
+}
+
+ssize_t ml_prim_exe_path(char *buf, size_t size) {
+  ssize_t n;
+
+  if (size < 2) return -ENAMETOOLONG;
+  n = readlink("/proc/self/exe", buf, size - 1);
+  if (n < 0) return -errno;
+  /* readlink truncates silently; a cut path would name another file. */
+  if ((size_t)n >= size - 1) return -ENAMETOOLONG;
+  buf[n] = '\0';
+  return n;
+}
+
+ssize_t ml_prim_cmdline(char *buf, size_t size) {
+  ssize_t n = ml_prim_read_file("/proc/self/cmdline", buf, size);
+
+  if (n <= 0) return n;
+  if (buf[n - 1] == '\0') buf[--n] = '\0'; /* the last argument's NUL */
+  for (ssize_t i = 0; i < n; i++)
+    if (buf[i] == '\0') buf[i] = ' ';
+  return n;
+}
+
+/* ---- loaded modules ----------------------------------------------------- */
+
+typedef struct ml_modules_arg_s {
+  ml_prim_module_fn fn; // the caller's callback
+  void *arg;            // and its argument
+} ml_modules_arg_t;
+
+/* True when [lo, hi) lies inside one PT_LOAD segment, i.e. is mapped. */
+static bool ml_in_load(const struct dl_phdr_info *info, uintptr_t lo,
+                       uintptr_t hi) {
+  for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t s = info->dlpi_addr + ph->p_vaddr;
+    if (ph->p_type == PT_LOAD && lo >= s && hi <= s + ph->p_memsz) return true;
+  }
+  return false;
+}
+
+/* Find the NT_GNU_BUILD_ID note in one PT_NOTE segment.  Name and
+ * descriptor are padded to the segment's alignment: 4 normally, 8 for
+ * segments such as .note.gnu.property (as glibc's and elfutils' readers do). */
+static void ml_find_build_id(const struct dl_phdr_info *info,
+                             const ElfW(Phdr) *ph, ml_module_t *m) {
+  uintptr_t p = info->dlpi_addr + ph->p_vaddr, end = p + ph->p_memsz;
+  uintptr_t align = ph->p_align == 8 ? 8 : 4;
+
+  if (!ml_in_load(info, p, end)) return;
+  while (end - p >= sizeof(ElfW(Nhdr))) {
+    const ElfW(Nhdr) *nh = (const void *)p;
+    uintptr_t name = p + sizeof(*nh);
+    uintptr_t desc = name + ((nh->n_namesz + align - 1) & ~(align - 1));
+    uintptr_t next = desc + ((nh->n_descsz + align - 1) & ~(align - 1));
+
+    if (next > end || next <= p) return; /* malformed */
+    if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+        memcmp((const void *)name, "GNU", 4) == 0) {
+      size_t len = nh->n_descsz;
+      if (len > sizeof(m->build_id)) len = sizeof(m->build_id);
+      memcpy(m->build_id, (const void *)desc, len);
+      m->build_id_len = (unsigned)len;
+      return;
+    }
+    p = next;
+  }
+}
+
+static int ml_module_cb(struct dl_phdr_info *info, size_t size, void *data) {
+  const ml_modules_arg_t *a = data;
+  ml_module_t m;
+
+  (void)size;
+  memset(&m, 0, sizeof(m));
+  m.path = info->dlpi_name != NULL ? info->dlpi_name : "";
+  m.base = info->dlpi_addr;
+  m.lo = m.text_lo = UINTPTR_MAX;
+  for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+    if (ph->p_type != PT_LOAD) continue;
+    if (lo < m.lo) m.lo = lo;
+    if (hi > m.hi) m.hi = hi;
+    if ((ph->p_flags & PF_X) != 0) {
+      if (lo < m.text_lo) m.text_lo = lo;
+      if (hi > m.text_hi) m.text_hi = hi;
+    }
+  }
+  if (m.lo == UINTPTR_MAX) m.lo = 0;
+  if (m.text_lo == UINTPTR_MAX) m.text_lo = 0;
+  for (unsigned i = 0; i < info->dlpi_phnum && m.build_id_len == 0; i++)
+    if (info->dlpi_phdr[i].p_type == PT_NOTE)
+      ml_find_build_id(info, &info->dlpi_phdr[i], &m);
+  return a->fn(&m, a->arg);
+}
+
+int ml_prim_modules(ml_prim_module_fn fn, void *arg) {
+  ml_modules_arg_t a = {fn, arg};
+  return dl_iterate_phdr(ml_module_cb, &a);
+}

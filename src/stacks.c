@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stacks.c - stack interning (layer: core).
+ *
+ * Readers probe the current slot table without a lock; a miss takes the lock,
+ * probes the current table again, and inserts.  The table grows by doubling
+ * at 3/4 load: the new table is filled, then published with a release store;
+ * the old one is left mapped for readers still probing it (the total of all
+ * old tables is below the size of the current one).  Nodes come from 1 MiB
+ * mmap'd chunks and live as long as the process.  Lock order: this lock is
+ * never held while an arena lock is taken, nor the reverse.
+ */
+#include "stacks.h"
+#include "prim.h"
+#include <string.h>
+
+#define ML_STACKS_MIN_CAP 4096
+#define ML_STACKS_CHUNK (1u << 20)
+
+uint64_t ml_stacks_hash(const uintptr_t *frames, unsigned n) {
+  uint64_t h = UINT64_C(0xcbf29ce484222325) ^ n;
+  for (unsigned i = 0; i < n; i++) {
+    h ^= frames[i];
+    h *= UINT64_C(0x9E3779B97F4A7C15);
+    h ^= h >> 29;
+  }
+  return h ? h : 1;
+}
+
+static ml_stack_slots_t *ml_slots_new(ml_stacks_t *s, size_t cap) {
+  size_t bytes = sizeof(ml_stack_slots_t) + cap * sizeof(ml_stack_t *);
+  ml_stack_slots_t *t = ml_prim_map(bytes);
+  if (!t) return NULL;
+  t->cap = cap;
+  s->mapped += bytes;
+  return t;
+}
+
+int ml_stacks_init(ml_stacks_t *s, size_t max) {
+  memset(s, 0, sizeof *s);
+  ml_lock_init(&s->lock);
+  s->max = max;
+  s->by_id = ml_prim_map((max + 1) * sizeof(ml_stack_t *));
+  if (!s->by_id) return -1;
+  ml_stack_slots_t *t = ml_slots_new(s, ML_STACKS_MIN_CAP);
+  if (!t) return -1;
+  atomic_store_explicit(&s->slots, t, memory_order_release);
+  return 0;
+}
+
+void ml_stacks_destroy(ml_stacks_t *s) {
+  /* Tests only: old slot tables and node chunks are not tracked one by one,
+   * so this releases the id array and the current table and leaks the rest. */
+  ml_stack_slots_t *t = atomic_load(&s->slots);
+  if (t) ml_prim_unmap(t, sizeof(*t) + t->cap * sizeof(ml_stack_t *));
+  if (s->by_id) ml_prim_unmap(s->by_id, (s->max + 1) * sizeof(ml_stack_t *));
+  memset(s, 0, sizeof *s);
+}
+
+static bool ml_same(const ml_stack_t *st, uint64_t h, const uintptr_t *f, unsigned n) {
+  return st->hash == h && st->nframes == n && memcmp(st->frames, f, n * sizeof *f) == 0;
+}
+
+/* Probe t for the stack; returns its node or NULL, and the first empty slot
+ * index in *empty. */
+static ml_stack_t *ml_probe(ml_stack_slots_t *t, uint64_t h, const uintptr_t *f,
+                            unsigned n, size_t *empty) {
+  size_t mask = t->cap - 1;
+  for (size_t i = (size_t)(h >> 20) & mask;; i = (i + 1) & mask) {
+    ml_stack_t *st = atomic_load_explicit(&t->slot[i], memory_order_acquire);
+    if (!st) {
+      *empty = i;
+      return NULL;
+    }
+    if (ml_same(st, h, f, n)) return st;
+  }
+}
+
+static ml_stack_t *ml_node_alloc_locked(ml_stacks_t *s, unsigned n) {
+  size_t need = (sizeof(ml_stack_t) + n * sizeof(uintptr_t) + 15) & ~(size_t)15;
+  if (!s->chunk || s->chunk_used + need > s->chunk_size) {
+    size_t size = need > ML_STACKS_CHUNK ? need : ML_STACKS_CHUNK;
+    char *c = ml_prim_map(size);
+    if (!c) return NULL;
+    s->mapped += size;
+    s->chunk = c;
+    s->chunk_used = 0;
+    s->chunk_size = size;
+  }
+  ml_stack_t *st = (ml_stack_t *)(s->chunk + s->chunk_used);
+  s->chunk_used += need;
+  return st;
+}
+
+static bool ml_grow_locked(ml_stacks_t *s, ml_stack_slots_t *old) {
+  ml_stack_slots_t *t = ml_slots_new(s, old->cap * 2);
+  if (!t) return false;
+  size_t mask = t->cap - 1;
+  for (size_t i = 0; i < old->cap; i++) {
+    ml_stack_t *st = atomic_load_explicit(&old->slot[i], memory_order_relaxed);
+    if (!st) continue;
+    size_t j = (size_t)(st->hash >> 20) & mask;
+    while (atomic_load_explicit(&t->slot[j], memory_order_relaxed)) j = (j + 1) & mask;
+    atomic_store_explicit(&t->slot[j], st, memory_order_relaxed);
+  }
+  atomic_store_explicit(&s->slots, t, memory_order_release);
+  return true;
+}
+
+uint32_t ml_stacks_intern(ml_stacks_t *s, const uintptr_t *frames, unsigned n) {
+  uint64_t h = ml_stacks_hash(frames, n);
+  size_t empty;
+  ml_stack_slots_t *t = atomic_load_explicit(&s->slots, memory_order_acquire);
+  ml_stack_t *st = ml_probe(t, h, frames, n, &empty);
+  if (ml_likely(st != NULL)) return st->id;
+
+  uint32_t id = 0;
+  ml_lock(&s->lock);
+  t = atomic_load_explicit(&s->slots, memory_order_relaxed);
+  st = ml_probe(t, h, frames, n, &empty);
+  if (st) {
+    id = st->id;
+    goto out;
+  }
+  if (s->count >= s->max) goto full;
+  if ((s->count + 1) * 4 > t->cap * 3) {
+    if (!ml_grow_locked(s, t)) goto full;
+    t = atomic_load_explicit(&s->slots, memory_order_relaxed);
+    (void)ml_probe(t, h, frames, n, &empty);
+  }
+  st = ml_node_alloc_locked(s, n);
+  if (!st) goto full;
+  st->hash = h;
+  st->nframes = n;
+  st->id = (uint32_t)(s->count + 1);
+  memcpy(st->frames, frames, n * sizeof *frames);
+  s->by_id[st->id] = st;
+  atomic_store_explicit(&t->slot[empty], st, memory_order_release);
+  __atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELEASE);
+  id = st->id;
+  goto out;
+full:
+  s->overflow++;
+out:
+  ml_unlock(&s->lock);
+  return id;
+}
+
+const ml_stack_t *ml_stacks_get(ml_stacks_t *s, uint32_t id) {
+  if (id == 0 || id > ml_stacks_count(s)) return NULL;
+  return s->by_id[id];
+}
+
+size_t ml_stacks_count(ml_stacks_t *s) {
+  return __atomic_load_n(&s->count, __ATOMIC_ACQUIRE);
+}
+
+void ml_stacks_lock(ml_stacks_t *s) { ml_lock(&s->lock); }
+void ml_stacks_unlock(ml_stacks_t *s) { ml_unlock(&s->lock); }
+void ml_stacks_reinit_lock(ml_stacks_t *s) { ml_lock_init(&s->lock); }

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * track.c - the recorder entry points (layer: core).
+ *
+ * Called by the fronts on the tracked paths only.  Order of work for an
+ * allocation: check state and guard, capture the stack with no lock held,
+ * intern it (lock-free when known), then one arena lock for the insert.
+ * A free takes the record out of its arena before the backend frees the
+ * block, so another thread cannot be handed the address and insert it first.
+ * Allocates nothing through malloc; errno is preserved.
+ */
+#include "track.h"
+#include <errno.h>
+
+ml_gate_t ml_gate; /* zero: everything reaches the recorder until init */
+ML_TLS ml_tls_t ml_tls;
+ml_core_t ml_core;
+
+#define ML_SEQ_BATCH 64 /* sequence numbers a thread takes at a time */
+
+static uint64_t ml_next_seq(void) {
+  if (ml_unlikely(ml_tls.seq_next == ml_tls.seq_end)) {
+    ml_tls.seq_next = atomic_fetch_add_explicit(&ml_core.seq, ML_SEQ_BATCH,
+                                                memory_order_relaxed) + 1;
+    ml_tls.seq_end = ml_tls.seq_next + ML_SEQ_BATCH;
+  }
+  return ml_tls.seq_next++;
+}
+
+static unsigned ml_thread_serial(void) {
+  if (ml_unlikely(!ml_tls.serial))
+    ml_tls.serial = atomic_fetch_add_explicit(&ml_core.serials, 1,
+                                              memory_order_relaxed) + 1;
+  return ml_tls.serial;
+}
+
+uint32_t ml_track_stack_id(void) {
+  uintptr_t frames[ML_UNWIND_MAX_FRAMES];
+  unsigned n = ml_unwind_capture(ml_core.unwind, frames, ml_core.max_frames,
+                                 ml_core.skip_frames);
+  if (ml_unlikely(n == 0 && ml_core.unwind != ML_UNWIND_NONE))
+    atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
+  return ml_stacks_intern(&ml_core.stacks, frames, n);
+}
+
+/* Recording is on and this is not the tracker's own allocation. */
+static bool ml_recording(void) {
+  if (ml_unlikely(atomic_load_explicit(&ml_core.state, memory_order_acquire) !=
+                  ML_STATE_READY)) {
+    if (!ml_init_maybe()) return false;
+  }
+  return ml_tls.guard == 0;
+}
+
+void ml_track_alloc(void *p, size_t size) {
+  int saved = errno;
+  if (ml_unlikely(atomic_load_explicit(&ml_core.state, memory_order_acquire) !=
+                  ML_STATE_READY)) {
+    /* The first calls reach here with the gate still open: decide now. */
+    if (!ml_init_maybe() || ml_backend.usable_size(p) < ml_gate.threshold)
+      goto out;
+  }
+  if (ml_tls.guard) goto out;
+  ml_guard_enter();
+  uint32_t stack = ml_track_stack_id();
+  ml_rec_t r = ml_rec_make((uintptr_t)p, size, ml_thread_serial(), ml_next_seq(), stack);
+  (void)ml_tables_insert(&ml_core.tables, &r);
+  ml_guard_leave();
+out:
+  errno = saved;
+}
+
+void ml_track_free(void *p) {
+  int saved = errno;
+  if (ml_recording()) {
+    ml_guard_enter();
+    (void)ml_tables_remove(&ml_core.tables, (uintptr_t)p, NULL);
+    ml_guard_leave();
+  }
+  errno = saved;
+}
+
+bool ml_track_take(void *p, ml_rec_t *out) {
+  int saved = errno;
+  bool found = false;
+  if (ml_recording()) {
+    ml_guard_enter();
+    found = ml_tables_remove(&ml_core.tables, (uintptr_t)p, out);
+    ml_guard_leave();
+  }
+  errno = saved;
+  return found;
+}
+
+void ml_track_put_back(const ml_rec_t *r) {
+  int saved = errno;
+  ml_guard_enter();
+  /* The failed realloc left the block as it was: undo the removal, so the
+   * counters do not show a free that did not happen. */
+  if (ml_tables_insert(&ml_core.tables, r)) {
+    ml_arena_t *a = ml_tables_arena(&ml_core.tables, r->ptr);
+    ml_lock(&a->lock);
+    a->n.allocs--;
+    a->n.bytes_alloc -= ml_rec_size(r);
+    a->n.frees--;
+    a->n.bytes_freed -= ml_rec_size(r);
+    ml_unlock(&a->lock);
+  }
+  ml_guard_leave();
+  errno = saved;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * unwind.h - call-stack capture backends (layer: core).
+ *
+ *   libunwind  nongnu libunwind's unw_backtrace (UNW_LOCAL_ONLY): correct on
+ *              any binary with unwind tables; ~100+ ns for 15-20 frames.
+ *              It does not call malloc on this path (it keeps its caches in
+ *              its own mmap'd pools), so it is safe inside malloc.
+ *   fp         walks the frame-pointer chain; ~10 ns, but only correct for
+ *              code built with -fno-omit-frame-pointer.  Every step is
+ *              bounds-checked against the current thread's stack, so a
+ *              garbage frame pointer ends the walk instead of faulting.
+ *   none       no stack (all blocks share one empty stack).
+ * The tracker's own frames (anything inside this library's text) are
+ * dropped from the top of the stack, then skip_frames more.  Never
+ * allocates itself (the fp backend may call pthread_getattr_np once per
+ * thread, under the caller's recursion guard).  Not for signal handlers.
+ */
+#ifndef ML_UNWIND_H
+#define ML_UNWIND_H
+
+#include "internal.h"
+
+typedef enum ml_unwind_mode_e {
+  ML_UNWIND_AUTO = 0,  // resolved at init (libunwind for now)
+  ML_UNWIND_LIBUNWIND, // indexes match the MEMLEDGER_UNWIND enum values
+  ML_UNWIND_FP,
+  ML_UNWIND_NONE,
+} ml_unwind_mode_t;
+
+#define ML_UNWIND_MAX_FRAMES 128
+
+/* Set the code range whose frames are dropped from the top of every stack
+ * (this library's executable segment). */
+void ml_unwind_set_own_range(uintptr_t lo, uintptr_t hi) ML_HIDDEN;
+
+/* Capture up to max (<= ML_UNWIND_MAX_FRAMES) return addresses of the
+ * caller's stack into frames, innermost first, after dropping own frames and
+ * `skip` more.  Returns the number captured (0 on failure). */
+unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *frames,
+                           unsigned max, unsigned skip) ML_HIDDEN;
+
+/* The backends, without own-frame filtering (tests and benchmarks). */
+unsigned ml_unwind_libunwind(uintptr_t *frames, unsigned max) ML_HIDDEN;
+unsigned ml_unwind_fp(uintptr_t *frames, unsigned max) ML_HIDDEN;
+
+/* Forget the per-thread stack bounds (the child after fork keeps its
+ * parent's thread stack, so this is only for tests). */
+void ml_unwind_thread_reset(void) ML_HIDDEN;
+
+#endif /* ML_UNWIND_H */

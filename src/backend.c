@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * backend.c - the ml_backend method table over the linked-in jemalloc, for
- * the core (layer: front).  Never allocates.
+ * the core, and the library's constructor (layer: front).  Never allocates.
  */
 #include "backend.h"
 #include "track.h"
@@ -13,3 +13,9 @@ const ml_backend_t ml_backend = {
     .good_size = ml_backend_good_size,
     .ctl = ml_je_mallctl,
 };
+
+/* Priority 101: before other constructors of this library (there are none
+ * today); the first allocation may already have initialised the core. */
+__attribute__((constructor(101))) static void ml_front_constructor(void) {
+  ml_init_process();
+}

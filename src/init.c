@@ -86,7 +86,9 @@ static int ml_init_once(void) {
     if (narenas < 16) narenas = 16;
   }
   if (ml_tables_init(&ml_core.tables, narenas, (size_t)ml_option_get(ML_OPT_MAX_RECORDS)) ||
-      ml_stacks_init(&ml_core.stacks, (size_t)ml_option_get(ML_OPT_MAX_STACKS))) {
+      ml_stacks_init(&ml_core.stacks, (size_t)ml_option_get(ML_OPT_MAX_STACKS) < ML_REC_STACK_MAX
+                                          ? (size_t)ml_option_get(ML_OPT_MAX_STACKS)
+                                          : ML_REC_STACK_MAX)) {
     ml_error("cannot map memory for the tables: tracking is off");
     return ML_STATE_DISABLED;
   }
@@ -166,7 +168,7 @@ static bool ml_keep_tracked(const ml_rec_t *r, void *arg) {
   return ml_backend.usable_size((void *)r->ptr) >= ml_gate.threshold;
 }
 
-__attribute__((constructor(101))) static void ml_init_constructor(void) {
+void ml_init_process(void) {
   ml_init_maybe();
   ml_guard_enter();
   if (!ml_core.options_loaded && atomic_load(&ml_core.state) != ML_STATE_UNINIT) {

@@ -79,6 +79,13 @@ extern ml_core_t ml_core ML_HIDDEN;
  * from inside initialisation. */
 bool ml_init_maybe(void) ML_HIDDEN;
 
+/* Process start, called by the front's constructor: initialise if no
+ * allocation did yet, re-read options that were not readable then, flush
+ * early messages, and set up fork handlers, the exit dump and the dump
+ * signal.  The core itself has no constructor, so unit tests that link it
+ * start nothing. */
+void ml_init_process(void) ML_HIDDEN;
+
 /* ---- recording ---------------------------------------------------------- */
 
 /* p (non-NULL) was just allocated with request size `size` and is tracked

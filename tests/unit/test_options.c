@@ -535,8 +535,8 @@ static void test_options_out_of_range_clamps_and_warns(void **state) {
   out = ml_test_load1("MEMLEDGER_MAX_STACKS", "1G", &problems);
   assert_int_equal(problems, 1);
   assert_string_equal(out, "memledger: warning: MEMLEDGER_MAX_STACKS=1G is out "
-                           "of range 1K..64M; using 64M\n");
-  assert_int_equal(ml_option_get(ML_OPT_MAX_STACKS), 1LL << 26);
+                           "of range 1K..16M; using 16M\n");
+  assert_int_equal(ml_option_get(ML_OPT_MAX_STACKS), 1LL << 24);
 
   out = ml_test_load1("MEMLEDGER_MAX_ERRORS", "-5", &problems);
   assert_int_equal(problems, 1);

@@ -20,7 +20,7 @@
 
 /* len counts every character produced; only the first size-1 are stored. */
 typedef struct ml_out_s {
-  char *buf;  // destination (may be NULL when size == 0)
+  char *buf;   // destination (may be NULL when size == 0)
   size_t size; // capacity including the NUL
   size_t len;  // characters produced so far (untruncated)
 } ml_out_t;
@@ -44,10 +44,10 @@ static void ml_out_mem(ml_out_t *o, const char *s, size_t n) {
 
 /* Flags of one conversion specification. */
 typedef struct ml_spec_s {
-  bool left;   // '-': pad on the right
-  bool zero;   // '0': pad numbers with zeros after the sign/prefix
+  bool left;    // '-': pad on the right
+  bool zero;    // '0': pad numbers with zeros after the sign/prefix
   size_t width; // minimum field width
-  int prec;    // precision, -1 when absent
+  int prec;     // precision, -1 when absent
 } ml_spec_t;
 
 /* Emit prefix (sign or "0x"), `zeros` leading zeros, then body, padded to
@@ -116,7 +116,10 @@ static void ml_out_int(ml_out_t *o, ml_spec_t *sp, uint64_t mag, bool neg,
 
 /* ---- ml_vsnprintf -------------------------------------------------------- */
 
-enum { ML_LEN_INT, ML_LEN_HH, ML_LEN_H, ML_LEN_L, ML_LEN_LL, ML_LEN_Z, ML_LEN_J };
+/* Length modifiers. */
+enum {
+  ML_LEN_INT, ML_LEN_HH, ML_LEN_H, ML_LEN_L, ML_LEN_LL, ML_LEN_Z, ML_LEN_J
+};
 
 static int64_t ml_arg_signed(va_list *ap, int len) {
   switch (len) {
@@ -167,9 +170,12 @@ int ml_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in) {
     }
     fmt++;
     for (;; fmt++) {
-      if (*fmt == '-') sp.left = true;
-      else if (*fmt == '0') sp.zero = true;
-      else break;
+      if (*fmt == '-')
+        sp.left = true;
+      else if (*fmt == '0')
+        sp.zero = true;
+      else
+        break;
     }
     if (*fmt == '*') {
       int w = va_arg(ap, int);
@@ -197,7 +203,8 @@ int ml_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in) {
     case 'z': len = ML_LEN_Z; break;
     case 'j': len = ML_LEN_J; break;
     }
-    if (len != ML_LEN_INT) fmt += (len == ML_LEN_HH || len == ML_LEN_LL) ? 2 : 1;
+    if (len != ML_LEN_INT)
+      fmt += (len == ML_LEN_HH || len == ML_LEN_LL) ? 2 : 1;
 
     switch (*fmt) {
     case '%': ml_out_put(&o, '%'); break;
@@ -225,7 +232,9 @@ int ml_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in) {
     }
     case 'u':
     case 'x':
-    case 'X': ml_out_int(&o, &sp, ml_arg_unsigned(&ap, len), false, *fmt); break;
+    case 'X':
+      ml_out_int(&o, &sp, ml_arg_unsigned(&ap, len), false, *fmt);
+      break;
     case 'p':
       ml_out_int(&o, &sp, (uintptr_t)va_arg(ap, void *), false, 'p');
       break;
@@ -273,7 +282,8 @@ static int ml_ascii_lower(unsigned char c) {
 
 int ml_strncasecmp(const char *a, const char *b, size_t n) {
   for (; n > 0; n--, a++, b++) {
-    int d = ml_ascii_lower((unsigned char)*a) - ml_ascii_lower((unsigned char)*b);
+    int d =
+        ml_ascii_lower((unsigned char)*a) - ml_ascii_lower((unsigned char)*b);
     if (d != 0 || *a == '\0') return d;
   }
   return 0;
@@ -287,16 +297,17 @@ int ml_strcasecmp(const char *a, const char *b) {
 
 #define ML_E(e) [e] = #e
 static const char *const ml_errno_names[] = {
-    ML_E(EPERM),   ML_E(ENOENT),  ML_E(ESRCH),   ML_E(EINTR),   ML_E(EIO),
-    ML_E(ENXIO),   ML_E(E2BIG),   ML_E(ENOEXEC), ML_E(EBADF),   ML_E(ECHILD),
-    ML_E(EAGAIN),  ML_E(ENOMEM),  ML_E(EACCES),  ML_E(EFAULT),  ML_E(ENOTBLK),
-    ML_E(EBUSY),   ML_E(EEXIST),  ML_E(EXDEV),   ML_E(ENODEV),  ML_E(ENOTDIR),
-    ML_E(EISDIR),  ML_E(EINVAL),  ML_E(ENFILE),  ML_E(EMFILE),  ML_E(ENOTTY),
-    ML_E(ETXTBSY), ML_E(EFBIG),   ML_E(ENOSPC),  ML_E(ESPIPE),  ML_E(EROFS),
-    ML_E(EMLINK),  ML_E(EPIPE),   ML_E(EDOM),    ML_E(ERANGE),  ML_E(EDEADLK),
-    ML_E(ENAMETOOLONG), ML_E(ENOSYS), ML_E(ENOTEMPTY), ML_E(ELOOP),
-    ML_E(EOVERFLOW), ML_E(ENOTSUP), ML_E(ETIMEDOUT), ML_E(ECONNREFUSED),
-    ML_E(EDQUOT),
+    ML_E(EPERM),   ML_E(ENOENT),    ML_E(ESRCH),        ML_E(EINTR),
+    ML_E(EIO),     ML_E(ENXIO),     ML_E(E2BIG),        ML_E(ENOEXEC),
+    ML_E(EBADF),   ML_E(ECHILD),    ML_E(EAGAIN),       ML_E(ENOMEM),
+    ML_E(EACCES),  ML_E(EFAULT),    ML_E(ENOTBLK),      ML_E(EBUSY),
+    ML_E(EEXIST),  ML_E(EXDEV),     ML_E(ENODEV),       ML_E(ENOTDIR),
+    ML_E(EISDIR),  ML_E(EINVAL),    ML_E(ENFILE),       ML_E(EMFILE),
+    ML_E(ENOTTY),  ML_E(ETXTBSY),   ML_E(EFBIG),        ML_E(ENOSPC),
+    ML_E(ESPIPE),  ML_E(EROFS),     ML_E(EMLINK),       ML_E(EPIPE),
+    ML_E(EDOM),    ML_E(ERANGE),    ML_E(EDEADLK),      ML_E(ENAMETOOLONG),
+    ML_E(ENOSYS),  ML_E(ENOTEMPTY), ML_E(ELOOP),        ML_E(EOVERFLOW),
+    ML_E(ENOTSUP), ML_E(ETIMEDOUT), ML_E(ECONNREFUSED), ML_E(EDQUOT),
 };
 #undef ML_E
 

@@ -5,10 +5,12 @@
  *
  * Each body: the gate, the jemalloc call, one call into the recorder.  The
  * untracked paths touch no table, no lock and no thread-local: malloc-like
- * calls compare the request with ml_gate.cutoff and tail-call jemalloc;
- * free asks jemalloc for the usable size (the same radix-tree lookup free
- * itself needs) and hands it back through sdallocx, which then skips that
- * lookup.  Semantics follow glibc: realloc(p, 0) frees p and returns NULL;
+ * calls compare the request with ml_gate.cutoff and tail-call jemalloc; free
+ * tests one bit of the page map (pagemap.h) and tail-calls jemalloc's free.
+ * Asking jemalloc for the usable size instead costs ~40 instructions per
+ * free, and handing that size back through sdallocx does not pay either:
+ * jemalloc 5.3 built with profiling support (Debian's) sends every
+ * page-aligned pointer given to sdallocx down its slow path.  Semantics follow glibc: realloc(p, 0) frees p and returns NULL;
  * calloc and reallocarray overflow give NULL and ENOMEM; memalign rounds a
  * non-power-of-two alignment up; aligned_alloc and posix_memalign refuse it
  * with EINVAL.  The tracked paths are out of line (ML_NOINLINE) so that the
@@ -18,6 +20,7 @@
 #define ML_FRONT_H
 
 #include "backend.h"
+#include "pagemap.h"
 #include "track.h"
 #include <errno.h>
 #include <unistd.h>
@@ -38,9 +41,32 @@ static ML_NOINLINE void *ml_f_calloc_tracked(size_t n) {
   return p;
 }
 
-static ML_NOINLINE void *ml_f_realloc_tracked(void *p, size_t old_usable, size_t n) {
+/* The page map says p may be tracked: ask jemalloc.  Returns true when p
+ * is tracked; otherwise clears the stale page bit. */
+static ML_NOINLINE bool ml_f_is_tracked(void *p) {
+  if (ML_TRACKED(ml_je_malloc_usable_size(p))) return true;
+  ml_pagemap_clear(p);
+  return false;
+}
+
+/* The block's page is marked: its record, if any, goes; a block without
+ * one may sit on a stale page, whose bit is then cleared. */
+static ML_NOINLINE void ml_f_free_slow(void *p) {
+  if (!ml_track_free(p)) (void)ml_f_is_tracked(p);
+  ml_je_free(p);
+}
+
+/* Take p's record out when it has one (clearing a stale page bit when not). */
+static bool ml_f_take(void *p, ml_rec_t *old) {
+  if (!ml_pagemap_test(p)) return false;
+  if (ml_track_take(p, old)) return true;
+  (void)ml_f_is_tracked(p);
+  return false;
+}
+
+static ML_NOINLINE void *ml_f_realloc_tracked(void *p, size_t n) {
   ml_rec_t old;
-  bool had = old_usable >= ml_gate.threshold && ml_track_take(p, &old);
+  bool had = ml_f_take(p, &old);
   void *q = ml_je_realloc(p, n);
   if (!q) {
     if (had) ml_track_put_back(&old);
@@ -63,10 +89,12 @@ ML_INLINE void *ml_f_malloc(size_t n) {
 }
 
 ML_INLINE void ml_f_free(void *p) {
-  if (ml_unlikely(p == NULL)) return;
-  size_t u = ml_je_malloc_usable_size(p);
-  if (ML_TRACKED(u)) ml_track_free(p);
-  ml_je_sdallocx(p, u, 0);
+  /* NULL is on page 0, never marked: jemalloc's free(NULL) does nothing. */
+  if (ml_likely(!ml_pagemap_test(p))) {
+    ml_je_free(p);
+    return;
+  }
+  ml_f_free_slow(p);
 }
 
 ML_INLINE void *ml_f_calloc(size_t nmemb, size_t size) {
@@ -85,9 +113,8 @@ ML_INLINE void *ml_f_realloc(void *p, size_t n) {
     ml_f_free(p);
     return NULL;
   }
-  size_t u = ml_je_malloc_usable_size(p);
-  if (ml_likely(u < ml_gate.threshold && n < ml_gate.cutoff)) return ml_je_realloc(p, n);
-  return ml_f_realloc_tracked(p, u, n);
+  if (ml_likely(n < ml_gate.cutoff && !ml_pagemap_test(p))) return ml_je_realloc(p, n);
+  return ml_f_realloc_tracked(p, n);
 }
 
 ML_INLINE void *ml_f_reallocarray(void *p, size_t nmemb, size_t size) {
@@ -160,7 +187,7 @@ ML_INLINE void *ml_f_mallocx(size_t n, int flags) {
 
 ML_INLINE void *ml_f_rallocx(void *p, size_t n, int flags) {
   ml_rec_t old;
-  bool had = ML_TRACKED(ml_je_sallocx(p, 0)) && ml_track_take(p, &old);
+  bool had = ml_f_take(p, &old);
   void *q = ml_je_rallocx(p, n, flags);
   if (!q) {
     if (had) ml_track_put_back(&old);
@@ -174,7 +201,7 @@ ML_INLINE size_t ml_f_xallocx(void *p, size_t n, size_t extra, int flags) {
   /* Resizing in place: the block keeps its address and its record (with
    * the stack of its allocation); only its size and tracked status change. */
   ml_rec_t old;
-  bool had = ML_TRACKED(ml_je_sallocx(p, 0)) && ml_track_take(p, &old);
+  bool had = ml_f_take(p, &old);
   size_t u = ml_je_xallocx(p, n, extra, flags);
   if (ML_TRACKED(u)) {
     if (had) {
@@ -192,12 +219,12 @@ ML_INLINE size_t ml_f_xallocx(void *p, size_t n, size_t extra, int flags) {
 ML_INLINE size_t ml_f_sallocx(const void *p, int flags) { return ml_je_sallocx(p, flags); }
 
 ML_INLINE void ml_f_dallocx(void *p, int flags) {
-  if (ML_TRACKED(ml_je_sallocx(p, 0))) ml_track_free(p);
+  ml_f_take(p, NULL);
   ml_je_dallocx(p, flags);
 }
 
 ML_INLINE void ml_f_sdallocx(void *p, size_t n, int flags) {
-  if (ML_TRACKED(ml_je_sallocx(p, 0))) ml_track_free(p);
+  ml_f_take(p, NULL);
   ml_je_sdallocx(p, n, flags);
 }
 

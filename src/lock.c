@@ -5,6 +5,7 @@
  * from any thread, not from a signal handler that interrupted the owner.
  */
 #include "lock.h"
+#include <errno.h>
 
 void ml_lock_slow(ml_lock_t *l) {
   for (int i = 0; i < 100; i++) {
@@ -16,7 +17,10 @@ void ml_lock_slow(ml_lock_t *l) {
       return;
     ml_cpu_relax();
   }
-  /* Mark the lock contended; whoever unlocks then wakes one sleeper. */
+  /* Mark the lock contended; whoever unlocks then wakes one sleeper.
+   * futex() may fail with EAGAIN or EINTR: the program's errno is kept. */
+  int saved = errno;
   while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
     syscall(SYS_futex, &l->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+  errno = saved;
 }

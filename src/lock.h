@@ -6,6 +6,7 @@
  * spinning (Drepper, "Futexes are tricky", mutex 2).  Never allocates.
  * Unlike pthread_mutex_t it has no owner and no attributes, so the child of a
  * fork can simply re-initialise it (ml_lock_init) whatever state it was in.
+ * errno is preserved.  Unlock's FUTEX_WAKE cannot fail on a valid address.
  */
 #ifndef ML_LOCK_H
 #define ML_LOCK_H

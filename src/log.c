@@ -7,8 +7,9 @@
  * Never allocates.  Before ml_log_ready() messages go to a static buffer
  * under a private spin lock (held only for a memcpy or the flush, never while
  * logging recursively); afterwards writes are direct and lock-free.  Not for
- * signal handlers.  Invariant: every message is one write ending in '\n', and
- * the "further messages suppressed" line is written at most once per reset.
+ * signal handlers.  Invariant: each message is whole, ends in '\n' and goes
+ * out in one ml_prim_write_all call; the "further messages suppressed" line
+ * is written at most once per reset.
  */
 #include "log.h"
 
@@ -23,18 +24,18 @@
 #define ML_LOG_EARLY 8192     // bytes kept before ml_log_ready()
 #define ML_LOG_DEFAULT_MAX 16 // MEMLEDGER_MAX_ERRORS default
 
-static int ml_log_fd = 2;                   // where messages go
+static int ml_log_fd = 2;                    // where messages go
 static long ml_log_max = ML_LOG_DEFAULT_MAX; // cap on warnings+errors; <0: none
-static unsigned long ml_log_count;          // warnings+errors issued
-static int ml_log_suppressed;               // suppressed line written
-static int ml_log_main_tid;                 // 0: no thread tags
-static int ml_log_is_ready;                 // 0: buffer in ml_log_early
-static ML_TLS int ml_log_busy;              // this thread is writing one
+static unsigned long ml_log_count;           // warnings+errors issued
+static int ml_log_suppressed;                // suppressed line written
+static int ml_log_main_tid;                  // 0: no thread tags
+static int ml_log_is_ready;                  // 0: buffer in ml_log_early
+static ML_TLS int ml_log_busy;               // this thread is writing one
 
-static char ml_log_early[ML_LOG_EARLY];    // messages before ready
-static size_t ml_log_early_len;            // bytes used in ml_log_early
-static unsigned long ml_log_early_lost;    // messages that did not fit
-static bool ml_log_early_lock;             // guards the three above
+static char ml_log_early[ML_LOG_EARLY]; // messages before ready
+static size_t ml_log_early_len;         // bytes used in ml_log_early
+static unsigned long ml_log_early_lost; // messages that did not fit
+static bool ml_log_early_lock;          // guards the three above
 
 /* ---- early buffer ------------------------------------------------------- */
 
@@ -79,7 +80,7 @@ void ml_log_ready(void) {
   if (!ml_log_is_ready) {
     ml_log_write(ml_log_early, ml_log_early_len);
     if (ml_log_early_lost > 0) {
-      char note[ML_LOG_LINE];
+      char note[128];
       int n = ml_snprintf(note, sizeof(note),
                           "memledger: warning: %lu early message(s) lost "
                           "(startup buffer full)\n",
@@ -100,7 +101,7 @@ void ml_log_ready(void) {
 static bool ml_log_admit(void) {
   unsigned long n = __atomic_add_fetch(&ml_log_count, 1, __ATOMIC_RELAXED);
   long max = __atomic_load_n(&ml_log_max, __ATOMIC_RELAXED);
-  char line[ML_LOG_LINE];
+  char line[128];
 
   if (max < 0 || n <= (unsigned long)max) return true;
   if (__atomic_exchange_n(&ml_log_suppressed, 1, __ATOMIC_RELAXED) == 0) {
@@ -125,8 +126,8 @@ static size_t ml_log_format(char *buf, ml_log_level_t level, const char *fmt,
   if (main_tid != 0) {
     pid_t tid = ml_prim_gettid();
     if (tid != main_tid)
-      len += (size_t)ml_snprintf(buf + len, ML_LOG_LINE - len, "thread %d: ",
-                                 (int)tid);
+      len += (size_t)ml_snprintf(buf + len, ML_LOG_LINE - len,
+                                 "thread %d: ", (int)tid);
   }
   len += (size_t)ml_vsnprintf(buf + len, ML_LOG_LINE - len, fmt, ap);
   if (len > ML_LOG_LINE - 1) len = ML_LOG_LINE - 1; /* truncated */
@@ -167,7 +168,9 @@ void ml_log_set_max(long max) {
   __atomic_store_n(&ml_log_max, max < 0 ? -1 : max, __ATOMIC_RELAXED);
 }
 
-void ml_log_set_fd(int fd) { __atomic_store_n(&ml_log_fd, fd, __ATOMIC_RELAXED); }
+void ml_log_set_fd(int fd) {
+  __atomic_store_n(&ml_log_fd, fd, __ATOMIC_RELAXED);
+}
 
 void ml_log_set_main_tid(int tid) {
   __atomic_store_n(&ml_log_main_tid, tid, __ATOMIC_RELAXED);

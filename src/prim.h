@@ -55,7 +55,8 @@ unsigned ml_prim_ncpus(void) ML_HIDDEN;
 /* ---- memory ------------------------------------------------------------- */
 
 /* Anonymous private read-write mapping of size bytes (rounded up to pages),
- * zero-filled.  Returns NULL on failure (never MAP_FAILED). */
+ * zero-filled.  Returns NULL on failure (never MAP_FAILED).  Map and unmap
+ * leave errno unchanged. */
 void *ml_prim_map(size_t size) ML_HIDDEN;
 void ml_prim_unmap(void *p, size_t size) ML_HIDDEN;
 

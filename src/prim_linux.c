@@ -114,14 +114,20 @@ unsigned ml_prim_ncpus(void) {
 
 /* ---- memory ------------------------------------------------------------- */
 
+/* Both keep errno: they run inside the program's malloc calls, whose errno
+ * must not change when they succeed. */
 void *ml_prim_map(size_t size) {
+  int saved = errno;
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  errno = saved;
   return p == MAP_FAILED ? NULL : p;
 }
 
 void ml_prim_unmap(void *p, size_t size) {
+  int saved = errno;
   if (p != NULL) munmap(p, size);
+  errno = saved;
 }
 
 /* ---- files -------------------------------------------------------------- */
@@ -161,8 +167,10 @@ struct ml_dirent64 {
 static void ml_fd_classify(ml_fd_counts_t *out, const char *t, ssize_t len) {
   out->total++;
   if (len > 0 && t[0] == '/') {
-    if (strncmp(t, "/dev/", 5) == 0) out->device++;
-    else out->file++;
+    if (strncmp(t, "/dev/", 5) == 0)
+      out->device++;
+    else
+      out->file++;
   } else if (strncmp(t, "socket:[", 8) == 0) {
     out->socket++;
   } else if (strncmp(t, "pipe:[", 6) == 0) {

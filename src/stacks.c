@@ -58,7 +58,10 @@ void ml_stacks_destroy(ml_stacks_t *s) {
 }
 
 static bool ml_same(const ml_stack_t *st, uint64_t h, const uintptr_t *f, unsigned n) {
-  return st->hash == h && st->nframes == n && memcmp(st->frames, f, n * sizeof *f) == 0;
+  if (st->hash != h || st->nframes != n) return false;
+  for (unsigned i = 0; i < n; i++) /* short: cheaper than a call to memcmp */
+    if (st->frames[i] != f[i]) return false;
+  return true;
 }
 
 /* Probe t for the stack; returns its node or NULL, and the first empty slot
@@ -133,7 +136,7 @@ uint32_t ml_stacks_intern(ml_stacks_t *s, const uintptr_t *frames, unsigned n) {
   st->hash = h;
   st->nframes = n;
   st->id = (uint32_t)(s->count + 1);
-  memcpy(st->frames, frames, n * sizeof *frames);
+  for (unsigned i = 0; i < n; i++) st->frames[i] = frames[i];
   s->by_id[st->id] = st;
   atomic_store_explicit(&t->slot[empty], st, memory_order_release);
   __atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELEASE);

@@ -99,12 +99,35 @@ static void ml_erase_locked(ml_arena_t *a, size_t hole) {
   a->slots[hole].ptr = 0;
 }
 
+void ml_tables_count_drop(ml_tables_t *t, uintptr_t ptr) {
+  ml_arena_t *a = ml_tables_arena(t, ptr);
+  ml_lock(&a->lock);
+  a->n.dropped++;
+  ml_unlock(&a->lock);
+}
+
+/* One probe for both questions: where ptr is, or where it would go.
+ * Returns the slot; *found tells which.  pre: a->cap > 0. */
+static size_t ml_probe_locked(ml_arena_t *a, uintptr_t ptr, bool *found) {
+  size_t mask = a->cap - 1;
+  for (size_t i = ml_slot(a, ptr);; i = (i + 1) & mask) {
+    if (a->slots[i].ptr == ptr) {
+      *found = true;
+      return i;
+    }
+    if (!a->slots[i].ptr) {
+      *found = false;
+      return i;
+    }
+  }
+}
+
 bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) {
   ml_arena_t *a = ml_tables_arena(t, r->ptr);
-  bool ok = false;
+  bool ok = false, found = false;
   ml_lock(&a->lock);
-  size_t i = ml_lookup_locked(a, r->ptr);
-  if (i != SIZE_MAX) {
+  size_t i = a->cap ? ml_probe_locked(a, r->ptr, &found) : 0;
+  if (found) {
     /* The address was handed out again without the free being seen. */
     a->n.replaced++;
     a->n.live_bytes -= ml_rec_size(&a->slots[i]);
@@ -119,8 +142,9 @@ bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) {
   if ((a->n.live + 1) * 4 > a->cap * 3) {
     size_t want = a->cap ? a->cap * 2 : ML_TABLE_MIN_CAP;
     if (!ml_resize_locked(a, want)) goto drop;
+    i = ml_probe_locked(a, r->ptr, &found);
   }
-  ml_place(a, a->slots, r);
+  a->slots[i] = *r;
   a->n.live++;
   a->n.live_bytes += ml_rec_size(r);
   a->n.allocs++;

@@ -87,6 +87,8 @@ ML_INLINE ml_arena_t *ml_tables_arena(ml_tables_t *t, uintptr_t ptr) {
 
 /* Record r.  Returns true when stored. */
 bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) ML_HIDDEN;
+/* Count a record that could not be stored (in ptr's arena). */
+void ml_tables_count_drop(ml_tables_t *t, uintptr_t ptr) ML_HIDDEN;
 /* Remove the record of ptr into *out (may be NULL).  Returns true when found. */
 bool ml_tables_remove(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out) ML_HIDDEN;
 /* Look ptr up without removing it (tests and diagnostics). */

@@ -7,10 +7,12 @@
  * intern it (lock-free when known), then one arena lock for the insert.
  * A free takes the record out of its arena before the backend frees the
  * block, so another thread cannot be handed the address and insert it first.
- * Allocates nothing through malloc; errno is preserved.
+ * Allocates nothing through malloc.  errno is preserved: the only calls
+ * here that can change it (mmap failures, a contended futex, libunwind)
+ * preserve it themselves, so the common path pays nothing for it.
  */
 #include "track.h"
-#include <errno.h>
+#include "pagemap.h"
 
 ml_gate_t ml_gate; /* zero: everything reaches the recorder until init */
 ML_TLS ml_tls_t ml_tls;
@@ -35,10 +37,17 @@ static unsigned ml_thread_serial(void) {
 }
 
 uint32_t ml_track_stack_id(void) {
-  uintptr_t frames[ML_UNWIND_MAX_FRAMES];
-  unsigned n = ml_unwind_capture(ml_core.unwind, frames, ml_core.max_frames,
+  if (ml_core.unwind == ML_UNWIND_NONE) {
+    /* Every block shares the empty stack, interned once. */
+    if (ml_unlikely(!ml_core.empty_stack))
+      ml_core.empty_stack = ml_stacks_intern(&ml_core.stacks, NULL, 0);
+    return ml_core.empty_stack;
+  }
+  uintptr_t buf[ML_UNWIND_BUF_FRAMES];
+  const uintptr_t *frames;
+  unsigned n = ml_unwind_capture(ml_core.unwind, buf, &frames, ml_core.max_frames,
                                  ml_core.skip_frames);
-  if (ml_unlikely(n == 0 && ml_core.unwind != ML_UNWIND_NONE))
+  if (ml_unlikely(n == 0))
     atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
   return ml_stacks_intern(&ml_core.stacks, frames, n);
 }
@@ -53,7 +62,6 @@ static bool ml_recording(void) {
 }
 
 void ml_track_alloc(void *p, size_t size) {
-  int saved = errno;
   if (ml_unlikely(atomic_load_explicit(&ml_core.state, memory_order_acquire) !=
                   ML_STATE_READY)) {
     /* The first calls reach here with the gate still open: decide now. */
@@ -64,40 +72,31 @@ void ml_track_alloc(void *p, size_t size) {
   ml_guard_enter();
   uint32_t stack = ml_track_stack_id();
   ml_rec_t r = ml_rec_make((uintptr_t)p, size, ml_thread_serial(), ml_next_seq(), stack);
-  (void)ml_tables_insert(&ml_core.tables, &r);
+  /* The page bit first: a free of p can only follow our return, but it must
+   * then find the bit set. */
+  if (ml_pagemap_test(p) || ml_pagemap_mark(p)) (void)ml_tables_insert(&ml_core.tables, &r);
+  else ml_tables_count_drop(&ml_core.tables, r.ptr);
   ml_guard_leave();
 out:
-  errno = saved;
 }
 
-void ml_track_free(void *p) {
-  int saved = errno;
-  if (ml_recording()) {
-    ml_guard_enter();
-    (void)ml_tables_remove(&ml_core.tables, (uintptr_t)p, NULL);
-    ml_guard_leave();
-  }
-  errno = saved;
-}
+bool ml_track_free(void *p) { return ml_track_take(p, NULL); }
 
 bool ml_track_take(void *p, ml_rec_t *out) {
-  int saved = errno;
   bool found = false;
   if (ml_recording()) {
     ml_guard_enter();
     found = ml_tables_remove(&ml_core.tables, (uintptr_t)p, out);
     ml_guard_leave();
   }
-  errno = saved;
   return found;
 }
 
 void ml_track_put_back(const ml_rec_t *r) {
-  int saved = errno;
   ml_guard_enter();
   /* The failed realloc left the block as it was: undo the removal, so the
    * counters do not show a free that did not happen. */
-  if (ml_tables_insert(&ml_core.tables, r)) {
+  if (ml_pagemap_mark((void *)r->ptr) && ml_tables_insert(&ml_core.tables, r)) {
     ml_arena_t *a = ml_tables_arena(&ml_core.tables, r->ptr);
     ml_lock(&a->lock);
     a->n.allocs--;
@@ -107,5 +106,4 @@ void ml_track_put_back(const ml_rec_t *r) {
     ml_unlock(&a->lock);
   }
   ml_guard_leave();
-  errno = saved;
 }

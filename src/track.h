@@ -70,6 +70,7 @@ typedef struct ml_core_s {
   _Atomic uint64_t seq;       // sequence numbers, handed out in batches
   _Atomic unsigned serials;   // thread serials
   _Atomic uint64_t unwind_failures; // stacks captured empty
+  uint32_t empty_stack;       // id of the empty stack (unwind=none)
   bool options_loaded;        // environ was readable at init
 } ml_core_t;
 extern ml_core_t ml_core ML_HIDDEN;
@@ -91,10 +92,11 @@ void ml_init_process(void) ML_HIDDEN;
 /* p (non-NULL) was just allocated with request size `size` and is tracked
  * (usable size >= threshold; checked again here when called before init). */
 void ml_track_alloc(void *p, size_t size) ML_HIDDEN;
-/* p, whose usable size is >= threshold, is about to be freed. */
-void ml_track_free(void *p) ML_HIDDEN;
-/* realloc: take p's record out before the backend call (true when it had
- * one); put it back if the call fails. */
+/* p, whose page is marked in the page map, is about to be freed: remove its
+ * record.  Returns true when p had one. */
+bool ml_track_free(void *p) ML_HIDDEN;
+/* realloc: take p's record out (into *out, may be NULL) before the backend
+ * call (true when it had one); put it back if the call fails. */
 bool ml_track_take(void *p, ml_rec_t *out) ML_HIDDEN;
 void ml_track_put_back(const ml_rec_t *r) ML_HIDDEN;
 

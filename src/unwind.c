@@ -7,6 +7,7 @@
 #define UNW_LOCAL_ONLY
 #include "unwind.h"
 #include "prim.h"
+#include <errno.h>
 #include <libunwind.h>
 #include <pthread.h>
 
@@ -25,7 +26,9 @@ void ml_unwind_set_own_range(uintptr_t lo, uintptr_t hi) {
 void ml_unwind_thread_reset(void) { ml_stack_lo = ml_stack_hi = 0; }
 
 ML_NOINLINE unsigned ml_unwind_libunwind(uintptr_t *frames, unsigned max) {
+  int saved = errno; /* libunwind may probe memory with failing syscalls */
   int n = unw_backtrace((void **)frames, (int)max);
+  errno = saved;
   return n > 0 ? (unsigned)n : 0;
 }
 
@@ -73,22 +76,23 @@ ML_NOINLINE unsigned ml_unwind_fp(uintptr_t *frames, unsigned max) {
   return n;
 }
 
-unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *frames,
-                           unsigned max, unsigned skip) {
-  /* Room for our own frames on top of what is kept. */
-  uintptr_t buf[ML_UNWIND_MAX_FRAMES + 24];
+unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *buf,
+                           const uintptr_t **frames, unsigned max,
+                           unsigned skip) {
+  /* Room for our own frames (at most 8 deep) on top of what is kept. */
   unsigned want = max + skip + 8;
-  if (want > ML_ARRAY_SIZE(buf)) want = ML_ARRAY_SIZE(buf);
+  if (want > ML_UNWIND_BUF_FRAMES) want = ML_UNWIND_BUF_FRAMES;
   unsigned n;
+  *frames = buf;
   switch (mode) {
   case ML_UNWIND_FP: n = ml_unwind_fp(buf, want); break;
   case ML_UNWIND_NONE: return 0;
   default: n = ml_unwind_libunwind(buf, want); break;
   }
   unsigned i = 0;
-  while (i < n && buf[i] >= ml_own_lo && buf[i] < ml_own_hi) i++;
+  while (i < n && buf[i] - ml_own_lo < ml_own_hi - ml_own_lo) i++;
   i += skip;
-  unsigned k = 0;
-  for (; i < n && k < max; i++) frames[k++] = buf[i];
-  return k;
+  if (i >= n) return 0;
+  *frames = buf + i;
+  return n - i < max ? n - i : max;
 }

@@ -14,7 +14,8 @@
  * The tracker's own frames (anything inside this library's text) are
  * dropped from the top of the stack, then skip_frames more.  Never
  * allocates itself (the fp backend may call pthread_getattr_np once per
- * thread, under the caller's recursion guard).  Not for signal handlers.
+ * thread, under the caller's recursion guard).  errno is preserved.  Not
+ * for signal handlers.
  */
 #ifndef ML_UNWIND_H
 #define ML_UNWIND_H
@@ -29,16 +30,21 @@ typedef enum ml_unwind_mode_e {
 } ml_unwind_mode_t;
 
 #define ML_UNWIND_MAX_FRAMES 128
+/* Size of a capture buffer: the frames kept plus room for our own frames
+ * and skipped ones, which are dropped from its top. */
+#define ML_UNWIND_BUF_FRAMES (ML_UNWIND_MAX_FRAMES + 24)
 
 /* Set the code range whose frames are dropped from the top of every stack
  * (this library's executable segment). */
 void ml_unwind_set_own_range(uintptr_t lo, uintptr_t hi) ML_HIDDEN;
 
-/* Capture up to max (<= ML_UNWIND_MAX_FRAMES) return addresses of the
- * caller's stack into frames, innermost first, after dropping own frames and
- * `skip` more.  Returns the number captured (0 on failure). */
-unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *frames,
-                           unsigned max, unsigned skip) ML_HIDDEN;
+/* Capture the caller's stack into buf (ML_UNWIND_BUF_FRAMES entries), drop
+ * own frames and `skip` more from its top, and point *frames at the first
+ * frame kept, innermost first.  Returns the number kept, at most max
+ * (<= ML_UNWIND_MAX_FRAMES); 0 on failure. */
+unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *buf,
+                           const uintptr_t **frames, unsigned max,
+                           unsigned skip) ML_HIDDEN;
 
 /* The backends, without own-frame filtering (tests and benchmarks). */
 unsigned ml_unwind_libunwind(uintptr_t *frames, unsigned max) ML_HIDDEN;

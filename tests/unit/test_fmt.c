@@ -24,19 +24,19 @@ static const size_t ml_sizes[] = {0, 1, 2, 3, 5, 8, 13, 256};
 
 /* Format with both implementations at every size; compare the return value
  * and the full buffer (so that bytes past the NUL must be untouched too). */
-#define CHECK_VS_LIBC(...)                                                    \
-  do {                                                                        \
-    for (size_t i_ = 0; i_ < sizeof(ml_sizes) / sizeof(ml_sizes[0]); i_++) {  \
-      char want[300], got[300];                                               \
-      memset(want, '#', sizeof(want));                                        \
-      memset(got, '#', sizeof(got));                                          \
-      int wn = snprintf(want, ml_sizes[i_], __VA_ARGS__);                     \
-      int gn = ml_snprintf(got, ml_sizes[i_], __VA_ARGS__);                   \
-      if (wn != gn || memcmp(want, got, sizeof(want)) != 0)                   \
-        fail_msg("%s (size %zu): libc %d \"%.*s\", ml %d \"%.*s\"",          \
-                 #__VA_ARGS__, ml_sizes[i_], wn, (int)sizeof(want), want, gn, \
-                 (int)sizeof(got), got);                                      \
-    }                                                                         \
+#define CHECK_VS_LIBC(...)                                                     \
+  do {                                                                         \
+    for (size_t i_ = 0; i_ < sizeof(ml_sizes) / sizeof(ml_sizes[0]); i_++) {   \
+      char want[300], got[300];                                                \
+      memset(want, '#', sizeof(want));                                         \
+      memset(got, '#', sizeof(got));                                           \
+      int wn = snprintf(want, ml_sizes[i_], __VA_ARGS__);                      \
+      int gn = ml_snprintf(got, ml_sizes[i_], __VA_ARGS__);                    \
+      if (wn != gn || memcmp(want, got, sizeof(want)) != 0)                    \
+        fail_msg("%s (size %zu): libc %d \"%.*s\", ml %d \"%.*s\"",            \
+                 #__VA_ARGS__, ml_sizes[i_], wn, (int)sizeof(want), want, gn,  \
+                 (int)sizeof(got), got);                                       \
+    }                                                                          \
   } while (0)
 
 static void test_fmt_matches_snprintf_on_vectors(void **state) {
@@ -182,14 +182,29 @@ static void test_fmt_errno_name_table(void **state) {
     int err;
     const char *name;
   } known[] = {
-      {EPERM, "EPERM"},   {ENOENT, "ENOENT"}, {EINTR, "EINTR"},
-      {EIO, "EIO"},       {EBADF, "EBADF"},   {EAGAIN, "EAGAIN"},
-      {ENOMEM, "ENOMEM"}, {EACCES, "EACCES"}, {EEXIST, "EEXIST"},
-      {EXDEV, "EXDEV"},   {ENOTDIR, "ENOTDIR"}, {EINVAL, "EINVAL"},
-      {ENFILE, "ENFILE"}, {EMFILE, "EMFILE"}, {EFBIG, "EFBIG"},
-      {ENOSPC, "ENOSPC"}, {EROFS, "EROFS"},   {ERANGE, "ERANGE"},
-      {ENAMETOOLONG, "ENAMETOOLONG"},         {ELOOP, "ELOOP"},
-      {ENOSYS, "ENOSYS"}, {ENOTSUP, "ENOTSUP"}, {EDQUOT, "EDQUOT"},
+      {EPERM, "EPERM"},
+      {ENOENT, "ENOENT"},
+      {EINTR, "EINTR"},
+      {EIO, "EIO"},
+      {EBADF, "EBADF"},
+      {EAGAIN, "EAGAIN"},
+      {ENOMEM, "ENOMEM"},
+      {EACCES, "EACCES"},
+      {EEXIST, "EEXIST"},
+      {EXDEV, "EXDEV"},
+      {ENOTDIR, "ENOTDIR"},
+      {EINVAL, "EINVAL"},
+      {ENFILE, "ENFILE"},
+      {EMFILE, "EMFILE"},
+      {EFBIG, "EFBIG"},
+      {ENOSPC, "ENOSPC"},
+      {EROFS, "EROFS"},
+      {ERANGE, "ERANGE"},
+      {ENAMETOOLONG, "ENAMETOOLONG"},
+      {ELOOP, "ELOOP"},
+      {ENOSYS, "ENOSYS"},
+      {ENOTSUP, "ENOTSUP"},
+      {EDQUOT, "EDQUOT"},
   };
   (void)state;
   for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)

@@ -175,8 +175,8 @@ static void test_prim_read_file_reads_proc_status(void **state) {
   assert_int_equal(ml_prim_read_file("/proc/self/status", small, sizeof(small)),
                    6);
   assert_string_equal(small, "Name:\t");
-  assert_int_equal(ml_prim_read_file("/nonexistent/memledger", buf, sizeof(buf)),
-                   -ENOENT);
+  assert_int_equal(
+      ml_prim_read_file("/nonexistent/memledger", buf, sizeof(buf)), -ENOENT);
   assert_int_equal(ml_prim_read_file("/proc/self", buf, sizeof(buf)), -EISDIR);
 }
 
@@ -186,7 +186,8 @@ static void test_prim_fd_counts_sees_pipe_socket_and_files(void **state) {
   (void)state;
   assert_int_equal(ml_prim_fd_counts(&before), 0);
   assert_int_equal(before.total, before.file + before.socket + before.pipe +
-                                     before.anon + before.device + before.other);
+                                     before.anon + before.device +
+                                     before.other);
   assert_int_equal(pipe(p), 0);
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
   assert_true((devnull = open("/dev/null", O_RDONLY)) >= 0);

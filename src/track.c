@@ -65,10 +65,9 @@ void ml_track_alloc(void *p, size_t size) {
   if (ml_unlikely(atomic_load_explicit(&ml_core.state, memory_order_acquire) !=
                   ML_STATE_READY)) {
     /* The first calls reach here with the gate still open: decide now. */
-    if (!ml_init_maybe() || ml_backend.usable_size(p) < ml_gate.threshold)
-      goto out;
+    if (!ml_init_maybe() || ml_backend.usable_size(p) < ml_gate.threshold) return;
   }
-  if (ml_tls.guard) goto out;
+  if (ml_tls.guard) return;
   ml_guard_enter();
   uint32_t stack = ml_track_stack_id();
   ml_rec_t r = ml_rec_make((uintptr_t)p, size, ml_thread_serial(), ml_next_seq(), stack);
@@ -77,7 +76,6 @@ void ml_track_alloc(void *p, size_t size) {
   if (ml_pagemap_test(p) || ml_pagemap_mark(p)) (void)ml_tables_insert(&ml_core.tables, &r);
   else ml_tables_count_drop(&ml_core.tables, r.ptr);
   ml_guard_leave();
-out:
 }
 
 bool ml_track_free(void *p) { return ml_track_take(p, NULL); }

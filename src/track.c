@@ -36,7 +36,8 @@ static unsigned ml_thread_serial(void) {
   return ml_tls.serial;
 }
 
-uint32_t ml_track_stack_id(void) {
+/* Inline into ml_track_alloc: the stack walk starts in its frame. */
+ML_INLINE uint32_t ml_track_stack_id_here(void) {
   if (ml_core.unwind == ML_UNWIND_NONE) {
     /* Every block shares the empty stack, interned once. */
     if (ml_unlikely(!ml_core.empty_stack))
@@ -51,6 +52,8 @@ uint32_t ml_track_stack_id(void) {
     atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
   return ml_stacks_intern(&ml_core.stacks, frames, n);
 }
+
+uint32_t ml_track_stack_id(void) { return ml_track_stack_id_here(); }
 
 /* Recording is on and this is not the tracker's own allocation. */
 static bool ml_recording(void) {
@@ -69,7 +72,7 @@ void ml_track_alloc(void *p, size_t size) {
   }
   if (ml_tls.guard) return;
   ml_guard_enter();
-  uint32_t stack = ml_track_stack_id();
+  uint32_t stack = ml_track_stack_id_here();
   ml_rec_t r = ml_rec_make((uintptr_t)p, size, ml_thread_serial(), ml_next_seq(), stack);
   /* The page bit first: a free of p can only follow our return, but it must
    * then find the bit set. */

@@ -13,14 +13,14 @@
 
 extern void *__libc_stack_end; /* ld.so: top of the main thread's stack */
 
-static uintptr_t ml_own_lo, ml_own_hi;
+uintptr_t ml_unwind_own_lo, ml_unwind_own_hi;
 
 /* Per-thread stack bounds for the frame-pointer walk; 0 = not known yet. */
 static ML_TLS uintptr_t ml_stack_lo, ml_stack_hi;
 
 void ml_unwind_set_own_range(uintptr_t lo, uintptr_t hi) {
-  ml_own_lo = lo;
-  ml_own_hi = hi;
+  ml_unwind_own_lo = lo;
+  ml_unwind_own_hi = hi;
 }
 
 void ml_unwind_thread_reset(void) { ml_stack_lo = ml_stack_hi = 0; }
@@ -56,7 +56,10 @@ static void ml_stack_bounds(uintptr_t sp) {
 }
 
 ML_NOINLINE unsigned ml_unwind_fp(uintptr_t *frames, unsigned max) {
-  uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+  return ml_unwind_fp_from((uintptr_t)__builtin_frame_address(0), frames, max);
+}
+
+unsigned ml_unwind_fp_from(uintptr_t fp, uintptr_t *frames, unsigned max) {
   if (ml_unlikely(!ml_stack_hi)) ml_stack_bounds(fp);
   uintptr_t lo = fp, hi = ml_stack_hi;
   /* On an alternate signal stack the thread's bounds do not apply. */
@@ -74,25 +77,4 @@ ML_NOINLINE unsigned ml_unwind_fp(uintptr_t *frames, unsigned max) {
     fp = next;
   }
   return n;
-}
-
-unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *buf,
-                           const uintptr_t **frames, unsigned max,
-                           unsigned skip) {
-  /* Room for our own frames (at most 8 deep) on top of what is kept. */
-  unsigned want = max + skip + 8;
-  if (want > ML_UNWIND_BUF_FRAMES) want = ML_UNWIND_BUF_FRAMES;
-  unsigned n;
-  *frames = buf;
-  switch (mode) {
-  case ML_UNWIND_FP: n = ml_unwind_fp(buf, want); break;
-  case ML_UNWIND_NONE: return 0;
-  default: n = ml_unwind_libunwind(buf, want); break;
-  }
-  unsigned i = 0;
-  while (i < n && buf[i] - ml_own_lo < ml_own_hi - ml_own_lo) i++;
-  i += skip;
-  if (i >= n) return 0;
-  *frames = buf + i;
-  return n - i < max ? n - i : max;
 }

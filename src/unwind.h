@@ -38,17 +38,39 @@ typedef enum ml_unwind_mode_e {
  * (this library's executable segment). */
 void ml_unwind_set_own_range(uintptr_t lo, uintptr_t hi) ML_HIDDEN;
 
-/* Capture the caller's stack into buf (ML_UNWIND_BUF_FRAMES entries), drop
- * own frames and `skip` more from its top, and point *frames at the first
- * frame kept, innermost first.  Returns the number kept, at most max
- * (<= ML_UNWIND_MAX_FRAMES); 0 on failure. */
-unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *buf,
-                           const uintptr_t **frames, unsigned max,
-                           unsigned skip) ML_HIDDEN;
-
 /* The backends, without own-frame filtering (tests and benchmarks). */
 unsigned ml_unwind_libunwind(uintptr_t *frames, unsigned max) ML_HIDDEN;
 unsigned ml_unwind_fp(uintptr_t *frames, unsigned max) ML_HIDDEN;
+/* The frame-pointer walk from frame fp (a __builtin_frame_address(0)). */
+unsigned ml_unwind_fp_from(uintptr_t fp, uintptr_t *frames, unsigned max) ML_HIDDEN;
+
+extern uintptr_t ml_unwind_own_lo, ml_unwind_own_hi ML_HIDDEN;
+
+/* Capture the stack of the function this is inlined into into buf
+ * (ML_UNWIND_BUF_FRAMES entries), drop own frames and `skip` more from its
+ * top, and point *frames at the first frame kept, innermost first.  Returns
+ * the number kept, at most max (<= ML_UNWIND_MAX_FRAMES); 0 on failure.
+ * Inline, so that the walk starts in the recorder's frame rather than a
+ * few calls deeper: every frame of ours costs a step and a skip. */
+ML_INLINE unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *buf,
+                                     const uintptr_t **frames, unsigned max,
+                                     unsigned skip) {
+  /* Room for our own frames (a few) on top of what is kept. */
+  unsigned want = max + skip + 8;
+  if (want > ML_UNWIND_BUF_FRAMES) want = ML_UNWIND_BUF_FRAMES;
+  unsigned n;
+  if (mode == ML_UNWIND_FP)
+    n = ml_unwind_fp_from((uintptr_t)__builtin_frame_address(0), buf, want);
+  else
+    n = ml_unwind_libunwind(buf, want);
+  uintptr_t lo = ml_unwind_own_lo, span = ml_unwind_own_hi - lo;
+  unsigned i = 0;
+  while (i < n && buf[i] - lo < span) i++;
+  i += skip;
+  *frames = buf + i;
+  if (i >= n) return 0;
+  return n - i < max ? n - i : max;
+}
 
 /* Forget the per-thread stack bounds (the child after fork keeps its
  * parent's thread stack, so this is only for tests). */

@@ -7,6 +7,9 @@
  * reads it and writes the dump, so no dump is ever written inside a handler.
  * The exit dump runs last in exit(): see ml_dumper_at_exit.  Locks: the dump
  * lock (dump.c) only.  The handler is async-signal-safe; nothing else here is.
+ * One stdio call, on purpose: fflush(NULL) before _exit with the leak exit
+ * status, at exit time only (exit() would flush after its handlers, and
+ * _exit skips that).
  */
 #include "dumper.h"
 #include "fmt.h"

@@ -4,14 +4,7 @@
  * the core, and the library's constructor (layer: front).  Never allocates.
  */
 #include "backend.h"
-#include "log.h"
 #include "track.h"
-#include <dlfcn.h>
-#include <stdlib.h>
-
-/* Our own malloc (a hidden alias, preload.c): its address is this
- * library's definition, not whatever the global scope resolves `malloc` to. */
-extern void *ml_front_malloc(size_t n) ML_HIDDEN;
 
 static size_t ml_backend_good_size(size_t n) { return ml_je_nallocx(n ? n : 1, 0); }
 
@@ -22,18 +15,9 @@ const ml_backend_t ml_backend = {
 };
 
 /* Priority 101: before other constructors of this library (there are none
- * today); the first allocation may already have initialised the core. */
+ * today); the first allocation may already have initialised the core.
+ * Being dlopen'ed is refused by the loader itself ("cannot allocate memory
+ * in static TLS block"): jemalloc's and our thread-locals are initial-exec. */
 __attribute__((constructor(101))) static void ml_front_constructor(void) {
-  /* Loaded with dlopen, the library is not the process's allocator (the
-   * program's malloc was bound before it came): say so and stay out of the
-   * way.  dlsym here runs once at start, never on an allocation path. */
-  void *global = dlsym(RTLD_DEFAULT, "malloc");
-  if (global && global != (void *)ml_front_malloc) {
-    ml_log_ready();
-    ml_error("libmemledger.so was loaded with dlopen: it is not the program's "
-             "allocator, so nothing is tracked; preload it (LD_PRELOAD) or link it");
-    ml_init_disable();
-    return;
-  }
   ml_init_process();
 }

@@ -301,7 +301,16 @@ int ml_dump_write(ml_trigger_t trigger, ml_dump_result_t *res) {
   /* ---- the file ---- */
   const char *dir = ml_option_str(ML_OPT_DIR);
   pid_t pid = ml_prim_getpid();
-  unsigned seq = ++ml_dump_seq;
+  /* The first number whose name is free (a pid reused from an earlier run
+   * may have left files), so that the header names its own file; the rename
+   * below still refuses to replace one that appears meanwhile. */
+  unsigned seq;
+  for (int tries = 0;; tries++) {
+    seq = ++ml_dump_seq;
+    ml_snprintf(res->path, sizeof res->path, "%s/memledger.%d.%u.dump", dir, (int)pid, seq);
+    if (access(res->path, F_OK) != 0 || tries > 1000) break;
+  }
+  res->path[0] = 0;
   char tmp[4096];
   ml_snprintf(tmp, sizeof tmp, "%s/.memledger.%d.%u.tmp", dir, (int)pid, seq);
   ml_writer_t *w = &ml_w;

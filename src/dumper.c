@@ -47,6 +47,10 @@ static void ml_dumper_on_signal(int sig) {
 void ml_dumper_signal_claimed(int sig, void (*handler)(int)) {
   if (sig != ml_dumper.sig || sig == 0 || handler == ml_dumper_on_signal) return;
   if (atomic_exchange(&ml_dumper.claimed, true)) return;
+  /* Resetting to the default or ignoring is not a handler of the program's
+   * own (programs reset every signal in a forked child before exec): dumps
+   * on the signal stop, quietly. */
+  if (handler == SIG_DFL || handler == SIG_IGN) return;
   static int once;
   ml_log_once(&once, ML_LOG_WARNING,
               "the program installs its own handler for signal %d: the program wins, "

@@ -14,8 +14,9 @@
 void ml_dumper_start(void) ML_HIDDEN;
 
 /* The program installs `handler` for `sig` (from the sigaction/signal hooks).
- * If sig is the dump signal and the handler is not ours, signal dumps stop
- * and a message says so, once.  async-signal-safe. */
+ * If sig is the dump signal and the handler is not ours, signal dumps stop;
+ * for a handler of the program's own (not SIG_DFL or SIG_IGN) a message says
+ * so, once.  async-signal-safe. */
 void ml_dumper_signal_claimed(int sig, void (*handler)(int)) ML_HIDDEN;
 
 /* The exit dump, registered with __cxa_atexit without a DSO handle at

@@ -70,6 +70,7 @@ static ML_NOINLINE void *ml_f_realloc_tracked(void *p, size_t n) {
   void *q = ml_je_realloc(p, n);
   if (!q) {
     if (had) ml_track_put_back(&old);
+    errno = ENOMEM; /* glibc sets it; jemalloc 5.3's realloc does not */
     return NULL;
   }
   if (n >= ml_gate.cutoff) ml_track_alloc(q, n);
@@ -113,7 +114,11 @@ ML_INLINE void *ml_f_realloc(void *p, size_t n) {
     ml_f_free(p);
     return NULL;
   }
-  if (ml_likely(n < ml_gate.cutoff && !ml_pagemap_test(p))) return ml_je_realloc(p, n);
+  if (ml_likely(n < ml_gate.cutoff && !ml_pagemap_test(p))) {
+    void *q = ml_je_realloc(p, n);
+    if (ml_unlikely(!q)) errno = ENOMEM;
+    return q;
+  }
   return ml_f_realloc_tracked(p, n);
 }
 

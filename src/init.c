@@ -125,11 +125,6 @@ bool ml_init_maybe(void) {
   return s == ML_STATE_READY;
 }
 
-void ml_init_disable(void) {
-  ml_gate.cutoff = ml_gate.threshold = SIZE_MAX;
-  atomic_store(&ml_core.state, ML_STATE_DISABLED);
-}
-
 /* ---- fork ------------------------------------------------------------------ */
 
 static void ml_fork_prepare(void) {

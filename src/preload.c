@@ -15,10 +15,6 @@
 #include "hooks.def"
 #undef ML_HOOK
 
-/* Our own malloc by a hidden alias, for the dlopen check in backend.c. */
-extern __typeof__(malloc) ml_front_malloc
-    __attribute__((alias("malloc"), visibility("hidden"), malloc, nothrow, leaf));
-
 /* The program installing its own handler for the dump signal wins; the
  * dumper is told so that it can say so once. */
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);

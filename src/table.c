@@ -16,7 +16,6 @@
 #include "table.h"
 #include "prim.h"
 
-#define ML_TABLE_MIN_CAP 1024 /* slots at first insert: 24 KiB per arena */
 
 /* Hash bits: [arena bits][slot bits][rest]; a->shift is the arena bit count. */
 static size_t ml_slot(const ml_arena_t *a, uintptr_t ptr) {

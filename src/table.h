@@ -27,6 +27,11 @@ typedef struct ml_rec_s {
 } ml_rec_t;
 ML_STATIC_ASSERT(sizeof(ml_rec_t) == 24, "record layout");
 
+/* Slots of an arena at its first insert (and the least it shrinks to):
+ * 1.5 KiB, so that even 1024 arenas with few records each stay near the
+ * 64-byte-per-block budget. */
+#define ML_TABLE_MIN_CAP 64
+
 #define ML_REC_SIZE_BITS 48
 #define ML_REC_STACK_BITS 24
 #define ML_REC_SIZE_MAX ((UINT64_C(1) << ML_REC_SIZE_BITS) - 1)

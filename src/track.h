@@ -86,8 +86,6 @@ bool ml_init_maybe(void) ML_HIDDEN;
  * signal.  The core itself has no constructor, so unit tests that link it
  * start nothing. */
 void ml_init_process(void) ML_HIDDEN;
-/* Turn tracking off for good (the library is not the allocator). */
-void ml_init_disable(void) ML_HIDDEN;
 
 /* ---- recording ---------------------------------------------------------- */
 

@@ -59,6 +59,8 @@ ML_INLINE unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *buf,
   unsigned want = max + skip + 8;
   if (want > ML_UNWIND_BUF_FRAMES) want = ML_UNWIND_BUF_FRAMES;
   unsigned n;
+  *frames = buf;
+  if (mode == ML_UNWIND_NONE) return 0;
   if (mode == ML_UNWIND_FP)
     n = ml_unwind_fp_from((uintptr_t)__builtin_frame_address(0), buf, want);
   else

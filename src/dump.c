@@ -289,7 +289,7 @@ int ml_dump_write(ml_trigger_t trigger, ml_dump_result_t *res) {
     if (!a->blocks || sz < a->min_size) a->min_size = sz;
     if (sz > a->max_size) a->max_size = sz;
     if (!a->blocks || ml_rec_seq(r) < a->oldest_seq) a->oldest_seq = ml_rec_seq(r);
-    if (!a->blocks) res->stacks++;
+    if (!a->blocks && id) res->stacks++; /* id 0 is not a stack */
     a->blocks++;
     a->bytes += sz;
     a->usable += us;
@@ -318,6 +318,7 @@ int ml_dump_write(ml_trigger_t trigger, ml_dump_result_t *res) {
   w->err = 0;
   w->fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (w->fd < 0) {
+    ml_dump_seq = seq - 1; /* no file: the number stays free */
     ml_dump_fail(res, errno, "create", tmp);
     ml_unlock(&ml_dump_lock);
     return -1;
@@ -408,6 +409,7 @@ int ml_dump_write(ml_trigger_t trigger, ml_dump_result_t *res) {
   if (close(w->fd) != 0 && !werr) werr = errno;
   if (werr) {
     unlink(tmp);
+    ml_dump_seq = seq - 1;
     ml_dump_fail(res, werr, "write", tmp);
     ml_unlock(&ml_dump_lock);
     return -1;

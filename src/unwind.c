@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <libunwind.h>
 #include <pthread.h>
+#include <sys/resource.h>
 
 extern void *__libc_stack_end; /* ld.so: top of the main thread's stack */
 
@@ -37,9 +38,17 @@ ML_NOINLINE unsigned ml_unwind_libunwind(uintptr_t *frames, unsigned max) {
  * stdio for it); other threads ask pthread_getattr_np, whose small
  * allocation goes straight to the backend under the caller's guard. */
 static void ml_stack_bounds(uintptr_t sp) {
+  (void)sp;
   if (ml_prim_gettid() == ml_prim_getpid()) {
-    ml_stack_lo = sp > (64u << 20) ? sp - (64u << 20) : 0; /* below sp: unused */
-    ml_stack_hi = (uintptr_t)__libc_stack_end;
+    /* The main stack can grow down to its rlimit below its top. */
+    struct rlimit rl;
+    uintptr_t hi = (uintptr_t)__libc_stack_end, size = 8u << 20;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+      size = (uintptr_t)rl.rlim_cur;
+    else if (rl.rlim_cur == RLIM_INFINITY)
+      size = (uintptr_t)1 << 30;
+    ml_stack_lo = hi > size ? hi - size : 0;
+    ml_stack_hi = hi;
     return;
   }
   pthread_attr_t attr;

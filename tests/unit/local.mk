@@ -3,10 +3,11 @@
 # Unit tests link the core only (libcore_test.la: libcore with ML_TESTING
 # seams), never a front.
 UNIT_LDADD = libcore_test.la $(CMOCKA_LIBS) $(UNWIND_LIBS) -lpthread $(DL_LIBS)
-UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -Wno-missing-prototypes
+UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DML_TESTING -Wno-missing-prototypes
 
 UNIT_TESTS = tests/unit/test_fmt tests/unit/test_log tests/unit/test_prim \
-	tests/unit/test_options
+	tests/unit/test_options tests/unit/test_table tests/unit/test_stacks \
+	tests/unit/test_unwind tests/unit/test_track tests/unit/test_dump
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 tests_unit_test_fmt_SOURCES = tests/unit/test_fmt.c
@@ -21,3 +22,22 @@ tests_unit_test_prim_LDADD = $(UNIT_LDADD)
 tests_unit_test_options_SOURCES = tests/unit/test_options.c
 tests_unit_test_options_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_options_LDADD = $(UNIT_LDADD)
+tests_unit_test_table_SOURCES = tests/unit/test_table.c
+tests_unit_test_table_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_table_LDADD = $(UNIT_LDADD)
+tests_unit_test_stacks_SOURCES = tests/unit/test_stacks.c
+tests_unit_test_stacks_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_stacks_LDADD = $(UNIT_LDADD)
+# The call chain is named with dladdr: export the test's own symbols.
+tests_unit_test_unwind_SOURCES = tests/unit/test_unwind.c
+tests_unit_test_unwind_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_unwind_LDFLAGS = -export-dynamic
+tests_unit_test_unwind_LDADD = $(UNIT_LDADD)
+# test_track and test_dump pull in track.c/init.c/dump.c and define their
+# own fake ml_backend.
+tests_unit_test_track_SOURCES = tests/unit/test_track.c
+tests_unit_test_track_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_track_LDADD = $(UNIT_LDADD)
+tests_unit_test_dump_SOURCES = tests/unit/test_dump.c
+tests_unit_test_dump_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_dump_LDADD = $(UNIT_LDADD)

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_stacks.c - unit tests for stacks.c: interning gives one dense id per
+ * distinct stack (from 1), including prefixes, reorderings, the empty stack
+ * and stacks whose hashes collide; ml_stacks_get returns the frames; growth
+ * past the initial 4096-slot table keeps ids stable; the capacity bound
+ * returns 0 and counts overflow; and 4 threads interning overlapping sets
+ * (while the table grows) agree on one id per stack.  Frames are fake
+ * addresses.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "stacks.h"
+
+#define ML_TEST_INITIAL_SLOTS 4096 /* stacks.c's ML_STACKS_MIN_CAP */
+#define ML_TEST_MAX_DEPTH     8
+#define ML_TEST_DEEP          128 /* the deepest stack the unwinder keeps */
+
+static ml_stacks_t ml_s;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Stack number i: 1..8 frames, distinct for every i. */
+static unsigned ml_test_stack(size_t i, uintptr_t *frames) {
+  unsigned n = 1 + (unsigned)(i % ML_TEST_MAX_DEPTH);
+  for (unsigned k = 0; k < n; k++)
+    frames[k] = 0x400000 + (uintptr_t)i * 0x40 + k * 4;
+  return n;
+}
+
+static uint32_t ml_test_intern(size_t i) {
+  uintptr_t f[ML_TEST_MAX_DEPTH];
+  unsigned n = ml_test_stack(i, f);
+  return ml_stacks_intern(&ml_s, f, n);
+}
+
+static void ml_test_assert_frames(uint32_t id, const uintptr_t *f, unsigned n) {
+  const ml_stack_t *st = ml_stacks_get(&ml_s, id);
+  assert_non_null(st);
+  assert_int_equal(st->id, id);
+  assert_int_equal(st->nframes, n);
+  assert_int_equal(st->hash, ml_stacks_hash(f, n));
+  if (n) assert_memory_equal(st->frames, f, n * sizeof *f);
+}
+
+static int ml_test_setup(void **state) {
+  (void)state;
+  return ml_stacks_init(&ml_s, 1 << 20);
+}
+
+static int ml_test_teardown(void **state) {
+  (void)state;
+  ml_stacks_destroy(&ml_s);
+  return 0;
+}
+
+/* ---- identity ----------------------------------------------------------- */
+
+static void test_stacks_same_frames_same_id(void **state) {
+  uintptr_t a[] = {0x401000, 0x402000, 0x403000};
+  uintptr_t copy[] = {0x401000, 0x402000, 0x403000};
+  uint32_t id;
+
+  (void)state;
+  id = ml_stacks_intern(&ml_s, a, 3);
+  assert_int_equal(id, 1);
+  /* the same frames from another buffer, several times */
+  for (int k = 0; k < 5; k++)
+    assert_int_equal(ml_stacks_intern(&ml_s, copy, 3), id);
+  assert_int_equal(ml_stacks_count(&ml_s), 1);
+  assert_int_equal(ml_s.overflow, 0);
+}
+
+static void test_stacks_distinct_frames_get_dense_ids(void **state) {
+  uintptr_t f[] = {0x401000, 0x402000, 0x403000};
+  uintptr_t rev[] = {0x403000, 0x402000, 0x401000};
+  uintptr_t zero[] = {0};
+  uint32_t ids[7];
+
+  (void)state;
+  ids[0] = ml_stacks_intern(&ml_s, f, 3);
+  ids[1] = ml_stacks_intern(&ml_s, f, 2); /* a prefix */
+  ids[2] = ml_stacks_intern(&ml_s, f, 1);
+  ids[3] = ml_stacks_intern(&ml_s, f, 0);     /* the empty stack */
+  ids[4] = ml_stacks_intern(&ml_s, rev, 3);   /* same frames, other order */
+  ids[5] = ml_stacks_intern(&ml_s, f + 1, 2); /* a suffix */
+  ids[6] = ml_stacks_intern(&ml_s, zero, 1);  /* one null frame != empty */
+  for (uint32_t k = 0; k < 7; k++)
+    assert_int_equal(ids[k], k + 1);
+  assert_int_equal(ml_stacks_count(&ml_s), 7);
+
+  /* and each is found again, in another order */
+  assert_int_equal(ml_stacks_intern(&ml_s, zero, 1), ids[6]);
+  assert_int_equal(ml_stacks_intern(&ml_s, rev, 0), ids[3]); /* empty is empty */
+  assert_int_equal(ml_stacks_intern(&ml_s, f, 1), ids[2]);
+  assert_int_equal(ml_stacks_intern(&ml_s, f, 3), ids[0]);
+  assert_int_equal(ml_stacks_intern(&ml_s, rev, 3), ids[4]);
+  assert_int_equal(ml_stacks_count(&ml_s), 7);
+}
+
+/* The hash as stacks.c computes it, one step at a time, to build two
+ * different 2-frame stacks with the same hash. */
+static uint64_t ml_test_hash_step(uint64_t h, uintptr_t frame) {
+  h ^= frame;
+  h *= UINT64_C(0x9E3779B97F4A7C15);
+  return h ^ (h >> 29);
+}
+
+static void test_stacks_hash_collision_gets_distinct_ids(void **state) {
+  uint64_t h0 = UINT64_C(0xcbf29ce484222325) ^ 2;
+  uintptr_t a[2] = {0x401000, 0x500000}, b[2];
+  uint32_t ida, idb;
+
+  (void)state;
+  b[0] = 0x401010;
+  b[1] = a[1] ^ ml_test_hash_step(h0, a[0]) ^ ml_test_hash_step(h0, b[0]);
+  /* precondition: the two stacks really collide */
+  assert_int_equal(ml_stacks_hash(a, 2), ml_stacks_hash(b, 2));
+  assert_memory_not_equal(a, b, sizeof a);
+
+  ida = ml_stacks_intern(&ml_s, a, 2);
+  idb = ml_stacks_intern(&ml_s, b, 2);
+  assert_int_not_equal(ida, 0);
+  assert_int_not_equal(idb, 0);
+  assert_int_not_equal(ida, idb);
+  assert_int_equal(ml_stacks_intern(&ml_s, a, 2), ida);
+  assert_int_equal(ml_stacks_intern(&ml_s, b, 2), idb);
+  ml_test_assert_frames(ida, a, 2);
+  ml_test_assert_frames(idb, b, 2);
+}
+
+static void test_stacks_get_returns_frames(void **state) {
+  uintptr_t f[ML_TEST_DEEP];
+  uintptr_t empty[1] = {0x1234};
+  uint32_t deep, none;
+
+  (void)state;
+  for (unsigned k = 0; k < ML_TEST_DEEP; k++)
+    f[k] = 0x7f0000001000 + k * 0x10;
+  deep = ml_stacks_intern(&ml_s, f, ML_TEST_DEEP);
+  none = ml_stacks_intern(&ml_s, empty, 0);
+  ml_test_assert_frames(deep, f, ML_TEST_DEEP);
+  ml_test_assert_frames(none, empty, 0);
+  /* node memory is 16-aligned and holds the frames */
+  assert_int_equal((uintptr_t)ml_stacks_get(&ml_s, deep) % 16, 0);
+  assert_int_equal((uintptr_t)ml_stacks_get(&ml_s, none) % 16, 0);
+  /* ids outside 1..count */
+  assert_null(ml_stacks_get(&ml_s, 0));
+  assert_null(ml_stacks_get(&ml_s, 3));
+  assert_null(ml_stacks_get(&ml_s, UINT32_MAX));
+}
+
+/* ---- growth and capacity ------------------------------------------------ */
+
+#define ML_TEST_MANY 20000
+
+static void test_stacks_growth_keeps_ids_stable(void **state) {
+  static uint32_t ids[ML_TEST_MANY];
+  size_t mapped0 = ml_s.mapped;
+
+  (void)state;
+  assert_int_equal(atomic_load(&ml_s.slots)->cap, ML_TEST_INITIAL_SLOTS);
+  for (size_t i = 0; i < ML_TEST_MANY; i++) {
+    ids[i] = ml_test_intern(i);
+    assert_int_equal(ids[i], i + 1); /* dense, in first-seen order */
+  }
+  /* the table grew (past 3/4 of 4096, then of 8192 and 16384) */
+  assert_true(atomic_load(&ml_s.slots)->cap >= 32768);
+  assert_true(ml_s.mapped > mapped0);
+  assert_int_equal(ml_stacks_count(&ml_s), ML_TEST_MANY);
+
+  for (size_t i = 0; i < ML_TEST_MANY; i++)
+    assert_int_equal(ml_test_intern(i), ids[i]);
+  for (size_t i = ML_TEST_MANY; i-- > 0;) {
+    uintptr_t f[ML_TEST_MAX_DEPTH];
+    unsigned n = ml_test_stack(i, f);
+    assert_int_equal(ml_stacks_intern(&ml_s, f, n), ids[i]);
+    ml_test_assert_frames(ids[i], f, n);
+  }
+  assert_int_equal(ml_stacks_count(&ml_s), ML_TEST_MANY);
+  assert_int_equal(ml_s.overflow, 0);
+}
+
+static void test_stacks_capacity_bound_returns_zero(void **state) {
+  (void)state;
+  ml_stacks_destroy(&ml_s);
+  assert_int_equal(ml_stacks_init(&ml_s, 5), 0);
+  for (size_t i = 0; i < 5; i++)
+    assert_int_equal(ml_test_intern(i), i + 1);
+  assert_int_equal(ml_test_intern(5), 0);
+  assert_int_equal(ml_s.overflow, 1);
+  assert_int_equal(ml_test_intern(6), 0);
+  assert_int_equal(ml_test_intern(5), 0); /* still not interned */
+  assert_int_equal(ml_s.overflow, 3);
+  assert_int_equal(ml_stacks_count(&ml_s), 5);
+  assert_null(ml_stacks_get(&ml_s, 6));
+  /* known stacks keep their ids and do not count as overflow */
+  for (size_t i = 0; i < 5; i++)
+    assert_int_equal(ml_test_intern(i), i + 1);
+  assert_int_equal(ml_s.overflow, 3);
+}
+
+static void test_stacks_capacity_bound_of_one(void **state) {
+  uintptr_t f[1] = {0x1000};
+
+  (void)state;
+  ml_stacks_destroy(&ml_s);
+  assert_int_equal(ml_stacks_init(&ml_s, 1), 0);
+  assert_int_equal(ml_stacks_intern(&ml_s, f, 0), 1);
+  assert_int_equal(ml_stacks_intern(&ml_s, f, 1), 0);
+  assert_int_equal(ml_stacks_intern(&ml_s, f, 0), 1);
+  assert_int_equal(ml_s.overflow, 1);
+}
+
+/* ---- concurrency -------------------------------------------------------- */
+
+#define ML_TEST_THREADS 4
+#define ML_TEST_SHARED  8000 /* enough to grow the table while racing */
+
+static pthread_barrier_t ml_test_barrier;
+static uint32_t ml_test_ids[ML_TEST_THREADS][ML_TEST_SHARED];
+
+/* Thread t interns stacks [t * SHARED / 8, t * SHARED / 8 + 5/8 SHARED): the
+ * ranges overlap pairwise, and thread t walks its range from a different
+ * starting point and direction. */
+static void *ml_test_interner(void *arg) {
+  size_t t = (size_t)arg, lo = t * ML_TEST_SHARED / 8;
+  size_t len = ML_TEST_SHARED * 5 / 8;
+  pthread_barrier_wait(&ml_test_barrier);
+  for (size_t k = 0; k < len; k++) {
+    size_t j = t % 2 ? len - 1 - k : (k + t * 97) % len;
+    ml_test_ids[t][lo + j] = ml_test_intern(lo + j);
+  }
+  return NULL;
+}
+
+static void test_stacks_concurrent_interning_one_id_per_stack(void **state) {
+  pthread_t th[ML_TEST_THREADS];
+  static bool used[ML_TEST_SHARED + 1];
+  size_t distinct = 0;
+
+  (void)state;
+  memset(ml_test_ids, 0, sizeof ml_test_ids);
+  memset(used, 0, sizeof used);
+  pthread_barrier_init(&ml_test_barrier, NULL, ML_TEST_THREADS);
+  for (size_t t = 0; t < ML_TEST_THREADS; t++)
+    assert_int_equal(pthread_create(&th[t], NULL, ml_test_interner, (void *)t), 0);
+  for (size_t t = 0; t < ML_TEST_THREADS; t++)
+    assert_int_equal(pthread_join(th[t], NULL), 0);
+  pthread_barrier_destroy(&ml_test_barrier);
+
+  for (size_t i = 0; i < ML_TEST_SHARED; i++) {
+    uint32_t id = 0;
+    for (size_t t = 0; t < ML_TEST_THREADS; t++) {
+      uint32_t got = ml_test_ids[t][i];
+      if (!got) continue;
+      if (id) assert_int_equal(got, id); /* every thread saw the same id */
+      id = got;
+    }
+    if (!id) continue; /* no thread's range covers stack i */
+    distinct++;
+    assert_true(id >= 1 && id <= ML_TEST_SHARED);
+    assert_false(used[id]); /* no two stacks share an id */
+    used[id] = true;
+    assert_int_equal(ml_test_intern(i), id);
+    {
+      uintptr_t f[ML_TEST_MAX_DEPTH];
+      unsigned n = ml_test_stack(i, f);
+      ml_test_assert_frames(id, f, n);
+    }
+  }
+  /* the union of the ranges is [0, 3/8 + 5/8) = everything */
+  assert_int_equal(distinct, ML_TEST_SHARED);
+  assert_int_equal(ml_stacks_count(&ml_s), distinct);
+  assert_true(atomic_load(&ml_s.slots)->cap > ML_TEST_INITIAL_SLOTS);
+  assert_int_equal(ml_s.overflow, 0);
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+#define ML_TEST(f) cmocka_unit_test_setup_teardown(f, ml_test_setup, ml_test_teardown)
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      ML_TEST(test_stacks_same_frames_same_id),
+      ML_TEST(test_stacks_distinct_frames_get_dense_ids),
+      ML_TEST(test_stacks_hash_collision_gets_distinct_ids),
+      ML_TEST(test_stacks_get_returns_frames),
+      ML_TEST(test_stacks_growth_keeps_ids_stable),
+      ML_TEST(test_stacks_capacity_bound_returns_zero),
+      ML_TEST(test_stacks_capacity_bound_of_one),
+      ML_TEST(test_stacks_concurrent_interning_one_id_per_stack),
+  };
+  return cmocka_run_group_tests_name("stacks", tests, NULL, NULL);
+}

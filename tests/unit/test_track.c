@@ -1,0 +1,633 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_track.c - unit tests for track.c (and the lazy initialisation in
+ * init.c it relies on): the core is initialised from the environment by
+ * ml_init_maybe, as the first allocation would, with a fake backend (fake
+ * block addresses, usable sizes from a small table, good_size rounding up
+ * to 16, no mallctl).  Covered: the gate computed at init; the first call
+ * initialising and applying the threshold (in a forked child, whose core is
+ * reset to UNINIT); ml_track_alloc recording a block, its page bit, its
+ * stack and its sequence number; ml_track_free and ml_track_take/put_back
+ * and their counters; the recursion guard; sequence numbers and thread
+ * serials; unwind=none; a full table; errno across every entry point, also
+ * when every mmap fails; and 4 threads freeing each other's blocks.
+ * Every test starts with fresh tables (4 arenas).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "options.h"
+#include "pagemap.h"
+#include "track.h"
+
+extern char **environ;
+
+/* ---- the fake backend ----------------------------------------------------- */
+
+/* Fake blocks the test gives a usable size; any other address has 0. */
+static struct {
+  uintptr_t ptr;
+  size_t usable;
+} ml_test_blocks[8];
+
+static size_t ml_test_usable_size(void *p) {
+  for (size_t i = 0; i < ML_ARRAY_SIZE(ml_test_blocks); i++)
+    if (ml_test_blocks[i].ptr == (uintptr_t)p) return ml_test_blocks[i].usable;
+  return 0;
+}
+
+static size_t ml_test_good_size(size_t n) { return (n + 15) & ~(size_t)15; }
+
+const ml_backend_t ml_backend = {ml_test_usable_size, ml_test_good_size, NULL};
+
+/* ---- helpers -------------------------------------------------------------- */
+
+#define ML_TEST_MIN_SIZE 1000 /* MEMLEDGER_MIN_SIZE for the whole binary */
+#define ML_TEST_BASE     ((uintptr_t)0x600000000000)
+
+/* Fake block i of region r (each region is its own 128 MiB page-map leaf). */
+static void *ml_test_block(size_t r, size_t i) {
+  return (void *)(ML_TEST_BASE + r * ((uintptr_t)1 << 27) + i * 4096);
+}
+
+static ml_counts_t ml_test_counts(void) {
+  ml_counts_t c;
+  ml_tables_counts(&ml_core.tables, &c);
+  return c;
+}
+
+static ml_rec_t ml_test_find(void *p) {
+  ml_rec_t r;
+  memset(&r, 0, sizeof r);
+  assert_true(ml_tables_find(&ml_core.tables, (uintptr_t)p, &r));
+  return r;
+}
+
+static bool ml_test_has(void *p) {
+  return ml_tables_find(&ml_core.tables, (uintptr_t)p, NULL);
+}
+
+/* Remove every MEMLEDGER_* variable (names first: unsetenv edits environ). */
+static void ml_test_clear_env(void) {
+  char names[64][256];
+  size_t n = 0;
+  for (char **e = environ; *e != NULL && n < 64; e++) {
+    const char *eq = strchr(*e, '=');
+    size_t len = eq ? (size_t)(eq - *e) : strlen(*e);
+    if (strncmp(*e, "MEMLEDGER_", 10) == 0 && len < sizeof names[0]) {
+      memcpy(names[n], *e, len);
+      names[n++][len] = '\0';
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    unsetenv(names[i]);
+}
+
+static int ml_test_group_setup(void **state) {
+  (void)state;
+  ml_test_clear_env();
+  setenv("MEMLEDGER_MIN_SIZE", "1000", 1);
+  setenv("MEMLEDGER_ARENAS", "8", 1);
+  setenv("MEMLEDGER_UNWIND", "fp", 1);
+  setenv("MEMLEDGER_MAX_FRAMES", "16", 1);
+  ml_options_reset();
+  return ml_init_maybe() ? 0 : -1;
+}
+
+static int ml_test_group_teardown(void **state) {
+  (void)state;
+  ml_test_clear_env();
+  return 0;
+}
+
+/* Fresh tables for every test; the stack table, sequence numbers and
+ * serials go on. */
+static int ml_test_setup(void **state) {
+  (void)state;
+  ml_tables_destroy(&ml_core.tables);
+  memset(ml_test_blocks, 0, sizeof ml_test_blocks);
+  ml_core.unwind = ML_UNWIND_FP;
+  return ml_tables_init(&ml_core.tables, 4, 1 << 20);
+}
+
+static int ml_test_teardown(void **state) {
+  (void)state;
+  assert_int_equal(ml_tls.guard, 0); /* every entry point left it as found */
+  return 0;
+}
+
+/* ---- initialisation --------------------------------------------------------- */
+
+static void test_track_init_sets_gate_and_options(void **state) {
+  (void)state;
+  assert_int_equal(atomic_load(&ml_core.state), ML_STATE_READY);
+  assert_true(ml_init_maybe()); /* again: nothing to do */
+  assert_int_equal(ml_gate.threshold, ML_TEST_MIN_SIZE);
+  /* the smallest request whose good size (16-rounded) reaches 1000 */
+  assert_int_equal(ml_gate.cutoff, 993);
+  assert_int_equal(ml_core.max_frames, 16);
+  assert_int_equal(ml_core.skip_frames, 0);
+  assert_true(ml_core.options_loaded);
+  assert_int_equal(ml_option_get(ML_OPT_ARENAS), 8);
+}
+
+/* In a forked child: forget the initialisation, so that the next tracked
+ * call initialises again. */
+static void ml_test_child_uninit(void) {
+  atomic_store(&ml_core.state, ML_STATE_UNINIT);
+  ml_gate.cutoff = ml_gate.threshold = 0;
+  ml_options_reset();
+}
+
+/* Run body in a forked child (CMocka does not fork): it returns 0, or the
+ * number of the first check that failed, which comes back through a pipe
+ * (not the exit status, which valgrind's --error-exitcode may replace). */
+static void ml_test_in_child(int (*body)(void)) {
+  int p[2], code = -1, status;
+  pid_t pid;
+
+  assert_int_equal(pipe(p), 0);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(p[0]);
+    code = body();
+    if (write(p[1], &code, sizeof code) != sizeof code) _exit(1);
+    _exit(0);
+  }
+  close(p[1]);
+  if (read(p[0], &code, sizeof code) != sizeof code) code = -1; /* it died */
+  close(p[0]);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(code, 0);
+}
+
+static int ml_test_first_call_child(void) {
+  void *small = ml_test_block(0, 1), *big = ml_test_block(0, 2);
+  ml_test_child_uninit();
+  ml_test_blocks[0].ptr = (uintptr_t)small;
+  ml_test_blocks[0].usable = 512; /* below MEMLEDGER_MIN_SIZE */
+  ml_test_blocks[1].ptr = (uintptr_t)big;
+  ml_test_blocks[1].usable = 1024;
+  errno = 4242;
+  ml_track_alloc(small, 500);
+  if (errno != 4242) return 10;
+  if (atomic_load(&ml_core.state) != ML_STATE_READY) return 11;
+  if (ml_gate.threshold != ML_TEST_MIN_SIZE || ml_gate.cutoff != 993) return 12;
+  if (ml_core.tables.narenas != 8) return 13; /* fresh tables, from the env */
+  if (ml_test_has(small)) return 14;
+  ml_track_alloc(big, 1010);
+  if (!ml_test_has(big)) return 15;
+  if (errno != 4242) return 16;
+  return 0;
+}
+
+static void test_track_first_call_initialises_and_applies_threshold(void **state) {
+  (void)state;
+  ml_test_in_child(ml_test_first_call_child);
+}
+
+static int ml_test_disabled_child(void) {
+  void *p = ml_test_block(0, 3);
+  ml_test_child_uninit();
+  setenv("MEMLEDGER_ENABLED", "0", 1);
+  ml_test_blocks[0].ptr = (uintptr_t)p;
+  ml_test_blocks[0].usable = 1 << 20;
+  ml_track_alloc(p, 1 << 20);
+  if (atomic_load(&ml_core.state) != ML_STATE_DISABLED) return 10;
+  if (ml_gate.cutoff != SIZE_MAX || ml_gate.threshold != SIZE_MAX) return 11;
+  if (ml_init_maybe()) return 12;
+  if (ml_test_counts().allocs != 0) return 13; /* the parent's fresh tables */
+  if (ml_track_free(p)) return 14;
+  return 0;
+}
+
+static void test_track_disabled_records_nothing(void **state) {
+  (void)state;
+  ml_test_in_child(ml_test_disabled_child);
+}
+
+/* ---- recording ---------------------------------------------------------------- */
+
+static void test_track_alloc_records_block(void **state) {
+  void *p = ml_test_block(1, 1);
+  ml_counts_t c;
+  ml_rec_t r;
+  const ml_stack_t *st;
+
+  (void)state;
+  ml_track_alloc(p, 3000);
+  c = ml_test_counts();
+  assert_int_equal(c.live, 1);
+  assert_int_equal(c.live_bytes, 3000);
+  assert_int_equal(c.allocs, 1);
+  assert_int_equal(c.bytes_alloc, 3000);
+  r = ml_test_find(p);
+  assert_int_equal(ml_rec_size(&r), 3000);
+  assert_int_not_equal(ml_tls.serial, 0);
+  assert_int_equal(ml_rec_tid(&r), ml_tls.serial);
+  assert_true(ml_rec_seq(&r) >= 1);
+  /* its stack was captured and interned */
+  assert_int_not_equal(ml_rec_stack(&r), 0);
+  st = ml_stacks_get(&ml_core.stacks, ml_rec_stack(&r));
+  assert_non_null(st);
+  assert_true(st->nframes >= 1 && st->nframes <= 16);
+  /* and its page marked, so that free looks it up */
+  assert_true(ml_pagemap_test(p));
+}
+
+/* Two call sites give two stacks; the same call site gives the same one.
+ * (noipa: not inlined, cloned or merged with each other; the volatile
+ * stores keep the calls from being tail calls.) */
+static volatile size_t ml_test_sink, ml_test_two = 2;
+
+static __attribute__((noipa)) void ml_test_alloc_here(void *p) {
+  ml_track_alloc(p, 2000);
+  ml_test_sink = 1;
+}
+
+static __attribute__((noipa)) void ml_test_alloc_there(void *p) {
+  ml_track_alloc(p, 2000);
+  ml_test_sink = 2;
+}
+
+static void test_track_alloc_stack_ids_follow_call_sites(void **state) {
+  void *p[3] = {ml_test_block(1, 1), ml_test_block(1, 2), ml_test_block(1, 3)};
+  uint32_t s0, s1, s2;
+
+  (void)state;
+  /* keep the test's own frames (init set the own range to this binary) */
+  ml_unwind_set_own_range(0, 0);
+  /* a loop the compiler cannot unroll: one call site */
+  for (size_t k = 0; k < ml_test_two; k++)
+    ml_test_alloc_here(p[k]);
+  ml_test_alloc_there(p[2]);
+  {
+    ml_rec_t r0 = ml_test_find(p[0]), r1 = ml_test_find(p[1]), r2 = ml_test_find(p[2]);
+    s0 = ml_rec_stack(&r0);
+    s1 = ml_rec_stack(&r1);
+    s2 = ml_rec_stack(&r2);
+  }
+  assert_int_not_equal(s0, 0);
+  assert_int_equal(s0, s1);
+  assert_int_not_equal(s0, s2);
+}
+
+static void test_track_free_removes_block(void **state) {
+  void *p = ml_test_block(1, 1), *q = ml_test_block(1, 2);
+  ml_counts_t c;
+
+  (void)state;
+  ml_track_alloc(p, 3000);
+  ml_track_alloc(q, 5000);
+  assert_true(ml_track_free(p));
+  assert_false(ml_test_has(p));
+  assert_true(ml_test_has(q));
+  c = ml_test_counts();
+  assert_int_equal(c.live, 1);
+  assert_int_equal(c.live_bytes, 5000);
+  assert_int_equal(c.frees, 1);
+  assert_int_equal(c.bytes_freed, 3000);
+  /* a second free, or a free of an unknown block, finds nothing */
+  assert_false(ml_track_free(p));
+  assert_false(ml_track_free(ml_test_block(1, 9)));
+  c = ml_test_counts();
+  assert_int_equal(c.frees, 1);
+  assert_int_equal(c.live, 1);
+}
+
+static void test_track_take_put_back_leaves_counters_unchanged(void **state) {
+  void *p = ml_test_block(1, 1);
+  ml_counts_t before, after;
+  ml_rec_t r0, taken;
+
+  (void)state;
+  ml_track_alloc(ml_test_block(1, 2), 1500);
+  ml_track_alloc(p, 3000);
+  assert_true(ml_track_free(ml_test_block(1, 2)));
+  before = ml_test_counts();
+  r0 = ml_test_find(p);
+
+  memset(&taken, 0, sizeof taken);
+  assert_true(ml_track_take(p, &taken));
+  assert_memory_equal(&taken, &r0, sizeof r0);
+  assert_false(ml_test_has(p));
+  assert_int_equal(ml_test_counts().live, 0);
+
+  ml_track_put_back(&taken);
+  after = ml_test_counts();
+  assert_memory_equal(&after, &before, sizeof before);
+  {
+    ml_rec_t back = ml_test_find(p); /* the same record: seq, stack, tid */
+    assert_memory_equal(&back, &r0, sizeof r0);
+  }
+
+  /* taking an unknown block gives nothing and leaves out alone */
+  memset(&taken, 0xa5, sizeof taken);
+  assert_false(ml_track_take(ml_test_block(1, 7), &taken));
+  assert_int_equal(((unsigned char *)&taken)[0], 0xa5);
+  assert_true(ml_track_take(p, NULL));
+  assert_int_equal(ml_test_counts().live, 0);
+}
+
+static void test_track_guard_set_records_nothing(void **state) {
+  void *p = ml_test_block(1, 1), *q = ml_test_block(1, 2);
+  ml_counts_t before;
+
+  (void)state;
+  ml_track_alloc(q, 4000);
+  before = ml_test_counts();
+  ml_guard_enter();
+  ml_track_alloc(p, 3000);
+  /* neither a free nor a take touch the table under the guard */
+  assert_false(ml_track_free(q));
+  assert_false(ml_track_take(q, NULL));
+  ml_guard_leave();
+  assert_false(ml_test_has(p));
+  assert_true(ml_test_has(q));
+  {
+    ml_counts_t after = ml_test_counts();
+    assert_memory_equal(&after, &before, sizeof before);
+  }
+  /* nested guards: still nothing until the outermost leave */
+  ml_guard_enter();
+  ml_guard_enter();
+  ml_guard_leave();
+  ml_track_alloc(p, 3000);
+  ml_guard_leave();
+  assert_false(ml_test_has(p));
+  ml_track_alloc(p, 3000);
+  assert_true(ml_test_has(p));
+}
+
+static void test_track_seq_increases_within_thread(void **state) {
+  uint64_t prev = 0;
+
+  (void)state;
+  /* 300 allocations cross several 64-number batches */
+  for (size_t i = 0; i < 300; i++) {
+    void *p = ml_test_block(2, i);
+    ml_rec_t r;
+    ml_track_alloc(p, 1000);
+    r = ml_test_find(p);
+    assert_true(ml_rec_seq(&r) > prev);
+    prev = ml_rec_seq(&r);
+  }
+  assert_int_equal(ml_test_counts().live, 300);
+}
+
+static void test_track_unwind_none_shares_empty_stack(void **state) {
+  uint64_t failures = atomic_load(&ml_core.unwind_failures);
+  ml_rec_t r1, r2;
+  const ml_stack_t *st;
+
+  (void)state;
+  ml_core.unwind = ML_UNWIND_NONE;
+  ml_track_alloc(ml_test_block(1, 1), 2000);
+  ml_track_alloc(ml_test_block(1, 2), 2000);
+  r1 = ml_test_find(ml_test_block(1, 1));
+  r2 = ml_test_find(ml_test_block(1, 2));
+  assert_int_not_equal(ml_rec_stack(&r1), 0);
+  assert_int_equal(ml_rec_stack(&r1), ml_rec_stack(&r2));
+  assert_int_equal(ml_rec_stack(&r1), ml_core.empty_stack);
+  st = ml_stacks_get(&ml_core.stacks, ml_rec_stack(&r1));
+  assert_non_null(st);
+  assert_int_equal(st->nframes, 0);
+  /* no stack is not a failed stack */
+  assert_int_equal(atomic_load(&ml_core.unwind_failures), failures);
+}
+
+static void test_track_full_table_drops_and_counts(void **state) {
+  ml_counts_t c;
+
+  (void)state;
+  ml_tables_destroy(&ml_core.tables);
+  assert_int_equal(ml_tables_init(&ml_core.tables, 1, 64), 0);
+  for (size_t i = 0; i < 100; i++)
+    ml_track_alloc(ml_test_block(3, i), 1000 + i);
+  c = ml_test_counts();
+  assert_int_equal(c.live, 64);
+  assert_int_equal(c.dropped, 36);
+  assert_int_equal(c.allocs, 64);
+  /* the stored ones are the first 64; freeing one makes room for one */
+  assert_true(ml_test_has(ml_test_block(3, 63)));
+  assert_false(ml_test_has(ml_test_block(3, 64)));
+  assert_true(ml_track_free(ml_test_block(3, 0)));
+  assert_false(ml_track_free(ml_test_block(3, 64)));
+  ml_track_alloc(ml_test_block(3, 64), 1000);
+  assert_true(ml_test_has(ml_test_block(3, 64)));
+}
+
+/* ---- errno -------------------------------------------------------------------- */
+
+static void ml_test_errno_round(ml_unwind_mode_t mode) {
+  void *p = ml_test_block(4, 1);
+  ml_rec_t r;
+
+  ml_core.unwind = mode;
+  errno = 4242;
+  ml_track_alloc(p, 2000);
+  assert_int_equal(errno, 4242);
+  errno = 4243;
+  assert_true(ml_track_take(p, &r));
+  assert_int_equal(errno, 4243);
+  errno = 4244;
+  ml_track_put_back(&r);
+  assert_int_equal(errno, 4244);
+  errno = 4245;
+  assert_true(ml_track_free(p));
+  assert_int_equal(errno, 4245);
+  errno = 0;
+  assert_false(ml_track_free(p));
+  assert_int_equal(errno, 0);
+}
+
+static void test_track_preserves_errno(void **state) {
+  (void)state;
+  ml_test_errno_round(ML_UNWIND_FP);
+  ml_test_errno_round(ML_UNWIND_LIBUNWIND);
+  ml_test_errno_round(ML_UNWIND_NONE);
+}
+
+/* Every mmap fails (address-space limit at the current size): the page-map
+ * leaf, the table and the stack node cannot be mapped; the records are
+ * dropped and counted, and errno is still the program's. */
+static int ml_test_no_mmap_child(void) {
+  struct rlimit rl;
+  long pages = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (!f || fscanf(f, "%ld", &pages) != 1) return 9;
+  fclose(f);
+  rl.rlim_cur = rl.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
+  if (setrlimit(RLIMIT_AS, &rl) != 0) return 8;
+  /* new leaf: cannot be mapped, dropped before the table */
+  errno = 4242;
+  ml_track_alloc(ml_test_block(6, 0), 2000);
+  if (errno != 4242) return 10;
+  if (ml_test_counts().dropped != 1) return 11;
+  if (ml_pagemap_test(ml_test_block(6, 0))) return 12;
+  /* marked leaf, but the first table of the arena cannot be mapped */
+  ml_track_alloc(ml_test_block(5, 1), 2000);
+  if (errno != 4242) return 13;
+  if (ml_test_counts().dropped != 2 || ml_test_counts().live != 0) return 14;
+  if (ml_track_free(ml_test_block(5, 1))) return 15;
+  if (errno != 4242) return 16;
+  return 0;
+}
+
+static void test_track_preserves_errno_when_mapping_fails(void **state) {
+  (void)state;
+  /* a marked leaf in region 5, so that only the table must be mapped */
+  ml_track_alloc(ml_test_block(5, 0), 1000);
+  ml_tables_destroy(&ml_core.tables);
+  assert_int_equal(ml_tables_init(&ml_core.tables, 1, 1 << 20), 0);
+  ml_test_in_child(ml_test_no_mmap_child);
+}
+
+/* ---- threads ---------------------------------------------------------------- */
+
+#define ML_TEST_THREADS    4
+#define ML_TEST_PER_THREAD 2000
+
+static pthread_barrier_t ml_test_barrier;
+
+typedef struct ml_test_worker_s {
+  size_t t;
+  unsigned serial;  // ml_tls.serial after the first allocation
+  size_t not_found; // frees that found no record
+} ml_test_worker_t;
+
+/* Allocate blocks, wait for everyone, free the next thread's blocks. */
+static void *ml_test_worker(void *arg) {
+  ml_test_worker_t *w = arg;
+  size_t peer = (w->t + 1) % ML_TEST_THREADS;
+
+  for (size_t i = 0; i < ML_TEST_PER_THREAD; i++)
+    ml_track_alloc(ml_test_block(8 + w->t, i), 1000 + i);
+  w->serial = ml_tls.serial;
+  pthread_barrier_wait(&ml_test_barrier);
+  for (size_t i = 0; i < ML_TEST_PER_THREAD; i++)
+    if (!ml_track_free(ml_test_block(8 + peer, i))) w->not_found++;
+  return NULL;
+}
+
+static void test_track_threads_free_each_others_blocks(void **state) {
+  pthread_t th[ML_TEST_THREADS];
+  ml_test_worker_t w[ML_TEST_THREADS];
+  uint64_t bytes = 0;
+  ml_counts_t c;
+
+  (void)state;
+  memset(w, 0, sizeof w);
+  pthread_barrier_init(&ml_test_barrier, NULL, ML_TEST_THREADS);
+  for (size_t t = 0; t < ML_TEST_THREADS; t++) {
+    w[t].t = t;
+    assert_int_equal(pthread_create(&th[t], NULL, ml_test_worker, &w[t]), 0);
+  }
+  for (size_t t = 0; t < ML_TEST_THREADS; t++)
+    assert_int_equal(pthread_join(th[t], NULL), 0);
+  pthread_barrier_destroy(&ml_test_barrier);
+
+  for (size_t i = 0; i < ML_TEST_PER_THREAD; i++)
+    bytes += 1000 + i;
+  c = ml_test_counts();
+  assert_int_equal(c.live, 0);
+  assert_int_equal(c.live_bytes, 0);
+  assert_int_equal(c.allocs, ML_TEST_THREADS * ML_TEST_PER_THREAD);
+  assert_int_equal(c.frees, ML_TEST_THREADS * ML_TEST_PER_THREAD);
+  assert_int_equal(c.bytes_alloc, ML_TEST_THREADS * bytes);
+  assert_int_equal(c.bytes_freed, ML_TEST_THREADS * bytes);
+  assert_int_equal(c.dropped, 0);
+  for (size_t t = 0; t < ML_TEST_THREADS; t++) {
+    assert_int_equal(w[t].not_found, 0);
+    /* thread serials differ, and differ from this thread's */
+    assert_int_not_equal(w[t].serial, 0);
+    assert_int_not_equal(w[t].serial, ml_tls.serial);
+    for (size_t u = 0; u < t; u++)
+      assert_int_not_equal(w[t].serial, w[u].serial);
+  }
+}
+
+/* Every thread's records carry its own serial and distinct sequence numbers. */
+static void *ml_test_seq_worker(void *arg) {
+  uint64_t *seqs = arg;
+  for (size_t i = 0; i < 200; i++) {
+    void *p = (char *)ml_test_block(12, 0) + ((uintptr_t)seqs[0] * 200 + i) * 4096;
+    ml_rec_t r;
+    ml_track_alloc(p, 1000);
+    if (!ml_tables_find(&ml_core.tables, (uintptr_t)p, &r)) return (void *)1;
+    if (ml_rec_tid(&r) != ml_tls.serial) return (void *)2;
+    seqs[1 + i] = ml_rec_seq(&r);
+  }
+  return NULL;
+}
+
+static int ml_test_cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void test_track_seq_unique_across_threads(void **state) {
+  static uint64_t seqs[ML_TEST_THREADS][201], all[ML_TEST_THREADS * 200];
+  pthread_t th[ML_TEST_THREADS];
+
+  (void)state;
+  for (size_t t = 0; t < ML_TEST_THREADS; t++) {
+    seqs[t][0] = t;
+    assert_int_equal(pthread_create(&th[t], NULL, ml_test_seq_worker, seqs[t]), 0);
+  }
+  for (size_t t = 0; t < ML_TEST_THREADS; t++) {
+    void *rc;
+    assert_int_equal(pthread_join(th[t], &rc), 0);
+    assert_null(rc);
+    for (size_t i = 0; i < 200; i++) {
+      if (i) assert_true(seqs[t][1 + i] > seqs[t][i]); /* increasing per thread */
+      all[t * 200 + i] = seqs[t][1 + i];
+    }
+  }
+  qsort(all, ML_ARRAY_SIZE(all), sizeof all[0], ml_test_cmp_u64);
+  for (size_t i = 1; i < ML_ARRAY_SIZE(all); i++)
+    assert_true(all[i] != all[i - 1]);
+}
+
+/* ---- main --------------------------------------------------------------------- */
+
+#define ML_TEST(f) cmocka_unit_test_setup_teardown(f, ml_test_setup, ml_test_teardown)
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      ML_TEST(test_track_init_sets_gate_and_options),
+      ML_TEST(test_track_first_call_initialises_and_applies_threshold),
+      ML_TEST(test_track_disabled_records_nothing),
+      ML_TEST(test_track_alloc_records_block),
+      ML_TEST(test_track_alloc_stack_ids_follow_call_sites),
+      ML_TEST(test_track_free_removes_block),
+      ML_TEST(test_track_take_put_back_leaves_counters_unchanged),
+      ML_TEST(test_track_guard_set_records_nothing),
+      ML_TEST(test_track_seq_increases_within_thread),
+      ML_TEST(test_track_unwind_none_shares_empty_stack),
+      ML_TEST(test_track_full_table_drops_and_counts),
+      ML_TEST(test_track_preserves_errno),
+      ML_TEST(test_track_preserves_errno_when_mapping_fails),
+      ML_TEST(test_track_threads_free_each_others_blocks),
+      ML_TEST(test_track_seq_unique_across_threads),
+  };
+  return cmocka_run_group_tests_name("track", tests, ml_test_group_setup,
+                                     ml_test_group_teardown);
+}

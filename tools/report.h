@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.h - the data model of the memledger command (tools/), shared by the
+ * dump reader, the symbolizer, the report builder and every output format.
+ *
+ * Runs outside the target process: may allocate, use stdio, libdw, uthash.
+ * Memory: everything a dump owns is freed by mlr_dump_free; strings inside
+ * are owned by the dump (frames point into a per-dump string pool).
+ * Errors: functions that can fail return 0 / -1 and fill an mlr_err_t with
+ * "file:line: message" so that the command prints one line and exits 2.
+ */
+#ifndef MLR_REPORT_H
+#define MLR_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- errors ---------------------------------------------------------------- */
+typedef struct mlr_err_s {
+  char msg[1024]; // "<file>:<line>: <what>" (or "<file>: <what>")
+} mlr_err_t;
+
+/* ---- one dump, as read (doc/dump-format.md) -------------------------------- */
+typedef struct mlr_kv_s {
+  char *key;   // e.g. "pid", "tracked_allocs", "VmRSS:" (without the colon)
+  char *value; // the rest of the line, trimmed
+} mlr_kv_t;
+
+typedef struct mlr_module_s {
+  uint64_t lo, hi;  // address range of its PT_LOAD segments
+  uint64_t base;    // load bias
+  char *build_id;   // lower-case hex, or NULL when "-"
+  char *path;       // as recorded
+} mlr_module_t;
+
+/* A symbolized frame.  One raw address may give several frames: the inlined
+ * calls first (inlined = true), then the function that contains them. */
+typedef struct mlr_frame_s {
+  uint64_t addr;        // the raw return address from the dump
+  int module;           // index into mlr_dump_t.modules, -1 when unknown
+  uint64_t offset;      // addr - module base (the address in the ELF file)
+  const char *function; // demangled when possible; NULL when unknown
+  const char *file;     // source file, NULL when unknown
+  unsigned line;        // 0 when unknown
+  bool inlined;         // this frame was inlined into the next one
+  const char *note;     // why it is unknown ("no symbols", "build id differs"), or NULL
+} mlr_frame_t;
+
+typedef struct mlr_stack_s {
+  uint32_t id;              // the dump's stack id (0: "stack table full")
+  size_t nraw;
+  uint64_t *raw;            // return addresses, innermost first
+  /* From [unfreed]: */
+  uint64_t blocks, bytes, usable, min_size, max_size, oldest_seq;
+  /* Filled by the symbolizer: */
+  size_t nframes;
+  mlr_frame_t *frames;      // innermost first
+  /* Filled by the report builder: */
+  const char *suppressed_by; // name of the suppression rule, or NULL
+} mlr_stack_t;
+
+typedef struct mlr_dump_s {
+  char *path;               // file it was read from
+  int version;              // 1
+  uint64_t unfreed_blocks;  // the "unfreed:" line
+  uint64_t unfreed_bytes;
+  uint64_t usable_bytes;    // the "usable:" line
+  size_t nheader, ntotals, nresources;
+  mlr_kv_t *header, *totals, *resources;
+  size_t nmodules;
+  mlr_module_t *modules;
+  size_t nstacks;           // stacks that have unfreed blocks
+  mlr_stack_t *stacks;      // in file order; ids unique
+  void *pool;               // owned strings (private)
+} mlr_dump_t;
+
+/* Read and validate a dump.  Checks the version line, section order, every
+ * field's syntax, that [unfreed] refers to known stacks, that the sums of
+ * [unfreed] equal the "unfreed:" line, and that [end] is present (truncated
+ * files are refused).  Returns 0, or -1 with err filled. */
+int mlr_dump_read(const char *path, mlr_dump_t *out, mlr_err_t *err);
+/* The same from memory (fuzzing, tests); name is used in messages. */
+int mlr_dump_parse(const char *name, const char *text, size_t len, mlr_dump_t *out,
+                   mlr_err_t *err);
+void mlr_dump_free(mlr_dump_t *d);
+/* A header/totals/resources value by key, or NULL. */
+const char *mlr_kv_get(const mlr_kv_t *kv, size_t n, const char *key);
+
+/* ---- symbolization ------------------------------------------------------- */
+typedef struct mlr_symbolize_opts_s {
+  const char *debug_dirs;  // ':'-separated roots for /.build-id/xx/yyyy.debug
+                           // (default "/usr/lib/debug")
+  const char *sysroot;     // prefix for module paths (NULL: none)
+  bool progress;           // print progress on stderr for long work
+} mlr_symbolize_opts_t;
+
+/* Fill every stack's frames from the dump's module map (libdw: function,
+ * file:line, inlined frames; separate debug info by build id; ELF symbol
+ * tables for stripped objects; a note instead of a wrong answer when a
+ * module is missing or its build id differs).  Caches per module.
+ * Returns 0; never fails on a module problem (frames get notes). */
+int mlr_symbolize(mlr_dump_t *d, const mlr_symbolize_opts_t *opts, mlr_err_t *err);
+
+/* ---- the report ------------------------------------------------------------ */
+typedef enum mlr_sort_e { MLR_SORT_BYTES, MLR_SORT_COUNT } mlr_sort_t;
+typedef enum mlr_weight_e { MLR_WEIGHT_BYTES, MLR_WEIGHT_COUNT } mlr_weight_t;
+
+typedef struct mlr_report_s {
+  mlr_dump_t *dump;
+  size_t nshown;            // stacks after filters and suppressions, sorted
+  mlr_stack_t **shown;
+  size_t nsuppressed;       // stacks removed by suppressions
+  mlr_stack_t **suppressed;
+  uint64_t shown_blocks, shown_bytes;
+  uint64_t suppressed_blocks, suppressed_bytes;
+  mlr_sort_t sort;
+  mlr_weight_t weight;      // for folded/html/pprof weights
+  size_t top;               // 0 = all
+} mlr_report_t;
+
+/* ---- a diff between two dumps ---------------------------------------------- */
+/* Stacks are matched by their symbolized frames (function+file+line; the raw
+ * address relative to its module when not symbolized), not by id. */
+typedef struct mlr_delta_s {
+  mlr_stack_t *old_stack;   // NULL: new stack
+  mlr_stack_t *new_stack;   // NULL: stack went away
+  int64_t dblocks, dbytes;  // new - old
+} mlr_delta_t;
+
+typedef struct mlr_diff_s {
+  mlr_dump_t *old_dump, *new_dump;
+  size_t ndeltas;
+  mlr_delta_t *deltas;      // sorted by growth (bytes, or count), largest first
+  int64_t dblocks, dbytes;  // totals
+} mlr_diff_t;
+
+/* ---- output formats (one file each: report_<format>.c) --------------------- */
+/* Each writes to out; returns 0 or -1 (I/O error, message in err). */
+typedef struct mlr_format_opts_s {
+  bool color;               // text: ANSI colors (only when out is a tty)
+  const char *title;        // html: page title
+} mlr_format_opts_t;
+
+int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
+int mlr_format_json(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
+int mlr_format_folded(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
+int mlr_format_jeprof(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
+int mlr_format_pprof(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
+int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
+int mlr_format_diff_text(FILE *out, const mlr_diff_t *d, const mlr_format_opts_t *o, mlr_err_t *err);
+int mlr_format_diff_json(FILE *out, const mlr_diff_t *d, const mlr_format_opts_t *o, mlr_err_t *err);
+
+#endif /* MLR_REPORT_H */

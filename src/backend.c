@@ -12,6 +12,7 @@ const ml_backend_t ml_backend = {
     .usable_size = ml_je_malloc_usable_size,
     .good_size = ml_backend_good_size,
     .ctl = ml_je_mallctl,
+    .text_is_ours = true,
 };
 
 /* Priority 101: before other constructors of this library (there are none

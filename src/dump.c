@@ -16,6 +16,7 @@
 #include "log.h"
 #include "options.h"
 #include "prim.h"
+#include "shadow.h"
 #include "track.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -119,8 +120,10 @@ static const char *ml_trigger_name(ml_trigger_t t) {
 
 static const char *ml_unwind_name(ml_unwind_mode_t m) {
   switch (m) {
+  case ML_UNWIND_AUTO: return "auto";
   case ML_UNWIND_FP: return "fp";
   case ML_UNWIND_NONE: return "none";
+  case ML_UNWIND_SHADOW: return "shadow";
   default: return "libunwind";
   }
 }
@@ -361,9 +364,13 @@ int ml_dump_write(ml_trigger_t trigger, ml_dump_result_t *res) {
   ml_w_fmt(w, "stack_table_full: %llu\nunwind_failures: %llu\nstacks: %zu\n",
            (unsigned long long)ml_core.stacks.overflow,
            (unsigned long long)atomic_load(&ml_core.unwind_failures), nstacks);
+  ml_w_fmt(w, "foreign_frees: %llu\n", (unsigned long long)atomic_load(&ml_core.foreign_frees));
+  ml_w_fmt(w, "shadow_overflows: %llu\n", (unsigned long long)atomic_load(&ml_shadow_overflows));
   ml_w_fmt(w, "metadata_bytes: %zu\n", meta);
   /* Everything else comes from jemalloc's own statistics ("epoch" refreshes
-   * them); they count every block, tracked or not. */
+   * them); they count every block, tracked or not.  The link-time flavour
+   * has no jemalloc: no heap_* lines. */
+  if (!ml_backend.ctl) goto heap_done;
   uint64_t epoch = 1;
   size_t elen = sizeof epoch;
   if (ml_backend.ctl) ml_backend.ctl("epoch", &epoch, &elen, &epoch, elen);
@@ -378,6 +385,7 @@ int ml_dump_write(ml_trigger_t trigger, ml_dump_result_t *res) {
                                 ml_ctl_u64("stats.arenas.4096.large.nrequests")));
   ml_w_fmt(w, "untracked_live_bytes: %llu\n",
            (unsigned long long)(allocated > usable_total ? allocated - usable_total : 0));
+heap_done:
 
   ml_w_resources(w);
 

@@ -27,17 +27,26 @@
 
 #define ML_TRACKED(u) ml_unlikely((u) >= ml_gate.threshold)
 
+/* Where the program called us from, evaluated in the exported function
+ * (these bodies are always inlined into it): the recorder keeps the stack
+ * from the return address on, and checks shadow-stack entries against the
+ * frame address (see shadow.h). */
+#define ML_RA ((uintptr_t)__builtin_return_address(0))
+#define ML_FA ((uintptr_t)__builtin_frame_address(0))
+#define ML_CALLER uintptr_t ra, uintptr_t fa
+#define ML_AT ra, fa
+
 /* ---- slow paths --------------------------------------------------------- */
 
-static ML_NOINLINE void *ml_f_malloc_tracked(size_t n) {
+static ML_NOINLINE void *ml_f_malloc_tracked(size_t n, ML_CALLER) {
   void *p = ml_je_malloc(n);
-  if (p) ml_track_alloc(p, n);
+  if (p) ml_track_alloc_from(p, n, ML_AT);
   return p;
 }
 
-static ML_NOINLINE void *ml_f_calloc_tracked(size_t n) {
+static ML_NOINLINE void *ml_f_calloc_tracked(size_t n, ML_CALLER) {
   void *p = ml_je_calloc(1, n);
-  if (p) ml_track_alloc(p, n);
+  if (p) ml_track_alloc_from(p, n, ML_AT);
   return p;
 }
 
@@ -64,7 +73,7 @@ static bool ml_f_take(void *p, ml_rec_t *old) {
   return false;
 }
 
-static ML_NOINLINE void *ml_f_realloc_tracked(void *p, size_t n) {
+static ML_NOINLINE void *ml_f_realloc_tracked(void *p, size_t n, ML_CALLER) {
   ml_rec_t old;
   bool had = ml_f_take(p, &old);
   void *q = ml_je_realloc(p, n);
@@ -73,20 +82,20 @@ static ML_NOINLINE void *ml_f_realloc_tracked(void *p, size_t n) {
     errno = ENOMEM; /* glibc sets it; jemalloc 5.3's realloc does not */
     return NULL;
   }
-  if (n >= ml_gate.cutoff) ml_track_alloc(q, n);
+  if (n >= ml_gate.cutoff) ml_track_alloc_from(q, n, ML_AT);
   return q;
 }
 
 /* Track an aligned or flagged allocation by its usable size. */
-static ML_NOINLINE void ml_f_track_by_usable(void *p, size_t n) {
-  if (ML_TRACKED(ml_je_malloc_usable_size(p))) ml_track_alloc(p, n);
+static ML_NOINLINE void ml_f_track_by_usable(void *p, size_t n, ML_CALLER) {
+  if (ML_TRACKED(ml_je_malloc_usable_size(p))) ml_track_alloc_from(p, n, ML_AT);
 }
 
 /* ---- the C and POSIX family --------------------------------------------- */
 
 ML_INLINE void *ml_f_malloc(size_t n) {
   if (ml_likely(n < ml_gate.cutoff)) return ml_je_malloc(n);
-  return ml_f_malloc_tracked(n);
+  return ml_f_malloc_tracked(n, ML_RA, ML_FA);
 }
 
 ML_INLINE void ml_f_free(void *p) {
@@ -105,7 +114,7 @@ ML_INLINE void *ml_f_calloc(size_t nmemb, size_t size) {
     return NULL;
   }
   if (ml_likely(n < ml_gate.cutoff)) return ml_je_calloc(1, n);
-  return ml_f_calloc_tracked(n);
+  return ml_f_calloc_tracked(n, ML_RA, ML_FA);
 }
 
 ML_INLINE void *ml_f_realloc(void *p, size_t n) {
@@ -119,7 +128,7 @@ ML_INLINE void *ml_f_realloc(void *p, size_t n) {
     if (ml_unlikely(!q)) errno = ENOMEM;
     return q;
   }
-  return ml_f_realloc_tracked(p, n);
+  return ml_f_realloc_tracked(p, n, ML_RA, ML_FA);
 }
 
 ML_INLINE void *ml_f_reallocarray(void *p, size_t nmemb, size_t size) {
@@ -131,9 +140,9 @@ ML_INLINE void *ml_f_reallocarray(void *p, size_t nmemb, size_t size) {
   return ml_f_realloc(p, n);
 }
 
-ML_INLINE void *ml_f_aligned(size_t align, size_t n) {
+ML_INLINE void *ml_f_aligned(size_t align, size_t n, ML_CALLER) {
   void *p = ml_je_aligned_alloc(align, n);
-  if (p) ml_f_track_by_usable(p, n);
+  if (p) ml_f_track_by_usable(p, n, ML_AT);
   return p;
 }
 
@@ -141,7 +150,7 @@ ML_INLINE int ml_f_posix_memalign(void **out, size_t align, size_t n) {
   if (!ml_is_pow2(align) || align % sizeof(void *)) return EINVAL;
   void *p = ml_je_aligned_alloc(align, n ? n : 1);
   if (!p) return ENOMEM;
-  ml_f_track_by_usable(p, n);
+  ml_f_track_by_usable(p, n, ML_RA, ML_FA);
   *out = p;
   return 0;
 }
@@ -151,7 +160,7 @@ ML_INLINE void *ml_f_aligned_alloc(size_t align, size_t n) {
     errno = EINVAL;
     return NULL;
   }
-  return ml_f_aligned(align, n ? n : 1);
+  return ml_f_aligned(align, n ? n : 1, ML_RA, ML_FA);
 }
 
 ML_INLINE void *ml_f_memalign(size_t align, size_t n) {
@@ -160,11 +169,11 @@ ML_INLINE void *ml_f_memalign(size_t align, size_t n) {
     return NULL;
   }
   if (!ml_is_pow2(align)) align = ml_next_pow2(align);
-  return ml_f_aligned(align, n ? n : 1);
+  return ml_f_aligned(align, n ? n : 1, ML_RA, ML_FA);
 }
 
 ML_INLINE void *ml_f_valloc(size_t n) {
-  return ml_f_aligned((size_t)sysconf(_SC_PAGESIZE), n ? n : 1);
+  return ml_f_aligned((size_t)sysconf(_SC_PAGESIZE), n ? n : 1, ML_RA, ML_FA);
 }
 
 ML_INLINE void *ml_f_pvalloc(size_t n) {
@@ -175,7 +184,7 @@ ML_INLINE void *ml_f_pvalloc(size_t n) {
     return NULL;
   }
   rounded &= ~(page - 1);
-  return ml_f_aligned(page, rounded ? rounded : page);
+  return ml_f_aligned(page, rounded ? rounded : page, ML_RA, ML_FA);
 }
 
 ML_INLINE size_t ml_f_malloc_usable_size(void *p) {
@@ -186,7 +195,7 @@ ML_INLINE size_t ml_f_malloc_usable_size(void *p) {
 
 ML_INLINE void *ml_f_mallocx(size_t n, int flags) {
   void *p = ml_je_mallocx(n, flags);
-  if (p && ML_TRACKED(ml_je_sallocx(p, 0))) ml_track_alloc(p, n);
+  if (p && ML_TRACKED(ml_je_sallocx(p, 0))) ml_track_alloc_from(p, n, ML_RA, ML_FA);
   return p;
 }
 
@@ -198,7 +207,7 @@ ML_INLINE void *ml_f_rallocx(void *p, size_t n, int flags) {
     if (had) ml_track_put_back(&old);
     return NULL;
   }
-  if (ML_TRACKED(ml_je_sallocx(q, 0))) ml_track_alloc(q, n);
+  if (ML_TRACKED(ml_je_sallocx(q, 0))) ml_track_alloc_from(q, n, ML_RA, ML_FA);
   return q;
 }
 
@@ -215,7 +224,7 @@ ML_INLINE size_t ml_f_xallocx(void *p, size_t n, size_t extra, int flags) {
       old.size_tid = (old.size_tid & ~ML_REC_SIZE_MAX) | (want > u ? u : want);
       ml_track_put_back(&old);
     } else {
-      ml_track_alloc(p, n);
+      ml_track_alloc_from(p, n, ML_RA, ML_FA);
     }
   }
   return u;

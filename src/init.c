@@ -69,8 +69,7 @@ static void ml_init_gate(void) {
 }
 
 static void ml_init_unwind_options(void) {
-  long long m = ml_option_get(ML_OPT_UNWIND);
-  ml_core.unwind = m == ML_UNWIND_AUTO ? ML_UNWIND_LIBUNWIND : (ml_unwind_mode_t)m;
+  ml_core.unwind = (ml_unwind_mode_t)ml_option_get(ML_OPT_UNWIND);
   ml_core.max_frames = (unsigned)ml_option_get(ML_OPT_MAX_FRAMES);
   ml_core.skip_frames = (unsigned)ml_option_get(ML_OPT_SKIP_FRAMES);
 }
@@ -92,7 +91,7 @@ static int ml_init_once(void) {
     ml_error("cannot map memory for the tables: tracking is off");
     return ML_STATE_DISABLED;
   }
-  ml_init_own_range();
+  if (ml_backend.text_is_ours) ml_init_own_range();
   ml_init_unwind_options();
   ml_init_gate();
   return ML_STATE_READY;

@@ -13,6 +13,7 @@
  */
 #include "track.h"
 #include "pagemap.h"
+#include "shadow.h"
 
 ml_gate_t ml_gate; /* zero: everything reaches the recorder until init */
 ML_TLS ml_tls_t ml_tls;
@@ -36,24 +37,35 @@ static unsigned ml_thread_serial(void) {
   return ml_tls.serial;
 }
 
-/* Inline into ml_track_alloc: the stack walk starts in its frame. */
-ML_INLINE uint32_t ml_track_stack_id_here(void) {
-  if (ml_core.unwind == ML_UNWIND_NONE) {
+/* Inline into ml_track_alloc_from: the stack walk starts in its frame. */
+ML_INLINE uint32_t ml_track_stack_id_here(uintptr_t ra, uintptr_t anchor) {
+  ml_unwind_mode_t mode = ml_core.unwind;
+  if (mode == ML_UNWIND_NONE) {
     /* Every block shares the empty stack, interned once. */
     if (ml_unlikely(!ml_core.empty_stack))
       ml_core.empty_stack = ml_stacks_intern(&ml_core.stacks, NULL, 0);
     return ml_core.empty_stack;
   }
   uintptr_t buf[ML_UNWIND_BUF_FRAMES];
-  const uintptr_t *frames;
-  unsigned n = ml_unwind_capture(ml_core.unwind, buf, &frames, ml_core.max_frames,
-                                 ml_core.skip_frames);
+  const uintptr_t *frames = buf;
+  unsigned n;
+  /* auto: the shadow stack when this thread is in instrumented code and not
+   * deeper than the array holds (the innermost frames would be missing). */
+  if (mode == ML_UNWIND_SHADOW ||
+      (mode == ML_UNWIND_AUTO && ml_shadow_active() && ml_shadow.depth <= ML_SHADOW_CAP)) {
+    n = ml_shadow_capture(buf, ml_core.max_frames + ml_core.skip_frames, ra, anchor);
+    frames = buf + (n > ml_core.skip_frames ? ml_core.skip_frames : n);
+    n -= (unsigned)(frames - buf);
+  } else {
+    n = ml_unwind_capture(mode == ML_UNWIND_FP ? ML_UNWIND_FP : ML_UNWIND_LIBUNWIND, buf,
+                          &frames, ml_core.max_frames, ml_core.skip_frames, ra);
+  }
   if (ml_unlikely(n == 0))
     atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
   return ml_stacks_intern(&ml_core.stacks, frames, n);
 }
 
-uint32_t ml_track_stack_id(void) { return ml_track_stack_id_here(); }
+uint32_t ml_track_stack_id(void) { return ml_track_stack_id_here(0, 0); }
 
 /* Recording is on and this is not the tracker's own allocation. */
 static bool ml_recording(void) {
@@ -64,7 +76,7 @@ static bool ml_recording(void) {
   return ml_tls.guard == 0;
 }
 
-void ml_track_alloc(void *p, size_t size) {
+void ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) {
   if (ml_unlikely(atomic_load_explicit(&ml_core.state, memory_order_acquire) !=
                   ML_STATE_READY)) {
     /* The first calls reach here with the gate still open: decide now. */
@@ -72,7 +84,7 @@ void ml_track_alloc(void *p, size_t size) {
   }
   if (ml_tls.guard) return;
   ml_guard_enter();
-  uint32_t stack = ml_track_stack_id_here();
+  uint32_t stack = ml_track_stack_id_here(ra, anchor);
   ml_rec_t r = ml_rec_make((uintptr_t)p, size, ml_thread_serial(), ml_next_seq(), stack);
   /* The page bit first: a free of p can only follow our return, but it must
    * then find the bit set. */
@@ -82,6 +94,10 @@ void ml_track_alloc(void *p, size_t size) {
 }
 
 bool ml_track_free(void *p) { return ml_track_take(p, NULL); }
+
+void ml_track_foreign_free(void) {
+  atomic_fetch_add_explicit(&ml_core.foreign_frees, 1, memory_order_relaxed);
+}
 
 bool ml_track_take(void *p, ml_rec_t *out) {
   bool found = false;

@@ -34,6 +34,9 @@ typedef struct ml_backend_s {
   size_t (*good_size)(size_t n);              // usable size malloc(n) gets
   int (*ctl)(const char *name, void *oldp, size_t *oldlenp, void *newp,
              size_t newlen);                  // mallctl, or NULL
+  bool text_is_ours;  // the object holding this code is ours alone (not a
+                      // library we are statically linked into): its text
+                      // range can identify our frames
 } ml_backend_t;
 extern const ml_backend_t ml_backend ML_HIDDEN;
 
@@ -71,6 +74,7 @@ typedef struct ml_core_s {
   _Atomic unsigned serials;   // thread serials
   _Atomic uint64_t unwind_failures; // stacks captured empty
   uint32_t empty_stack;       // id of the empty stack (unwind=none)
+  _Atomic uint64_t foreign_frees; // frees of tracked-size blocks without a record
   bool options_loaded;        // environ was readable at init
 } ml_core_t;
 extern ml_core_t ml_core ML_HIDDEN;
@@ -90,8 +94,12 @@ void ml_init_process(void) ML_HIDDEN;
 /* ---- recording ---------------------------------------------------------- */
 
 /* p (non-NULL) was just allocated with request size `size` and is tracked
- * (usable size >= threshold; checked again here when called before init). */
-void ml_track_alloc(void *p, size_t size) ML_HIDDEN;
+ * (usable size >= threshold; checked again here when called before init).
+ * ra: the return address of the allocation call (the program's frame; our
+ * frames above it are dropped); anchor: a frame address at the level of
+ * the function the program called (the exported malloc); 0 when unknown. */
+void ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) ML_HIDDEN;
+ML_INLINE void ml_track_alloc(void *p, size_t size) { ml_track_alloc_from(p, size, 0, 0); }
 /* p, whose page is marked in the page map, is about to be freed: remove its
  * record.  Returns true when p had one. */
 bool ml_track_free(void *p) ML_HIDDEN;
@@ -100,7 +108,11 @@ bool ml_track_free(void *p) ML_HIDDEN;
 bool ml_track_take(void *p, ml_rec_t *out) ML_HIDDEN;
 void ml_track_put_back(const ml_rec_t *r) ML_HIDDEN;
 
-/* Capture the caller's stack and intern it (used by ml_track_alloc). */
+/* A free of a block of tracked size that had no record (link-time mode: it
+ * was allocated outside the wrapped code). */
+void ml_track_foreign_free(void) ML_HIDDEN;
+
+/* Capture the caller's stack and intern it (tests). */
 uint32_t ml_track_stack_id(void) ML_HIDDEN;
 
 #endif /* ML_TRACK_H */

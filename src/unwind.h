@@ -11,8 +11,11 @@
  *              bounds-checked against the current thread's stack, so a
  *              garbage frame pointer ends the walk instead of faulting.
  *   none       no stack (all blocks share one empty stack).
- * The tracker's own frames (anything inside this library's text) are
- * dropped from the top of the stack, then skip_frames more.  Never
+ *   shadow     (shadow.h) the call sites kept by -finstrument-functions.
+ * The tracker's own frames are dropped from the top of the stack: every
+ * frame above the allocation call's return address when the front passes
+ * it (robust wherever our code is linked), else every frame inside this
+ * library's text range; then skip_frames more.  Never
  * allocates itself (the fp backend may call pthread_getattr_np once per
  * thread, under the caller's recursion guard).  errno is preserved.  Not
  * for signal handlers.
@@ -23,10 +26,11 @@
 #include "internal.h"
 
 typedef enum ml_unwind_mode_e {
-  ML_UNWIND_AUTO = 0,  // resolved at init (libunwind for now)
+  ML_UNWIND_AUTO = 0,  // shadow stack when the thread has one, else libunwind
   ML_UNWIND_LIBUNWIND, // indexes match the MEMLEDGER_UNWIND enum values
   ML_UNWIND_FP,
   ML_UNWIND_NONE,
+  ML_UNWIND_SHADOW,    // the -finstrument-functions shadow stack (shadow.h)
 } ml_unwind_mode_t;
 
 #define ML_UNWIND_MAX_FRAMES 128
@@ -48,13 +52,15 @@ extern uintptr_t ml_unwind_own_lo, ml_unwind_own_hi ML_HIDDEN;
 
 /* Capture the stack of the function this is inlined into into buf
  * (ML_UNWIND_BUF_FRAMES entries), drop own frames and `skip` more from its
- * top, and point *frames at the first frame kept, innermost first.  Returns
- * the number kept, at most max (<= ML_UNWIND_MAX_FRAMES); 0 on failure.
- * Inline, so that the walk starts in the recorder's frame rather than a
- * few calls deeper: every frame of ours costs a step and a skip. */
+ * top, and point *frames at the first frame kept, innermost first.  ra is
+ * the allocation call's return address (0: unknown; own frames are then
+ * found by address range).  Returns the number kept, at most max
+ * (<= ML_UNWIND_MAX_FRAMES); 0 on failure.  Inline, so that the walk starts
+ * in the recorder's frame rather than a few calls deeper: every frame of
+ * ours costs a step and a skip.  pre: mode is LIBUNWIND, FP or NONE. */
 ML_INLINE unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *buf,
                                      const uintptr_t **frames, unsigned max,
-                                     unsigned skip) {
+                                     unsigned skip, uintptr_t ra) {
   /* Room for our own frames (a few) on top of what is kept. */
   unsigned want = max + skip + 8;
   if (want > ML_UNWIND_BUF_FRAMES) want = ML_UNWIND_BUF_FRAMES;
@@ -65,9 +71,15 @@ ML_INLINE unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *buf,
     n = ml_unwind_fp_from((uintptr_t)__builtin_frame_address(0), buf, want);
   else
     n = ml_unwind_libunwind(buf, want);
-  uintptr_t lo = ml_unwind_own_lo, span = ml_unwind_own_hi - lo;
   unsigned i = 0;
+  if (ra) {
+    while (i < n && i < 16 && buf[i] != ra) i++;
+    if (i == n || i == 16) i = 0; /* not among the first frames: by range */
+    else goto found;
+  }
+  uintptr_t lo = ml_unwind_own_lo, span = ml_unwind_own_hi - lo;
   while (i < n && buf[i] - lo < span) i++;
+found:
   i += skip;
   *frames = buf + i;
   if (i >= n) return 0;

@@ -60,8 +60,8 @@ static const uintptr_t *ml_test_kept;
 /* Capture (inlined here) and copy the kept frames out. */
 #define ML_TEST_CAPTURE_INTO(frames, max)                                                \
   __extension__({                                                                        \
-    unsigned n_ = ml_unwind_capture(ml_test_mode, ml_test_buf, &ml_test_kept, (max),     \
-                                    ml_test_skip);                                       \
+    unsigned n_ = ml_unwind_capture(ml_test_mode, ml_test_buf, &ml_test_kept, (max), \
+                                    ml_test_skip, 0);                                    \
     memcpy((frames), ml_test_kept, n_ * sizeof *(frames));                               \
     n_;                                                                                  \
   })

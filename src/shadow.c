@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shadow.c - the -finstrument-functions hooks and shadow-stack capture
+ * (layer: core).  See shadow.h.  Arrays come from mmap and go back to a
+ * free list (a small lock-free stack) when their thread exits, through a
+ * pthread key destructor; they are never unmapped.
+ */
+#include "shadow.h"
+#include "prim.h"
+#include <pthread.h>
+
+ML_TLS ml_shadow_t ml_shadow;
+_Atomic uint64_t ml_shadow_overflows;
+
+#define ML_SHADOW_BYTES (ML_SHADOW_CAP * sizeof(ml_shadow_entry_t))
+
+/* Recycled arrays: a Treiber stack; an array's first word links it.  ABA is
+ * harmless here: arrays are never unmapped, and a stale next pointer can
+ * only make the list forget an array (a leak of one, not a corruption) in
+ * the rare race of two exits and one start at the same instant. */
+static _Atomic(ml_shadow_entry_t *) ml_shadow_free;
+static pthread_key_t ml_shadow_key;
+static pthread_once_t ml_shadow_once = PTHREAD_ONCE_INIT;
+static bool ml_shadow_key_ok;
+
+ML_NO_INSTRUMENT static void ml_shadow_thread_exit(void *arg) {
+  ml_shadow_entry_t *e = arg;
+  ml_shadow.entries = NULL;
+  ml_shadow.depth = 0;
+  ml_shadow_entry_t *head = atomic_load(&ml_shadow_free);
+  do {
+    *(ml_shadow_entry_t **)e = head;
+  } while (!atomic_compare_exchange_weak(&ml_shadow_free, &head, e));
+}
+
+ML_NO_INSTRUMENT static void ml_shadow_key_init(void) {
+  ml_shadow_key_ok = pthread_key_create(&ml_shadow_key, ml_shadow_thread_exit) == 0;
+}
+
+/* First call on this thread: get an array.  Returns false when none can be
+ * had (the thread then only counts depth). */
+ML_NO_INSTRUMENT ML_NOINLINE static bool ml_shadow_thread_init(void) {
+  ml_shadow_entry_t *e = atomic_load(&ml_shadow_free);
+  while (e && !atomic_compare_exchange_weak(&ml_shadow_free, &e,
+                                            *(ml_shadow_entry_t **)e))
+    ;
+  if (!e) e = ml_prim_map(ML_SHADOW_BYTES);
+  if (!e) {
+    ml_shadow.disabled = 1;
+    return false;
+  }
+  pthread_once(&ml_shadow_once, ml_shadow_key_init);
+  if (ml_shadow_key_ok) pthread_setspecific(ml_shadow_key, e);
+  ml_shadow.entries = e;
+  return true;
+}
+
+/* Drop the entries strictly deeper than frame that are on the same stack:
+ * their exit hooks were skipped (longjmp, exception). */
+ML_NO_INSTRUMENT ML_INLINE uint32_t ml_shadow_resync(uint32_t d, uintptr_t frame) {
+  const ml_shadow_entry_t *e = ml_shadow.entries;
+  while (d && d <= ML_SHADOW_CAP) {
+    uintptr_t f = e[d - 1].frame;
+    if (f >= frame || frame - f >= ML_SHADOW_SAME_STACK) break;
+    d--;
+  }
+  return d;
+}
+
+void __cyg_profile_func_enter(void *fn, void *site) {
+  (void)fn;
+  uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+  if (ml_unlikely(!ml_shadow.entries) && (ml_shadow.disabled || !ml_shadow_thread_init())) {
+    ml_shadow.depth++;
+    return;
+  }
+  uint32_t d = ml_shadow_resync(ml_shadow.depth, frame);
+  /* At the same frame: an inlined function passes its container's call
+   * site (same site: nested, keep it); a different site is a sibling whose
+   * exit was skipped (pop it). */
+  while (d && d <= ML_SHADOW_CAP && ml_shadow.entries[d - 1].frame == frame &&
+         ml_shadow.entries[d - 1].site != (uintptr_t)site)
+    d--;
+  if (ml_likely(d < ML_SHADOW_CAP)) {
+    ml_shadow.entries[d].site = (uintptr_t)site;
+    ml_shadow.entries[d].frame = frame;
+  } else {
+    atomic_fetch_add_explicit(&ml_shadow_overflows, 1, memory_order_relaxed);
+  }
+  ml_shadow.depth = d + 1;
+}
+
+void __cyg_profile_func_exit(void *fn, void *site) {
+  (void)fn;
+  (void)site;
+  uint32_t d = ml_shadow.depth;
+  if (ml_unlikely(!d)) return;
+  if (ml_likely(ml_shadow.entries != NULL)) {
+    d = ml_shadow_resync(d, (uintptr_t)__builtin_frame_address(0));
+    if (!d) return;
+  }
+  ml_shadow.depth = d - 1;
+}
+
+unsigned ml_shadow_capture(uintptr_t *buf, unsigned max, uintptr_t ra, uintptr_t anchor) {
+  unsigned n = 0;
+  if (ra && n < max) buf[n++] = ra;
+  uint32_t d = ml_shadow.depth;
+  if (!ml_shadow.entries) return n;
+  if (d > ML_SHADOW_CAP) d = ML_SHADOW_CAP; /* keep the outermost frames */
+  if (anchor) d = ml_shadow_resync(d, anchor);
+  /* Entries of inlined functions repeat their container's (site, frame):
+   * one frame each. */
+  const ml_shadow_entry_t *e = ml_shadow.entries;
+  for (; d && n < max; d--)
+    if (d == 1 || e[d - 1].site != e[d - 2].site || e[d - 1].frame != e[d - 2].frame)
+      buf[n++] = e[d - 1].site;
+  return n;
+}
+
+/* glibc exports no-op hooks of the same names, and a wrapped library's
+ * dependencies come after libc in the lookup order: the link-time flags
+ * (memledger-wrap.pc) add --wrap for the hooks, which binds the library's
+ * calls to these names, defined only here.  Preloading needs no such step
+ * (a preloaded object comes before libc). */
+extern __typeof__(__cyg_profile_func_enter) __wrap___cyg_profile_func_enter
+    __attribute__((alias("__cyg_profile_func_enter"), visibility("default")));
+extern __typeof__(__cyg_profile_func_exit) __wrap___cyg_profile_func_exit
+    __attribute__((alias("__cyg_profile_func_exit"), visibility("default")));

@@ -67,9 +67,8 @@ ML_NO_INSTRUMENT ML_INLINE uint32_t ml_shadow_resync(uint32_t d, uintptr_t frame
   return d;
 }
 
-void __cyg_profile_func_enter(void *fn, void *site) {
-  (void)fn;
-  uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+ML_NO_INSTRUMENT ML_NOINLINE static void ml_shadow_enter_slow(uintptr_t site,
+                                                             uintptr_t frame) {
   if (ml_unlikely(!ml_shadow.entries) && (ml_shadow.disabled || !ml_shadow_thread_init())) {
     ml_shadow.depth++;
     return;
@@ -79,10 +78,10 @@ void __cyg_profile_func_enter(void *fn, void *site) {
    * site (same site: nested, keep it); a different site is a sibling whose
    * exit was skipped (pop it). */
   while (d && d <= ML_SHADOW_CAP && ml_shadow.entries[d - 1].frame == frame &&
-         ml_shadow.entries[d - 1].site != (uintptr_t)site)
+         ml_shadow.entries[d - 1].site != site)
     d--;
   if (ml_likely(d < ML_SHADOW_CAP)) {
-    ml_shadow.entries[d].site = (uintptr_t)site;
+    ml_shadow.entries[d].site = site;
     ml_shadow.entries[d].frame = frame;
   } else {
     atomic_fetch_add_explicit(&ml_shadow_overflows, 1, memory_order_relaxed);
@@ -90,16 +89,44 @@ void __cyg_profile_func_enter(void *fn, void *site) {
   ml_shadow.depth = d + 1;
 }
 
-void __cyg_profile_func_exit(void *fn, void *site) {
+void __cyg_profile_func_enter(void *fn, void *site) {
   (void)fn;
-  (void)site;
+  uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+  ml_shadow_entry_t *e = ml_shadow.entries;
   uint32_t d = ml_shadow.depth;
-  if (ml_unlikely(!d)) return;
+  /* The usual case: called from below the function on top of the stack. */
+  if (ml_likely(e != NULL && d - 1 < ML_SHADOW_CAP - 1 && e[d - 1].frame > frame)) {
+    e[d].site = (uintptr_t)site;
+    e[d].frame = frame;
+    ml_shadow.depth = d + 1;
+    return;
+  }
+  ml_shadow_enter_slow((uintptr_t)site, frame);
+}
+
+ML_NO_INSTRUMENT ML_NOINLINE static void ml_shadow_exit_slow(uintptr_t frame) {
+  uint32_t d = ml_shadow.depth;
+  if (!d) return;
   if (ml_likely(ml_shadow.entries != NULL)) {
-    d = ml_shadow_resync(d, (uintptr_t)__builtin_frame_address(0));
+    /* Entries strictly deeper than this function are leftovers. */
+    d = ml_shadow_resync(d, frame);
     if (!d) return;
   }
   ml_shadow.depth = d - 1;
+}
+
+void __cyg_profile_func_exit(void *fn, void *site) {
+  (void)fn;
+  (void)site;
+  uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+  const ml_shadow_entry_t *e = ml_shadow.entries;
+  uint32_t d = ml_shadow.depth;
+  /* The usual case: this function's own entry is on top. */
+  if (ml_likely(e != NULL && d - 1 < ML_SHADOW_CAP && e[d - 1].frame >= frame)) {
+    ml_shadow.depth = d - 1;
+    return;
+  }
+  ml_shadow_exit_slow(frame);
 }
 
 unsigned ml_shadow_capture(uintptr_t *buf, unsigned max, uintptr_t ra, uintptr_t anchor) {

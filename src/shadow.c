@@ -104,29 +104,37 @@ void __cyg_profile_func_enter(void *fn, void *site) {
   ml_shadow_enter_slow((uintptr_t)site, frame);
 }
 
-ML_NO_INSTRUMENT ML_NOINLINE static void ml_shadow_exit_slow(uintptr_t frame) {
+/* An exit whose entry is not on top: pop down to the nearest entry of the
+ * same call site (entries above it are leftovers of skipped exits).  No
+ * such entry near the top: this exit's entry was already dropped by a
+ * resync, and the stack stays as it is. */
+ML_NO_INSTRUMENT ML_NOINLINE static void ml_shadow_exit_slow(uintptr_t site) {
   uint32_t d = ml_shadow.depth;
   if (!d) return;
-  if (ml_likely(ml_shadow.entries != NULL)) {
-    /* Entries strictly deeper than this function are leftovers. */
-    d = ml_shadow_resync(d, frame);
-    if (!d) return;
-  }
-  ml_shadow.depth = d - 1;
-}
-
-void __cyg_profile_func_exit(void *fn, void *site) {
-  (void)fn;
-  (void)site;
-  uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
-  const ml_shadow_entry_t *e = ml_shadow.entries;
-  uint32_t d = ml_shadow.depth;
-  /* The usual case: this function's own entry is on top. */
-  if (ml_likely(e != NULL && d - 1 < ML_SHADOW_CAP && e[d - 1].frame >= frame)) {
+  if (!ml_shadow.entries || d > ML_SHADOW_CAP) { /* not stored: only counted */
     ml_shadow.depth = d - 1;
     return;
   }
-  ml_shadow_exit_slow(frame);
+  for (uint32_t k = d; k > 0 && d - k < 64; k--)
+    if (ml_shadow.entries[k - 1].site == site) {
+      ml_shadow.depth = k - 1;
+      return;
+    }
+}
+
+/* Exits are matched by call site, not by frame address: at -O2 the exit
+ * hook may be a tail call made after the function's epilogue, from its
+ * caller's frame level.  Enter and exit receive the same call site. */
+void __cyg_profile_func_exit(void *fn, void *site) {
+  (void)fn;
+  const ml_shadow_entry_t *e = ml_shadow.entries;
+  uint32_t d = ml_shadow.depth;
+  /* The usual case: this function's own entry is on top. */
+  if (ml_likely(e != NULL && d - 1 < ML_SHADOW_CAP && e[d - 1].site == (uintptr_t)site)) {
+    ml_shadow.depth = d - 1;
+    return;
+  }
+  ml_shadow_exit_slow((uintptr_t)site);
 }
 
 unsigned ml_shadow_capture(uintptr_t *buf, unsigned max, uintptr_t ra, uintptr_t anchor) {

@@ -8,9 +8,11 @@
  * call sites of the functions it is in, so that a tracked allocation copies
  * the top of that array instead of unwinding.  An entry also records the
  * frame address of the enter hook, which orders entries by stack depth:
- * after a longjmp or an exception skipped some exit hooks, the next enter,
- * exit or capture drops the entries that lie below the current frame, so
- * the stack resynchronises by itself.  At the same frame address, an
+ * after a longjmp or an exception skipped some exit hooks, the next enter
+ * or capture drops the entries that lie below the current frame, so the
+ * stack resynchronises by itself.  An exit pops down to its own entry,
+ * found by call site (at -O2 the exit hook may be a tail call made from
+ * the caller's frame level, so its frame address says little).  At the same frame address, an
  * inlined function repeats its container's call site (kept, and shown once)
  * while a sibling whose exit was skipped has another (dropped).  Frames on another stack (a signal
  * handler on sigaltstack) are far away and never compared.

@@ -1,2 +1,58 @@
 # SPDX-License-Identifier: MIT
-# tools/local.mk - the memledger command; included by Makefile.am.
+# tools/local.mk - the memledger command; included by Makefile.am after
+# tools/formats.mk (whose MLR_FORMAT_SOURCES are linked in).  The command runs
+# outside the target process: it may use stdio, malloc, libdw and libstdc++
+# (for __cxa_demangle only).
+bin_PROGRAMS = memledger
+MLR_CORE_SOURCES = tools/report.h tools/report_priv.h tools/report_read.c
+memledger_SOURCES = tools/memledger.c $(MLR_CORE_SOURCES) \
+	tools/report_symbolize.c tools/report_build.c tools/report_text.c \
+	tools/report_json.c tools/report_folded.c tools/report_diff.c \
+	$(MLR_FORMAT_SOURCES)
+memledger_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -I$(top_srcdir)/tools \
+	-DMLR_LIBDIR='"$(libdir)"' -DMLR_VERSION='"$(PACKAGE_VERSION)"'
+# The command is an ordinary program: default visibility and TLS model.
+memledger_CFLAGS = $(AM_CFLAGS) -fvisibility=default -ftls-model=global-dynamic $(LIBDW_CFLAGS) $(ZLIB_CFLAGS)
+memledger_LDADD = $(LIBDW_LIBS) $(ZLIB_LIBS) $(MLR_FORMAT_LIBS) -lstdc++
+man_MANS = tools/memledger.1
+EXTRA_DIST += tools/memledger.1 tools/fuzz_read.c doc/report-json.md \
+	doc/memledger-command.md
+
+# ---- tests ---------------------------------------------------------------
+# TAP scripts over the built command; golden dumps and expected outputs in
+# tests/data/ (module paths there do not exist: output is machine-independent).
+TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
+	tests/tools/run.sh tests/tools/dump_live.sh tests/tools/diff.sh \
+	tests/tools/clean_programs.sh tests/tools/symbolize.sh
+TESTS += $(TOOLS_TESTS)
+check_PROGRAMS += tests/tools/prog_wait tests/tools/prog_grow \
+	tests/tools/prog_clean_c tests/tools/prog_clean_cxx
+tests_tools_prog_wait_SOURCES = tests/tools/prog_wait.c
+tests_tools_prog_wait_CFLAGS = $(IT_CFLAGS)
+tests_tools_prog_grow_SOURCES = tests/tools/prog_grow.c
+tests_tools_prog_grow_CFLAGS = $(IT_CFLAGS)
+tests_tools_prog_clean_c_SOURCES = tests/tools/prog_clean_c.c
+tests_tools_prog_clean_c_CFLAGS = $(IT_CFLAGS)
+tests_tools_prog_clean_cxx_SOURCES = tests/tools/prog_clean_cxx.cc
+tests_tools_prog_clean_cxx_CXXFLAGS = $(IT_CXXFLAGS)
+EXTRA_DIST += $(TOOLS_TESTS) tests/tools/lib_tools.sh tests/tools/gen_dump.py \
+	tests/data
+
+# ---- fuzzing (not part of make check) --------------------------------------
+# make fuzz: build tools/fuzz_read with clang's libFuzzer (Debian:
+# libclang-rt-14-dev) and run it for FUZZ_SECONDS over a corpus seeded from
+# tests/data/*.dump.
+FUZZ_CC = clang
+FUZZ_SECONDS = 60
+tools/fuzz_read$(EXEEXT): $(srcdir)/tools/fuzz_read.c $(srcdir)/tools/report_read.c \
+		$(srcdir)/tools/report.h $(srcdir)/tools/report_priv.h
+	$(AM_V_CC)$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	  -I$(srcdir)/tools $(srcdir)/tools/fuzz_read.c $(srcdir)/tools/report_read.c -o $@ || \
+	  { echo "make fuzz: '$(FUZZ_CC) -fsanitize=fuzzer' does not work (Debian: apt-get install libclang-rt-14-dev)"; exit 1; }
+fuzz: tools/fuzz_read$(EXEEXT)
+	@mkdir -p fuzz-corpus fuzz-artifacts
+	@cp $(srcdir)/tests/data/*.dump fuzz-corpus/ 2>/dev/null || true
+	./tools/fuzz_read -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  -artifact_prefix=fuzz-artifacts/ fuzz-corpus
+.PHONY: fuzz
+CLEANFILES += tools/fuzz_read$(EXEEXT)

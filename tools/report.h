@@ -127,6 +127,9 @@ typedef struct mlr_delta_s {
   mlr_stack_t *old_stack;   // NULL: new stack
   mlr_stack_t *new_stack;   // NULL: stack went away
   int64_t dblocks, dbytes;  // new - old
+  /* Added with the command: totals on each side (several stack ids of one
+   * dump can symbolize to the same frames; they are merged). */
+  uint64_t old_blocks, old_bytes, new_blocks, new_bytes;
 } mlr_delta_t;
 
 typedef struct mlr_diff_s {
@@ -151,5 +154,52 @@ int mlr_format_pprof(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *
 int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
 int mlr_format_diff_text(FILE *out, const mlr_diff_t *d, const mlr_format_opts_t *o, mlr_err_t *err);
 int mlr_format_diff_json(FILE *out, const mlr_diff_t *d, const mlr_format_opts_t *o, mlr_err_t *err);
+
+/* ---- building reports and diffs (tools/report_build.c) ---------------------
+ * Added with the command: the steps between reading and formatting. */
+typedef struct mlr_supp_s mlr_supp_t; // a list of suppression rules (opaque)
+
+/* The built-in rules (one-time allocations of ld.so, libc, libstdc++). */
+mlr_supp_t *mlr_supp_defaults(void);
+/* Parse rules from a file (syntax in tools/memledger.1, "SUPPRESSIONS") and
+ * append them to *list (created when NULL).  Returns 0 or -1 with err. */
+int mlr_supp_load(mlr_supp_t **list, const char *path, mlr_err_t *err);
+/* The same from memory; name is used in messages. */
+int mlr_supp_parse(mlr_supp_t **list, const char *name, const char *text, mlr_err_t *err);
+void mlr_supp_free(mlr_supp_t *list);
+
+typedef struct mlr_report_opts_s {
+  mlr_sort_t sort;
+  mlr_weight_t weight;
+  size_t top;                // 0 = all
+  const char *module_re;     // keep stacks with a frame whose module matches (POSIX ERE), or NULL
+  const char *function_re;   // keep stacks with a frame whose function matches, or NULL
+  const mlr_supp_t *supp;    // rules, or NULL
+} mlr_report_opts_t;
+
+/* Apply filters and suppressions to a symbolized dump and sort what is left.
+ * The report points into d (which must outlive it).  Returns 0 or -1 (bad
+ * regular expression, message in err). */
+int mlr_report_build(mlr_report_t *r, mlr_dump_t *d, const mlr_report_opts_t *o, mlr_err_t *err);
+void mlr_report_free(mlr_report_t *r);
+/* Per-rule totals of a report's suppressed stacks, for the summaries:
+ * calls fn once per rule that matched something, in first-match order. */
+void mlr_report_supp_totals(const mlr_report_t *r,
+                            void (*fn)(const char *rule, uint64_t stacks, uint64_t blocks,
+                                       uint64_t bytes, void *arg),
+                            void *arg);
+
+/* Diff the shown stacks of two reports; sorted by growth in bytes (or
+ * blocks when sort is MLR_SORT_COUNT).  Unchanged stacks are kept (delta 0)
+ * at the end.  Returns 0. */
+int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r, mlr_sort_t sort);
+void mlr_diff_free(mlr_diff_t *df);
+
+/* ---- helpers for every format ------------------------------------------------ */
+/* The last path component of a module ("libc.so.6"), or "?" when m < 0. */
+const char *mlr_module_name(const mlr_dump_t *d, int m);
+/* A frame's display name: its function, else "<module>+0x<offset>", else
+ * "0x<addr>".  Returns buf. */
+const char *mlr_frame_name(const mlr_dump_t *d, const mlr_frame_t *f, char *buf, size_t size);
 
 #endif /* MLR_REPORT_H */

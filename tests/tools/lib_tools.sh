@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: MIT
+# tests/tools/lib_tools.sh - shared helpers of the memledger command's tests.
+# Sourced by tests/tools/*.sh after tests/integration/lib.sh (TAP, temporary
+# directory, ml_run, dump readers).  Sets ML (the command) and DATA
+# (tests/data in the source tree).
+. "$(dirname "$0")/../integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
+ML=$ML_BUILDDIR/memledger
+DATA=$ML_SRCDIR/tests/data
+TT_BIN=$ML_BUILDDIR/tests/tools
+need_file "$ML"
+# No network symbol server, whatever the caller's environment says.
+unset DEBUGINFOD_URLS MEMLEDGER_LIB
+export MEMLEDGER_LIB=$ML_LIB
+
+# same_output DESCRIPTION EXPECTED_FILE ACTUAL_FILE
+same_output() {
+  if cmp -s "$2" "$3"; then
+    tap_ok "$1"
+  else
+    tap_fail "$1" "$(diff -u "$2" "$3" | head -n 40)"
+  fi
+}

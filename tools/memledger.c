@@ -1,0 +1,1021 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memledger.c - the memledger command: run a program under libmemledger.so
+ * and report its exit dump (run), ask a running process for a dump (dump),
+ * report a dump (report), compare two dumps (diff).  Documented in
+ * tools/memledger.1 and doc/memledger-command.md.
+ * Runs outside the target process: ordinary stdio and malloc.  Exit statuses:
+ * 0 ok, 1 operational error, 2 usage error or bad dump file, 99 leaks with
+ * --fail-on-leak; run passes the program's status through (128+signal when
+ * it was killed, 126/127 when it could not be started).
+ */
+#include "report_priv.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MLR_LIBDIR
+#define MLR_LIBDIR "/usr/local/lib"
+#endif
+#ifndef MLR_VERSION
+#define MLR_VERSION "unknown"
+#endif
+
+#define EXIT_USAGE 2
+#define EXIT_LEAK  99
+
+extern char **environ;
+
+static const char *prog_name = "memledger";
+
+static void die_usage(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+static void die_usage(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "%s: ", prog_name);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nTry '%s %s--help' for more information.\n", prog_name,
+          cmd ? cmd : "");
+  exit(EXIT_USAGE);
+}
+
+static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void msg(const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "%s: ", prog_name);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+/* ---- help texts ----------------------------------------------------------------------
+ */
+
+static const char usage_main[] =
+    "Usage: memledger COMMAND [OPTIONS] [ARGS]\n"
+    "Leak accounting with libmemledger.so: run a program under it, take dumps,\n"
+    "and report or compare them.\n"
+    "\n"
+    "Commands:\n"
+    "  run [OPTIONS] -- PROG [ARGS]   run PROG with the library preloaded, then\n"
+    "                                 report its exit dump\n"
+    "  dump [--timeout S] PID         make a running process write a dump; print its "
+    "path\n"
+    "  report [OPTIONS] FILE          report a dump: unfreed blocks by stack\n"
+    "  diff [OPTIONS] OLD NEW         growth per stack between two dumps\n"
+    "\n"
+    "  memledger COMMAND --help       options of a command\n"
+    "  memledger --version            version\n"
+    "\n"
+    "Exit status: 0 ok; 1 error; 2 usage error or bad dump file; 99 leaks found\n"
+    "with --fail-on-leak; run passes the program's own status through.\n"
+    "See memledger(1).\n";
+
+#define REPORT_OPTS_HELP                                                                 \
+  "Report options:\n"                                                                    \
+  "  -f, --format FMT        text (default), json, folded, jeprof, pprof, html\n"        \
+  "  -o, --output FILE       write the report to FILE\n"                                 \
+  "  -s, --sort KEY          bytes (default) or count\n"                                 \
+  "  -n, --top N             the N largest stacks only\n"                                \
+  "  -w, --weight KEY        folded/html/pprof weights: bytes (default) or count\n"      \
+  "  -m, --module REGEX      only stacks with a frame in a module matching REGEX\n"      \
+  "  -F, --function REGEX    only stacks with a frame whose function matches REGEX\n"    \
+  "  -S, --suppress FILE     suppression rules (repeatable; syntax in memledger(1))\n"   \
+  "      --no-default-suppressions  do not apply the built-in rules\n"                   \
+  "      --debug-dir DIRS    ':'-separated roots for .build-id debug files\n"            \
+  "                          (default /usr/lib/debug)\n"                                 \
+  "      --sysroot DIR       prefix for the module paths of the dump\n"                  \
+  "      --color WHEN        auto (default), always, never\n"
+
+static const char usage_report[] =
+    "Usage: memledger report [OPTIONS] FILE\n"
+    "Report the unfreed blocks of a dump by stack, largest first, with symbolized\n"
+    "frames.  Built-in suppressions count the one-time allocations of ld.so, libc\n"
+    "and libstdc++ as suppressed.\n"
+    "\n" REPORT_OPTS_HELP "  -h, --help              this help\n";
+
+static const char usage_diff[] =
+    "Usage: memledger diff [OPTIONS] OLD NEW\n"
+    "Growth of unfreed blocks per stack from dump OLD to dump NEW (stacks are\n"
+    "matched by their symbolized frames): grown, new, shrunk and gone stacks,\n"
+    "largest growth first.  Formats: text (default) and json.\n"
+    "\n" REPORT_OPTS_HELP "  -h, --help              this help\n";
+
+static const char usage_run[] =
+    "Usage: memledger run [OPTIONS] [--] PROG [ARGS]\n"
+    "Run PROG with libmemledger.so preloaded; when it exits, report its exit dump\n"
+    "(on stderr unless -o).  The exit status is PROG's (128+N when killed by\n"
+    "signal N; 127 when PROG is not found, 126 when it cannot be executed).\n"
+    "\n"
+    "Run options (each sets a MEMLEDGER_* variable of the library):\n"
+    "      --min-size SIZE     track blocks of at least SIZE bytes (K/M/G; default "
+    "1024)\n"
+    "      --unwind METHOD     auto, libunwind, fp or none\n"
+    "      --max-frames N      deepest stack kept (1..128, default 32)\n"
+    "  -d, --dir DIR           directory for dumps (default: $MEMLEDGER_DIR, else the\n"
+    "                          current directory; created when missing)\n"
+    "      --signal SIG        dump signal (name or number; 0 = off; default USR2)\n"
+    "      --no-follow-fork    forked children do not track\n"
+    "      --children          also report the exit dumps of forked children\n"
+    "      --set NAME=VALUE    any other option: MEMLEDGER_NAME=VALUE\n"
+    "      --fail-on-leak[=N]  exit 99 when more than N blocks (default 0) remain\n"
+    "                          after suppressions and PROG itself exited 0\n"
+    "      --lib PATH          the library to preload (default: $MEMLEDGER_LIB, the\n"
+    "                          build tree, then " MLR_LIBDIR "/libmemledger.so)\n"
+    "  -q, --quiet             no report, only the exit status (and --fail-on-leak)\n"
+    "  -v, --verbose           say which library and dump are used; keep the\n"
+    "                          library's own summary line\n"
+    "\n" REPORT_OPTS_HELP "  -h, --help              this help\n";
+
+static const char usage_dump[] =
+    "Usage: memledger dump [OPTIONS] PID\n"
+    "Send the dump signal to process PID (its MEMLEDGER_SIGNAL, default SIGUSR2),\n"
+    "wait for the new dump file in its dump directory (its MEMLEDGER_DIR,\n"
+    "relative to its working directory) and print the file's path.\n"
+    "\n"
+    "  -t, --timeout SECONDS   how long to wait (default 10)\n"
+    "  -h, --help              this help\n";
+
+/* ---- report options ------------------------------------------------------------------
+ */
+
+typedef struct ropts_s {
+  const char *format;
+  const char *output;
+  mlr_report_opts_t ro;
+  const char **supp_files;
+  size_t nsupp;
+  bool no_defaults;
+  const char *debug_dirs, *sysroot;
+  int color; // -1 auto, 0 never, 1 always
+} ropts_t;
+
+enum {
+  OPT_NO_DEFAULTS = 256,
+  OPT_DEBUG_DIR,
+  OPT_SYSROOT,
+  OPT_COLOR,
+  OPT_MIN_SIZE,
+  OPT_UNWIND,
+  OPT_MAX_FRAMES,
+  OPT_SIGNAL,
+  OPT_NO_FOLLOW,
+  OPT_CHILDREN,
+  OPT_SET,
+  OPT_FAIL,
+  OPT_LIB
+};
+
+#define REPORT_LONGOPTS                                                                  \
+  {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},    \
+      {"sort", required_argument, NULL, 's'}, {"top", required_argument, NULL, 'n'},     \
+      {"weight", required_argument, NULL, 'w'},                                          \
+      {"module", required_argument, NULL, 'm'},                                          \
+      {"function", required_argument, NULL, 'F'},                                        \
+      {"suppress", required_argument, NULL, 'S'},                                        \
+      {"no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULTS},                   \
+      {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},                             \
+      {"sysroot", required_argument, NULL, OPT_SYSROOT},                                 \
+      {"color", required_argument, NULL, OPT_COLOR}, {                                   \
+    "help", no_argument, NULL, 'h'                                                       \
+  }
+#define REPORT_SHORTOPTS "f:o:s:n:w:m:F:S:h"
+
+static bool parse_u64(const char *s, uint64_t *v) {
+  if (!s || !*s || !isdigit((unsigned char)*s)) return false;
+  char *end;
+  errno = 0;
+  unsigned long long x = strtoull(s, &end, 10);
+  if (errno || *end) return false;
+  *v = x;
+  return true;
+}
+
+/* Handles one report option; false when c is not one. */
+static bool report_opt(const char *cmd, ropts_t *r, int c, const char *arg) {
+  uint64_t v;
+  switch (c) {
+  case 'f': r->format = arg; return true;
+  case 'o': r->output = arg; return true;
+  case 's':
+    if (!strcmp(arg, "bytes"))
+      r->ro.sort = MLR_SORT_BYTES;
+    else if (!strcmp(arg, "count") || !strcmp(arg, "blocks"))
+      r->ro.sort = MLR_SORT_COUNT;
+    else
+      die_usage(cmd, "--sort: expected bytes or count, not '%s'", arg);
+    return true;
+  case 'w':
+    if (!strcmp(arg, "bytes"))
+      r->ro.weight = MLR_WEIGHT_BYTES;
+    else if (!strcmp(arg, "count") || !strcmp(arg, "blocks"))
+      r->ro.weight = MLR_WEIGHT_COUNT;
+    else
+      die_usage(cmd, "--weight: expected bytes or count, not '%s'", arg);
+    return true;
+  case 'n':
+    if (!parse_u64(arg, &v)) die_usage(cmd, "--top: expected a number, not '%s'", arg);
+    r->ro.top = (size_t)v;
+    return true;
+  case 'm': r->ro.module_re = arg; return true;
+  case 'F': r->ro.function_re = arg; return true;
+  case 'S':
+    r->supp_files = mlr_xrealloc(r->supp_files, (r->nsupp + 1) * sizeof *r->supp_files);
+    r->supp_files[r->nsupp++] = arg;
+    return true;
+  case OPT_NO_DEFAULTS: r->no_defaults = true; return true;
+  case OPT_DEBUG_DIR: r->debug_dirs = arg; return true;
+  case OPT_SYSROOT: r->sysroot = arg; return true;
+  case OPT_COLOR:
+    if (!strcmp(arg, "auto"))
+      r->color = -1;
+    else if (!strcmp(arg, "always"))
+      r->color = 1;
+    else if (!strcmp(arg, "never"))
+      r->color = 0;
+    else
+      die_usage(cmd, "--color: expected auto, always or never, not '%s'", arg);
+    return true;
+  }
+  return false;
+}
+
+/* Until tools/formats.mk lists their files, the formats of report_jeprof.c,
+ * report_pprof.c and report_html.c are these weak stand-ins (the real
+ * definitions win at link time). */
+#define MLR_MISSING_FORMAT(fmt)                                                          \
+  __attribute__((weak)) int mlr_format_##fmt(                                            \
+      FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err) {    \
+    (void)out, (void)r, (void)o;                                                         \
+    return mlr_fail(err, "--format " #fmt ": not built into this memledger");            \
+  }
+MLR_MISSING_FORMAT(jeprof)
+MLR_MISSING_FORMAT(pprof)
+MLR_MISSING_FORMAT(html)
+
+typedef int (*format_fn)(FILE *, const mlr_report_t *, const mlr_format_opts_t *,
+                         mlr_err_t *);
+static const struct {
+  const char *name;
+  format_fn fn;
+} formats[] = {
+    {"text", mlr_format_text},     {"json", mlr_format_json},
+    {"folded", mlr_format_folded}, {"jeprof", mlr_format_jeprof},
+    {"pprof", mlr_format_pprof},   {"html", mlr_format_html},
+};
+
+static format_fn find_format(const char *cmd, const char *name, bool diff) {
+  if (diff) {
+    if (!strcmp(name, "text") || !strcmp(name, "json")) return NULL;
+    die_usage(cmd, "--format: diff writes text or json, not '%s'", name);
+  }
+  for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+    if (!strcmp(formats[i].name, name)) return formats[i].fn;
+  die_usage(cmd, "--format: expected text, json, folded, jeprof, pprof or html, not '%s'",
+            name);
+}
+
+/* The suppression list of the options; exits 2 on a bad file. */
+static mlr_supp_t *load_supp(const ropts_t *r) {
+  mlr_supp_t *l = r->no_defaults ? NULL : mlr_supp_defaults();
+  for (size_t i = 0; i < r->nsupp; i++) {
+    mlr_err_t err;
+    if (mlr_supp_load(&l, r->supp_files[i], &err)) {
+      msg("%s", err.msg);
+      exit(EXIT_USAGE);
+    }
+  }
+  return l;
+}
+
+/* Open the output: -o FILE, or def. */
+static FILE *open_out(const ropts_t *r, FILE *def) {
+  if (!r->output || !strcmp(r->output, "-")) return r->output ? stdout : def;
+  FILE *f = fopen(r->output, "w");
+  if (!f) {
+    msg("%s: %s", r->output, strerror(errno));
+    exit(1);
+  }
+  return f;
+}
+static int close_out(const ropts_t *r, FILE *f) {
+  if (f == stdout || f == stderr) return fflush(f) == 0 ? 0 : 1;
+  if (fclose(f) != 0) {
+    msg("%s: %s", r->output, strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+static bool use_color(const ropts_t *r, FILE *out) {
+  if (r->color >= 0) return r->color;
+  const char *term = getenv("TERM");
+  return isatty(fileno(out)) && !getenv("NO_COLOR") && term && strcmp(term, "dumb") != 0;
+}
+
+/* Read + symbolize a dump; exit status 2 with the reader's message. */
+static int load_dump(const char *path, const ropts_t *r, mlr_dump_t *d) {
+  mlr_err_t err;
+  if (mlr_dump_read(path, d, &err)) {
+    msg("%s", err.msg);
+    return EXIT_USAGE;
+  }
+  mlr_symbolize_opts_t so = {.debug_dirs = r->debug_dirs,
+                             .sysroot = r->sysroot,
+                             .progress = isatty(2) && d->nstacks > 20000};
+  if (mlr_symbolize(d, &so, &err)) {
+    msg("%s", err.msg);
+    mlr_dump_free(d);
+    return 1;
+  }
+  return 0;
+}
+
+/* Report one dump to out.  *remaining gets the blocks left after suppressions. */
+static int report_one(const char *path, const ropts_t *r, const mlr_supp_t *supp,
+                      FILE *out, uint64_t *remaining) {
+  format_fn fn = find_format("report ", r->format ? r->format : "text", false);
+  mlr_dump_t d;
+  int rc = load_dump(path, r, &d);
+  if (rc) return rc;
+  mlr_report_t rep;
+  mlr_err_t err;
+  mlr_report_opts_t ro = r->ro;
+  ro.supp = supp;
+  if (mlr_report_build(&rep, &d, &ro, &err)) {
+    msg("%s", err.msg);
+    mlr_dump_free(&d);
+    return EXIT_USAGE;
+  }
+  if (remaining) *remaining = rep.shown_blocks;
+  mlr_format_opts_t fo = {.color = use_color(r, out), .title = path};
+  if (fn(out, &rep, &fo, &err)) {
+    msg("%s", err.msg);
+    rc = 1;
+  }
+  mlr_report_free(&rep);
+  mlr_dump_free(&d);
+  return rc;
+}
+
+/* ---- report
+ * ------------------------------------------------------------------------------ */
+
+static int cmd_report(int argc, char **argv) {
+  static const struct option lo[] = {REPORT_LONGOPTS, {0, 0, 0, 0}};
+  ropts_t r = {.color = -1};
+  int c;
+  while ((c = getopt_long(argc, argv, REPORT_SHORTOPTS, lo, NULL)) != -1) {
+    if (c == 'h') {
+      fputs(usage_report, stdout);
+      return 0;
+    }
+    if (c == '?' || !report_opt("report ", &r, c, optarg))
+      die_usage("report ", "bad option");
+  }
+  if (argc - optind != 1)
+    die_usage("report ",
+              argc == optind ? "missing dump FILE" : "one dump FILE at a time");
+  find_format("report ", r.format ? r.format : "text", false);
+  mlr_supp_t *supp = load_supp(&r);
+  FILE *out = open_out(&r, stdout);
+  int rc = report_one(argv[optind], &r, supp, out, NULL);
+  if (close_out(&r, out) && !rc) rc = 1;
+  mlr_supp_free(supp);
+  free(r.supp_files);
+  return rc;
+}
+
+/* ---- diff
+ * ---------------------------------------------------------------------------------- */
+
+static int cmd_diff(int argc, char **argv) {
+  static const struct option lo[] = {REPORT_LONGOPTS, {0, 0, 0, 0}};
+  ropts_t r = {.color = -1};
+  int c;
+  while ((c = getopt_long(argc, argv, REPORT_SHORTOPTS, lo, NULL)) != -1) {
+    if (c == 'h') {
+      fputs(usage_diff, stdout);
+      return 0;
+    }
+    if (c == '?' || !report_opt("diff ", &r, c, optarg)) die_usage("diff ", "bad option");
+  }
+  if (argc - optind != 2) die_usage("diff ", "expected two dump files: OLD NEW");
+  const char *fmt = r.format ? r.format : "text";
+  find_format("diff ", fmt, true);
+  mlr_supp_t *supp = load_supp(&r);
+  mlr_dump_t d0, d1;
+  int rc = load_dump(argv[optind], &r, &d0);
+  if (rc) goto out_supp;
+  rc = load_dump(argv[optind + 1], &r, &d1);
+  if (rc) goto out_d0;
+  const char *p0 = mlr_kv_get(d0.header, d0.nheader, "pid");
+  const char *p1 = mlr_kv_get(d1.header, d1.nheader, "pid");
+  const char *e0 = mlr_kv_get(d0.header, d0.nheader, "exe");
+  const char *e1 = mlr_kv_get(d1.header, d1.nheader, "exe");
+  if (e0 && e1 && strcmp(e0, e1))
+    msg("warning: the dumps come from different programs (%s, %s)", e0, e1);
+  else if (p0 && p1 && strcmp(p0, p1))
+    msg("warning: the dumps come from different processes (pid %s, pid %s)", p0, p1);
+  mlr_report_t r0, r1;
+  mlr_err_t err;
+  mlr_report_opts_t ro = r.ro;
+  ro.supp = supp;
+  if (mlr_report_build(&r0, &d0, &ro, &err) || mlr_report_build(&r1, &d1, &ro, &err)) {
+    msg("%s", err.msg);
+    rc = EXIT_USAGE;
+    goto out_d1;
+  }
+  mlr_diff_t df;
+  mlr_diff_build(&df, &r0, &r1, r.ro.sort);
+  FILE *out = open_out(&r, stdout);
+  mlr_format_opts_t fo = {.color = use_color(&r, out)};
+  if ((!strcmp(fmt, "json") ? mlr_format_diff_json : mlr_format_diff_text)(out, &df, &fo,
+                                                                           &err)) {
+    msg("%s", err.msg);
+    rc = 1;
+  }
+  if (close_out(&r, out) && !rc) rc = 1;
+  mlr_diff_free(&df);
+  mlr_report_free(&r0);
+  mlr_report_free(&r1);
+out_d1:
+  mlr_dump_free(&d1);
+out_d0:
+  mlr_dump_free(&d0);
+out_supp:
+  mlr_supp_free(supp);
+  free(r.supp_files);
+  return rc;
+}
+
+/* ---- dump files in a directory
+ * ---------------------------------------------------------- */
+
+typedef struct dumpname_s {
+  long pid;
+  unsigned long seq;
+  char *name;
+} dumpname_t;
+
+/* "memledger.<pid>.<n>.dump" → pid, n. */
+static bool parse_dump_name(const char *n, long *pid, unsigned long *seq) {
+  if (strncmp(n, "memledger.", 10)) return false;
+  char *e;
+  errno = 0;
+  long p = strtol(n + 10, &e, 10);
+  if (errno || e == n + 10 || *e != '.' || p <= 0) return false;
+  const char *s = e + 1;
+  unsigned long q = strtoul(s, &e, 10);
+  if (errno || e == s || strcmp(e, ".dump") || !isdigit((unsigned char)*s)) return false;
+  *pid = p;
+  *seq = q;
+  return true;
+}
+
+/* The dumps of dir (of pid when pid > 0). */
+static size_t list_dumps(const char *dir, long pid, dumpname_t **out) {
+  *out = NULL;
+  DIR *dp = opendir(dir);
+  if (!dp) return 0;
+  size_t n = 0;
+  struct dirent *de;
+  while ((de = readdir(dp))) {
+    long p;
+    unsigned long q;
+    if (!parse_dump_name(de->d_name, &p, &q) || (pid > 0 && p != pid)) continue;
+    *out = mlr_xrealloc(*out, (n + 1) * sizeof **out);
+    (*out)[n].pid = p;
+    (*out)[n].seq = q;
+    (*out)[n].name = mlr_xstrdup(de->d_name);
+    n++;
+  }
+  closedir(dp);
+  return n;
+}
+static void free_dumps(dumpname_t *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(v[i].name);
+  free(v);
+}
+static bool in_list(const dumpname_t *v, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(v[i].name, name)) return true;
+  return false;
+}
+
+/* ---- signals
+ * ---------------------------------------------------------------------------- */
+
+/* "USR2", "SIGUSR2", "sigusr2", "12" → 12; -1 when unknown. */
+static int parse_signal(const char *s) {
+  uint64_t v;
+  if (parse_u64(s, &v)) return v < 65 ? (int)v : -1;
+  if (!strncasecmp(s, "SIG", 3)) s += 3;
+  for (int i = 1; i < 65; i++) {
+    const char *a = sigabbrev_np(i);
+    if (a && !strcasecmp(a, s)) return i;
+  }
+  if (!strncasecmp(s, "RTMIN+", 6) && parse_u64(s + 6, &v) &&
+      SIGRTMIN + (int)v <= SIGRTMAX)
+    return SIGRTMIN + (int)v;
+  return -1;
+}
+
+/* ---- dump
+ * -------------------------------------------------------------------------------- */
+
+/* The value of NAME in /proc/PID/environ (malloc'd), or NULL. */
+static char *proc_getenv(long pid, const char *name, int *err) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/environ", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    *err = errno;
+    return NULL;
+  }
+  char *line = NULL, *val = NULL;
+  size_t cap = 0, nl = strlen(name);
+  ssize_t len;
+  while ((len = getdelim(&line, &cap, 0, f)) > 0) {
+    if ((size_t)len > nl && !strncmp(line, name, nl) && line[nl] == '=') {
+      val = mlr_xstrdup(line + nl + 1);
+      break;
+    }
+  }
+  free(line);
+  fclose(f);
+  *err = 0;
+  return val;
+}
+
+static int cmd_dump(int argc, char **argv) {
+  static const struct option lo[] = {{"timeout", required_argument, NULL, 't'},
+                                     {"help", no_argument, NULL, 'h'},
+                                     {0, 0, 0, 0}};
+  double timeout = 10;
+  int c;
+  while ((c = getopt_long(argc, argv, "t:h", lo, NULL)) != -1) {
+    if (c == 'h') {
+      fputs(usage_dump, stdout);
+      return 0;
+    }
+    if (c == 't') {
+      char *e;
+      timeout = strtod(optarg, &e);
+      if (*e || e == optarg || !(timeout > 0) || timeout > 1e6)
+        die_usage("dump ", "--timeout: expected a positive number of seconds, not '%s'",
+                  optarg);
+      continue;
+    }
+    die_usage("dump ", "bad option");
+  }
+  if (argc - optind != 1) die_usage("dump ", "expected one PID");
+  uint64_t v;
+  if (!parse_u64(argv[optind], &v) || v == 0 || v > INT_MAX)
+    die_usage("dump ", "'%s' is not a process id", argv[optind]);
+  long pid = (long)v;
+  if (kill((pid_t)pid, 0) != 0) {
+    if (errno == ESRCH)
+      msg("process %ld: no such process", pid);
+    else if (errno == EPERM)
+      msg("process %ld: not permitted to signal it (EPERM: another user's process)", pid);
+    else
+      msg("process %ld: %s", pid, strerror(errno));
+    return 1;
+  }
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "/proc/%ld/maps", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    msg("process %ld: cannot read %s: %s", pid, path, strerror(errno));
+    return 1;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  bool ours = false;
+  while (!ours && getline(&line, &cap, f) > 0)
+    ours = strstr(line, "/libmemledger.so") != NULL;
+  free(line);
+  fclose(f);
+  if (!ours) {
+    msg("process %ld does not run memledger (libmemledger.so is not in /proc/%ld/maps)",
+        pid, pid);
+    return 1;
+  }
+  int err;
+  int sig = SIGUSR2;
+  char *sigs = proc_getenv(pid, "MEMLEDGER_SIGNAL", &err);
+  if (err) {
+    msg("process %ld: cannot read its environment: %s", pid, strerror(err));
+    return 1;
+  }
+  if (sigs) {
+    int s = parse_signal(sigs);
+    if (s == 0) {
+      msg("process %ld has its dump signal off (MEMLEDGER_SIGNAL=%s)", pid, sigs);
+      free(sigs);
+      return 1;
+    }
+    if (s > 0)
+      sig = s;
+    else
+      msg("warning: process %ld: MEMLEDGER_SIGNAL=%s is not a signal; using SIGUSR2 as "
+          "the library does",
+          pid, sigs);
+    free(sigs);
+  }
+  char *dirv = proc_getenv(pid, "MEMLEDGER_DIR", &err);
+  char dir[PATH_MAX + 64];
+  if (dirv && dirv[0] == '/') {
+    snprintf(dir, sizeof dir, "%s", dirv);
+  } else {
+    char cwdlink[64], cwd[PATH_MAX];
+    snprintf(cwdlink, sizeof cwdlink, "/proc/%ld/cwd", pid);
+    ssize_t n = readlink(cwdlink, cwd, sizeof cwd - 1);
+    if (n < 0) {
+      msg("process %ld: cannot read its working directory: %s", pid, strerror(errno));
+      free(dirv);
+      return 1;
+    }
+    cwd[n] = 0;
+    if (dirv && *dirv && strcmp(dirv, "."))
+      snprintf(dir, sizeof dir, "%s/%s", cwd, dirv);
+    else
+      snprintf(dir, sizeof dir, "%s", cwd);
+  }
+  free(dirv);
+  dumpname_t *before;
+  size_t nbefore = list_dumps(dir, pid, &before);
+  unsigned long maxseq = 0;
+  for (size_t i = 0; i < nbefore; i++)
+    if (before[i].seq > maxseq) maxseq = before[i].seq;
+  free_dumps(before, nbefore);
+  if (kill((pid_t)pid, sig) != 0) {
+    msg("process %ld: cannot send SIG%s: %s", pid, sigabbrev_np(sig), strerror(errno));
+    return 1;
+  }
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    dumpname_t *after;
+    size_t nafter = list_dumps(dir, pid, &after);
+    unsigned long best = 0;
+    for (size_t i = 0; i < nafter; i++)
+      if (after[i].seq > maxseq && (!best || after[i].seq < best)) best = after[i].seq;
+    free_dumps(after, nafter);
+    if (best) {
+      printf("%s/memledger.%ld.%lu.dump\n", dir, pid, best);
+      return fflush(stdout) == 0 ? 0 : 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double dt =
+        (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+    if (dt > timeout) break;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  msg("process %ld wrote no dump in %s within %g s after SIG%s (is the signal blocked, "
+      "or "
+      "handled by the program itself?)",
+      pid, dir, timeout, sigabbrev_np(sig));
+  return 1;
+}
+
+/* ---- run
+ * --------------------------------------------------------------------------------- */
+
+static bool file_ok(const char *p) { return access(p, R_OK) == 0; }
+
+/* The library to preload: $MEMLEDGER_LIB, the build tree around our own
+ * executable (<builddir>/memledger, <builddir>/tools/memledger, or libtool's
+ * <builddir>/.libs/[lt-]memledger), then the installed one. */
+static char *find_lib(void) {
+  const char *env = getenv("MEMLEDGER_LIB");
+  if (env && *env) return mlr_xstrdup(env);
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = 0;
+    static const char *const rel[] = {"/.libs/libmemledger.so",
+                                      "/../.libs/libmemledger.so", "/libmemledger.so"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+      char cand[PATH_MAX + 64];
+      snprintf(cand, sizeof cand, "%s%s", self, rel[i]);
+      /* "/libmemledger.so" next to us only inside a libtool .libs dir */
+      if (i == 2 && (strlen(self) < 6 || strcmp(self + strlen(self) - 6, "/.libs")))
+        continue;
+      char *real = realpath(cand, NULL);
+      if (real && file_ok(real)) return real;
+      free(real);
+    }
+  }
+  return mlr_xstrdup(MLR_LIBDIR "/libmemledger.so");
+}
+
+static volatile sig_atomic_t child_pid;
+static void forward_signal(int sig) {
+  if (child_pid > 0) kill((pid_t)child_pid, sig);
+}
+
+static void env_set(char ***envp, size_t *n, const char *name, const char *value) {
+  size_t nl = strlen(name);
+  char *kv;
+  if (asprintf(&kv, "%s=%s", name, value) < 0) mlr_oom();
+  for (size_t i = 0; i < *n; i++) {
+    if (!strncmp((*envp)[i], name, nl) && (*envp)[i][nl] == '=') {
+      (*envp)[i] = kv;
+      return;
+    }
+  }
+  *envp = mlr_xrealloc(*envp, (*n + 2) * sizeof **envp);
+  (*envp)[(*n)++] = kv;
+  (*envp)[*n] = NULL;
+}
+
+static int cmd_run(int argc, char **argv) {
+  static const struct option lo[] = {
+      REPORT_LONGOPTS,
+      {"min-size", required_argument, NULL, OPT_MIN_SIZE},
+      {"unwind", required_argument, NULL, OPT_UNWIND},
+      {"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
+      {"dir", required_argument, NULL, 'd'},
+      {"signal", required_argument, NULL, OPT_SIGNAL},
+      {"no-follow-fork", no_argument, NULL, OPT_NO_FOLLOW},
+      {"children", no_argument, NULL, OPT_CHILDREN},
+      {"set", required_argument, NULL, OPT_SET},
+      {"fail-on-leak", optional_argument, NULL, OPT_FAIL},
+      {"lib", required_argument, NULL, OPT_LIB},
+      {"quiet", no_argument, NULL, 'q'},
+      {"verbose", no_argument, NULL, 'v'},
+      {0, 0, 0, 0}};
+  ropts_t r = {.color = -1};
+  size_t nenv = 0;
+  char **envp = NULL;
+  for (char **e = environ; *e; e++)
+    nenv++;
+  envp = mlr_xcalloc(nenv + 1, sizeof *envp);
+  memcpy(envp, environ, nenv * sizeof *envp);
+  const char *dir = NULL, *lib_opt = NULL;
+  bool children = false, quiet = false, verbose = false, fail = false;
+  uint64_t fail_max = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "+" REPORT_SHORTOPTS "d:qv", lo, NULL)) != -1) {
+    switch (c) {
+    case 'h': fputs(usage_run, stdout); return 0;
+    case OPT_MIN_SIZE: env_set(&envp, &nenv, "MEMLEDGER_MIN_SIZE", optarg); break;
+    case OPT_UNWIND: env_set(&envp, &nenv, "MEMLEDGER_UNWIND", optarg); break;
+    case OPT_MAX_FRAMES: env_set(&envp, &nenv, "MEMLEDGER_MAX_FRAMES", optarg); break;
+    case OPT_SIGNAL: env_set(&envp, &nenv, "MEMLEDGER_SIGNAL", optarg); break;
+    case OPT_NO_FOLLOW: env_set(&envp, &nenv, "MEMLEDGER_FOLLOW_FORK", "0"); break;
+    case 'd': dir = optarg; break;
+    case OPT_CHILDREN: children = true; break;
+    case OPT_LIB: lib_opt = optarg; break;
+    case 'q': quiet = true; break;
+    case 'v': verbose = true; break;
+    case OPT_FAIL:
+      fail = true;
+      if (optarg && !parse_u64(optarg, &fail_max))
+        die_usage("run ", "--fail-on-leak: expected a number of blocks, not '%s'",
+                  optarg);
+      break;
+    case OPT_SET: {
+      const char *eq = strchr(optarg, '=');
+      if (!eq || eq == optarg)
+        die_usage("run ", "--set: expected NAME=VALUE, not '%s'", optarg);
+      char name[128] = "MEMLEDGER_";
+      size_t nl = (size_t)(eq - optarg);
+      if (!strncasecmp(optarg, "MEMLEDGER_", 10)) {
+        optarg += 10;
+        nl -= 10;
+      }
+      if (nl == 0 || nl > 100) die_usage("run ", "--set: bad name in '%s'", optarg);
+      for (size_t i = 0; i < nl; i++)
+        name[10 + i] = optarg[i] == '-' ? '_' : (char)toupper((unsigned char)optarg[i]);
+      name[10 + nl] = 0;
+      env_set(&envp, &nenv, name, eq + 1);
+      break;
+    }
+    default:
+      if (c == '?' || !report_opt("run ", &r, c, optarg)) die_usage("run ", "bad option");
+    }
+  }
+  if (optind >= argc) die_usage("run ", "missing the program to run");
+  find_format("run ", r.format ? r.format : "text", false);
+  mlr_supp_t *supp = quiet && !fail ? NULL : load_supp(&r);
+
+  /* The dump directory: made absolute, created when missing. */
+  if (!dir) dir = getenv("MEMLEDGER_DIR");
+  if (!dir || !*dir) dir = ".";
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    msg("--dir %s: %s", dir, strerror(errno));
+    return 1;
+  }
+  char *adir = realpath(dir, NULL);
+  struct stat st;
+  if (!adir || stat(adir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    msg("--dir %s: %s", dir, adir ? "not a directory" : strerror(errno));
+    return 1;
+  }
+  env_set(&envp, &nenv, "MEMLEDGER_DIR", adir);
+  if (!verbose) env_set(&envp, &nenv, "MEMLEDGER_QUIET", "1");
+
+  char *lib = lib_opt ? mlr_xstrdup(lib_opt) : find_lib();
+  if (!file_ok(lib)) {
+    msg("cannot find the library: %s: %s (set MEMLEDGER_LIB or --lib)", lib,
+        strerror(errno));
+    return 1;
+  }
+  if (lib[0] != '/') {
+    char *real = realpath(lib, NULL);
+    if (real) {
+      free(lib);
+      lib = real;
+    }
+  }
+  const char *pre = getenv("LD_PRELOAD");
+  char *ldp;
+  if (asprintf(&ldp, "%s%s%s", lib, pre && *pre ? ":" : "", pre && *pre ? pre : "") < 0)
+    mlr_oom();
+  env_set(&envp, &nenv, "LD_PRELOAD", ldp);
+  if (verbose) msg("preloading %s; dumps go to %s", lib, adir);
+
+  dumpname_t *before;
+  size_t nbefore = list_dumps(adir, 0, &before);
+
+  int errpipe[2], gopipe[2];
+  if (pipe2(errpipe, O_CLOEXEC) != 0 || pipe2(gopipe, O_CLOEXEC) != 0) {
+    msg("pipe: %s", strerror(errno));
+    return 1;
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    msg("fork: %s", strerror(errno));
+    return 1;
+  }
+  if (pid == 0) {
+    close(errpipe[0]);
+    close(gopipe[1]);
+    char go;
+    while (read(gopipe[0], &go, 1) < 0 && errno == EINTR) {
+    }
+    environ = envp;
+    execvp(argv[optind], argv + optind);
+    int e = errno;
+    (void)!write(errpipe[1], &e, sizeof e);
+    _exit(127);
+  }
+  child_pid = pid;
+  close(errpipe[1]);
+  close(gopipe[0]);
+  /* The terminal's ^C and ^\ go to the program; we report after it ends.
+   * TERM and HUP sent to us are passed on. */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
+  struct sigaction sa = {.sa_handler = forward_signal};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  /* Dumps of this pid from an earlier process with the same pid stay out. */
+  dumpname_t *stale;
+  size_t nstale = list_dumps(adir, pid, &stale);
+  (void)!write(gopipe[1], "g", 1);
+  close(gopipe[1]);
+  int exec_err = 0;
+  ssize_t got;
+  while ((got = read(errpipe[0], &exec_err, sizeof exec_err)) < 0 && errno == EINTR) {
+  }
+  close(errpipe[0]);
+  int status;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      msg("waitpid: %s", strerror(errno));
+      return 1;
+    }
+  }
+  child_pid = 0;
+  if (got == (ssize_t)sizeof exec_err) {
+    if (exec_err == ENOENT)
+      msg("%s: command not found", argv[optind]);
+    else
+      msg("%s: %s", argv[optind], strerror(exec_err));
+    return exec_err == ENOENT ? 127 : 126;
+  }
+  int rc;
+  if (WIFEXITED(status)) {
+    rc = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    rc = 128 + WTERMSIG(status);
+    msg("%s was killed by SIG%s", argv[optind],
+        sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+  } else {
+    rc = 1;
+  }
+
+  /* The exit dump: the newest of this pid (the exit dump comes last). */
+  dumpname_t *after;
+  size_t nafter = list_dumps(adir, 0, &after);
+  const dumpname_t *mine = NULL;
+  for (size_t i = 0; i < nafter; i++)
+    if (after[i].pid == pid && !in_list(stale, nstale, after[i].name) &&
+        (!mine || after[i].seq > mine->seq))
+      mine = &after[i];
+  uint64_t remaining = 0, total_remaining = 0;
+  int report_rc = 0;
+  FILE *out = NULL;
+  if (!mine) {
+    msg("no dump from process %ld in %s (%s)", (long)pid, adir,
+        WIFSIGNALED(status)
+            ? "killed before its exit dump"
+            : "exited without the exit dump: _exit, exec of a set-uid program, "
+              "or MEMLEDGER_DUMP_AT_EXIT=0");
+    if (fail && rc == 0) rc = 1;
+  } else {
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", adir, mine->name);
+    if (verbose) msg("exit dump: %s", path);
+    out = quiet ? fopen("/dev/null", "w") : open_out(&r, stderr);
+    if (!out) out = stderr;
+    report_rc = report_one(path, &r, supp, out, &remaining);
+    total_remaining += remaining;
+    if (children) {
+      for (size_t i = 0; i < nafter; i++) {
+        if (after[i].pid == pid || in_list(before, nbefore, after[i].name)) continue;
+        bool newest = true; /* the last dump of each child */
+        for (size_t k = 0; k < nafter; k++)
+          if (after[k].pid == after[i].pid && after[k].seq > after[i].seq) newest = false;
+        if (!newest) continue;
+        snprintf(path, sizeof path, "%s/%s", adir, after[i].name);
+        fputc('\n', out);
+        int crc = report_one(path, &r, supp, out, &remaining);
+        if (crc && !report_rc) report_rc = crc;
+        total_remaining += remaining;
+      }
+    }
+    if (out && close_out(&r, out) && !report_rc) report_rc = 1;
+  }
+  if (report_rc && rc == 0) rc = report_rc;
+  if (fail && rc == 0 && mine && total_remaining > fail_max) {
+    msg("%llu %s remain after suppressions (--fail-on-leak=%llu): exit status %d",
+        (unsigned long long)total_remaining,
+        mlr_plural(total_remaining, "block", "blocks"), (unsigned long long)fail_max,
+        EXIT_LEAK);
+    rc = EXIT_LEAK;
+  }
+  free_dumps(before, nbefore);
+  free_dumps(after, nafter);
+  free_dumps(stale, nstale);
+  mlr_supp_free(supp);
+  free(r.supp_files);
+  free(lib);
+  free(ldp);
+  free(adir);
+  return rc;
+}
+
+/* ---- main
+ * ---------------------------------------------------------------------------------- */
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage_main, stderr);
+    return EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    if (argc > 2 && strcmp(cmd, "help") == 0) {
+      char *sub[] = {argv[0], argv[2], "--help", NULL};
+      return main(3, sub);
+    }
+    fputs(usage_main, stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+    printf("memledger %s (dump format 1)\n", MLR_VERSION);
+    return 0;
+  }
+  /* getopt_long sees "memledger-CMD OPTIONS...": its messages name the command. */
+  optind = 1;
+  if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+  if (!strcmp(cmd, "dump")) return cmd_dump(argc - 1, argv + 1);
+  if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
+  if (!strcmp(cmd, "diff")) return cmd_diff(argc - 1, argv + 1);
+  die_usage(NULL, "unknown command '%s' (run, dump, report, diff)", cmd);
+}

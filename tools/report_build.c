@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report_build.c - from a symbolized dump to a report: filters (--module,
+ * --function: POSIX extended regular expressions), suppression rules (the
+ * built-in defaults and --suppress files), sorting; and the diff of two
+ * reports is in report_diff.c.
+ * Runs outside the target process.  Reports point into their dump and into
+ * the suppression list (rule names): both must outlive the report.
+ */
+#include "report_priv.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+/* ---- suppression rules ------------------------------------------------------------
+ * A file of rules separated by blank lines; '#' starts a comment line.  Keys:
+ *   name: TEXT        what the summary calls the rule
+ *   function: GLOB    a frame's (demangled) function name
+ *   module: GLOB      a frame's module: the full path when GLOB has a '/',
+ *                     else the file name ("libc.so.6")
+ *   file: GLOB        a frame's source file (same '/' rule)
+ *   depth: N          examine only the N innermost frames (default: all)
+ *   within: GLOB      every frame of the stack is in a module matching one
+ *                     of the rule's within globs (library start-up code)
+ * Several lines with the same key are alternatives; different keys must all
+ * hold for one frame.  A stack is suppressed by the first rule that matches. */
+
+typedef struct globs_s {
+  char **v;
+  size_t n;
+} globs_t;
+
+typedef struct rule_s {
+  char *name;
+  globs_t function, module, file, within;
+  unsigned depth;
+} rule_t;
+
+struct mlr_supp_s {
+  rule_t *rules;
+  size_t n, cap;
+};
+
+static const char default_rules[] =
+    "# the built-in rules (memledger --no-default-suppressions turns them off);\n"
+    "# glibc's own names may carry its internal prefixes (__GI_, __libc_)\n"
+    "name: libc stdio buffers\n"
+    "function: *_IO_file_doallocate\n"
+    "\n"
+    "name: libc locale data\n"
+    "function: *setlocale\n"
+    "function: *_nl_*\n"
+    "\n"
+    "name: libc iconv/gconv configuration\n"
+    "function: *__gconv_load_cache\n"
+    "function: *__gconv_read_conf\n"
+    "function: *__gconv_get_path\n"
+    "\n"
+    "name: libc one-time tables\n"
+    "function: *nss_load_library\n"
+    "function: *__nss_module_load\n"
+    "function: *__nss_database_*\n"
+    "function: *__tzfile_read\n"
+    "function: *tzset_internal\n"
+    "\n"
+    "name: dynamic loader (ld.so)\n"
+    "module: ld-linux*.so*\n"
+    "module: ld64.so*\n"
+    "module: ld.so*\n"
+    "depth: 1\n"
+    "\n"
+    "name: libstdc++ emergency exception pool\n"
+    "function: *pool::pool*\n"
+    "file: *eh_alloc.cc\n"
+    "\n"
+    "name: libstdc++ emergency exception pool\n"
+    "within: libstdc++.so*\n"
+    "within: ld-linux*.so*\n"
+    "within: ld64.so*\n"
+    "within: ld.so*\n"
+    "\n"
+    "name: libstdc++ locale and iostream initialisation\n"
+    "function: std::locale::_S_initialize*\n"
+    "function: std::ios_base::Init::Init*\n";
+
+static void globs_add(globs_t *g, const char *s) {
+  g->v = mlr_xrealloc(g->v, (g->n + 1) * sizeof *g->v);
+  g->v[g->n++] = mlr_xstrdup(s);
+}
+static void globs_free(globs_t *g) {
+  for (size_t i = 0; i < g->n; i++)
+    free(g->v[i]);
+  free(g->v);
+}
+
+void mlr_supp_free(mlr_supp_t *list) {
+  if (!list) return;
+  for (size_t i = 0; i < list->n; i++) {
+    rule_t *r = &list->rules[i];
+    free(r->name);
+    globs_free(&r->function);
+    globs_free(&r->module);
+    globs_free(&r->file);
+    globs_free(&r->within);
+  }
+  free(list->rules);
+  free(list);
+}
+
+int mlr_supp_parse(mlr_supp_t **list, const char *name, const char *text,
+                   mlr_err_t *err) {
+  if (!*list) *list = mlr_xcalloc(1, sizeof **list);
+  mlr_supp_t *l = *list;
+  rule_t cur = {0};
+  unsigned long line = 0, start = 0;
+  bool open = false;
+  const char *s = text;
+  for (;;) {
+    const char *nl = strchr(s, '\n');
+    const char *end = nl ? nl : s + strlen(s);
+    bool eof = !nl && !*s;
+    line++;
+    const char *b = s;
+    while (b < end && (*b == ' ' || *b == '\t'))
+      b++;
+    const char *e = end;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+      e--;
+    bool blank = b == e || eof;
+    if (blank || (*b == '#')) {
+      if (blank && open) {
+        if (!cur.function.n && !cur.module.n && !cur.file.n && !cur.within.n) {
+          free(cur.name);
+          return mlr_fail(err, "%s:%lu: rule without function, module, file or within",
+                          name, start);
+        }
+        if (!cur.name) {
+          char buf[64];
+          snprintf(buf, sizeof buf, "rule at line %lu", start);
+          const char *base = strrchr(name, '/');
+          char *nm;
+          if (asprintf(&nm, "%s %s", base ? base + 1 : name, buf) < 0) mlr_oom();
+          cur.name = nm;
+        }
+        if (l->n == l->cap)
+          l->rules = mlr_xrealloc(l->rules, (l->cap = l->cap * 2 + 8) * sizeof *l->rules);
+        l->rules[l->n++] = cur;
+        memset(&cur, 0, sizeof cur);
+        open = false;
+      }
+      if (eof) break;
+      s = nl + 1;
+      continue;
+    }
+    const char *colon = memchr(b, ':', (size_t)(e - b));
+    if (!colon) {
+      free(cur.name);
+      return mlr_fail(err, "%s:%lu: expected \"key: value\"", name, line);
+    }
+    char key[32];
+    size_t kl = (size_t)(colon - b);
+    const char *v = colon + 1;
+    while (v < e && (*v == ' ' || *v == '\t'))
+      v++;
+    char *val = strndup(v, (size_t)(e - v));
+    if (!val) mlr_oom();
+    if (kl >= sizeof key || !*val) {
+      bool empty = !*val;
+      free(val);
+      free(cur.name);
+      return mlr_fail(err, "%s:%lu: %s", name, line,
+                      empty ? "empty value" : "unknown key");
+    }
+    memcpy(key, b, kl);
+    key[kl] = 0;
+    if (!open) start = line;
+    open = true;
+    if (!strcmp(key, "name")) {
+      free(cur.name);
+      cur.name = val;
+      val = NULL;
+    } else if (!strcmp(key, "function"))
+      globs_add(&cur.function, val);
+    else if (!strcmp(key, "module"))
+      globs_add(&cur.module, val);
+    else if (!strcmp(key, "file"))
+      globs_add(&cur.file, val);
+    else if (!strcmp(key, "within"))
+      globs_add(&cur.within, val);
+    else if (!strcmp(key, "depth")) {
+      char *endp;
+      errno = 0;
+      unsigned long dv = strtoul(val, &endp, 10);
+      if (*endp || errno || dv == 0 || dv > 100000 || val[0] == '-') {
+        free(val);
+        free(cur.name);
+        return mlr_fail(err, "%s:%lu: depth: expected a positive number", name, line);
+      }
+      cur.depth = (unsigned)dv;
+    } else {
+      free(val);
+      free(cur.name);
+      return mlr_fail(
+          err, "%s:%lu: unknown key \"%s\" (name, function, module, file, depth, within)",
+          name, line, key);
+    }
+    free(val);
+    if (!nl) {
+      s = end; /* the last line had no newline: close the rule next round */
+      continue;
+    }
+    s = nl + 1;
+  }
+  return 0;
+}
+
+int mlr_supp_load(mlr_supp_t **list, const char *path, mlr_err_t *err) {
+  FILE *f = fopen(path, "r");
+  if (!f) return mlr_fail(err, "%s: %s", path, strerror(errno));
+  size_t cap = 4096, len = 0;
+  char *buf = mlr_xmalloc(cap);
+  size_t n;
+  while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+    len += n;
+    if (cap - len - 1 == 0) buf = mlr_xrealloc(buf, cap *= 2);
+  }
+  int bad = ferror(f);
+  fclose(f);
+  buf[len] = 0;
+  if (bad || memchr(buf, 0, len)) {
+    free(buf);
+    return mlr_fail(err, "%s:1: %s", path,
+                    bad ? "read error" : "binary data in suppression file");
+  }
+  int rc = mlr_supp_parse(list, path, buf, err);
+  free(buf);
+  return rc;
+}
+
+mlr_supp_t *mlr_supp_defaults(void) {
+  mlr_supp_t *l = NULL;
+  mlr_err_t err;
+  if (mlr_supp_parse(&l, "built-in", default_rules, &err) != 0) {
+    fprintf(stderr, "memledger: internal error: %s\n", err.msg);
+    abort();
+  }
+  return l;
+}
+
+/* ---- matching ------------------------------------------------------------------------
+ */
+
+static const char *base_of(const char *p) {
+  const char *b = strrchr(p, '/');
+  return b ? b + 1 : p;
+}
+/* A path glob: the full path when the glob has a '/', else the base name. */
+static bool path_match(const globs_t *g, const char *path) {
+  if (!path) return false;
+  for (size_t i = 0; i < g->n; i++)
+    if (fnmatch(g->v[i], strchr(g->v[i], '/') ? path : base_of(path), 0) == 0)
+      return true;
+  return false;
+}
+static bool name_match(const globs_t *g, const char *name) {
+  if (!name) return false;
+  for (size_t i = 0; i < g->n; i++)
+    if (fnmatch(g->v[i], name, 0) == 0) return true;
+  return false;
+}
+
+static const char *frame_module(const mlr_dump_t *d, const mlr_frame_t *f) {
+  return f->module >= 0 && (size_t)f->module < d->nmodules ? d->modules[f->module].path
+                                                           : NULL;
+}
+
+static bool rule_match(const rule_t *r, const mlr_dump_t *d, const mlr_stack_t *s) {
+  if (r->within.n) {
+    if (!s->nframes) return false;
+    for (size_t i = 0; i < s->nframes; i++)
+      if (!path_match(&r->within, frame_module(d, &s->frames[i]))) return false;
+    if (!r->function.n && !r->module.n && !r->file.n) return true;
+  }
+  size_t n = s->nframes;
+  if (r->depth && r->depth < n) n = r->depth;
+  for (size_t i = 0; i < n; i++) {
+    const mlr_frame_t *f = &s->frames[i];
+    if (r->function.n && !name_match(&r->function, f->function)) continue;
+    if (r->module.n && !path_match(&r->module, frame_module(d, f))) continue;
+    if (r->file.n && !path_match(&r->file, f->file)) continue;
+    return true;
+  }
+  return false;
+}
+
+/* ---- the report
+ * ------------------------------------------------------------------------ */
+
+static mlr_sort_t g_sort; /* for qsort */
+static int cmp_stack(const void *a, const void *b) {
+  const mlr_stack_t *x = *(mlr_stack_t *const *)a, *y = *(mlr_stack_t *const *)b;
+  uint64_t k1x = g_sort == MLR_SORT_COUNT ? x->blocks : x->bytes;
+  uint64_t k1y = g_sort == MLR_SORT_COUNT ? y->blocks : y->bytes;
+  uint64_t k2x = g_sort == MLR_SORT_COUNT ? x->bytes : x->blocks;
+  uint64_t k2y = g_sort == MLR_SORT_COUNT ? y->bytes : y->blocks;
+  if (k1x != k1y) return k1x > k1y ? -1 : 1;
+  if (k2x != k2y) return k2x > k2y ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static bool any_frame_re(const regex_t *re, const mlr_dump_t *d, const mlr_stack_t *s,
+                         bool module) {
+  for (size_t i = 0; i < s->nframes; i++) {
+    const char *t = module ? frame_module(d, &s->frames[i]) : s->frames[i].function;
+    if (t && regexec(re, t, 0, NULL, 0) == 0) return true;
+  }
+  return false;
+}
+
+static int compile_re(regex_t *re, const char *pat, const char *what, mlr_err_t *err) {
+  int rc = regcomp(re, pat, REG_EXTENDED | REG_NOSUB);
+  if (rc) {
+    char msg[256];
+    regerror(rc, re, msg, sizeof msg);
+    return mlr_fail(err, "--%s '%s': %s", what, pat, msg);
+  }
+  return 0;
+}
+
+int mlr_report_build(mlr_report_t *r, mlr_dump_t *d, const mlr_report_opts_t *o,
+                     mlr_err_t *err) {
+  memset(r, 0, sizeof *r);
+  r->dump = d;
+  r->sort = o ? o->sort : MLR_SORT_BYTES;
+  r->weight = o ? o->weight : MLR_WEIGHT_BYTES;
+  r->top = o ? o->top : 0;
+  regex_t mre, fre;
+  bool have_m = o && o->module_re, have_f = o && o->function_re;
+  if (have_m && compile_re(&mre, o->module_re, "module", err)) return -1;
+  if (have_f && compile_re(&fre, o->function_re, "function", err)) {
+    if (have_m) regfree(&mre);
+    return -1;
+  }
+  r->shown = mlr_xcalloc(d->nstacks, sizeof *r->shown);
+  r->suppressed = mlr_xcalloc(d->nstacks, sizeof *r->suppressed);
+  const mlr_supp_t *sp = o ? o->supp : NULL;
+  for (size_t i = 0; i < d->nstacks; i++) {
+    mlr_stack_t *s = &d->stacks[i];
+    s->suppressed_by = NULL;
+    if (have_m && !any_frame_re(&mre, d, s, true)) continue;
+    if (have_f && !any_frame_re(&fre, d, s, false)) continue;
+    for (size_t k = 0; sp && k < sp->n; k++) {
+      if (rule_match(&sp->rules[k], d, s)) {
+        s->suppressed_by = sp->rules[k].name;
+        break;
+      }
+    }
+    if (s->suppressed_by) {
+      r->suppressed[r->nsuppressed++] = s;
+      r->suppressed_blocks += s->blocks;
+      r->suppressed_bytes += s->bytes;
+    } else {
+      r->shown[r->nshown++] = s;
+      r->shown_blocks += s->blocks;
+      r->shown_bytes += s->bytes;
+    }
+  }
+  if (have_m) regfree(&mre);
+  if (have_f) regfree(&fre);
+  g_sort = r->sort;
+  qsort(r->shown, r->nshown, sizeof *r->shown, cmp_stack);
+  qsort(r->suppressed, r->nsuppressed, sizeof *r->suppressed, cmp_stack);
+  return 0;
+}
+
+void mlr_report_free(mlr_report_t *r) {
+  free(r->shown);
+  free(r->suppressed);
+  memset(r, 0, sizeof *r);
+}
+
+void mlr_report_supp_totals(const mlr_report_t *r,
+                            void (*fn)(const char *rule, uint64_t stacks, uint64_t blocks,
+                                       uint64_t bytes, void *arg),
+                            void *arg) {
+  /* Few rules: quadratic in the number of distinct names is fine. */
+  const char **names = mlr_xcalloc(r->nsuppressed + 1, sizeof *names);
+  size_t nn = 0;
+  for (size_t i = 0; i < r->nsuppressed; i++) {
+    const char *nm = r->suppressed[i]->suppressed_by;
+    size_t k;
+    for (k = 0; k < nn; k++)
+      if (!strcmp(names[k], nm)) break;
+    if (k == nn) names[nn++] = nm;
+  }
+  for (size_t k = 0; k < nn; k++) {
+    uint64_t st = 0, bl = 0, by = 0;
+    for (size_t i = 0; i < r->nsuppressed; i++) {
+      if (strcmp(r->suppressed[i]->suppressed_by, names[k])) continue;
+      st++;
+      bl += r->suppressed[i]->blocks;
+      by += r->suppressed[i]->bytes;
+    }
+    fn(names[k], st, bl, by, arg);
+  }
+  free(names);
+}

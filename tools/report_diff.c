@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report_diff.c - the diff of two reports (memledger diff OLD NEW): stacks
+ * are matched by their symbolized frames (function, file, line; module +
+ * offset when unknown), not by id, since ids and addresses differ between
+ * dumps and runs.  Output is in report_text.c and report_json.c.
+ * Runs outside the target process.
+ */
+#include "report_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+/* ---- the diff
+ * ------------------------------------------------------------------------------ */
+
+typedef struct dkey_s {
+  char *key;
+  mlr_delta_t *delta;
+  UT_hash_handle hh;
+} dkey_t;
+
+/* The identity of a stack across dumps: its frames' function, file and line,
+ * or module name + offset when not symbolized (addresses move between runs). */
+static char *stack_key(const mlr_dump_t *d, const mlr_stack_t *s) {
+  size_t cap = 256, len = 0;
+  char *k = mlr_xmalloc(cap);
+  k[0] = 0;
+  if (s->id == 0) {
+    snprintf(k, cap, "#overflow");
+    return k;
+  }
+  for (size_t i = 0; i < s->nframes; i++) {
+    const mlr_frame_t *f = &s->frames[i];
+    char one[4096];
+    int n;
+    if (f->function)
+      n = snprintf(one, sizeof one, "%s\x1f%s\x1f%u%s\x1e", f->function,
+                   f->file ? f->file : "", f->line, f->inlined ? "i" : "");
+    else
+      n = snprintf(one, sizeof one, "%s+%llx\x1e", mlr_module_name(d, f->module),
+                   (unsigned long long)(f->module >= 0 ? f->offset : f->addr));
+    if (n < 0) continue;
+    if ((size_t)n >= sizeof one) n = sizeof one - 1;
+    if (len + (size_t)n + 1 > cap) k = mlr_xrealloc(k, cap = (len + (size_t)n + 1) * 2);
+    memcpy(k + len, one, (size_t)n + 1);
+    len += (size_t)n;
+  }
+  return k;
+}
+
+static mlr_sort_t d_sort;
+static int64_t dkey1(const mlr_delta_t *x) {
+  return d_sort == MLR_SORT_COUNT ? x->dblocks : x->dbytes;
+}
+static int64_t dkey2(const mlr_delta_t *x) {
+  return d_sort == MLR_SORT_COUNT ? x->dbytes : x->dblocks;
+}
+static uint32_t did(const mlr_delta_t *x) {
+  return x->new_stack ? x->new_stack->id : x->old_stack ? x->old_stack->id : 0;
+}
+static int cmp_delta(const void *a, const void *b) {
+  const mlr_delta_t *x = a, *y = b;
+  bool zx = !x->dblocks && !x->dbytes, zy = !y->dblocks && !y->dbytes;
+  if (zx != zy) return zx ? 1 : -1;
+  if (dkey1(x) != dkey1(y)) return dkey1(x) > dkey1(y) ? -1 : 1;
+  if (dkey2(x) != dkey2(y)) return dkey2(x) > dkey2(y) ? -1 : 1;
+  bool nx = x->new_stack != NULL, ny = y->new_stack != NULL;
+  if (nx != ny) return nx ? -1 : 1;
+  return did(x) < did(y) ? -1 : did(x) > did(y);
+}
+
+int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r,
+                   mlr_sort_t sort) {
+  memset(df, 0, sizeof *df);
+  df->old_dump = old_r->dump;
+  df->new_dump = new_r->dump;
+  df->deltas = mlr_xcalloc(old_r->nshown + new_r->nshown + 1, sizeof *df->deltas);
+  dkey_t *map = NULL;
+  for (size_t i = 0; i < old_r->nshown; i++) {
+    mlr_stack_t *s = old_r->shown[i];
+    char *k = stack_key(old_r->dump, s);
+    dkey_t *e;
+    HASH_FIND_STR(map, k, e);
+    if (e) { /* two ids, one symbolized stack: merged */
+      e->delta->old_blocks += s->blocks;
+      e->delta->old_bytes += s->bytes;
+      e->delta->dblocks -= (int64_t)s->blocks;
+      e->delta->dbytes -= (int64_t)s->bytes;
+      free(k);
+      continue;
+    }
+    e = mlr_xcalloc(1, sizeof *e);
+    e->key = k;
+    e->delta = &df->deltas[df->ndeltas++];
+    e->delta->old_stack = s;
+    e->delta->old_blocks = s->blocks;
+    e->delta->old_bytes = s->bytes;
+    e->delta->dblocks = -(int64_t)s->blocks;
+    e->delta->dbytes = -(int64_t)s->bytes;
+    HASH_ADD_KEYPTR(hh, map, e->key, strlen(e->key), e);
+  }
+  for (size_t i = 0; i < new_r->nshown; i++) {
+    mlr_stack_t *s = new_r->shown[i];
+    char *k = stack_key(new_r->dump, s);
+    dkey_t *e;
+    HASH_FIND_STR(map, k, e);
+    if (!e) {
+      e = mlr_xcalloc(1, sizeof *e);
+      e->key = k;
+      e->delta = &df->deltas[df->ndeltas++];
+      HASH_ADD_KEYPTR(hh, map, e->key, strlen(e->key), e);
+    } else {
+      free(k);
+    }
+    if (!e->delta->new_stack) e->delta->new_stack = s;
+    e->delta->new_blocks += s->blocks;
+    e->delta->new_bytes += s->bytes;
+    e->delta->dblocks += (int64_t)s->blocks;
+    e->delta->dbytes += (int64_t)s->bytes;
+  }
+  dkey_t *e, *tmp;
+  HASH_ITER(hh, map, e, tmp) {
+    HASH_DEL(map, e);
+    free(e->key);
+    free(e);
+  }
+  for (size_t i = 0; i < df->ndeltas; i++) {
+    df->dblocks += df->deltas[i].dblocks;
+    df->dbytes += df->deltas[i].dbytes;
+  }
+  d_sort = sort;
+  qsort(df->deltas, df->ndeltas, sizeof *df->deltas, cmp_delta);
+  return 0;
+}
+
+void mlr_diff_free(mlr_diff_t *df) {
+  free(df->deltas);
+  memset(df, 0, sizeof *df);
+}

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report_fmtutil.c - helpers shared by the jeprof, pprof and html formats:
+ * frame grouping per raw address, module lookup, and two small hash tables
+ * (strings and addresses to indices) for deduplicating output tables.
+ *
+ * Runs in the memledger command: allocates with malloc, never exits.
+ */
+#include "report_fmtutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *mlr_fmt_kv(const mlr_kv_t *kv, size_t n, const char *key) {
+  for (size_t i = 0; i < n; i++)
+    if (kv[i].key && strcmp(kv[i].key, key) == 0) return kv[i].value;
+  return NULL;
+}
+
+size_t mlr_fmt_frames_at(const mlr_stack_t *s, size_t i, size_t *pos, const mlr_frame_t **first) {
+  if (!s->frames || i >= s->nraw) return 0;
+  size_t j = *pos;
+  // A symbolizer that gave no frame for an address: find the next one that
+  // matches, leaving the cursor alone when there is none.
+  while (j < s->nframes && s->frames[j].addr != s->raw[i]) j++;
+  if (j >= s->nframes) return 0;
+  size_t k = j;
+  while (k < s->nframes && s->frames[k].addr == s->raw[i]) {
+    bool inlined = s->frames[k].inlined;
+    k++;
+    if (!inlined) break;
+  }
+  *first = &s->frames[j];
+  *pos = k;
+  return k - j;
+}
+
+const char *mlr_fmt_module_name(const mlr_dump_t *d, int module) {
+  if (module < 0 || (size_t)module >= d->nmodules || !d->modules[module].path) return "?";
+  const char *p = d->modules[module].path;
+  const char *slash = strrchr(p, '/');
+  return slash && slash[1] ? slash + 1 : p;
+}
+
+int mlr_fmt_module_of(const mlr_dump_t *d, uint64_t addr) {
+  for (size_t i = 0; i < d->nmodules; i++)
+    if (addr >= d->modules[i].lo && addr < d->modules[i].hi) return (int)i;
+  return -1;
+}
+
+int mlr_fmt_io_error(mlr_err_t *err, const char *format) {
+  int e = errno;
+  if (err)
+    snprintf(err->msg, sizeof err->msg, "writing the %s report: %s", format,
+             e ? strerror(e) : "I/O error");
+  return -1;
+}
+
+// ---- string table --------------------------------------------------------------
+static uint64_t hash_str(const char *s) { // FNV-1a
+  uint64_t h = 14695981039346656037ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static uint64_t hash_u64(uint64_t x) { // splitmix64 finalizer
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+static int strtab_grow(mlr_strtab_t *t) {
+  size_t cap = t->cap ? t->cap * 2 : 64;
+  uint32_t *slots = calloc(cap, sizeof *slots);
+  char **strs = realloc(t->strs, cap / 2 * sizeof *strs);
+  if (!slots || !strs) {
+    free(slots);
+    if (strs) t->strs = strs;
+    return -1;
+  }
+  t->strs = strs;
+  for (size_t i = 0; i < t->n; i++) {
+    size_t h = hash_str(strs[i]) & (cap - 1);
+    while (slots[h]) h = (h + 1) & (cap - 1);
+    slots[h] = (uint32_t)i + 1;
+  }
+  free(t->slots);
+  t->slots = slots;
+  t->cap = cap;
+  return 0;
+}
+
+long mlr_strtab_add(mlr_strtab_t *t, const char *s) {
+  if (!s) s = "";
+  if (t->cap) {
+    size_t h = hash_str(s) & (t->cap - 1);
+    for (; t->slots[h]; h = (h + 1) & (t->cap - 1))
+      if (strcmp(t->strs[t->slots[h] - 1], s) == 0) return (long)t->slots[h] - 1;
+  }
+  if ((t->n + 1) * 2 > t->cap && strtab_grow(t) < 0) return -1;
+  char *copy = strdup(s);
+  if (!copy) return -1;
+  size_t h = hash_str(s) & (t->cap - 1);
+  while (t->slots[h]) h = (h + 1) & (t->cap - 1);
+  t->strs[t->n] = copy;
+  t->slots[h] = (uint32_t)++t->n;
+  return (long)t->n - 1;
+}
+
+void mlr_strtab_free(mlr_strtab_t *t) {
+  for (size_t i = 0; i < t->n; i++) free(t->strs[i]);
+  free(t->strs);
+  free(t->slots);
+  memset(t, 0, sizeof *t);
+}
+
+// ---- address map ----------------------------------------------------------------
+long mlr_u64map_get(const mlr_u64map_t *m, uint64_t key) {
+  if (!m->cap) return -1;
+  for (size_t h = hash_u64(key) & (m->cap - 1); m->vals[h]; h = (h + 1) & (m->cap - 1))
+    if (m->keys[h] == key) return (long)m->vals[h] - 1;
+  return -1;
+}
+
+static void u64map_place(uint64_t *keys, uint32_t *vals, size_t cap, uint64_t key, uint32_t v) {
+  size_t h = hash_u64(key) & (cap - 1);
+  while (vals[h] && keys[h] != key) h = (h + 1) & (cap - 1);
+  keys[h] = key;
+  vals[h] = v;
+}
+
+int mlr_u64map_put(mlr_u64map_t *m, uint64_t key, uint32_t val) {
+  if ((m->n + 1) * 2 > m->cap) {
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    uint64_t *keys = calloc(cap, sizeof *keys);
+    uint32_t *vals = calloc(cap, sizeof *vals);
+    if (!keys || !vals) {
+      free(keys);
+      free(vals);
+      return -1;
+    }
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->vals[i]) u64map_place(keys, vals, cap, m->keys[i], m->vals[i]);
+    free(m->keys);
+    free(m->vals);
+    m->keys = keys;
+    m->vals = vals;
+    m->cap = cap;
+  }
+  if (mlr_u64map_get(m, key) < 0) m->n++;
+  u64map_place(m->keys, m->vals, m->cap, key, val + 1);
+  return 0;
+}
+
+void mlr_u64map_free(mlr_u64map_t *m) {
+  free(m->keys);
+  free(m->vals);
+  memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report_fmtutil.h - helpers shared by the jeprof, pprof and html output
+ * formats (tools/report_{jeprof,pprof,html}.c).
+ *
+ * Runs in the memledger command (may allocate, uses stdio).  Depends on
+ * nothing but report.h's types, so that the formats can be tested with
+ * hand-built reports (tests/tools-formats/fmt_driver.c).
+ */
+#ifndef MLR_REPORT_FMTUTIL_H
+#define MLR_REPORT_FMTUTIL_H
+
+#include "report.h"
+
+/* A header/totals value by key, or NULL (the same as mlr_kv_get). */
+const char *mlr_fmt_kv(const mlr_kv_t *kv, size_t n, const char *key);
+
+/* The symbolized frames of raw address s->raw[i]: the inlined calls first,
+ * then the function that contains them.  *pos is a cursor into s->frames
+ * that starts at 0 for i = 0 and must be passed back for i + 1 (raw
+ * addresses are visited in order).  Returns the number of frames (0 when the
+ * stack is not symbolized or the frames do not line up with the raw
+ * addresses) and sets *first to the first of them. */
+size_t mlr_fmt_frames_at(const mlr_stack_t *s, size_t i, size_t *pos, const mlr_frame_t **first);
+
+/* The module's file name (the path after its last '/'), or "?" for -1. */
+const char *mlr_fmt_module_name(const mlr_dump_t *d, int module);
+
+/* Index of the module that contains addr (lo <= addr < hi), or -1. */
+int mlr_fmt_module_of(const mlr_dump_t *d, uint64_t addr);
+
+/* Fills err after a failed write on out (errno is the cause) and returns -1. */
+int mlr_fmt_io_error(mlr_err_t *err, const char *format);
+
+/* ---- a string -> index table (dedup for string tables) ------------------- */
+typedef struct mlr_strtab_s {
+  size_t n, cap;          // entries, hash capacity (power of two)
+  char **strs;            // by index; copies owned by the table
+  uint32_t *slots;        // index + 1, 0 = empty
+} mlr_strtab_t;
+
+/* Index of s (NULL: ""), added (copied) when new.  -1 on no memory. */
+long mlr_strtab_add(mlr_strtab_t *t, const char *s);
+void mlr_strtab_free(mlr_strtab_t *t);
+
+/* ---- a uint64 -> index table ------------------------------------------------ */
+typedef struct mlr_u64map_s {
+  size_t n, cap;
+  uint64_t *keys;
+  uint32_t *vals;         // value + 1, 0 = empty
+} mlr_u64map_t;
+
+/* The value of key, or -1 when absent. */
+long mlr_u64map_get(const mlr_u64map_t *m, uint64_t key);
+/* Sets key to val (val < UINT32_MAX).  Returns 0, or -1 on no memory. */
+int mlr_u64map_put(mlr_u64map_t *m, uint64_t key, uint32_t val);
+void mlr_u64map_free(mlr_u64map_t *m);
+
+#endif /* MLR_REPORT_FMTUTIL_H */

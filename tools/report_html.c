@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report_html.c - `memledger report --format html`: one self-contained page
+ * (doc/report-formats.md) with the summary, an interactive flame graph and
+ * the ranked table of stacks.
+ *
+ * Runs in the memledger command (stdio, malloc).  The summary and the table
+ * are static HTML, readable without scripts; the flame graph is drawn by the
+ * inlined script (tools/report_html.js) from a JSON block in the page.  The
+ * page loads nothing: a Content-Security-Policy forbids every fetch, and
+ * the script and style sheet are inlined (tools/report_html_assets.h).
+ */
+#include "report.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_fmtutil.h"
+#include "report_html_assets.h"
+
+// ---- escaping -------------------------------------------------------------------
+static void html(FILE *out, const char *s) {
+  for (; s && *s; s++) {
+    switch (*s) {
+    case '&': fputs("&amp;", out); break;
+    case '<': fputs("&lt;", out); break;
+    case '>': fputs("&gt;", out); break;
+    case '"': fputs("&quot;", out); break;
+    case '\'': fputs("&#39;", out); break;
+    default: fputc(*s, out);
+    }
+  }
+}
+
+/* A JSON string for a <script type="application/json"> block: besides the
+ * JSON escapes, '<', '>' and '&' become \u003c etc., so that neither
+ * "</script" nor "<!--" can appear in the block. */
+static void json_str(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; s && *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') fprintf(out, "\\%c", c);
+    else if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f) fprintf(out, "\\u%04x", c);
+    else fputc(c, out);
+  }
+  fputc('"', out);
+}
+
+/* 22288 -> "21.8 KiB" */
+static const char *human(char *buf, size_t len, uint64_t n) {
+  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (n < 1024) {
+    snprintf(buf, len, "%" PRIu64 " B", n);
+    return buf;
+  }
+  double v = (double)n;
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < sizeof units / sizeof *units) v /= 1024, u++;
+  snprintf(buf, len, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+/* 1234567 -> "1,234,567" */
+static const char *grouped(char *buf, size_t len, uint64_t n) {
+  char tmp[32];
+  int k = snprintf(tmp, sizeof tmp, "%" PRIu64, n);
+  size_t o = 0;
+  for (int i = 0; i < k && o + 2 < len; i++) {
+    if (i && (k - i) % 3 == 0) buf[o++] = ',';
+    buf[o++] = tmp[i];
+  }
+  buf[o] = 0;
+  return buf;
+}
+
+// ---- frames -----------------------------------------------------------------------
+/* What to call a frame: its function, else module+offset, else the address. */
+static void frame_label(char *buf, size_t len, const mlr_dump_t *d, const mlr_frame_t *f,
+                        uint64_t addr) {
+  if (f && f->function) {
+    snprintf(buf, len, "%s", f->function);
+    return;
+  }
+  int m = f ? f->module : mlr_fmt_module_of(d, addr);
+  if (m >= 0 && (size_t)m < d->nmodules)
+    snprintf(buf, len, "%s+0x%" PRIx64, mlr_fmt_module_name(d, m), addr - d->modules[m].base);
+  else
+    snprintf(buf, len, "0x%" PRIx64, addr);
+}
+
+/* The frames of raw address i of s, or one unsymbolized stand-in. */
+typedef struct frames_s {
+  const mlr_frame_t *f; // NULL: not symbolized
+  size_t n;
+  mlr_frame_t raw;      // the stand-in
+} frames_t;
+
+static void frames_at(const mlr_dump_t *d, const mlr_stack_t *s, size_t i, size_t *pos,
+                      frames_t *out) {
+  out->n = mlr_fmt_frames_at(s, i, pos, &out->f);
+  if (out->n) return;
+  memset(&out->raw, 0, sizeof out->raw);
+  out->raw.addr = s->raw[i];
+  out->raw.module = mlr_fmt_module_of(d, s->raw[i]);
+  if (out->raw.module >= 0) out->raw.offset = s->raw[i] - d->modules[out->raw.module].base;
+  out->f = &out->raw;
+  out->n = 1;
+}
+
+// ---- the page ---------------------------------------------------------------------
+static void dl_item(FILE *out, const char *term, const char *value) {
+  if (!value) return;
+  fputs("<dt>", out);
+  html(out, term);
+  fputs("</dt><dd>", out);
+  html(out, value);
+  fputs("</dd>\n", out);
+}
+
+static void write_summary(FILE *out, const mlr_report_t *r) {
+  const mlr_dump_t *d = r->dump;
+  char a[64], b[64], c[64], line[256];
+  fputs("<section id=\"summary\">\n<div class=\"cards\">\n", out);
+  fprintf(out, "<div class=\"card big\"><div class=\"k\">unfreed</div><div class=\"v\" title=\"%s bytes\">%s</div>"
+               "<div class=\"s\">%s block%s in %zu stack%s</div></div>\n",
+          grouped(a, sizeof a, r->shown_bytes), human(b, sizeof b, r->shown_bytes),
+          grouped(c, sizeof c, r->shown_blocks), r->shown_blocks == 1 ? "" : "s", r->nshown,
+          r->nshown == 1 ? "" : "s");
+  fprintf(out, "<div class=\"card\"><div class=\"k\">in the dump</div><div class=\"v\" title=\"%s bytes\">%s</div>"
+               "<div class=\"s\">%s blocks, %s usable</div></div>\n",
+          grouped(a, sizeof a, d->unfreed_bytes), human(b, sizeof b, d->unfreed_bytes),
+          grouped(c, sizeof c, d->unfreed_blocks), human(line, sizeof line, d->usable_bytes));
+  fprintf(out, "<div class=\"card\"><div class=\"k\">suppressed</div><div class=\"v\" title=\"%s bytes\">%s</div>"
+               "<div class=\"s\">%s block%s in %zu stack%s</div></div>\n",
+          grouped(a, sizeof a, r->suppressed_bytes), human(b, sizeof b, r->suppressed_bytes),
+          grouped(c, sizeof c, r->suppressed_blocks), r->suppressed_blocks == 1 ? "" : "s",
+          r->nsuppressed, r->nsuppressed == 1 ? "" : "s");
+  fputs("</div>\n<dl class=\"facts\">\n", out);
+  static const char *const keys[] = {"exe", "cmdline", "pid", "ppid", "time", "trigger", "sequence",
+                                     "threshold", "unwind", "max_frames"};
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+    dl_item(out, keys[i], mlr_fmt_kv(d->header, d->nheader, keys[i]));
+  static const char *const res[] = {"VmRSS", "VmHWM", "threads"};
+  for (size_t i = 0; i < sizeof res / sizeof *res; i++)
+    dl_item(out, res[i], mlr_fmt_kv(d->resources, d->nresources, res[i]));
+  dl_item(out, "dump", d->path);
+  fputs("</dl>\n", out);
+
+  // Counters that say the dump is incomplete.
+  static const char *const lost[][2] = {
+      {"dropped_records", "allocations could not be recorded (table full): they are missing"},
+      {"stack_table_full", "allocations had no room in the stack table: listed without a stack"},
+      {"unwind_failures", "allocations have no stack (unwinding failed)"}};
+  for (size_t i = 0; i < sizeof lost / sizeof *lost; i++) {
+    const char *v = mlr_fmt_kv(d->totals, d->ntotals, lost[i][0]);
+    if (v && strcmp(v, "0") != 0) {
+      fputs("<p class=\"warn\">", out);
+      html(out, v);
+      fputc(' ', out);
+      html(out, lost[i][1]);
+      fputs(" (", out);
+      html(out, lost[i][0]);
+      fputs(")</p>\n", out);
+    }
+  }
+
+  // Suppressions by rule.
+  if (r->nsuppressed) {
+    fputs("<details class=\"supp\"><summary>suppressed by rule</summary><table>\n"
+          "<tr><th>rule</th><th>stacks</th><th>blocks</th><th>bytes</th></tr>\n", out);
+    for (size_t i = 0; i < r->nsuppressed; i++) {
+      const char *rule = r->suppressed[i]->suppressed_by ? r->suppressed[i]->suppressed_by : "?";
+      bool seen = false;
+      for (size_t j = 0; j < i && !seen; j++) {
+        const char *o = r->suppressed[j]->suppressed_by ? r->suppressed[j]->suppressed_by : "?";
+        seen = strcmp(o, rule) == 0;
+      }
+      if (seen) continue;
+      size_t n = 0;
+      uint64_t blocks = 0, bytes = 0;
+      for (size_t j = i; j < r->nsuppressed; j++) {
+        const char *o = r->suppressed[j]->suppressed_by ? r->suppressed[j]->suppressed_by : "?";
+        if (strcmp(o, rule) == 0) n++, blocks += r->suppressed[j]->blocks, bytes += r->suppressed[j]->bytes;
+      }
+      fputs("<tr><td>", out);
+      html(out, rule);
+      fprintf(out, "</td><td class=\"n\">%zu</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
+              n, grouped(a, sizeof a, blocks), grouped(b, sizeof b, bytes));
+    }
+    fputs("</table></details>\n", out);
+  }
+  fputs("</section>\n", out);
+}
+
+static void write_frame_li(FILE *out, const mlr_dump_t *d, const mlr_frame_t *f) {
+  char label[512];
+  frame_label(label, sizeof label, d, f, f->addr);
+  fprintf(out, "<li%s><span class=\"fn\">", f->inlined ? " class=\"inl\"" : "");
+  html(out, label);
+  fputs("</span>", out);
+  if (f->file) {
+    fputs(" <span class=\"src\">", out);
+    html(out, f->file);
+    if (f->line) fprintf(out, ":%u", f->line);
+    fputs("</span>", out);
+  }
+  if (f->inlined) fputs(" <span class=\"tag\">inlined</span>", out);
+  fprintf(out, " <span class=\"addr\">0x%" PRIx64 " ", f->addr);
+  html(out, mlr_fmt_module_name(d, f->module));
+  fputs("</span>", out);
+  if (f->note) {
+    fputs(" <span class=\"note\">", out);
+    html(out, f->note);
+    fputs("</span>", out);
+  }
+  fputs("</li>\n", out);
+}
+
+static void write_table(FILE *out, const mlr_report_t *r) {
+  const mlr_dump_t *d = r->dump;
+  size_t n = r->top && r->top < r->nshown ? r->top : r->nshown;
+  char a[64], b[64], c[64], label[512];
+  fprintf(out, "<section id=\"stacks\">\n<h2>Stacks <span class=\"count\">%zu of %zu, by %s</span></h2>\n",
+          n, r->nshown, r->sort == MLR_SORT_COUNT ? "blocks" : "bytes");
+  fputs("<table class=\"stacks\">\n<thead><tr><th>#</th><th>bytes</th><th>%</th><th>blocks</th>"
+        "<th>sizes</th><th>oldest</th><th>stack</th><th>allocated at</th></tr></thead>\n<tbody>\n",
+        out);
+  for (size_t k = 0; k < n; k++) {
+    const mlr_stack_t *s = r->shown[k];
+    double pct = r->shown_bytes ? 100.0 * (double)s->bytes / (double)r->shown_bytes : 0;
+    fprintf(out, "<tr id=\"stack-%" PRIu32 "\"><td class=\"n\">%zu</td><td class=\"n\" title=\"%s bytes, %s usable\">%s</td>"
+                 "<td class=\"n\">%.1f</td><td class=\"n\">%s</td>",
+            s->id, k + 1, grouped(a, sizeof a, s->bytes), human(b, sizeof b, s->usable),
+            human(label, sizeof label, s->bytes), pct, grouped(c, sizeof c, s->blocks));
+    if (s->min_size == s->max_size) fprintf(out, "<td class=\"n\">%" PRIu64 "</td>", s->min_size);
+    else fprintf(out, "<td class=\"n\">%" PRIu64 "&ndash;%" PRIu64 "</td>", s->min_size, s->max_size);
+    fprintf(out, "<td class=\"n\">%" PRIu64 "</td><td class=\"n\">%" PRIu32 "</td><td>", s->oldest_seq, s->id);
+
+    // Summary line: the innermost frame; the whole stack under it.
+    size_t pos = 0;
+    frames_t fr;
+    if (s->nraw == 0) {
+      fputs(s->id == 0 ? "<span class=\"note\">no stack (stack table full)</span>"
+                       : "<span class=\"note\">no frames</span>",
+            out);
+    } else {
+      frames_at(d, s, 0, &pos, &fr);
+      frame_label(label, sizeof label, d, &fr.f[0], fr.f[0].addr);
+      fputs("<details><summary><span class=\"fn\">", out);
+      html(out, label);
+      fprintf(out, "</span> <span class=\"count\">%zu frames</span></summary><ol class=\"frames\">\n",
+              s->nframes ? s->nframes : s->nraw);
+      pos = 0;
+      for (size_t i = 0; i < s->nraw; i++) {
+        frames_at(d, s, i, &pos, &fr);
+        for (size_t j = 0; j < fr.n; j++) write_frame_li(out, d, &fr.f[j]);
+      }
+      fputs("</ol></details>", out);
+    }
+    fputs("</td></tr>\n", out);
+  }
+  fputs("</tbody>\n</table>\n</section>\n", out);
+}
+
+/* The flame graph's data: {"weight", "total", "locs", "stacks"}.  A loc is
+ * one raw address: its frames, innermost (inlined) first, each
+ * [label, file, line, inlined, module, "0xaddr", note]; a stack is
+ * [blocks, bytes, id, [loc indices, innermost first]]. */
+static int write_data(FILE *out, const mlr_report_t *r) {
+  const mlr_dump_t *d = r->dump;
+  mlr_u64map_t seen = {0};
+  size_t nlocs = 0;
+  char label[512], addr[32];
+  int rc = 0;
+  fprintf(out, "{\"weight\":\"%s\",\"total\":{\"blocks\":%" PRIu64 ",\"bytes\":%" PRIu64 "},\"locs\":[",
+          r->weight == MLR_WEIGHT_COUNT ? "blocks" : "bytes", r->shown_blocks, r->shown_bytes);
+  for (size_t k = 0; k < r->nshown; k++) {
+    const mlr_stack_t *s = r->shown[k];
+    size_t pos = 0;
+    for (size_t i = 0; i < s->nraw; i++) {
+      frames_t fr;
+      frames_at(d, s, i, &pos, &fr);
+      if (mlr_u64map_get(&seen, s->raw[i]) >= 0) continue;
+      if (mlr_u64map_put(&seen, s->raw[i], (uint32_t)nlocs) < 0) {
+        rc = -1;
+        goto done;
+      }
+      fputs(nlocs++ ? ",\n[" : "\n[", out);
+      for (size_t j = 0; j < fr.n; j++) {
+        const mlr_frame_t *f = &fr.f[j];
+        frame_label(label, sizeof label, d, f, f->addr);
+        fputs(j ? ",[" : "[", out);
+        json_str(out, label);
+        fputc(',', out);
+        json_str(out, f->file ? f->file : "");
+        fprintf(out, ",%u,%d,", f->line, f->inlined ? 1 : 0);
+        json_str(out, f->module >= 0 ? mlr_fmt_module_name(d, f->module) : "");
+        snprintf(addr, sizeof addr, "0x%" PRIx64, f->addr);
+        fputc(',', out);
+        json_str(out, addr);
+        fputc(',', out);
+        json_str(out, f->note ? f->note : "");
+        fputc(']', out);
+      }
+      fputc(']', out);
+    }
+  }
+  fputs("],\n\"stacks\":[", out);
+  for (size_t k = 0; k < r->nshown; k++) {
+    const mlr_stack_t *s = r->shown[k];
+    fprintf(out, "%s[%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",[", k ? ",\n" : "\n", s->blocks, s->bytes, s->id);
+    for (size_t i = 0; i < s->nraw; i++)
+      fprintf(out, "%s%ld", i ? "," : "", mlr_u64map_get(&seen, s->raw[i]));
+    fputs("]]", out);
+  }
+  fputs("]}", out);
+done:
+  mlr_u64map_free(&seen);
+  return rc;
+}
+
+int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err) {
+  const mlr_dump_t *d = r->dump;
+  char title[512];
+  if (o && o->title) {
+    snprintf(title, sizeof title, "%s", o->title);
+  } else {
+    const char *exe = mlr_fmt_kv(d->header, d->nheader, "exe");
+    const char *pid = mlr_fmt_kv(d->header, d->nheader, "pid");
+    const char *base = exe ? strrchr(exe, '/') : NULL;
+    snprintf(title, sizeof title, "memledger: %s%s%s%s", base ? base + 1 : exe ? exe : "leak report",
+             pid ? " (pid " : "", pid ? pid : "", pid ? ")" : "");
+  }
+
+  fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        // Nothing may be fetched: the page must work offline and leak nothing.
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<meta name=\"generator\" content=\"memledger\">\n<title>",
+        out);
+  html(out, title);
+  fputs("</title>\n<style>\n", out);
+  fputs(mlr_html_css, out);
+  fputs("</style>\n</head>\n<body>\n<header><h1>", out);
+  html(out, title);
+  fputs("</h1></header>\n<main>\n", out);
+  write_summary(out, r);
+
+  fputs("<section id=\"flame\">\n<h2>Flame graph <span class=\"count\">callers on top, "
+        "allocating functions below; click to zoom</span></h2>\n"
+        "<div class=\"fg-controls\">"
+        "<input id=\"fg-search\" type=\"search\" placeholder=\"search functions, files (regex)\" "
+        "aria-label=\"search\">"
+        "<button id=\"fg-reset\" type=\"button\">reset zoom</button>"
+        "<span class=\"fg-weight\">weight: <label><input type=\"radio\" name=\"fg-weight\" value=\"bytes\"> bytes</label>"
+        "<label><input type=\"radio\" name=\"fg-weight\" value=\"blocks\"> blocks</label></span>"
+        "<span id=\"fg-status\" class=\"count\"></span></div>\n"
+        "<div id=\"fg\" class=\"fg\"><noscript>The flame graph needs JavaScript; the table below "
+        "does not.</noscript></div>\n<div id=\"fg-tip\" class=\"fg-tip\" hidden></div>\n"
+        "</section>\n",
+        out);
+  write_table(out, r);
+  fputs("</main>\n<script type=\"application/json\" id=\"mlr-data\">", out);
+  if (write_data(out, r) < 0) {
+    snprintf(err->msg, sizeof err->msg, "writing the html report: out of memory");
+    return -1;
+  }
+  fputs("</script>\n<script>\n", out);
+  fputs(mlr_html_js, out);
+  fputs("</script>\n</body>\n</html>\n", out);
+  if (fflush(out) == EOF || ferror(out)) return mlr_fmt_io_error(err, "html");
+  return 0;
+}

@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report_read.c - the dump reader of the memledger command: parses and
+ * validates a dump (doc/dump-format.md, version 1) into an mlr_dump_t.
+ * Also the per-dump string pool and the checked allocation helpers that the
+ * other tools/ files use.  Runs outside the target process.
+ * Invariant: any input (truncated, binary, hostile) gives either a complete,
+ * consistent mlr_dump_t or one "file:line: message" error; never a crash.
+ */
+#include "report_priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+/* ---- allocation helpers ------------------------------------------------------ */
+
+_Noreturn void mlr_oom(void) {
+  fputs("memledger: out of memory\n", stderr);
+  exit(1);
+}
+void *mlr_xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) mlr_oom();
+  return p;
+}
+void *mlr_xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p) mlr_oom();
+  return p;
+}
+void *mlr_xrealloc(void *p, size_t n) {
+  p = realloc(p, n ? n : 1);
+  if (!p) mlr_oom();
+  return p;
+}
+char *mlr_xstrdup(const char *s) {
+  char *p = strdup(s);
+  if (!p) mlr_oom();
+  return p;
+}
+
+int mlr_fail(mlr_err_t *err, const char *fmt, ...) {
+  if (err) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+/* ---- the pool ------------------------------------------------------------------ */
+
+typedef struct mlr_chunk_s {
+  struct mlr_chunk_s *next;
+  size_t used, cap;
+  _Alignas(16) unsigned char data[];
+} mlr_chunk_t;
+
+void *mlr_pool_alloc(mlr_dump_t *d, size_t n) {
+  n = (n + 15) & ~(size_t)15;
+  mlr_chunk_t *c = d->pool;
+  if (!c || c->cap - c->used < n) {
+    size_t cap = n > (1u << 20) ? n : (1u << 20);
+    mlr_chunk_t *fresh = mlr_xmalloc(sizeof *fresh + cap);
+    fresh->used = 0;
+    fresh->cap = cap;
+    if (c && n > (1u << 19)) { /* a big one: behind the current chunk */
+      fresh->next = c->next;
+      c->next = fresh;
+    } else {
+      fresh->next = c;
+      d->pool = fresh;
+    }
+    c = fresh;
+  }
+  void *p = c->data + c->used;
+  c->used += n;
+  return p;
+}
+
+char *mlr_pool_strndup(mlr_dump_t *d, const char *s, size_t n) {
+  char *p = mlr_pool_alloc(d, n + 1);
+  memcpy(p, s, n);
+  p[n] = 0;
+  return p;
+}
+char *mlr_pool_strdup(mlr_dump_t *d, const char *s) {
+  return mlr_pool_strndup(d, s, strlen(s));
+}
+
+void mlr_dump_free(mlr_dump_t *d) {
+  if (!d) return;
+  for (size_t i = 0; i < d->nstacks; i++)
+    free(d->stacks[i].frames);
+  free(d->stacks);
+  free(d->modules);
+  free(d->header);
+  free(d->totals);
+  free(d->resources);
+  for (mlr_chunk_t *c = d->pool, *n; c; c = n) {
+    n = c->next;
+    free(c);
+  }
+  memset(d, 0, sizeof *d);
+}
+
+const char *mlr_kv_get(const mlr_kv_t *kv, size_t n, const char *key) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(kv[i].key, key) == 0) return kv[i].value;
+  return NULL;
+}
+
+/* ---- the parser ------------------------------------------------------------------ */
+
+enum {
+  SEC_NONE,
+  SEC_HEADER,
+  SEC_TOTALS,
+  SEC_RESOURCES,
+  SEC_MODULES,
+  SEC_STACKS,
+  SEC_UNFREED,
+  SEC_END,
+  SEC_UNKNOWN
+};
+static const char *const sec_names[] = {"",        "header", "totals",  "resources",
+                                        "modules", "stacks", "unfreed", "end"};
+
+typedef struct raw_stack_s {
+  uint32_t id;
+  size_t nraw;
+  uint64_t *raw;
+  bool used;
+  UT_hash_handle hh;
+} raw_stack_t;
+
+typedef struct parser_s {
+  const char *name;
+  mlr_err_t *err;
+  mlr_dump_t *d;
+  unsigned long line;
+  raw_stack_t *by_id; // [stacks], by id
+  size_t cap_header, cap_totals, cap_resources, cap_modules, cap_stacks;
+} parser_t;
+
+static int perr(parser_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int perr(parser_t *p, const char *fmt, ...) {
+  char what[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return mlr_fail(p->err, "%s:%lu: %s", p->name, p->line, what);
+}
+
+/* Decimal u64 at *s, up to a space or the end; advances *s.  0 or -1. */
+static int get_dec(const char **s, const char *end, uint64_t *v) {
+  const char *q = *s;
+  uint64_t x = 0;
+  if (q >= end || *q < '0' || *q > '9') return -1;
+  for (; q < end && *q >= '0' && *q <= '9'; q++) {
+    if (x > (UINT64_MAX - (uint64_t)(*q - '0')) / 10) return -1;
+    x = x * 10 + (uint64_t)(*q - '0');
+  }
+  if (q < end && *q != ' ') return -1;
+  *s = q;
+  *v = x;
+  return 0;
+}
+static int get_hex(const char **s, const char *end, uint64_t *v) {
+  const char *q = *s;
+  uint64_t x = 0;
+  int n = 0;
+  for (; q < end && *q != ' '; q++, n++) {
+    int c = *q, dig;
+    if (c >= '0' && c <= '9')
+      dig = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      dig = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      dig = c - 'A' + 10;
+    else
+      return -1;
+    if (n >= 16) return -1;
+    x = x << 4 | (uint64_t)dig;
+  }
+  if (n == 0) return -1;
+  *s = q;
+  *v = x;
+  return 0;
+}
+/* Exactly one space, then something. */
+static int get_sep(const char **s, const char *end) {
+  if (*s >= end || **s != ' ' || *s + 1 >= end || (*s)[1] == ' ') return -1;
+  (*s)++;
+  return 0;
+}
+
+static void *grow(void *arr, size_t *cap, size_t n, size_t elem) {
+  if (n < *cap) return arr;
+  *cap = *cap ? *cap * 2 : 16;
+  return mlr_xrealloc(arr, *cap * elem);
+}
+
+static int parse_kv(parser_t *p, const char *s, const char *end, mlr_kv_t **arr,
+                    size_t *n, size_t *cap) {
+  const char *colon = memchr(s, ':', (size_t)(end - s));
+  if (!colon || colon == s) return perr(p, "expected \"key: value\"");
+  for (const char *q = s; q < colon; q++)
+    if (*q == ' ') return perr(p, "expected \"key: value\" (space in key)");
+  const char *v = colon + 1;
+  while (v < end && *v == ' ')
+    v++;
+  const char *ve = end;
+  while (ve > v && ve[-1] == ' ')
+    ve--;
+  *arr = grow(*arr, cap, *n, sizeof **arr);
+  (*arr)[*n].key = mlr_pool_strndup(p->d, s, (size_t)(colon - s));
+  (*arr)[*n].value = mlr_pool_strndup(p->d, v, (size_t)(ve - v));
+  (*n)++;
+  return 0;
+}
+
+static int parse_module(parser_t *p, const char *s, const char *end) {
+  mlr_dump_t *d = p->d;
+  mlr_module_t m = {0};
+  if (get_hex(&s, end, &m.lo) || get_sep(&s, end) || get_hex(&s, end, &m.hi) ||
+      get_sep(&s, end) || get_hex(&s, end, &m.base) || get_sep(&s, end))
+    return perr(p, "bad module line: expected \"<lo> <hi> <base> <build-id> <path>\"");
+  if (m.lo > m.hi) return perr(p, "bad module line: lo above hi");
+  const char *b = s;
+  while (s < end && *s != ' ')
+    s++;
+  if (get_sep(&s, end)) return perr(p, "bad module line: no path");
+  size_t blen = (size_t)(s - 1 - b);
+  if (!(blen == 1 && *b == '-')) {
+    if (blen % 2) return perr(p, "bad module line: odd-length build id");
+    for (const char *q = b; q < b + blen; q++)
+      if (!((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f')))
+        return perr(p, "bad module line: build id is not lower-case hex");
+    m.build_id = mlr_pool_strndup(d, b, blen);
+  }
+  m.path = mlr_pool_strndup(d, s, (size_t)(end - s));
+  d->modules = grow(d->modules, &p->cap_modules, d->nmodules, sizeof *d->modules);
+  d->modules[d->nmodules++] = m;
+  return 0;
+}
+
+static int parse_stack(parser_t *p, const char *s, const char *end) {
+  uint64_t id, n;
+  if (get_dec(&s, end, &id) || get_sep(&s, end) || get_dec(&s, end, &n))
+    return perr(p, "bad stack line: expected \"<id> <nframes> <frame>...\"");
+  if (id == 0 || id > UINT32_MAX)
+    return perr(p, "bad stack id %llu", (unsigned long long)id);
+  /* Each frame takes at least two characters: n is bounded by the line. */
+  if (n > (uint64_t)(end - s) / 2)
+    return perr(p, "stack %llu: %llu frames announced, fewer given",
+                (unsigned long long)id, (unsigned long long)n);
+  raw_stack_t *rs;
+  uint32_t id32 = (uint32_t)id;
+  HASH_FIND(hh, p->by_id, &id32, sizeof id32, rs);
+  if (rs) return perr(p, "stack %llu listed twice", (unsigned long long)id);
+  uint64_t *raw = n ? mlr_pool_alloc(p->d, n * sizeof *raw) : NULL;
+  for (uint64_t i = 0; i < n; i++) {
+    if (s == end)
+      return perr(p, "stack %llu: %llu frames announced, %llu given",
+                  (unsigned long long)id, (unsigned long long)n, (unsigned long long)i);
+    if (get_sep(&s, end) || get_hex(&s, end, &raw[i]))
+      return perr(p, "stack %llu: frame %llu is not a hexadecimal address",
+                  (unsigned long long)id, (unsigned long long)i + 1);
+  }
+  if (s != end)
+    return perr(p, "stack %llu: more frames than the %llu announced",
+                (unsigned long long)id, (unsigned long long)n);
+  rs = mlr_pool_alloc(p->d, sizeof *rs);
+  memset(rs, 0, sizeof *rs);
+  rs->id = id32;
+  rs->nraw = (size_t)n;
+  rs->raw = raw;
+  HASH_ADD(hh, p->by_id, id, sizeof rs->id, rs);
+  return 0;
+}
+
+static int parse_unfreed(parser_t *p, const char *s, const char *end, uint64_t sums[2]) {
+  uint64_t v[7];
+  for (int i = 0; i < 7; i++) {
+    if ((i && get_sep(&s, end)) || get_dec(&s, end, &v[i]))
+      return perr(
+          p, "bad unfreed line: expected 7 numbers \"<stack> <blocks> <bytes> <usable> "
+             "<smallest> <largest> <oldest>\"");
+  }
+  if (s != end) return perr(p, "bad unfreed line: more than 7 fields");
+  if (v[0] > UINT32_MAX) return perr(p, "bad stack id %llu", (unsigned long long)v[0]);
+  uint32_t id = (uint32_t)v[0];
+  if (v[1] == 0) return perr(p, "stack %u: 0 blocks", id);
+  if (v[4] > v[5]) return perr(p, "stack %u: smallest block above largest", id);
+  /* blocks * smallest <= bytes <= blocks * largest, without overflow */
+  if ((v[4] && v[1] > v[2] / v[4]) || (v[5] && v[2] / v[5] > v[1]) || (!v[5] && v[2]))
+    return perr(p, "stack %u: bytes inconsistent with block count and sizes", id);
+  if (v[3] < v[2]) return perr(p, "stack %u: usable bytes below requested bytes", id);
+  raw_stack_t *rs = NULL;
+  if (id) {
+    HASH_FIND(hh, p->by_id, &id, sizeof id, rs);
+    if (!rs) return perr(p, "stack %u is not in [stacks]", id);
+    if (rs->used) return perr(p, "stack %u listed twice in [unfreed]", id);
+    rs->used = true;
+  } else {
+    for (size_t i = 0; i < p->d->nstacks; i++)
+      if (p->d->stacks[i].id == 0) return perr(p, "stack 0 listed twice in [unfreed]");
+  }
+  if (sums[0] + v[1] < sums[0] || sums[1] + v[2] < sums[1])
+    return perr(p, "unfreed totals overflow");
+  sums[0] += v[1];
+  sums[1] += v[2];
+  mlr_dump_t *d = p->d;
+  d->stacks = grow(d->stacks, &p->cap_stacks, d->nstacks, sizeof *d->stacks);
+  mlr_stack_t *st = &d->stacks[d->nstacks++];
+  memset(st, 0, sizeof *st);
+  st->id = id;
+  st->nraw = rs ? rs->nraw : 0;
+  st->raw = rs ? rs->raw : NULL;
+  st->blocks = v[1];
+  st->bytes = v[2];
+  st->usable = v[3];
+  st->min_size = v[4];
+  st->max_size = v[5];
+  st->oldest_seq = v[6];
+  return 0;
+}
+
+static int parse_first_lines(parser_t *p, unsigned ln, const char *s, const char *end) {
+  mlr_dump_t *d = p->d;
+  size_t len = (size_t)(end - s);
+  if (ln == 1) {
+    static const char magic[] = "memledger-dump ";
+    if (len < sizeof magic - 1 || memcmp(s, magic, sizeof magic - 1) != 0)
+      return perr(p, "not a memledger dump (the first line is not \"memledger-dump 1\")");
+    const char *q = s + sizeof magic - 1;
+    uint64_t v;
+    if (get_dec(&q, end, &v) || q != end) return perr(p, "bad format line");
+    if (v != 1)
+      return perr(
+          p, "dump format version %llu is not supported (this memledger reads version 1)",
+          (unsigned long long)v);
+    d->version = 1;
+    return 0;
+  }
+  if (ln == 2) {
+    static const char a[] = "unfreed: ", b[] = " blocks, ", c[] = " bytes";
+    const char *q = s;
+    if (len < sizeof a - 1 || memcmp(q, a, sizeof a - 1)) goto bad2;
+    q += sizeof a - 1;
+    if (get_dec(&q, end, &d->unfreed_blocks)) goto bad2;
+    if ((size_t)(end - q) < sizeof b - 1 || memcmp(q, b, sizeof b - 1)) goto bad2;
+    q += sizeof b - 1;
+    if (get_dec(&q, end, &d->unfreed_bytes)) goto bad2;
+    if ((size_t)(end - q) != sizeof c - 1 || memcmp(q, c, sizeof c - 1)) goto bad2;
+    return 0;
+  bad2:
+    return perr(p, "expected \"unfreed: <blocks> blocks, <bytes> bytes\"");
+  }
+  static const char a[] = "usable: ", c[] = " bytes";
+  const char *q = s;
+  if (len < sizeof a - 1 || memcmp(q, a, sizeof a - 1)) goto bad3;
+  q += sizeof a - 1;
+  if (get_dec(&q, end, &d->usable_bytes)) goto bad3;
+  if ((size_t)(end - q) != sizeof c - 1 || memcmp(q, c, sizeof c - 1)) goto bad3;
+  return 0;
+bad3:
+  return perr(p, "expected \"usable: <bytes> bytes\"");
+}
+
+int mlr_dump_parse(const char *name, const char *text, size_t len, mlr_dump_t *out,
+                   mlr_err_t *err) {
+  memset(out, 0, sizeof *out);
+  parser_t p = {.name = name, .err = err, .d = out};
+  out->path = mlr_pool_strdup(out, name);
+  int sec = SEC_NONE, last_known = SEC_NONE;
+  uint64_t sums[2] = {0, 0};
+  const char *s = text, *tend = text + len;
+  int rc = -1;
+  if (len == 0) {
+    p.line = 1;
+    perr(&p, "empty file");
+    goto out;
+  }
+  if (memchr(text, 0, len)) {
+    const char *z = memchr(text, 0, len);
+    p.line = 1;
+    for (const char *q = text; q < z; q++)
+      p.line += *q == '\n';
+    perr(&p, "binary data (NUL byte): not a memledger dump");
+    goto out;
+  }
+  while (s < tend) {
+    p.line++;
+    const char *nl = memchr(s, '\n', (size_t)(tend - s));
+    if (!nl) {
+      /* The writer ends every line with \n: a missing one means truncation. */
+      if (p.line == 1)
+        perr(&p, "not a memledger dump (the first line is not \"memledger-dump 1\")");
+      else
+        perr(&p, "truncated dump: the last line has no newline");
+      goto out;
+    }
+    const char *end = nl;
+    if (end > s && end[-1] == '\r') {
+      perr(&p, "carriage return in line (DOS line ends?)");
+      goto out;
+    }
+    if (p.line <= 3) {
+      if (parse_first_lines(&p, (unsigned)p.line, s, end)) goto out;
+      s = nl + 1;
+      continue;
+    }
+    if (sec == SEC_END) {
+      perr(&p, "text after [end]");
+      goto out;
+    }
+    size_t l = (size_t)(end - s);
+    if (l >= 2 && s[0] == '[' && end[-1] == ']') {
+      int found = SEC_UNKNOWN;
+      for (int i = SEC_HEADER; i <= SEC_END; i++)
+        if (strlen(sec_names[i]) == l - 2 && memcmp(s + 1, sec_names[i], l - 2) == 0)
+          found = i;
+      if (found != SEC_UNKNOWN) {
+        if (found != last_known + 1) {
+          if (found <= last_known)
+            perr(&p, "section [%s] out of order or repeated", sec_names[found]);
+          else
+            perr(&p, "section [%s] missing before [%s]", sec_names[last_known + 1],
+                 sec_names[found]);
+          goto out;
+        }
+        last_known = found;
+      }
+      sec = found;
+      s = nl + 1;
+      continue;
+    }
+    switch (sec) {
+    case SEC_NONE: perr(&p, "expected [header]"); goto out;
+    case SEC_HEADER:
+      if (parse_kv(&p, s, end, &out->header, &out->nheader, &p.cap_header)) goto out;
+      break;
+    case SEC_TOTALS:
+      if (parse_kv(&p, s, end, &out->totals, &out->ntotals, &p.cap_totals)) goto out;
+      break;
+    case SEC_RESOURCES:
+      if (parse_kv(&p, s, end, &out->resources, &out->nresources, &p.cap_resources))
+        goto out;
+      break;
+    case SEC_MODULES:
+      if (parse_module(&p, s, end)) goto out;
+      break;
+    case SEC_STACKS:
+      if (parse_stack(&p, s, end)) goto out;
+      break;
+    case SEC_UNFREED:
+      if (parse_unfreed(&p, s, end, sums)) goto out;
+      break;
+    default: /* unknown section: ignored */ break;
+    }
+    s = nl + 1;
+  }
+  if (p.line < 3) {
+    p.line++;
+    perr(&p, "truncated dump: the first three lines are incomplete");
+    goto out;
+  }
+  if (last_known != SEC_END) {
+    p.line++;
+    perr(&p, "truncated dump: no [end] line (last section: [%s])",
+         last_known == SEC_NONE ? "none" : sec_names[last_known]);
+    goto out;
+  }
+  if (sums[0] != out->unfreed_blocks || sums[1] != out->unfreed_bytes) {
+    p.line = 2;
+    perr(&p,
+         "the unfreed line says %llu blocks, %llu bytes but [unfreed] sums to %llu, %llu",
+         (unsigned long long)out->unfreed_blocks, (unsigned long long)out->unfreed_bytes,
+         (unsigned long long)sums[0], (unsigned long long)sums[1]);
+    goto out;
+  }
+  rc = 0;
+out:
+  HASH_CLEAR(hh, p.by_id);
+  if (rc) mlr_dump_free(out);
+  return rc;
+}
+
+int mlr_dump_read(const char *path, mlr_dump_t *out, mlr_err_t *err) {
+  memset(out, 0, sizeof *out);
+  FILE *f = fopen(path, "rb");
+  if (!f) return mlr_fail(err, "%s: %s", path, strerror(errno));
+  size_t cap = 1 << 16, len = 0;
+  char *buf = mlr_xmalloc(cap);
+  for (;;) {
+    if (len == cap) buf = mlr_xrealloc(buf, cap *= 2);
+    size_t n = fread(buf + len, 1, cap - len, f);
+    /* A NUL byte means binary data: stop reading (/dev/zero ends here). */
+    bool nul = n && memchr(buf + len, 0, n);
+    len += n;
+    if (n == 0 || nul) break;
+  }
+  int bad = ferror(f);
+  int e = errno;
+  fclose(f);
+  if (bad) {
+    free(buf);
+    return mlr_fail(err, "%s: %s", path, strerror(e == 0 ? EIO : e));
+  }
+  int rc = mlr_dump_parse(path, buf, len, out, err);
+  free(buf);
+  return rc;
+}

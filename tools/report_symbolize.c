@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report_symbolize.c - offline symbolization of a dump's stacks with elfutils
+ * libdw: function, file:line and inlined frames (as eu-addr2line -i), C++
+ * names demangled, separate debug info by build id or .gnu_debuglink, ELF
+ * symbol tables for stripped objects.
+ * Each module gets its own Dwfl (reported at bias 0, so lookups use the ELF
+ * address = return address - 1 - load bias), opened on first use; every
+ * distinct address is resolved once (hash cache).  A module that is missing
+ * or whose build id differs from the dump's gives frames with a note, never
+ * symbols from the wrong file.  Frames inside libmemledger.so are dropped.
+ */
+#include "report_priv.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uthash.h>
+
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+typedef struct modstate_s {
+  bool tried;
+  bool self; // libmemledger.so: its frames are dropped
+  Dwfl *dwfl;
+  Dwfl_Module *mod;
+  const char *note; // why there are no symbols, or NULL
+} modstate_t;
+
+typedef struct addr_entry_s {
+  uint64_t addr;
+  size_t n;
+  mlr_frame_t *frames; // in the pool
+  UT_hash_handle hh;
+} addr_entry_t;
+
+typedef struct sym_s {
+  mlr_dump_t *d;
+  const mlr_symbolize_opts_t *opts;
+  Dwfl_Callbacks cb;
+  char *debug_path;
+  modstate_t *ms;
+  size_t *order; // module indexes sorted by lo
+  addr_entry_t *cache;
+} sym_t;
+
+/* ---- names ---------------------------------------------------------------------- */
+
+static const char *demangle(sym_t *s, const char *name) {
+  if (!name) return NULL;
+  if (name[0] == '_' && name[1] == 'Z') {
+    int status = -1;
+    char *dm = __cxa_demangle(name, NULL, NULL, &status);
+    if (dm && status == 0) {
+      const char *r = mlr_pool_strdup(s->d, dm);
+      free(dm);
+      return r;
+    }
+    free(dm);
+  }
+  return mlr_pool_strdup(s->d, name);
+}
+
+static const char *die_name(sym_t *s, Dwarf_Die *die) {
+  Dwarf_Attribute attr;
+  const char *name =
+      dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+  if (!name)
+    name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+  if (!name) name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+  return name ? demangle(s, name) : NULL;
+}
+
+static bool is_function(Dwarf_Die *die) {
+  int tag = dwarf_tag(die);
+  return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+         tag == DW_TAG_entry_point;
+}
+
+/* ---- modules --------------------------------------------------------------------- */
+
+static const char *base_name(const char *p) {
+  const char *b = strrchr(p, '/');
+  return b ? b + 1 : p;
+}
+
+static void open_module(sym_t *s, int mi) {
+  modstate_t *ms = &s->ms[mi];
+  const mlr_module_t *m = &s->d->modules[mi];
+  ms->tried = true;
+  if (strchr(m->path, '/') == NULL) {
+    ms->note =
+        strncmp(m->path, "linux-vdso", 10) == 0 || strncmp(m->path, "linux-gate", 10) == 0
+            ? "vDSO, not on disk"
+            : "module path is not a file";
+    return;
+  }
+  char *path = NULL;
+  if (s->opts && s->opts->sysroot && *s->opts->sysroot) {
+    if (asprintf(&path, "%s%s", s->opts->sysroot, m->path) < 0) mlr_oom();
+  } else {
+    path = mlr_xstrdup(m->path);
+  }
+  if (access(path, R_OK) != 0) {
+    ms->note = "module file missing";
+    free(path);
+    return;
+  }
+  ms->dwfl = dwfl_begin(&s->cb);
+  if (!ms->dwfl) mlr_oom();
+  dwfl_report_begin(ms->dwfl);
+  ms->mod = dwfl_report_elf(ms->dwfl, base_name(m->path), path, -1, 0, true);
+  dwfl_report_end(ms->dwfl, NULL, NULL);
+  free(path);
+  if (!ms->mod) {
+    ms->note = "not a readable ELF file";
+    return;
+  }
+  if (m->build_id) {
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    int len = dwfl_module_build_id(ms->mod, &bits, &vaddr);
+    char hex[2 * 256 + 1];
+    if (len <= 0 || len > 256) {
+      ms->note = "build id differs (the file has none)";
+      ms->mod = NULL;
+      return;
+    }
+    for (int i = 0; i < len; i++)
+      snprintf(hex + 2 * i, 3, "%02x", bits[i]);
+    if (strcmp(hex, m->build_id) != 0) {
+      ms->note = "build id differs from the dump's (file changed)";
+      ms->mod = NULL;
+      return;
+    }
+  }
+}
+
+/* The module containing pc (binary search over lo; ties broken by scanning). */
+static int find_module(sym_t *s, uint64_t pc) {
+  const mlr_dump_t *d = s->d;
+  size_t lo = 0, hi = d->nmodules;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (d->modules[s->order[mid]].lo <= pc)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  for (size_t i = lo; i-- > 0;) {
+    const mlr_module_t *m = &d->modules[s->order[i]];
+    if (pc >= m->lo && pc < m->hi) return (int)s->order[i];
+    if (lo - i > 8) break; /* ranges do not nest deeply */
+  }
+  return -1;
+}
+
+/* ---- one address --------------------------------------------------------------------
+ */
+
+typedef struct fvec_s {
+  mlr_frame_t f[64];
+  size_t n;
+} fvec_t;
+
+static mlr_frame_t *fpush(fvec_t *v, const mlr_frame_t *proto) {
+  if (v->n >= sizeof v->f / sizeof v->f[0]) return NULL;
+  v->f[v->n] = *proto;
+  return &v->f[v->n++];
+}
+
+static void resolve(sym_t *s, uint64_t addr, fvec_t *v) {
+  mlr_frame_t proto = {.addr = addr, .module = -1};
+  uint64_t pc = addr ? addr - 1 : 0;
+  int mi = find_module(s, pc);
+  if (mi < 0) {
+    proto.note = "address outside every module";
+    fpush(v, &proto);
+    return;
+  }
+  const mlr_module_t *m = &s->d->modules[mi];
+  modstate_t *ms = &s->ms[mi];
+  if (!ms->tried) open_module(s, mi);
+  if (ms->self) return; /* the tracker's own frame: dropped */
+  proto.module = mi;
+  proto.offset = addr - m->base;
+  if (!ms->mod) {
+    proto.note = ms->note;
+    fpush(v, &proto);
+    return;
+  }
+  Dwarf_Addr epc = pc - m->base; /* ELF address (module reported at bias 0) */
+  Dwarf_Addr bias = 0;
+  Dwarf_Die *cudie = dwfl_module_addrdie(ms->mod, epc, &bias);
+  if (cudie) {
+    Dwarf_Die *scopes = NULL;
+    int n = dwarf_getscopes(cudie, epc - bias, &scopes);
+    if (n > 0) {
+      /* The physical nesting of the innermost scope (as eu-addr2line -i). */
+      Dwarf_Die inner = scopes[0];
+      free(scopes);
+      scopes = NULL;
+      n = dwarf_getscopes_die(&inner, &scopes);
+    }
+    if (n > 0) {
+      Dwarf_Files *files = NULL;
+      (void)dwarf_getsrcfiles(cudie, &files, NULL);
+      /* Location inside the innermost function: the line table. */
+      const char *file = NULL;
+      unsigned line = 0;
+      Dwarf_Line *dl = dwarf_getsrc_die(cudie, epc - bias);
+      if (dl) {
+        int ln = 0;
+        const char *src = dwarf_linesrc(dl, NULL, NULL);
+        if (src) file = mlr_pool_strdup(s->d, src);
+        if (dwarf_lineno(dl, &ln) == 0 && ln > 0) line = (unsigned)ln;
+      }
+      size_t first = v->n;
+      for (int i = 0; i < n; i++) {
+        Dwarf_Die *die = &scopes[i];
+        if (!is_function(die)) continue;
+        mlr_frame_t *f = fpush(v, &proto);
+        if (!f) break;
+        f->function = die_name(s, die);
+        f->file = file;
+        f->line = line;
+        if (dwarf_tag(die) != DW_TAG_inlined_subroutine) break;
+        f->inlined = true;
+        /* The caller's location is the call site of this inlined instance. */
+        Dwarf_Attribute attr;
+        Dwarf_Word val;
+        file = NULL;
+        line = 0;
+        if (files &&
+            dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &val) == 0) {
+          const char *src = dwarf_filesrc(files, val, NULL, NULL);
+          if (src) file = mlr_pool_strdup(s->d, src);
+        }
+        if (dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &attr), &val) == 0)
+          line = (unsigned)val;
+      }
+      free(scopes);
+      if (v->n > first) {
+        /* A function name missing from DWARF: the symbol table's. */
+        mlr_frame_t *last = &v->f[v->n - 1];
+        if (!last->function)
+          last->function = demangle(s, dwfl_module_addrname(ms->mod, epc));
+        last->inlined = false;
+        return;
+      }
+    } else {
+      free(scopes);
+    }
+  }
+  /* No DWARF for this address: the ELF symbol table (.symtab or .dynsym). */
+  const char *name = dwfl_module_addrname(ms->mod, epc);
+  if (name) {
+    proto.function = demangle(s, name);
+  } else {
+    proto.note = "no symbols";
+  }
+  fpush(v, &proto);
+}
+
+static const addr_entry_t *lookup(sym_t *s, uint64_t addr) {
+  addr_entry_t *e;
+  HASH_FIND(hh, s->cache, &addr, sizeof addr, e);
+  if (e) return e;
+  fvec_t v;
+  v.n = 0;
+  resolve(s, addr, &v);
+  e = mlr_pool_alloc(s->d, sizeof *e);
+  memset(e, 0, sizeof *e);
+  e->addr = addr;
+  e->n = v.n;
+  if (v.n) {
+    e->frames = mlr_pool_alloc(s->d, v.n * sizeof *e->frames);
+    memcpy(e->frames, v.f, v.n * sizeof *e->frames);
+  }
+  HASH_ADD(hh, s->cache, addr, sizeof e->addr, e);
+  return e;
+}
+
+/* ---- the dump ------------------------------------------------------------------------
+ */
+
+static const mlr_dump_t *sort_dump; /* for qsort: no qsort_r needed */
+static int by_lo(const void *a, const void *b) {
+  uint64_t x = sort_dump->modules[*(const size_t *)a].lo;
+  uint64_t y = sort_dump->modules[*(const size_t *)b].lo;
+  return x < y ? -1 : x > y;
+}
+
+int mlr_symbolize(mlr_dump_t *d, const mlr_symbolize_opts_t *opts, mlr_err_t *err) {
+  (void)err;
+  sym_t s = {.d = d, .opts = opts};
+  const char *dirs = opts && opts->debug_dirs ? opts->debug_dirs : "/usr/lib/debug";
+  /* "-": no CRC check of .gnu_debuglink files (speed); ".debug" next to the
+   * object; then the roots, each searched for .build-id/xx/yyyy.debug. */
+  if (asprintf(&s.debug_path, "-:.debug:%s", dirs) < 0) mlr_oom();
+  s.cb.find_elf = dwfl_build_id_find_elf;
+  s.cb.find_debuginfo = dwfl_standard_find_debuginfo;
+  s.cb.debuginfo_path = &s.debug_path;
+  s.ms = mlr_xcalloc(d->nmodules, sizeof *s.ms);
+  s.order = mlr_xcalloc(d->nmodules, sizeof *s.order);
+  for (size_t i = 0; i < d->nmodules; i++) {
+    s.order[i] = i;
+    s.ms[i].self = strncmp(base_name(d->modules[i].path), "libmemledger.so", 15) == 0;
+  }
+  sort_dump = d;
+  qsort(s.order, d->nmodules, sizeof *s.order, by_lo);
+
+  size_t done = 0;
+  for (size_t i = 0; i < d->nstacks; i++) {
+    mlr_stack_t *st = &d->stacks[i];
+    size_t n = 0, cap = st->nraw + 4;
+    mlr_frame_t *fr = mlr_xmalloc(cap * sizeof *fr);
+    for (size_t k = 0; k < st->nraw; k++) {
+      const addr_entry_t *e = lookup(&s, st->raw[k]);
+      if (n + e->n > cap) fr = mlr_xrealloc(fr, (cap = (n + e->n) * 2) * sizeof *fr);
+      memcpy(fr + n, e->frames, e->n * sizeof *fr);
+      n += e->n;
+    }
+    free(st->frames);
+    st->frames = fr;
+    st->nframes = n;
+    if (opts && opts->progress && ++done % 10000 == 0)
+      fprintf(stderr, "memledger: symbolized %zu of %zu stacks\n", done, d->nstacks);
+  }
+
+  HASH_CLEAR(hh, s.cache);
+  for (size_t i = 0; i < d->nmodules; i++)
+    if (s.ms[i].dwfl) dwfl_end(s.ms[i].dwfl);
+  free(s.ms);
+  free(s.order);
+  free(s.debug_path);
+  return 0;
+}
+
+/* ---- helpers for the formats ----------------------------------------------------------
+ */
+
+const char *mlr_module_name(const mlr_dump_t *d, int m) {
+  if (m < 0 || (size_t)m >= d->nmodules) return "?";
+  return base_name(d->modules[m].path);
+}
+
+const char *mlr_frame_name(const mlr_dump_t *d, const mlr_frame_t *f, char *buf,
+                           size_t size) {
+  if (f->function) return f->function;
+  if (f->module >= 0)
+    snprintf(buf, size, "%s+0x%llx", mlr_module_name(d, f->module),
+             (unsigned long long)f->offset);
+  else
+    snprintf(buf, size, "0x%llx", (unsigned long long)f->addr);
+  return buf;
+}

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report_text.c - the default, human-readable report (memledger report
+ * --format text): a summary (unfreed, suppressed per rule, remaining) then
+ * each remaining stack, largest first, with symbolized frames.  Also the
+ * small output helpers that the other formats of this author share.
+ * Output depends only on the dump and the files it names: golden tests
+ * compare it byte for byte.
+ */
+#include "report_priv.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+int mlr_io_result(FILE *out, mlr_err_t *err) {
+  if (fflush(out) != 0 || ferror(out))
+    return mlr_fail(err, "write error: %s", strerror(errno ? errno : EIO));
+  return 0;
+}
+
+const char *mlr_plural(uint64_t n, const char *one, const char *many) {
+  return n == 1 ? one : many;
+}
+
+void mlr_text_frames(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s,
+                     const char *indent) {
+  if (s->id == 0) {
+    fprintf(out, "%s(no stack: the stack table was full; MEMLEDGER_MAX_STACKS)\n",
+            indent);
+    return;
+  }
+  if (s->nframes == 0) {
+    fprintf(out, "%s(no frames: %s)\n", indent,
+            s->nraw ? "only the tracker's own frames" : "stack capture off or failed");
+    return;
+  }
+  for (size_t i = 0; i < s->nframes; i++) {
+    const mlr_frame_t *f = &s->frames[i];
+    fprintf(out, "%s#%-2zu 0x%012llx in ", indent, i, (unsigned long long)f->addr);
+    if (f->function) {
+      fputs(f->function, out);
+      if (f->inlined) fputs(" (inlined)", out);
+      if (f->file) fprintf(out, " at %s:%u", f->file, f->line);
+      if (f->module >= 0) fprintf(out, " [%s]", mlr_module_name(d, f->module));
+    } else if (f->module >= 0) {
+      fprintf(out, "?? [%s+0x%llx]", mlr_module_name(d, f->module),
+              (unsigned long long)f->offset);
+    } else {
+      fputs("??", out);
+    }
+    if (f->note) fprintf(out, " (%s)", f->note);
+    fputc('\n', out);
+  }
+}
+
+static void sizes(FILE *out, const mlr_stack_t *s) {
+  if (s->min_size == s->max_size)
+    fprintf(out, "%llu bytes each", (unsigned long long)s->min_size);
+  else
+    fprintf(out, "sizes %llu to %llu bytes", (unsigned long long)s->min_size,
+            (unsigned long long)s->max_size);
+}
+
+static void amount(FILE *out, uint64_t blocks, uint64_t bytes, uint64_t stacks) {
+  fprintf(out, "%llu %s, %llu %s in %llu %s", (unsigned long long)blocks,
+          mlr_plural(blocks, "block", "blocks"), (unsigned long long)bytes,
+          mlr_plural(bytes, "byte", "bytes"), (unsigned long long)stacks,
+          mlr_plural(stacks, "stack", "stacks"));
+}
+
+static void supp_line(const char *rule, uint64_t st, uint64_t bl, uint64_t by,
+                      void *arg) {
+  FILE *out = arg;
+  fputs("      ", out);
+  amount(out, bl, by, st);
+  fprintf(out, ": %s\n", rule);
+}
+
+/* ---- the report ------------------------------------------------------------------ */
+
+int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o,
+                    mlr_err_t *err) {
+  const mlr_dump_t *d = r->dump;
+  const char *bold = o && o->color ? "\033[1m" : "",
+             *plain = o && o->color ? "\033[0m" : "";
+  const char *v;
+  fprintf(out, "%smemledger report of %s%s\n", bold, d->path, plain);
+  const char *exe = mlr_kv_get(d->header, d->nheader, "exe");
+  const char *pid = mlr_kv_get(d->header, d->nheader, "pid");
+  fprintf(out, "  program:    %s (pid %s)\n", exe ? exe : "?", pid ? pid : "?");
+  const char *trig = mlr_kv_get(d->header, d->nheader, "trigger");
+  const char *seq = mlr_kv_get(d->header, d->nheader, "sequence");
+  const char *tm = mlr_kv_get(d->header, d->nheader, "time");
+  fprintf(out, "  dump:       #%s, at %s, %s\n", seq ? seq : "?",
+          trig ? (!strcmp(trig, "exit")     ? "exit"
+                  : !strcmp(trig, "signal") ? "signal"
+                                            : trig)
+               : "?",
+          tm ? tm : "?");
+  if ((v = mlr_kv_get(d->header, d->nheader, "threshold")))
+    fprintf(out, "  tracked:    blocks of %s bytes and more\n", v);
+  fputs("  unfreed:    ", out);
+  amount(out, d->unfreed_blocks, d->unfreed_bytes, d->nstacks);
+  fputc('\n', out);
+  uint64_t fb = d->unfreed_blocks - r->shown_blocks - r->suppressed_blocks;
+  uint64_t fy = d->unfreed_bytes - r->shown_bytes - r->suppressed_bytes;
+  size_t fs = d->nstacks - r->nshown - r->nsuppressed;
+  if (fs) {
+    fputs("  filtered:   ", out);
+    amount(out, fb, fy, fs);
+    fputs(" not matching --module/--function\n", out);
+  }
+  fputs("  suppressed: ", out);
+  amount(out, r->suppressed_blocks, r->suppressed_bytes, r->nsuppressed);
+  fputc('\n', out);
+  mlr_report_supp_totals(r, supp_line, out);
+  fprintf(out, "%s  remaining:  ", bold);
+  amount(out, r->shown_blocks, r->shown_bytes, r->nshown);
+  fprintf(out, "%s\n", plain);
+  static const char *const warn[][2] = {
+      {"dropped_records",
+       "(allocations not recorded: MEMLEDGER_MAX_RECORDS; missing here)"},
+      {"stack_table_full", "(allocations listed under stack 0: MEMLEDGER_MAX_STACKS)"},
+      {"unwind_failures", "(allocations whose stack capture failed)"},
+  };
+  for (size_t i = 0; i < sizeof warn / sizeof warn[0]; i++) {
+    v = mlr_kv_get(d->totals, d->ntotals, warn[i][0]);
+    if (v && strcmp(v, "0") != 0)
+      fprintf(out, "  warning:    %s: %s %s\n", warn[i][0], v, warn[i][1]);
+  }
+
+  size_t n = r->top && r->top < r->nshown ? r->top : r->nshown;
+  for (size_t i = 0; i < n; i++) {
+    const mlr_stack_t *s = r->shown[i];
+    fprintf(out, "\n%s%llu %s, %llu %s (", bold, (unsigned long long)s->blocks,
+            mlr_plural(s->blocks, "block", "blocks"), (unsigned long long)s->bytes,
+            mlr_plural(s->bytes, "byte", "bytes"));
+    sizes(out, s);
+    fprintf(out, "), stack %u:%s\n", s->id, plain);
+    mlr_text_frames(out, d, s, "    ");
+  }
+  if (n < r->nshown) {
+    uint64_t bl = 0, by = 0;
+    for (size_t i = n; i < r->nshown; i++) {
+      bl += r->shown[i]->blocks;
+      by += r->shown[i]->bytes;
+    }
+    fputs("\n... and ", out);
+    amount(out, bl, by, r->nshown - n);
+    fputs(" more (--top)\n", out);
+  }
+  return mlr_io_result(out, err);
+}
+
+/* ---- the diff -----------------------------------------------------------------------
+ */
+
+static const char *delta_status(const mlr_delta_t *x) {
+  if (!x->old_stack) return "new";
+  if (!x->new_stack) return "gone";
+  if (x->dbytes > 0 || (x->dbytes == 0 && x->dblocks > 0)) return "grew";
+  if (x->dbytes < 0 || x->dblocks < 0) return "shrank";
+  return "unchanged";
+}
+
+static void dump_line(FILE *out, const char *label, const mlr_dump_t *d, uint64_t bl,
+                      uint64_t by) {
+  const char *exe = mlr_kv_get(d->header, d->nheader, "exe");
+  const char *pid = mlr_kv_get(d->header, d->nheader, "pid");
+  const char *seq = mlr_kv_get(d->header, d->nheader, "sequence");
+  const char *tm = mlr_kv_get(d->header, d->nheader, "time");
+  fprintf(out, "  %s %s: %s (pid %s), dump #%s at %s: %llu %s, %llu %s\n", label, d->path,
+          exe ? exe : "?", pid ? pid : "?", seq ? seq : "?", tm ? tm : "?",
+          (unsigned long long)bl, mlr_plural(bl, "block", "blocks"),
+          (unsigned long long)by, mlr_plural(by, "byte", "bytes"));
+}
+
+int mlr_format_diff_text(FILE *out, const mlr_diff_t *df, const mlr_format_opts_t *o,
+                         mlr_err_t *err) {
+  (void)o;
+  uint64_t ob = 0, oy = 0, nb = 0, ny = 0;
+  size_t grew = 0, fresh = 0, shrank = 0, gone = 0, same = 0;
+  for (size_t i = 0; i < df->ndeltas; i++) {
+    const mlr_delta_t *x = &df->deltas[i];
+    ob += x->old_blocks;
+    oy += x->old_bytes;
+    const char *st = delta_status(x);
+    if (!strcmp(st, "new"))
+      fresh++;
+    else if (!strcmp(st, "gone"))
+      gone++;
+    else if (!strcmp(st, "grew"))
+      grew++;
+    else if (!strcmp(st, "shrank"))
+      shrank++;
+    else
+      same++;
+  }
+  nb = (uint64_t)((int64_t)ob + df->dblocks);
+  ny = (uint64_t)((int64_t)oy + df->dbytes);
+  fputs("memledger diff (unfreed blocks after suppressions)\n", out);
+  dump_line(out, "old", df->old_dump, ob, oy);
+  dump_line(out, "new", df->new_dump, nb, ny);
+  fprintf(out, "  growth:  %+lld blocks, %+lld bytes\n", (long long)df->dblocks,
+          (long long)df->dbytes);
+  fprintf(out, "  stacks:  %zu grew, %zu new, %zu shrank, %zu gone, %zu unchanged\n",
+          grew, fresh, shrank, gone, same);
+  for (size_t i = 0; i < df->ndeltas; i++) {
+    const mlr_delta_t *x = &df->deltas[i];
+    const char *st = delta_status(x);
+    if (!strcmp(st, "unchanged")) continue;
+    const mlr_stack_t *s = x->new_stack ? x->new_stack : x->old_stack;
+    const mlr_dump_t *d = x->new_stack ? df->new_dump : df->old_dump;
+    fprintf(out,
+            "\n%+lld blocks, %+lld bytes (%llu -> %llu blocks, %llu -> %llu bytes), %s, "
+            "stack %u:\n",
+            (long long)x->dblocks, (long long)x->dbytes,
+            (unsigned long long)x->old_blocks, (unsigned long long)x->new_blocks,
+            (unsigned long long)x->old_bytes, (unsigned long long)x->new_bytes, st,
+            s->id);
+    mlr_text_frames(out, d, s, "    ");
+  }
+  return mlr_io_result(out, err);
+}

@@ -59,6 +59,12 @@ ML_NO_INSTRUMENT ML_NOINLINE static bool ml_shadow_thread_init(void) {
  * their exit hooks were skipped (longjmp, exception). */
 ML_NO_INSTRUMENT ML_INLINE uint32_t ml_shadow_resync(uint32_t d, uintptr_t frame) {
   const ml_shadow_entry_t *e = ml_shadow.entries;
+  /* Deeper than the array and its deepest stored entry is stale: every
+   * unstored entry above it is stale too (a longjmp out of deep recursion). */
+  if (d > ML_SHADOW_CAP) {
+    uintptr_t f = e[ML_SHADOW_CAP - 1].frame;
+    if (f < frame && frame - f < ML_SHADOW_SAME_STACK) d = ML_SHADOW_CAP;
+  }
   while (d && d <= ML_SHADOW_CAP) {
     uintptr_t f = e[d - 1].frame;
     if (f >= frame || frame - f >= ML_SHADOW_SAME_STACK) break;

@@ -112,7 +112,8 @@ static ML_NOINLINE void *ml_w_realloc_slow(void *p, size_t n, uintptr_t ra, uint
 }
 
 ML_INLINE void *ml_w_realloc(void *p, size_t n, uintptr_t ra, uintptr_t fa) {
-  if (p && (n >= ml_gate.cutoff || ML_W_TRACKED(p))) return ml_w_realloc_slow(p, n, ra, fa);
+  if (!p) return ml_w_malloc(n, ra, fa); /* realloc(NULL, n) is malloc(n) */
+  if (n >= ml_gate.cutoff || ML_W_TRACKED(p)) return ml_w_realloc_slow(p, n, ra, fa);
   return ML_REAL(realloc)(p, n);
 }
 

@@ -48,3 +48,77 @@ IT_TESTS = tests/integration/semantics.sh tests/integration/exact_counts.sh \
 	tests/integration/api.sh tests/integration/exports.sh
 TESTS += $(IT_TESTS)
 EXTRA_DIST += $(IT_TESTS) tests/integration/lib.sh
+
+# ---- the link-time flavour (wrap_*.sh) and shadow stacks (shadow_*.sh) ------
+# Wrapped libraries are built like examples/wrap/libcache.la:
+# -finstrument-functions, $(ML_WRAP_FLAGS), and libmemledger-wrap, either the
+# shared flavour (libmemledger-wrap.la) or the static archive linked in.
+WRAPT_CFLAGS = -std=gnu11 -Wall -Wextra -g -O1 -finstrument-functions
+WRAPT_STATIC_LIBADD = $(top_builddir)/libmemledger-wrap.a $(UNWIND_LIBS) -lpthread
+
+check_LTLIBRARIES += tests/integration/libwrap_boundary.la \
+	tests/integration/libwrap_boundary_static.la
+tests_integration_libwrap_boundary_la_SOURCES = tests/integration/wrap_boundary_lib.c \
+	tests/integration/wrap_boundary_lib.h
+tests_integration_libwrap_boundary_la_CFLAGS = $(WRAPT_CFLAGS)
+tests_integration_libwrap_boundary_la_LDFLAGS = -rpath /nowhere -avoid-version $(ML_WRAP_FLAGS)
+tests_integration_libwrap_boundary_la_LIBADD = libmemledger-wrap.la
+tests_integration_libwrap_boundary_static_la_SOURCES = tests/integration/wrap_boundary_lib.c \
+	tests/integration/wrap_boundary_lib.h
+tests_integration_libwrap_boundary_static_la_CFLAGS = $(WRAPT_CFLAGS)
+tests_integration_libwrap_boundary_static_la_LDFLAGS = -rpath /nowhere -avoid-version \
+	$(ML_WRAP_FLAGS) -Wl,-z,nodelete
+tests_integration_libwrap_boundary_static_la_LIBADD = $(WRAPT_STATIC_LIBADD)
+# The programs are not wrapped: their malloc and free are glibc's.
+check_PROGRAMS += tests/integration/wrap_boundary_prog tests/integration/wrap_boundary_prog_static
+tests_integration_wrap_boundary_prog_SOURCES = tests/integration/wrap_boundary_prog.c
+tests_integration_wrap_boundary_prog_CFLAGS = $(IT_CFLAGS)
+tests_integration_wrap_boundary_prog_LDADD = tests/integration/libwrap_boundary.la
+tests_integration_wrap_boundary_prog_static_SOURCES = tests/integration/wrap_boundary_prog.c
+tests_integration_wrap_boundary_prog_static_CFLAGS = $(IT_CFLAGS)
+tests_integration_wrap_boundary_prog_static_LDADD = tests/integration/libwrap_boundary_static.la
+
+# Wrapped plugins for dlopen (nodelete, as memledger-wrap.pc links them).
+check_LTLIBRARIES += tests/integration/wrap_plugin_shared.la \
+	tests/integration/wrap_plugin_static.la
+tests_integration_wrap_plugin_shared_la_SOURCES = tests/integration/wrap_plugin.c
+tests_integration_wrap_plugin_shared_la_CFLAGS = $(WRAPT_CFLAGS)
+tests_integration_wrap_plugin_shared_la_LDFLAGS = -module -avoid-version -rpath /nowhere \
+	$(ML_WRAP_FLAGS) -Wl,-z,nodelete
+tests_integration_wrap_plugin_shared_la_LIBADD = libmemledger-wrap.la
+tests_integration_wrap_plugin_static_la_SOURCES = tests/integration/wrap_plugin.c
+tests_integration_wrap_plugin_static_la_CFLAGS = $(WRAPT_CFLAGS)
+tests_integration_wrap_plugin_static_la_LDFLAGS = -module -avoid-version -rpath /nowhere \
+	$(ML_WRAP_FLAGS) -Wl,-z,nodelete
+tests_integration_wrap_plugin_static_la_LIBADD = $(WRAPT_STATIC_LIBADD)
+check_PROGRAMS += tests/integration/wrap_dlopen_prog
+tests_integration_wrap_dlopen_prog_SOURCES = tests/integration/wrap_dlopen_prog.c
+tests_integration_wrap_dlopen_prog_CFLAGS = $(IT_CFLAGS)
+tests_integration_wrap_dlopen_prog_LDADD = $(DL_LIBS)
+
+# Shadow-stack programs: instrumented, linked with libmemledger itself (its
+# hooks come before glibc's no-op ones); run under the preload of the same
+# library.  -no-install: a real executable, not a libtool wrapper script
+# (the preload would follow the script's own commands).
+SHADOWT_LINK = -L$(top_builddir)/.libs -lmemledger
+check_PROGRAMS += tests/integration/shadow_prog tests/integration/shadow_cxx
+tests_integration_shadow_prog_SOURCES = tests/integration/shadow_prog.c
+tests_integration_shadow_prog_CFLAGS = $(IT_CFLAGS) -finstrument-functions
+tests_integration_shadow_prog_LDFLAGS = -no-install
+tests_integration_shadow_prog_LDADD = $(SHADOWT_LINK) -lpthread
+EXTRA_tests_integration_shadow_prog_DEPENDENCIES = libmemledger.la
+tests_integration_shadow_cxx_SOURCES = tests/integration/shadow_cxx.cc
+tests_integration_shadow_cxx_CXXFLAGS = $(IT_CXXFLAGS) -finstrument-functions
+tests_integration_shadow_cxx_LDFLAGS = -no-install
+tests_integration_shadow_cxx_LDADD = $(SHADOWT_LINK)
+EXTRA_tests_integration_shadow_cxx_DEPENDENCIES = libmemledger.la
+
+# wrap_linkers.sh links a wrapped library by hand, with this compiler.
+AM_TESTS_ENVIRONMENT += ML_CC='$(CC)'; export ML_CC;
+
+WRAPT_TESTS = tests/integration/wrap_example.sh tests/integration/wrap_boundary.sh \
+	tests/integration/wrap_linkers.sh tests/integration/wrap_dlopen.sh \
+	tests/integration/shadow_stacks.sh tests/integration/shadow_cxx.sh
+TESTS += $(WRAPT_TESTS)
+EXTRA_DIST += $(WRAPT_TESTS) tests/integration/wrap_symbolize.py \
+	tests/integration/wrap_common.sh

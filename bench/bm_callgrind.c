@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bm_callgrind.c - instructions per malloc+free pair, memledger's front
+ * against jemalloc alone: the cases of bm_hotpath.c as plain loops, each
+ * between CALLGRIND_ZERO_STATS and CALLGRIND_DUMP_STATS_AT(case), for
+ * bench/callgrind.sh.  Instruction counts do not depend on the machine's
+ * load, so they show a regression the noisy timings hide; they say nothing
+ * about cache misses or branch mispredictions.  Outside valgrind the client
+ * requests do nothing and the program just runs the loops.
+ *
+ * Also the part_* cases (pieces of the tracked path).  Prints one line per
+ * case: "<case> <iterations> <frames walked> <frames kept>".
+ */
+#include "bm.h"
+#include "bm_stack.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define BM_HAVE_CALLGRIND 1
+#endif
+#endif
+#ifndef BM_HAVE_CALLGRIND
+#define CALLGRIND_ZERO_STATS
+#define CALLGRIND_DUMP_STATS_AT(name) ((void)(name))
+#endif
+
+typedef struct bm_cg_case_s {
+  const char *name;
+  void *(*volatile alloc)(size_t); // NULL: a raw unwind case
+  void (*volatile release)(void *);
+  size_t size;
+  bm_unwind_t mode; // 0: untracked
+  unsigned n;       // measured iterations
+  bm_calib_t cal;
+  unsigned frames; // raw cases: frames walked
+} bm_cg_case_t;
+
+#define BM_WARMUP 1000
+
+static void bm_cg_loop(void *arg) {
+  bm_cg_case_t *c = arg;
+  if (c->alloc) {
+    for (unsigned i = 0; i < BM_WARMUP + c->n; i++) {
+      if (i == BM_WARMUP) CALLGRIND_ZERO_STATS;
+      void *p = c->alloc(c->size);
+      bm_do_not_optimize(p);
+      c->release(p);
+    }
+  } else {
+    uintptr_t frames[160];
+    unsigned want = bm_front_want(c->cal.skip, 0), k = 0;
+    for (unsigned i = 0; i < BM_WARMUP + c->n; i++) {
+      if (i == BM_WARMUP) CALLGRIND_ZERO_STATS;
+      k = bm_raw_unwind(c->mode, frames, want);
+      BM_DO_NOT_OPTIMIZE(k);
+    }
+    c->frames = k;
+  }
+  CALLGRIND_DUMP_STATS_AT(c->name);
+}
+
+/* Calibrate and run from the same frame, as bm_calibrate expects. */
+static __attribute__((noinline)) int bm_cg_run(bm_cg_case_t *c) {
+  if (c->mode) {
+    if (bm_calibrate(c->mode, BM_CHAIN_DEPTH, &c->cal)) return -1;
+    bm_front_set_unwind(c->mode, c->cal.skip, 0);
+  }
+  unsigned depth = BM_CHAIN_DEPTH + (c->alloc ? 0 : c->cal.pad);
+  bm_chain_run(depth, bm_cg_loop, c);
+  __asm__ __volatile__("" : : : "memory");
+  return 0;
+}
+
+/* A part of the tracked path (bm_part_loop), n times. */
+static void bm_cg_part(const char *name, bm_part_t part, unsigned nframes, unsigned n) {
+  bm_part_loop(part, BM_WARMUP, nframes);
+  CALLGRIND_ZERO_STATS;
+  bm_part_loop(part, n, nframes);
+  CALLGRIND_DUMP_STATS_AT(name);
+  printf("%s %u 0 0\n", name, n);
+}
+
+int main(int argc, char **argv) {
+  unsigned scale = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 1;
+  if (scale == 0) scale = 1;
+  if (bm_front_init()) return 1;
+  bm_cg_case_t cases[] = {
+      {"pair_je/64", bm_je_malloc, bm_je_free, 64, 0, 100000},
+      {"pair_ml/64", bm_ml_malloc, bm_ml_free, 64, 0, 100000},
+      {"pair_je/4096", bm_je_malloc, bm_je_free, 4096, 0, 100000},
+      {"pair_ml_none/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_NONE, 100000},
+      {"pair_ml_fp/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_FP, 100000},
+      {"pair_ml_libunwind/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_LIBUNWIND,
+       20000},
+      {"pair_ml_shadow/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_SHADOW, 100000},
+      {"unwind_fp", NULL, NULL, 0, BM_UNWIND_FP, 100000},
+      {"unwind_libunwind", NULL, NULL, 0, BM_UNWIND_LIBUNWIND, 20000},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    bm_cg_case_t *c = &cases[i];
+    c->n *= scale;
+    if (bm_cg_run(c)) return 1;
+    unsigned walked =
+        c->alloc ? (c->mode && c->mode != BM_UNWIND_NONE ? c->cal.walked : 0) : c->frames;
+    unsigned kept = c->alloc && c->mode != BM_UNWIND_NONE ? c->cal.kept : 0;
+    printf("%s %u %u %u\n", c->name, c->n, walked, kept);
+  }
+  bm_hooks_loop(BM_WARMUP);
+  CALLGRIND_ZERO_STATS;
+  bm_hooks_loop(100000 * scale);
+  CALLGRIND_DUMP_STATS_AT("part_hooks/0");
+  printf("part_hooks/0 %u 0 0\n", 100000 * scale);
+  bm_cg_part("part_lock/0", BM_PART_LOCK, 0, 100000 * scale);
+  bm_cg_part("part_table/0", BM_PART_TABLE, 0, 100000 * scale);
+  bm_cg_part("part_hash/20", BM_PART_HASH, 20, 100000 * scale);
+  bm_cg_part("part_intern/0", BM_PART_INTERN, 0, 100000 * scale);
+  bm_cg_part("part_intern/20", BM_PART_INTERN, 20, 100000 * scale);
+  return 0;
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bm_front.c - the library side of the hot-path benchmarks: memledger's
+ * malloc/free bodies and jemalloc's, compiled out of line with the library's
+ * flags, plus the few core knobs the benchmarks turn (see bm_front.h).
+ *
+ * bm_ml_malloc/bm_ml_free are exactly what src/preload.c makes of malloc and
+ * free (`ret name params { return impl args; }` over front.h); bm_je_* are
+ * what a program gets from libjemalloc.so.  The core is started by
+ * bm_front_init() instead of backend.c's constructor, which this file
+ * replaces: a constructor would run before main() could turn dumps off.
+ */
+#include "bm_front.h"
+#include "front.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+/* backend.c's method table, without its constructor. */
+static size_t bm_good_size(size_t n) { return ml_je_nallocx(n ? n : 1, 0); }
+
+const ml_backend_t ml_backend = {
+    .usable_size = ml_je_malloc_usable_size,
+    .good_size = bm_good_size,
+    .ctl = ml_je_mallctl,
+};
+
+// ---- the two sides -------------------------------------------------------------
+
+ML_NOINLINE void *bm_ml_malloc(size_t n) { return ml_f_malloc(n); }
+ML_NOINLINE void bm_ml_free(void *p) { ml_f_free(p); }
+ML_NOINLINE void *bm_je_malloc(size_t n) { return ml_je_malloc(n); }
+ML_NOINLINE void *bm_ml_malloc_unanchored(size_t n) {
+  return ml_f_malloc_tracked(n, 0, 0);
+}
+
+ML_STATIC_ASSERT((int)BM_UNWIND_LIBUNWIND == (int)ML_UNWIND_LIBUNWIND &&
+                     (int)BM_UNWIND_FP == (int)ML_UNWIND_FP &&
+                     (int)BM_UNWIND_NONE == (int)ML_UNWIND_NONE &&
+                     (int)BM_UNWIND_SHADOW == (int)ML_UNWIND_SHADOW,
+                 "bm_unwind_t follows ml_unwind_mode_t");
+ML_NOINLINE void bm_je_free(void *p) { ml_je_free(p); }
+
+// ---- core knobs -----------------------------------------------------------------
+
+static unsigned bm_default_max_frames;
+
+int bm_front_init(void) {
+  /* A benchmark never dumps; the other options stay the user's to set. */
+  setenv("MEMLEDGER_DUMP_AT_EXIT", "0", 1);
+  setenv("MEMLEDGER_SIGNAL", "0", 1);
+  setenv("MEMLEDGER_QUIET", "1", 1);
+  ml_init_process();
+  if (atomic_load(&ml_core.state) != ML_STATE_READY) {
+    fprintf(stderr, "bm_front: memledger is not recording (MEMLEDGER_ENABLED=0?)\n");
+    return -1;
+  }
+  bm_default_max_frames = ml_core.max_frames;
+  /* The recorder drops its own frames down to the allocation call's return
+   * address; failing that, by address: the text of the object that holds
+   * it (from __ehdr_start).  Linked into this program, that range is the
+   * whole program, benchmark loops included, so every frame would go.
+   * Empty it: bm_calibrate then sees every frame of a capture made without
+   * a return address, and checks that the front's own captures start at
+   * the caller. */
+  ml_unwind_set_own_range(0, 0);
+  return 0;
+}
+
+const char *bm_front_jemalloc_version(void) {
+  const char *v = NULL;
+  size_t sz = sizeof v;
+  return ml_je_mallctl("version", &v, &sz, NULL, 0) == 0 && v ? v : "?";
+}
+
+size_t bm_front_threshold(void) { return ml_gate.threshold; }
+
+void bm_front_set_unwind(bm_unwind_t mode, unsigned skip, unsigned max_frames) {
+  ml_core.unwind = (ml_unwind_mode_t)mode;
+  ml_core.skip_frames = skip;
+  ml_core.max_frames = max_frames ? max_frames : bm_default_max_frames;
+}
+
+unsigned bm_front_want(unsigned skip, unsigned max_frames) {
+  /* Mirrors ml_unwind_capture: room for own frames on top of those kept. */
+  unsigned want = (max_frames ? max_frames : bm_default_max_frames) + skip + 8;
+  return want > ML_UNWIND_MAX_FRAMES + 24 ? ML_UNWIND_MAX_FRAMES + 24 : want;
+}
+
+int bm_front_stack_of(void *p, uintptr_t *out, unsigned max) {
+  ml_rec_t r;
+  if (!ml_tables_find(&ml_core.tables, (uintptr_t)p, &r)) return -1;
+  const ml_stack_t *s = ml_stacks_get(&ml_core.stacks, ml_rec_stack(&r));
+  if (!s) return 0;
+  unsigned n = s->nframes < max ? s->nframes : max;
+  for (unsigned i = 0; i < n; i++)
+    out[i] = s->frames[i];
+  return (int)n;
+}
+
+uint64_t bm_front_tracked_allocs(void) {
+  ml_counts_t c;
+  ml_tables_counts(&ml_core.tables, &c);
+  return c.allocs;
+}
+
+ML_NOINLINE unsigned bm_raw_unwind(bm_unwind_t mode, uintptr_t *frames, unsigned max) {
+  if (mode == BM_UNWIND_FP) return ml_unwind_fp(frames, max);
+  return ml_unwind_libunwind(frames, max);
+}
+
+// ---- parts of the tracked path -----------------------------------------------------
+
+void bm_part_loop(bm_part_t part, uint64_t n, unsigned nframes) {
+  static ml_lock_t lock = ML_LOCK_INITIALIZER;
+  uintptr_t frames[ML_UNWIND_MAX_FRAMES];
+  if (nframes > ML_UNWIND_MAX_FRAMES) nframes = ML_UNWIND_MAX_FRAMES;
+  for (unsigned i = 0; i < nframes; i++) /* return addresses of a typical binary */
+    frames[i] = UINT64_C(0x55d0c0de1000) + 0x1a3 * (uintptr_t)i * (i + 7);
+  __asm__ __volatile__("" : : "r"(frames) : "memory");
+  switch (part) {
+  case BM_PART_LOCK:
+    for (uint64_t i = 0; i < n; i++) {
+      ml_lock(&lock);
+      __asm__ __volatile__("" : : : "memory");
+      ml_unlock(&lock);
+    }
+    break;
+  case BM_PART_HASH:
+    for (uint64_t i = 0; i < n; i++) {
+      uint64_t h = ml_stacks_hash(frames, nframes);
+      __asm__ __volatile__("" : "+r"(h) : : "memory");
+    }
+    break;
+  case BM_PART_INTERN:
+    (void)ml_stacks_intern(&ml_core.stacks, frames, nframes);
+    for (uint64_t i = 0; i < n; i++) {
+      uint32_t id = ml_stacks_intern(&ml_core.stacks, frames, nframes);
+      __asm__ __volatile__("" : "+r"(id) : : "memory");
+    }
+    break;
+  case BM_PART_TABLE: {
+    ml_rec_t r = ml_rec_make(UINT64_C(0x7f0012345000), 4096, 1, 1, 1);
+    for (uint64_t i = 0; i < n; i++) {
+      (void)ml_tables_insert(&ml_core.tables, &r);
+      __asm__ __volatile__("" : : : "memory");
+      (void)ml_tables_remove(&ml_core.tables, r.ptr, NULL);
+    }
+    break;
+  }
+  }
+}

@@ -1,0 +1,78 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# bench/callgrind.sh - instructions per iteration of each hot-path case,
+# under valgrind's callgrind: noise-free, machine-independent counts to put
+# beside bench/run.sh's timings.  Builds nothing (`make bench-callgrind`).
+#
+#   bench/callgrind.sh [PATH/TO/bm_callgrind [SCALE]]
+#
+# bm_callgrind dumps callgrind's counters once per case (a client request
+# after the case's loop), so every dump holds exactly one case; SCALE
+# multiplies the iteration counts.
+set -eu
+
+bin=${1:-bench/bm_callgrind}
+scale=${2:-1}
+if ! command -v valgrind >/dev/null 2>&1; then
+  echo "callgrind.sh: valgrind is not installed (Debian package valgrind)" >&2
+  exit 1
+fi
+if [ ! -x "$bin" ]; then
+  echo "callgrind.sh: $bin is not built (make bench/bm_callgrind)" >&2
+  exit 1
+fi
+dir=$(mktemp -d "${TMPDIR:-/tmp}/memledger-cg.XXXXXX")
+trap 'rm -rf "$dir"' EXIT INT TERM
+valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$bin" "$scale" \
+  >"$dir/cases.txt" 2>"$dir/valgrind.log" || {
+  cat "$dir/valgrind.log" >&2
+  exit 1
+}
+python3 - "$dir" <<'EOF'
+import glob, os, re, sys
+
+d = sys.argv[1]
+cases = {}  # name -> (iterations, frames walked, frames kept)
+order = []
+for line in open(os.path.join(d, "cases.txt")):
+    name, n, walked, kept = line.split()
+    cases[name] = (int(n), int(walked), int(kept))
+    order.append(name)
+ir = {}
+for f in glob.glob(os.path.join(d, "cg.out.*")):
+    trig = tot = None
+    for line in open(f):
+        m = re.match(r"desc: Trigger: Client Request: (\S+)", line)
+        if m:
+            trig = m.group(1)
+        m = re.match(r"(?:summary|totals): (\d+)", line)
+        if m:
+            tot = int(m.group(1))
+    if trig in cases and tot is not None:
+        ir[trig] = tot / cases[trig][0]
+
+print("instructions per iteration (callgrind Ir; loop and call included)\n")
+print("%-24s %10s  %s" % ("case", "Ir", "frames walked/kept"))
+for n in order:
+    if n in ir:
+        _, w, k = cases[n]
+        print("%-24s %10.1f  %s" % (n, ir[n], "%d/%d" % (w, k) if w or k else ""))
+
+def show(label, v, fmt):
+    print("  %-44s " % label + fmt % v)
+
+g = lambda n: ir.get(n)
+print()
+if g("pair_ml/64") and g("pair_je/64"):
+    show("untracked pair 64 B / jemalloc pair", g("pair_ml/64") / g("pair_je/64"), "%.2fx")
+    show("untracked pair 64 B - jemalloc pair", g("pair_ml/64") - g("pair_je/64"), "%+.1f Ir")
+for mode in ("none", "shadow", "fp", "libunwind"):
+    a, b = g("pair_ml_%s/4096" % mode), g("pair_je/4096")
+    if a and b:
+        show("tracked pair, %s - jemalloc pair" % mode, a - b, "%+.1f Ir")
+for mode in ("fp", "libunwind"):
+    a, u = g("pair_ml_%s/4096" % mode), g("unwind_%s" % mode)
+    if a and u:
+        show("tracked pair, %s / %s unwind" % (mode, mode), a / u, "%.2fx")
+        show("tracked pair, %s - jemalloc - unwind" % mode, a - g("pair_je/4096") - u, "%+.1f Ir")
+EOF

@@ -1,0 +1,149 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# bench/run.sh - run the hot-path benchmark and print medians and the budget
+# ratios of DESIGN.md.  Builds nothing: `make bench` builds and calls this.
+#
+#   bench/run.sh [--bin PATH] [--out FILE] [--repetitions N] [--min-time S]
+#                [--quick] [--cpu N] [--filter REGEX] [--no-interleave]
+#                [-- EXTRA GOOGLE BENCHMARK FLAGS]
+#   bench/run.sh --table FILE       # the table of an earlier run's JSON
+#
+# Every case runs N repetitions (default 5) of at least S seconds (default
+# 0.2; --quick: 0.02), repetitions of all cases randomly interleaved so that
+# a slow spell of a shared machine does not land on one side of a ratio.
+# The JSON (--benchmark_out) keeps every repetition, for compare.py; the
+# table shows per case the median, min and max ns per iteration (cpu time;
+# for the threaded cases wall time divided by the pairs of all threads) and
+# the ratios the budgets are about.
+set -eu
+
+bin=bench/bm_hotpath
+out=bench/hotpath.json
+reps=5
+min_time=0.2
+cpu=
+filter=
+interleave=true
+table_only=
+
+usage() { sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    --bin) bin=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --repetitions) reps=$2; shift 2 ;;
+    --min-time) min_time=$2; shift 2 ;;
+    --quick) min_time=0.02; shift ;;
+    --cpu) cpu=$2; shift 2 ;;
+    --filter) filter=$2; shift 2 ;;
+    --no-interleave) interleave=false; shift ;;
+    --table) table_only=$2; shift 2 ;;
+    --) shift; break ;;
+    -h|--help) usage ;;
+    *) echo "run.sh: unknown option $1" >&2; usage ;;
+  esac
+done
+
+table() {
+  python3 - "$1" <<'EOF'
+import json, statistics, sys
+
+doc = json.load(open(sys.argv[1]))
+ctx = doc.get("context", {})
+scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+runs, errors, counters = {}, {}, {}
+# Registration order (repetitions may have run interleaved).
+order = lambda b: (b.get("family_index", 0), b.get("per_family_instance_index", 0))
+for b in sorted(doc.get("benchmarks", []), key=order):
+    name = b.get("run_name", b["name"])
+    if b.get("error_occurred"):
+        errors[name] = b.get("error_message", "error")
+        continue
+    if b.get("run_type", "iteration") != "iteration":
+        continue  # aggregates: recomputed here from the repetitions
+    t = b["real_time"] if "/real_time" in name else b["cpu_time"]
+    runs.setdefault(name, []).append(t * scale[b.get("time_unit", "ns")])
+    for k in ("frames", "kept"):
+        if k in b:
+            counters.setdefault(name, {})[k] = int(b[k])
+
+med = {n: statistics.median(v) for n, v in runs.items()}
+print("memledger hot path: %s, %s CPUs at %s MHz, load %s" % (
+    ctx.get("date", "?"), ctx.get("num_cpus", "?"), ctx.get("mhz_per_cpu", "?"),
+    " ".join("%.2f" % x for x in ctx.get("load_avg", [])) or "?"))
+print("jemalloc %s, threshold %s bytes, call depth %s; median of %d repetition(s)\n" % (
+    ctx.get("jemalloc", "?"), ctx.get("memledger_threshold", "?"),
+    ctx.get("chain_depth", "?"), max((len(v) for v in runs.values()), default=0)))
+w = max([len(n) for n in runs] + [len(n) for n in errors] + [4])
+print("%-*s %10s %10s %10s  %s" % (w, "case", "median ns", "min", "max", "frames walked/kept"))
+for n in runs:
+    v = runs[n]
+    c = counters.get(n, {})
+    fr = "%s/%s" % (c.get("frames", "-"), c.get("kept", "-")) if c else ""
+    print("%-*s %10.1f %10.1f %10.1f  %s" % (w, n, med[n], min(v), max(v), fr))
+for n, e in errors.items():
+    print("%-*s  ERROR: %s" % (w, n, e))
+
+lo = {n: min(v) for n, v in runs.items()}
+
+def ratio(label, a, b, budget=None):
+    if a in med and b in med:
+        r = med[a] / med[b]
+        verdict = "" if budget is None else ("  budget <= %.2fx: %s" % (budget, "within" if r <= budget else "OVER"))
+        print("  %-42s %8.2fx %8.2fx%s" % (label, r, lo[a] / lo[b], verdict))
+
+def extra(label, a, b, budget=None, minus=None):
+    if a in med and b in med and (minus is None or minus in med):
+        d = med[a] - med[b] - (med[minus] if minus else 0.0)
+        m = lo[a] - lo[b] - (lo[minus] if minus else 0.0)
+        verdict = "" if budget is None else ("  budget <= +%g ns: %s" % (budget, "within" if d <= budget else "OVER"))
+        print("  %-42s %+7.1fns %+7.1fns%s" % (label, d, m, verdict))
+
+print("\n  %-42s %9s %9s" % ("budgets (DESIGN.md)", "medians", "minima"))
+ratio("untracked pair 64 B / jemalloc pair", "pair_ml/64", "pair_je/64", 1.25)
+extra("tracked pair, shadow - jemalloc pair 4096 B", "pair_ml_shadow/4096", "pair_je/4096", 10)
+extra("tracked pair, fp - jemalloc pair 4096 B", "pair_ml_fp/4096", "pair_je/4096", 25)
+ratio("tracked pair, libunwind / libunwind unwind", "pair_ml_libunwind/4096", "unwind_libunwind", 1.2)
+if any(n.startswith("pair_ml_") for n in med):
+    print("where the tracked cost goes:")
+extra("tracked pair, no stack - jemalloc pair", "pair_ml_none/4096", "pair_je/4096")
+extra("tracked pair, fp - jemalloc - fp unwind", "pair_ml_fp/4096", "pair_je/4096", minus="unwind_fp")
+extra("tracked pair, libunwind - jemalloc pair", "pair_ml_libunwind/4096", "pair_je/4096")
+extra("tracked, libunwind - jemalloc - unwind", "pair_ml_libunwind/4096", "pair_je/4096", minus="unwind_libunwind")
+mt = [n for n in med if "/threads:" in n]
+if mt:
+    print("2 threads (wall time per pair, both threads together; informational):")
+    for n in mt:
+        if n.startswith("pair_ml/64/"):
+            ratio("untracked pair 64 B / jemalloc pair", n, n.replace("pair_ml/", "pair_je/"))
+        if n.startswith("pair_ml_fp/4096/"):
+            extra("tracked pair, fp - jemalloc pair 4096 B", n, n.replace("pair_ml_fp/", "pair_je/"))
+sys.exit(1 if errors else 0)
+EOF
+}
+
+if [ -n "$table_only" ]; then
+  table "$table_only"
+  exit $?
+fi
+
+if [ ! -x "$bin" ]; then
+  echo "run.sh: $bin is not built (make bench/bm_hotpath)" >&2
+  exit 1
+fi
+mkdir -p "$(dirname "$out")"
+set -- --benchmark_repetitions="$reps" --benchmark_min_time="$min_time" \
+  --benchmark_enable_random_interleaving="$interleave" \
+  --benchmark_display_aggregates_only=true \
+  --benchmark_out="$out" --benchmark_out_format=json "$@"
+[ -n "$filter" ] && set -- --benchmark_filter="$filter" "$@"
+if [ -n "$cpu" ]; then
+  set -- taskset -c "$cpu" "$bin" "$@"
+  set -- "$@" --benchmark_context=pinned_cpu="$cpu"
+else
+  set -- "$bin" "$@"
+fi
+echo "+ $*" >&2
+"$@" >&2
+echo >&2
+table "$out"

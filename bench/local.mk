@@ -8,11 +8,9 @@
 # puts that API over Google Benchmark, so bm_hotpath links with CXX.
 BENCH_CFLAGS = $(AM_CFLAGS) -O2 -fno-omit-frame-pointer
 # The benchmarks themselves (not the front: bm_front.c) also feed the
-# shadow stack, as a program built for it would.  No sibling calls: at -O2
-# GCC and clang call the exit hook as a tail call, after the epilogue, at
-# the caller's frame level, which the shadow stack takes for a skipped exit
-# and pops one entry too many (the stacks recorded are then wrong).
-BENCH_INSTR_CFLAGS = $(BENCH_CFLAGS) -finstrument-functions -fno-optimize-sibling-calls
+# shadow stack, as a program built for it would (-O2, sibling calls on: the
+# exit hook may then be a tail call, which the shadow stack handles).
+BENCH_INSTR_CFLAGS = $(BENCH_CFLAGS) -finstrument-functions
 BENCH_LDADD = bench/libbmfront.la libcore.la libjemalloc_ml.a $(UNWIND_LIBS) \
 	-lpthread -lm $(DL_LIBS)
 

@@ -1,26 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lock.c - contended path of the futex mutex in lock.h (layer: platform).
- * Spins briefly, then sleeps in the kernel.  Never allocates; safe to call
- * from any thread, not from a signal handler that interrupted the owner.
+ * lock.c - contended path of the spinlock in lock.h (layer: platform).
+ * Test-and-test-and-set: spin on a plain load with a pause hint, then yield
+ * between tries.  Never allocates; errno is preserved (sched_yield cannot
+ * fail on Linux).  Not for signal handlers that interrupted the holder.
  */
 #include "lock.h"
-#include <errno.h>
+#include <sched.h>
 
 void ml_lock_slow(ml_lock_t *l) {
-  for (int i = 0; i < 100; i++) {
-    int expected = 0;
-    if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
-        atomic_compare_exchange_weak_explicit(&l->state, &expected, 1,
-                                              memory_order_acquire,
-                                              memory_order_relaxed))
+  for (unsigned spins = 0;; spins++) {
+    if (!atomic_load_explicit(&l->state, memory_order_relaxed) &&
+        !atomic_exchange_explicit(&l->state, 1, memory_order_acquire))
       return;
-    ml_cpu_relax();
+    if (spins < 64) ml_cpu_relax();
+    else sched_yield();
   }
-  /* Mark the lock contended; whoever unlocks then wakes one sleeper.
-   * futex() may fail with EAGAIN or EINTR: the program's errno is kept. */
-  int saved = errno;
-  while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
-    syscall(SYS_futex, &l->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
-  errno = saved;
 }

@@ -1,24 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lock.h - a small futex mutex for the per-arena tables and the stack table
- * (layer: platform).  Uncontended lock and unlock are one atomic operation
- * each; a contended waiter sleeps in futex(FUTEX_WAIT_PRIVATE) instead of
- * spinning (Drepper, "Futexes are tricky", mutex 2).  Never allocates.
- * Unlike pthread_mutex_t it has no owner and no attributes, so the child of a
- * fork can simply re-initialise it (ml_lock_init) whatever state it was in.
- * errno is preserved.  Unlock's FUTEX_WAKE cannot fail on a valid address.
+ * lock.h - a small spinlock for the per-arena tables and the stack table
+ * (layer: platform).
+ *
+ * Lock is one atomic exchange; unlock is a plain release store, with no
+ * atomic read-modify-write: on the virtual machines this runs on, each
+ * locked instruction costs ~6 ns, and a tracked allocation and its free
+ * take two locks.  A waiter spins with a pause hint, then yields the CPU
+ * (sched_yield) between tries, so a thread waiting on a dump that copies its
+ * arena (under a millisecond) does not burn a core.  Holders never block
+ * and never call out of the tracker while holding one.  Never allocates;
+ * errno is preserved.  It has no owner, so the child of a fork simply
+ * re-initialises it (ml_lock_init) whatever state it was in.
  */
 #ifndef ML_LOCK_H
 #define ML_LOCK_H
 
 #include "internal.h"
-#include <linux/futex.h>
 #include <stdatomic.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 typedef struct ml_lock_s {
-  _Atomic int state; // 0 free, 1 locked, 2 locked with waiters
+  _Atomic int state; // 0 free, 1 locked
 } ml_lock_t;
 
 #define ML_LOCK_INITIALIZER {0}
@@ -30,16 +32,12 @@ ML_INLINE void ml_lock_init(ml_lock_t *l) {
 void ml_lock_slow(ml_lock_t *l) ML_HIDDEN; /* lock.c */
 
 ML_INLINE void ml_lock(ml_lock_t *l) {
-  int expected = 0;
-  if (ml_likely(atomic_compare_exchange_strong_explicit(
-          &l->state, &expected, 1, memory_order_acquire, memory_order_relaxed)))
-    return;
+  if (ml_likely(!atomic_exchange_explicit(&l->state, 1, memory_order_acquire))) return;
   ml_lock_slow(l);
 }
 
 ML_INLINE void ml_unlock(ml_lock_t *l) {
-  if (ml_unlikely(atomic_exchange_explicit(&l->state, 0, memory_order_release) == 2))
-    syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  atomic_store_explicit(&l->state, 0, memory_order_release);
 }
 
 #endif /* ML_LOCK_H */

@@ -7,12 +7,21 @@
  */
 #include "shadow.h"
 #include "prim.h"
+#include "stacks.h"
+#include "unwind.h"
 #include <pthread.h>
 
 ML_TLS ml_shadow_t ml_shadow;
 _Atomic uint64_t ml_shadow_overflows;
 
-#define ML_SHADOW_BYTES (ML_SHADOW_CAP * sizeof(ml_shadow_entry_t))
+#define ML_SHADOW_BYTES \
+  (ML_SHADOW_CAP * sizeof(ml_shadow_entry_t) + ML_SHADOW_IDCACHE * sizeof(ml_shadow_idcache_t))
+
+/* The id cache lives after the entries, in the same mapping (thread-local
+ * storage stays a few words). */
+ML_INLINE ml_shadow_idcache_t *ml_shadow_idcache(void) {
+  return (ml_shadow_idcache_t *)(ml_shadow.entries + ML_SHADOW_CAP);
+}
 
 /* Recycled arrays: a Treiber stack; an array's first word links it.  ABA is
  * harmless here: arrays are never unmapped, and a stale next pointer can
@@ -52,6 +61,9 @@ ML_NO_INSTRUMENT ML_NOINLINE static bool ml_shadow_thread_init(void) {
   pthread_once(&ml_shadow_once, ml_shadow_key_init);
   if (ml_shadow_key_ok) pthread_setspecific(ml_shadow_key, e);
   ml_shadow.entries = e;
+  /* A recycled array keeps another thread's cache: generations restart. */
+  ml_shadow_idcache_t *c = ml_shadow_idcache();
+  for (unsigned i = 0; i < ML_SHADOW_IDCACHE; i++) c[i].gen = 0;
   return true;
 }
 
@@ -89,6 +101,7 @@ ML_NO_INSTRUMENT ML_NOINLINE static void ml_shadow_enter_slow(uintptr_t site,
   if (ml_likely(d < ML_SHADOW_CAP)) {
     ml_shadow.entries[d].site = site;
     ml_shadow.entries[d].frame = frame;
+    ml_shadow.entries[d].gen = ++ml_shadow.gen;
   } else {
     atomic_fetch_add_explicit(&ml_shadow_overflows, 1, memory_order_relaxed);
   }
@@ -104,6 +117,7 @@ void __cyg_profile_func_enter(void *fn, void *site) {
   if (ml_likely(e != NULL && d - 1 < ML_SHADOW_CAP - 1 && e[d - 1].frame > frame)) {
     e[d].site = (uintptr_t)site;
     e[d].frame = frame;
+    e[d].gen = ++ml_shadow.gen;
     ml_shadow.depth = d + 1;
     return;
   }
@@ -157,6 +171,34 @@ unsigned ml_shadow_capture(uintptr_t *buf, unsigned max, uintptr_t ra, uintptr_t
     if (d == 1 || e[d - 1].site != e[d - 2].site || e[d - 1].frame != e[d - 2].frame)
       buf[n++] = e[d - 1].site;
   return n;
+}
+
+uint32_t ml_shadow_stack_id(struct ml_stacks_s *stacks, uintptr_t ra, uintptr_t anchor,
+                            unsigned max, unsigned skip, bool *empty) {
+  uint32_t d = ml_shadow.depth;
+  if (ml_likely(ml_shadow.entries != NULL)) {
+    if (d > ML_SHADOW_CAP) d = ML_SHADOW_CAP;
+    if (anchor) d = ml_shadow_resync(d, anchor);
+  }
+  ml_shadow_idcache_t *slot = NULL;
+  uint64_t gen = 0;
+  if (ml_likely(ml_shadow.entries != NULL && d)) {
+    gen = ml_shadow.entries[d - 1].gen;
+    slot = &ml_shadow_idcache()[(ra ^ gen) & (ML_SHADOW_IDCACHE - 1)];
+    if (slot->gen == gen && slot->ra == ra && slot->depth == d) return slot->id;
+  }
+  uintptr_t buf[ML_UNWIND_BUF_FRAMES];
+  unsigned n = ml_shadow_capture(buf, max + skip, ra, anchor);
+  unsigned k = n > skip ? skip : n;
+  if (n == k) *empty = true;
+  uint32_t id = ml_stacks_intern(stacks, buf + k, n - k);
+  if (slot && id) {
+    slot->gen = gen;
+    slot->ra = ra;
+    slot->depth = d;
+    slot->id = id;
+  }
+  return id;
 }
 
 /* glibc exports no-op hooks of the same names, and a wrapped library's

@@ -39,12 +39,26 @@
 typedef struct ml_shadow_entry_s {
   uintptr_t site;  // return address into the caller of the instrumented function
   uintptr_t frame; // frame address of the enter hook: orders entries by depth
+  uint64_t gen;    // this thread's push count when it was pushed
 } ml_shadow_entry_t;
 
+/* Stack ids of recent captures.  Entries below the top cannot change while
+ * the top entry stays, so (depth, top entry's gen, return address) names
+ * the whole captured stack exactly; a hit skips copy, hash and compare. */
+#define ML_SHADOW_IDCACHE 8
+typedef struct ml_shadow_idcache_s {
+  uint64_t gen;
+  uintptr_t ra;
+  uint32_t depth;
+  uint32_t id;
+} ml_shadow_idcache_t;
+
 typedef struct ml_shadow_s {
-  ml_shadow_entry_t *entries; // ML_SHADOW_CAP entries; NULL before the first call
+  ml_shadow_entry_t *entries; // ML_SHADOW_CAP entries and the id cache (same
+                              // mapping); NULL before the first call
   uint32_t depth;             // logical depth; entries beyond the capacity are not stored
   uint32_t disabled;          // the array could not be mapped: only count depth
+  uint64_t gen;               // pushes so far on this thread
 } ml_shadow_t;
 
 extern ML_TLS ml_shadow_t ml_shadow ML_HIDDEN;
@@ -61,6 +75,14 @@ ML_INLINE bool ml_shadow_active(void) { return ml_shadow.depth != 0; }
  * number of frames, at most max. */
 unsigned ml_shadow_capture(uintptr_t *buf, unsigned max, uintptr_t ra,
                            uintptr_t anchor) ML_HIDDEN;
+
+struct ml_stacks_s;
+/* The interned id of the current shadow stack (as ml_shadow_capture would
+ * give it, after `skip` frames, at most `max`), through the per-thread id
+ * cache; 0 when the stack table is full.  Counts an empty capture in
+ * *empty. */
+uint32_t ml_shadow_stack_id(struct ml_stacks_s *stacks, uintptr_t ra, uintptr_t anchor,
+                            unsigned max, unsigned skip, bool *empty) ML_HIDDEN;
 
 /* The hooks, exported, also as __wrap___cyg_profile_func_* (see shadow.c). */
 void __cyg_profile_func_enter(void *fn, void *site) ML_EXPORT ML_NO_INSTRUMENT;

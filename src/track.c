@@ -53,9 +53,12 @@ ML_INLINE uint32_t ml_track_stack_id_here(uintptr_t ra, uintptr_t anchor) {
    * deeper than the array holds (the innermost frames would be missing). */
   if (mode == ML_UNWIND_SHADOW ||
       (mode == ML_UNWIND_AUTO && ml_shadow_active() && ml_shadow.depth <= ML_SHADOW_CAP)) {
-    n = ml_shadow_capture(buf, ml_core.max_frames + ml_core.skip_frames, ra, anchor);
-    frames = buf + (n > ml_core.skip_frames ? ml_core.skip_frames : n);
-    n -= (unsigned)(frames - buf);
+    bool empty = false;
+    uint32_t id = ml_shadow_stack_id(&ml_core.stacks, ra, anchor, ml_core.max_frames,
+                                     ml_core.skip_frames, &empty);
+    if (ml_unlikely(empty))
+      atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
+    return id;
   } else {
     n = ml_unwind_capture(mode == ML_UNWIND_FP ? ML_UNWIND_FP : ML_UNWIND_LIBUNWIND, buf,
                           &frames, ml_core.max_frames, ml_core.skip_frames, ra);

@@ -110,22 +110,39 @@ static void test_stacks_distinct_frames_get_dense_ids(void **state) {
   assert_int_equal(ml_stacks_count(&ml_s), 7);
 }
 
-/* The hash as stacks.c computes it, one step at a time, to build two
- * different 2-frame stacks with the same hash. */
-static uint64_t ml_test_hash_step(uint64_t h, uintptr_t frame) {
-  h ^= frame;
-  h *= UINT64_C(0x9E3779B97F4A7C15);
-  return h ^ (h >> 29);
+/* The two-frame hash as stacks.c computes it, lane by lane, so that a second
+ * stack with the same hash can be built: keep lane b's share, pick another
+ * first frame, and solve for the second frame (the multipliers are odd,
+ * hence invertible modulo 2^64, and x ^ (x >> 29) is invertible too). */
+#define ML_TEST_K1 UINT64_C(0x9E3779B97F4A7C15)
+#define ML_TEST_K2 UINT64_C(0xC2B2AE3D27D4EB4F)
+static uint64_t ml_test_rotl(uint64_t x, unsigned r) { return (x << r) | (x >> (64 - r)); }
+static uint64_t ml_test_mix(uint64_t f) { return f ^ (f >> 29); }
+static uint64_t ml_test_unmix(uint64_t y) { return y ^ (y >> 29) ^ (y >> 58); }
+static uint64_t ml_test_inverse(uint64_t k) { /* Newton: x = x (2 - k x) */
+  uint64_t x = k;
+  for (int i = 0; i < 6; i++) x *= 2 - k * x;
+  return x;
+}
+static uint64_t ml_test_lane_a(uintptr_t f0) {
+  return ml_test_rotl((UINT64_C(0xcbf29ce484222325) ^ 2) + ml_test_mix(f0) * ML_TEST_K1, 23);
+}
+static uint64_t ml_test_lane_b(uintptr_t f1) {
+  return ml_test_rotl(UINT64_C(0x84222325cbf29ce4) + ml_test_mix(f1) * ML_TEST_K2, 31);
 }
 
 static void test_stacks_hash_collision_gets_distinct_ids(void **state) {
-  uint64_t h0 = UINT64_C(0xcbf29ce484222325) ^ 2;
   uintptr_t a[2] = {0x401000, 0x500000}, b[2];
   uint32_t ida, idb;
 
   (void)state;
+  /* a1 ^ b1*K1 must match: b1' = (a1 ^ a1' ^ b1*K1) / K1 */
   b[0] = 0x401010;
-  b[1] = a[1] ^ ml_test_hash_step(h0, a[0]) ^ ml_test_hash_step(h0, b[0]);
+  uint64_t b1 = (ml_test_lane_a(a[0]) ^ ml_test_lane_a(b[0]) ^ ml_test_lane_b(a[1]) * ML_TEST_K1) *
+                ml_test_inverse(ML_TEST_K1);
+  uint64_t m = ((b1 >> 31) | (b1 << 33)) - UINT64_C(0x84222325cbf29ce4);
+  b[1] = ml_test_unmix(m * ml_test_inverse(ML_TEST_K2));
+  assert_int_equal(ml_test_lane_b(b[1]), b1);
   /* precondition: the two stacks really collide */
   assert_int_equal(ml_stacks_hash(a, 2), ml_stacks_hash(b, 2));
   assert_memory_not_equal(a, b, sizeof a);

@@ -4,6 +4,7 @@
 # seams), never a front.
 UNIT_LDADD = libcore_test.la $(CMOCKA_LIBS) $(UNWIND_LIBS) -lpthread $(DL_LIBS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DML_TESTING -Wno-missing-prototypes
+EXTRA_DIST += tests/unit/ml_test.h
 
 UNIT_TESTS = tests/unit/test_fmt tests/unit/test_log tests/unit/test_prim \
 	tests/unit/test_options tests/unit/test_table tests/unit/test_stacks \

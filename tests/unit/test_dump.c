@@ -33,6 +33,8 @@
 
 #include <cmocka.h>
 
+#include "ml_test.h"
+
 #include "dump.h"
 #include "log.h"
 #include "options.h"
@@ -59,22 +61,6 @@ static char ml_test_dir[64];
 static char ml_test_name[256]; /* ml_test_dump_name's result */
 static int ml_test_pipe[2] = {-1, -1};
 static char ml_test_log[65536];
-
-/* Remove every MEMLEDGER_* variable (names first: unsetenv edits environ). */
-static void ml_test_clear_env(void) {
-  char names[64][256];
-  size_t n = 0;
-  for (char **e = environ; *e != NULL && n < 64; e++) {
-    const char *eq = strchr(*e, '=');
-    size_t len = eq ? (size_t)(eq - *e) : strlen(*e);
-    if (strncmp(*e, "MEMLEDGER_", 10) == 0 && len < sizeof names[0]) {
-      memcpy(names[n], *e, len);
-      names[n++][len] = '\0';
-    }
-  }
-  for (size_t i = 0; i < n; i++)
-    unsetenv(names[i]);
-}
 
 /* Point MEMLEDGER_DIR at dir (options are read once: reset and reload). */
 static void ml_test_set_dir(const char *dir) {

@@ -24,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "ml_test.h"
+
 #include "log.h"
 #include "options.h"
 
@@ -38,23 +40,6 @@ static char ml_test_out[65536];
 
 static bool ml_test_secure_yes(void) { return true; }
 static bool ml_test_secure_no(void) { return false; }
-
-/* Remove every MEMLEDGER_* variable (names collected first: unsetenv edits
- * environ). */
-static void ml_test_clear_env(void) {
-  char names[64][256];
-  size_t n = 0;
-
-  for (char **e = environ; *e != NULL && n < 64; e++) {
-    const char *eq = strchr(*e, '=');
-    size_t len = eq != NULL ? (size_t)(eq - *e) : strlen(*e);
-    if (strncmp(*e, "MEMLEDGER_", 10) == 0 && len < sizeof(names[0])) {
-      memcpy(names[n], *e, len);
-      names[n++][len] = '\0';
-    }
-  }
-  for (size_t i = 0; i < n; i++) unsetenv(names[i]);
-}
 
 static int ml_test_setup(void **state) {
   (void)state;

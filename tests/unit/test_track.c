@@ -31,6 +31,8 @@
 
 #include <cmocka.h>
 
+#include "ml_test.h"
+
 #include "options.h"
 #include "pagemap.h"
 #include "track.h"
@@ -80,22 +82,6 @@ static ml_rec_t ml_test_find(void *p) {
 
 static bool ml_test_has(void *p) {
   return ml_tables_find(&ml_core.tables, (uintptr_t)p, NULL);
-}
-
-/* Remove every MEMLEDGER_* variable (names first: unsetenv edits environ). */
-static void ml_test_clear_env(void) {
-  char names[64][256];
-  size_t n = 0;
-  for (char **e = environ; *e != NULL && n < 64; e++) {
-    const char *eq = strchr(*e, '=');
-    size_t len = eq ? (size_t)(eq - *e) : strlen(*e);
-    if (strncmp(*e, "MEMLEDGER_", 10) == 0 && len < sizeof names[0]) {
-      memcpy(names[n], *e, len);
-      names[n++][len] = '\0';
-    }
-  }
-  for (size_t i = 0; i < n; i++)
-    unsetenv(names[i]);
 }
 
 static int ml_test_group_setup(void **state) {

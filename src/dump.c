@@ -15,6 +15,7 @@
 #include "fmt.h"
 #include "log.h"
 #include "options.h"
+#include "modules.h"
 #include "prim.h"
 #include "shadow.h"
 #include "track.h"
@@ -391,6 +392,15 @@ heap_done:
 
   ml_w_str(w, "[modules]\n");
   ml_prim_modules(ml_w_module, w);
+  size_t nun;
+  const ml_unloaded_t *un = ml_modules_unloaded(&nun);
+  if (nun) {
+    ml_w_str(w, "[unloaded]\n");
+    for (size_t i = 0; i < nun; i++) {
+      ml_w_fmt(w, "%u ", un[i].epoch);
+      ml_w_module(&un[i].m, w);
+    }
+  }
 
   ml_w_str(w, "[stacks]\n");
   for (size_t id = 1; id <= nstacks; id++) {
@@ -401,6 +411,14 @@ heap_done:
     for (unsigned f = 0; f < st->nframes; f++)
       ml_w_fmt(w, " %lx", (unsigned long)st->frames[f]);
     ml_w_raw(w, "\n", 1);
+  }
+  if (nun) {
+    /* The epoch each listed stack was interned at (0 lines omitted). */
+    ml_w_str(w, "[stack_epochs]\n");
+    for (size_t id = 1; id <= nstacks; id++) {
+      const ml_stack_t *st = acc[id].blocks ? ml_stacks_get(&ml_core.stacks, (uint32_t)id) : NULL;
+      if (st && st->epoch) ml_w_fmt(w, "%zu %u\n", id, st->epoch);
+    }
   }
   ml_w_str(w, "[unfreed]\n");
   for (size_t id = 0; id <= nstacks; id++) {

@@ -3,10 +3,13 @@
  * preload.c - the preload front: defines the malloc family, jemalloc's API
  * and glibc's __libc_* aliases, all generated from hooks.def, each a call to
  * its body in front.h (layer: front).  Also the sigaction/signal hooks that
- * notice when the program takes over the dump signal.  Nothing else here.
+ * notice when the program takes over the dump signal, and the dlclose hook
+ * that records unloaded objects (modules.h).  Nothing else here.
  */
 #include "dumper.h"
 #include "front.h"
+#include "modules.h"
+#include <dlfcn.h>
 #include <signal.h>
 
 #define ML_HOOK(family, ret, name, impl, params, args) \
@@ -33,4 +36,15 @@ ML_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
   if (sig > 0 && sig < NSIG) sigaddset(&sa.sa_mask, sig);
   if (sigaction(sig, &sa, &old) < 0) return SIG_ERR;
   return old.sa_handler;
+}
+
+/* dlclose: record the object before it may go (modules.h), so that stacks
+ * captured while it was loaded keep pointing at it.  The real dlclose is
+ * looked up once, here, never on an allocation path. */
+ML_EXPORT int dlclose(void *handle) {
+  static int (*real)(void *);
+  if (!real) real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+  if (!real) return -1;
+  ml_modules_before_dlclose(handle);
+  return real(handle);
 }

@@ -11,6 +11,7 @@
  * never held while an arena lock is taken, nor the reverse.
  */
 #include "stacks.h"
+#include "modules.h"
 #include "prim.h"
 #include <string.h>
 
@@ -143,6 +144,7 @@ uint32_t ml_stacks_intern(ml_stacks_t *s, const uintptr_t *frames, unsigned n) {
   st->hash = h;
   st->nframes = n;
   st->id = (uint32_t)(s->count + 1);
+  st->epoch = ml_modules_epoch();
   for (unsigned i = 0; i < n; i++) st->frames[i] = frames[i];
   s->by_id[st->id] = st;
   atomic_store_explicit(&t->slot[empty], st, memory_order_release);

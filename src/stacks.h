@@ -19,6 +19,8 @@ typedef struct ml_stack_s {
   uint64_t hash;       // ml_stacks_hash of the frames
   uint32_t id;         // dense id, from 1
   uint32_t nframes;    // may be 0 (unwinding off or failed)
+  uint32_t epoch;      // dlclose calls made before it was interned (modules.h)
+  uint32_t unused;
   uintptr_t frames[];  // return addresses, innermost first
 } ml_stack_t;
 

@@ -33,6 +33,8 @@ typedef struct mlr_module_s {
   uint64_t base;    // load bias
   char *build_id;   // lower-case hex, or NULL when "-"
   char *path;       // as recorded
+  uint32_t unloaded_epoch; // 0: loaded at dump time ([modules]); else it was
+                           // unloaded by the program's N-th dlclose ([unloaded])
 } mlr_module_t;
 
 /* A symbolized frame.  One raw address may give several frames: the inlined
@@ -59,6 +61,8 @@ typedef struct mlr_stack_s {
   mlr_frame_t *frames;      // innermost first
   /* Filled by the report builder: */
   const char *suppressed_by; // name of the suppression rule, or NULL
+  /* From [stack_epochs] (last, so that positional initializers still fit): */
+  uint32_t epoch;           // dlcloses made before it was captured
 } mlr_stack_t;
 
 typedef struct mlr_dump_s {

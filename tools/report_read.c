@@ -124,13 +124,16 @@ enum {
   SEC_STACKS,
   SEC_UNFREED,
   SEC_END,
-  SEC_UNKNOWN
+  SEC_UNKNOWN,
+  SEC_UNLOADED,     // optional: after [modules]
+  SEC_STACK_EPOCHS, // optional: after [stacks]
 };
 static const char *const sec_names[] = {"",        "header", "totals",  "resources",
                                         "modules", "stacks", "unfreed", "end"};
 
 typedef struct raw_stack_s {
   uint32_t id;
+  uint32_t epoch; // from [stack_epochs]
   size_t nraw;
   uint64_t *raw;
   bool used;
@@ -224,9 +227,16 @@ static int parse_kv(parser_t *p, const char *s, const char *end, mlr_kv_t **arr,
   return 0;
 }
 
-static int parse_module(parser_t *p, const char *s, const char *end) {
+/* [unloaded] lines are [modules] lines after "<epoch> ". */
+static int parse_module(parser_t *p, const char *s, const char *end, bool unloaded) {
   mlr_dump_t *d = p->d;
   mlr_module_t m = {0};
+  if (unloaded) {
+    uint64_t e;
+    if (get_dec(&s, end, &e) || get_sep(&s, end) || e == 0 || e > UINT32_MAX)
+      return perr(p, "bad unloaded line: expected \"<epoch> <lo> <hi> <base> <build-id> <path>\"");
+    m.unloaded_epoch = (uint32_t)e;
+  }
   if (get_hex(&s, end, &m.lo) || get_sep(&s, end) || get_hex(&s, end, &m.hi) ||
       get_sep(&s, end) || get_hex(&s, end, &m.base) || get_sep(&s, end))
     return perr(p, "bad module line: expected \"<lo> <hi> <base> <build-id> <path>\"");
@@ -284,6 +294,19 @@ static int parse_stack(parser_t *p, const char *s, const char *end) {
   return 0;
 }
 
+static int parse_stack_epoch(parser_t *p, const char *s, const char *end) {
+  uint64_t id, e;
+  if (get_dec(&s, end, &id) || get_sep(&s, end) || get_dec(&s, end, &e) || s != end ||
+      id == 0 || id > UINT32_MAX || e > UINT32_MAX)
+    return perr(p, "bad stack epoch line: expected \"<stack id> <epoch>\"");
+  raw_stack_t *rs;
+  uint32_t id32 = (uint32_t)id;
+  HASH_FIND(hh, p->by_id, &id32, sizeof id32, rs);
+  if (!rs) return perr(p, "stack %u in [stack_epochs] is not in [stacks]", id32);
+  rs->epoch = (uint32_t)e;
+  return 0;
+}
+
 static int parse_unfreed(parser_t *p, const char *s, const char *end, uint64_t sums[2]) {
   uint64_t v[7];
   for (int i = 0; i < 7; i++) {
@@ -322,6 +345,7 @@ static int parse_unfreed(parser_t *p, const char *s, const char *end, uint64_t s
   st->id = id;
   st->nraw = rs ? rs->nraw : 0;
   st->raw = rs ? rs->raw : NULL;
+  st->epoch = rs ? rs->epoch : 0;
   st->blocks = v[1];
   st->bytes = v[2];
   st->usable = v[3];
@@ -426,6 +450,25 @@ int mlr_dump_parse(const char *name, const char *text, size_t len, mlr_dump_t *o
       for (int i = SEC_HEADER; i <= SEC_END; i++)
         if (strlen(sec_names[i]) == l - 2 && memcmp(s + 1, sec_names[i], l - 2) == 0)
           found = i;
+      /* Optional sections, each right after the one it extends. */
+      if (l - 2 == 8 && memcmp(s + 1, "unloaded", 8) == 0) {
+        if (last_known != SEC_MODULES) {
+          perr(&p, "section [unloaded] not right after [modules]");
+          goto out;
+        }
+        sec = SEC_UNLOADED;
+        s = nl + 1;
+        continue;
+      }
+      if (l - 2 == 12 && memcmp(s + 1, "stack_epochs", 12) == 0) {
+        if (last_known != SEC_STACKS) {
+          perr(&p, "section [stack_epochs] not right after [stacks]");
+          goto out;
+        }
+        sec = SEC_STACK_EPOCHS;
+        s = nl + 1;
+        continue;
+      }
       if (found != SEC_UNKNOWN) {
         if (found != last_known + 1) {
           if (found <= last_known)
@@ -454,7 +497,13 @@ int mlr_dump_parse(const char *name, const char *text, size_t len, mlr_dump_t *o
         goto out;
       break;
     case SEC_MODULES:
-      if (parse_module(&p, s, end)) goto out;
+      if (parse_module(&p, s, end, false)) goto out;
+      break;
+    case SEC_UNLOADED:
+      if (parse_module(&p, s, end, true)) goto out;
+      break;
+    case SEC_STACK_EPOCHS:
+      if (parse_stack_epoch(&p, s, end)) goto out;
       break;
     case SEC_STACKS:
       if (parse_stack(&p, s, end)) goto out;

@@ -30,8 +30,13 @@ typedef struct modstate_s {
   const char *note; // why there are no symbols, or NULL
 } modstate_t;
 
-typedef struct addr_entry_s {
+typedef struct addr_key_s {
   uint64_t addr;
+  int64_t module; // the module it was resolved in (-1: none)
+} addr_key_t;
+
+typedef struct addr_entry_s {
+  addr_key_t key;
   size_t n;
   mlr_frame_t *frames; // in the pool
   UT_hash_handle hh;
@@ -45,6 +50,7 @@ typedef struct sym_s {
   modstate_t *ms;
   size_t *order; // module indexes sorted by lo
   addr_entry_t *cache;
+  bool has_unloaded; // the dump lists objects unloaded before it
 } sym_t;
 
 /* ---- names ---------------------------------------------------------------------- */
@@ -152,10 +158,26 @@ static int find_module(sym_t *s, uint64_t pc) {
   }
   for (size_t i = lo; i-- > 0;) {
     const mlr_module_t *m = &d->modules[s->order[i]];
+    if (m->unloaded_epoch) continue; /* see find_module_for */
     if (pc >= m->lo && pc < m->hi) return (int)s->order[i];
     if (lo - i > 8) break; /* ranges do not nest deeply */
   }
   return -1;
+}
+
+/* The module pc was in when a stack of this epoch was interned: the first
+ * object unloaded after that (its address range may since hold another
+ * object), else what is loaded at dump time. */
+static int find_module_for(sym_t *s, uint64_t pc, uint32_t epoch) {
+  const mlr_dump_t *d = s->d;
+  int best = -1;
+  for (size_t i = 0; i < d->nmodules; i++) {
+    const mlr_module_t *m = &d->modules[i];
+    if (m->unloaded_epoch > epoch && pc >= m->lo && pc < m->hi &&
+        (best < 0 || m->unloaded_epoch < d->modules[best].unloaded_epoch))
+      best = (int)i;
+  }
+  return best >= 0 ? best : find_module(s, pc);
 }
 
 /* ---- one address --------------------------------------------------------------------
@@ -172,10 +194,9 @@ static mlr_frame_t *fpush(fvec_t *v, const mlr_frame_t *proto) {
   return &v->f[v->n++];
 }
 
-static void resolve(sym_t *s, uint64_t addr, fvec_t *v) {
+static void resolve(sym_t *s, uint64_t addr, int mi, fvec_t *v) {
   mlr_frame_t proto = {.addr = addr, .module = -1};
   uint64_t pc = addr ? addr - 1 : 0;
-  int mi = find_module(s, pc);
   if (mi < 0) {
     proto.note = "address outside every module";
     fpush(v, &proto);
@@ -265,22 +286,27 @@ static void resolve(sym_t *s, uint64_t addr, fvec_t *v) {
   fpush(v, &proto);
 }
 
-static const addr_entry_t *lookup(sym_t *s, uint64_t addr) {
+static const addr_entry_t *lookup(sym_t *s, uint64_t addr, uint32_t epoch) {
   addr_entry_t *e;
-  HASH_FIND(hh, s->cache, &addr, sizeof addr, e);
+  addr_key_t key;
+  memset(&key, 0, sizeof key); /* the hash reads the padding too */
+  key.addr = addr;
+  key.module = s->has_unloaded ? find_module_for(s, addr ? addr - 1 : 0, epoch)
+                               : find_module(s, addr ? addr - 1 : 0);
+  HASH_FIND(hh, s->cache, &key, sizeof key, e);
   if (e) return e;
   fvec_t v;
   v.n = 0;
-  resolve(s, addr, &v);
+  resolve(s, addr, (int)key.module, &v);
   e = mlr_pool_alloc(s->d, sizeof *e);
   memset(e, 0, sizeof *e);
-  e->addr = addr;
+  e->key = key;
   e->n = v.n;
   if (v.n) {
     e->frames = mlr_pool_alloc(s->d, v.n * sizeof *e->frames);
     memcpy(e->frames, v.f, v.n * sizeof *e->frames);
   }
-  HASH_ADD(hh, s->cache, addr, sizeof e->addr, e);
+  HASH_ADD(hh, s->cache, key, sizeof e->key, e);
   return e;
 }
 
@@ -308,6 +334,7 @@ int mlr_symbolize(mlr_dump_t *d, const mlr_symbolize_opts_t *opts, mlr_err_t *er
   s.order = mlr_xcalloc(d->nmodules, sizeof *s.order);
   for (size_t i = 0; i < d->nmodules; i++) {
     s.order[i] = i;
+    if (d->modules[i].unloaded_epoch) s.has_unloaded = true;
     s.ms[i].self = strncmp(base_name(d->modules[i].path), "libmemledger.so", 15) == 0;
   }
   sort_dump = d;
@@ -319,7 +346,7 @@ int mlr_symbolize(mlr_dump_t *d, const mlr_symbolize_opts_t *opts, mlr_err_t *er
     size_t n = 0, cap = st->nraw + 4;
     mlr_frame_t *fr = mlr_xmalloc(cap * sizeof *fr);
     for (size_t k = 0; k < st->nraw; k++) {
-      const addr_entry_t *e = lookup(&s, st->raw[k]);
+      const addr_entry_t *e = lookup(&s, st->raw[k], st->epoch);
       if (n + e->n > cap) fr = mlr_xrealloc(fr, (cap = (n + e->n) * 2) * sizeof *fr);
       memcpy(fr + n, e->frames, e->n * sizeof *fr);
       n += e->n;

@@ -196,7 +196,7 @@ dump_consistent() {
   awk -v head="$head" '
     $0 == "[stacks]" { sec = "s"; next }
     $0 == "[unfreed]" { sec = "u"; next }
-    /^\[[a-z]+\]$/ { sec = ""; next }
+    /^\[[a-z_]+\]$/ { sec = ""; next }
     sec == "s" { if ($2 + 2 != NF) { print "bad stack line: " $0; bad = 1 } stk[$1] = 1 }
     sec == "u" {
       if (NF != 7) { print "bad unfreed line: " $0; bad = 1; next }

@@ -21,6 +21,8 @@
 #include "track.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -320,8 +322,16 @@ int ml_dump_write(ml_trigger_t trigger, ml_dump_result_t *res) {
   ml_writer_t *w = &ml_w;
   w->len = 0;
   w->err = 0;
+  /* A write past RLIMIT_FSIZE raises SIGXFSZ, whose default action would
+   * kill the program: block it while writing (the write then fails with
+   * EFBIG, reported like any write error) and discard one it raised. */
+  sigset_t xfsz, old_mask;
+  sigemptyset(&xfsz);
+  sigaddset(&xfsz, SIGXFSZ);
+  pthread_sigmask(SIG_BLOCK, &xfsz, &old_mask);
   w->fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (w->fd < 0) {
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     ml_dump_seq = seq - 1; /* no file: the number stays free */
     ml_dump_fail(res, errno, "create", tmp);
     ml_unlock(&ml_dump_lock);
@@ -433,6 +443,11 @@ heap_done:
   ml_w_flush(w);
   int werr = w->err;
   if (close(w->fd) != 0 && !werr) werr = errno;
+  if (werr == EFBIG && !sigismember(&old_mask, SIGXFSZ)) {
+    static const struct timespec zero = {0, 0};
+    (void)sigtimedwait(&xfsz, NULL, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
   if (werr) {
     unlink(tmp);
     ml_dump_seq = seq - 1;

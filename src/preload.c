@@ -3,11 +3,13 @@
  * preload.c - the preload front: defines the malloc family, jemalloc's API
  * and glibc's __libc_* aliases, all generated from hooks.def, each a call to
  * its body in front.h (layer: front).  Also the sigaction/signal hooks that
- * notice when the program takes over the dump signal, and the dlclose hook
- * that records unloaded objects (modules.h).  Nothing else here.
+ * notice when the program takes over the dump signal, the dlopen hook that
+ * drops RTLD_DEEPBIND, and the dlclose hook that records unloaded objects
+ * (modules.h).  Nothing else here.
  */
 #include "dumper.h"
 #include "front.h"
+#include "log.h"
 #include "modules.h"
 #include <dlfcn.h>
 #include <signal.h>
@@ -36,6 +38,25 @@ ML_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
   if (sig > 0 && sig < NSIG) sigaddset(&sa.sa_mask, sig);
   if (sigaction(sig, &sa, &old) < 0) return SIG_ERR;
   return old.sa_handler;
+}
+
+/* dlopen: RTLD_DEEPBIND makes the library look symbols up in its own
+ * dependencies first, so it would allocate from glibc's malloc and hand the
+ * blocks to ours (or the reverse): a crash.  The flag is dropped, with a
+ * warning, as heaptrack does.  The real dlopen is looked up once, here. */
+ML_EXPORT void *dlopen(const char *file, int flags) {
+  static void *(*real)(const char *, int);
+  if (!real) real = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
+  if (!real) return NULL;
+  if (flags & RTLD_DEEPBIND) {
+    static int once;
+    ml_log_once(&once, ML_LOG_WARNING,
+                "dlopen(\"%s\", RTLD_DEEPBIND): the flag is ignored, so that the library "
+                "uses memledger's malloc like the rest of the program",
+                file ? file : "(main program)");
+    flags &= ~RTLD_DEEPBIND;
+  }
+  return real(file, flags);
 }
 
 /* dlclose: record the object before it may go (modules.h), so that stacks

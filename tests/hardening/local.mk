@@ -8,8 +8,12 @@ HT_CFLAGS = -std=gnu11 -Wall -Wextra -O1 -g -fno-omit-frame-pointer
 
 HT_PROGS = tests/hardening/stress_prog tests/hardening/fork_prog \
 	tests/hardening/exit_prog tests/hardening/dlclose_prog \
-	tests/hardening/hostile_prog
+	tests/hardening/hostile_prog tests/hardening/deepbind_prog
 check_PROGRAMS += $(HT_PROGS)
+
+tests_hardening_deepbind_prog_SOURCES = tests/hardening/deepbind_prog.c
+tests_hardening_deepbind_prog_CFLAGS = $(HT_CFLAGS)
+tests_hardening_deepbind_prog_LDADD = $(DL_LIBS)
 
 tests_hardening_stress_prog_SOURCES = tests/hardening/stress_prog.c
 tests_hardening_stress_prog_CFLAGS = $(HT_CFLAGS)
@@ -30,7 +34,11 @@ tests_hardening_hostile_prog_SOURCES = tests/hardening/hostile_prog.c
 tests_hardening_hostile_prog_CFLAGS = $(HT_CFLAGS)
 tests_hardening_hostile_prog_LDADD = $(DL_LIBS)
 
-check_LTLIBRARIES += tests/hardening/libht_exitdso.la tests/hardening/ht_plugin.la
+check_LTLIBRARIES += tests/hardening/libht_exitdso.la tests/hardening/ht_plugin.la \
+	tests/hardening/deepbind_lib.la
+tests_hardening_deepbind_lib_la_SOURCES = tests/hardening/deepbind_lib.c
+tests_hardening_deepbind_lib_la_CFLAGS = $(HT_CFLAGS)
+tests_hardening_deepbind_lib_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 tests_hardening_libht_exitdso_la_SOURCES = tests/hardening/exitdso.c
 tests_hardening_libht_exitdso_la_CFLAGS = $(HT_CFLAGS)
 tests_hardening_libht_exitdso_la_LDFLAGS = -avoid-version -rpath /nowhere
@@ -40,7 +48,8 @@ tests_hardening_ht_plugin_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 
 HT_TESTS = tests/hardening/stress.sh tests/hardening/fork_variants.sh \
 	tests/hardening/exit_paths.sh tests/hardening/dlclose.sh \
-	tests/hardening/hostile_config.sh tests/hardening/redis.sh
+	tests/hardening/hostile_config.sh tests/hardening/redis.sh \
+	tests/hardening/deepbind.sh
 TESTS += $(HT_TESTS)
 EXTRA_DIST += $(HT_TESTS)
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # exports.sh - libmemledger.so exports the malloc family, jemalloc's API,
-# glibc's __libc_* aliases, sigaction, signal, dlclose, the
+# glibc's __libc_* aliases, sigaction, signal, dlopen, dlclose, the
 # -finstrument-functions hooks and memledger_* only, all of them, and does not depend on libstdc++.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
@@ -18,7 +18,7 @@ LIBC="__libc_malloc __libc_free __libc_calloc __libc_realloc __libc_memalign __l
   __libc_pvalloc"
 SIG="sigaction signal"
 SHADOW="__cyg_profile_func_enter __cyg_profile_func_exit"
-DLHOOK="dlclose"
+DLHOOK="dlopen dlclose"
 # memledger_* : whatever include/memledger.h declares with MEMLEDGER_API
 API=$(sed -n 's/^MEMLEDGER_API [^(]*[ *]\(memledger_[a-z_0-9]*\)(.*/\1/p' "$ML_SRCDIR/include/memledger.h")
 ALLOW=$(printf '%s\n' $STD $JE $LIBC $SIG $SHADOW $DLHOOK $API | sort -u)

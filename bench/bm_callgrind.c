@@ -10,11 +10,14 @@
  *
  * Also the part_* cases (pieces of the tracked path).  Prints one line per
  * case: "<case> <iterations> <frames walked> <frames kept>".
+ * Usage: bm_callgrind [SCALE [CASE...]]; with CASE names, only those pair
+ * and unwind cases run (no part_* cases).
  */
 #include "bm.h"
 #include "bm_stack.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #if defined(__has_include)
 #if __has_include(<valgrind/callgrind.h>)
@@ -99,8 +102,13 @@ int main(int argc, char **argv) {
       {"unwind_fp", NULL, NULL, 0, BM_UNWIND_FP, 100000},
       {"unwind_libunwind", NULL, NULL, 0, BM_UNWIND_LIBUNWIND, 20000},
   };
+  /* bm_callgrind SCALE CASE...: only the cases named (callgrind_guard.sh). */
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     bm_cg_case_t *c = &cases[i];
+    int named = argc <= 2;
+    for (int a = 2; a < argc; a++)
+      named |= strcmp(argv[a], c->name) == 0;
+    if (!named) continue;
     c->n *= scale;
     if (bm_cg_run(c)) return 1;
     unsigned walked =
@@ -108,6 +116,7 @@ int main(int argc, char **argv) {
     unsigned kept = c->alloc && c->mode != BM_UNWIND_NONE ? c->cal.kept : 0;
     printf("%s %u %u %u\n", c->name, c->n, walked, kept);
   }
+  if (argc > 2) return 0;
   bm_hooks_loop(BM_WARMUP);
   CALLGRIND_ZERO_STATS;
   bm_hooks_loop(100000 * scale);

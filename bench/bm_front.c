@@ -103,6 +103,12 @@ uint64_t bm_front_tracked_allocs(void) {
   return c.allocs;
 }
 
+uint64_t bm_front_tracked_live(void) {
+  ml_counts_t c;
+  ml_tables_counts(&ml_core.tables, &c);
+  return c.live;
+}
+
 ML_NOINLINE unsigned bm_raw_unwind(bm_unwind_t mode, uintptr_t *frames, unsigned max) {
   if (mode == BM_UNWIND_FP) return ml_unwind_fp(frames, max);
   return ml_unwind_libunwind(frames, max);

@@ -62,6 +62,9 @@ int bm_front_stack_of(void *p, uintptr_t *out, unsigned max);
 /* Tracked allocations recorded since start (all arenas; takes their locks). */
 uint64_t bm_front_tracked_allocs(void);
 
+/* Tracked blocks live right now (records in all arenas; takes their locks). */
+uint64_t bm_front_tracked_live(void);
+
 /* One call of the raw unwinder, without own-frame filtering or interning:
  * ml_unwind_libunwind or ml_unwind_fp. */
 unsigned bm_raw_unwind(bm_unwind_t mode, uintptr_t *frames, unsigned max);

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 # bench/local.mk - benchmarks; included by Makefile.am.
-# Benchmarks are measured by people (make bench, make bench-callgrind) and
-# only smoke-run by CI (make bench-smoke); none is in TESTS.  They link the
+# Benchmarks are measured by people (make bench, make bench-callgrind,
+# make bench-compare) and only smoke-run by CI (make bench-smoke), except
+# the deterministic instruction guard (make bench-callgrind-guard, run by
+# .ci/run when valgrind is installed); none is in TESTS.  They link the
 # core and the renamed jemalloc statically, with the front compiled into
 # bench/libbmfront.la: memledger and jemalloc alone side by side in one
 # process.  Benchmarks are C (bench/bm.h); bm_gbench.cc, the one C++ file,
@@ -18,7 +20,8 @@ noinst_LTLIBRARIES += bench/libbmfront.la
 bench_libbmfront_la_SOURCES = bench/bm_front.h bench/bm_front.c
 bench_libbmfront_la_CFLAGS = $(BENCH_CFLAGS)
 
-noinst_PROGRAMS += bench/bm_hotpath bench/bm_callgrind
+noinst_PROGRAMS += bench/bm_hotpath bench/bm_callgrind bench/bm_mixed bench/bm_table \
+	bench/bm_dump
 bench_bm_hotpath_SOURCES = bench/bm.h bench/bm_gbench.cc bench/bm_hotpath.c \
 	bench/bm_stack.h bench/bm_stack.c
 bench_bm_hotpath_CFLAGS = $(BENCH_INSTR_CFLAGS)
@@ -28,23 +31,64 @@ bench_bm_callgrind_SOURCES = bench/bm_callgrind.c bench/bm_stack.h bench/bm_stac
 bench_bm_callgrind_CFLAGS = $(BENCH_INSTR_CFLAGS)
 bench_bm_callgrind_LDADD = $(BENCH_LDADD)
 EXTRA_bench_bm_callgrind_DEPENDENCIES = libjemalloc_ml.a
+# Issue #5: the mixed workload, the tables alone, dumps under load.
+bench_bm_mixed_SOURCES = bench/bm.h bench/bm_gbench.cc bench/bm_mixed.c \
+	bench/bm_stack.h bench/bm_stack.c
+bench_bm_mixed_CFLAGS = $(BENCH_INSTR_CFLAGS)
+bench_bm_mixed_LDADD = $(BENCH_LDADD) $(BENCHMARK_LIBS)
+EXTRA_bench_bm_mixed_DEPENDENCIES = libjemalloc_ml.a
+bench_bm_table_SOURCES = bench/bm.h bench/bm_gbench.cc bench/bm_table.c
+bench_bm_table_CFLAGS = $(BENCH_CFLAGS)
+bench_bm_table_LDADD = $(BENCH_LDADD) $(BENCHMARK_LIBS)
+EXTRA_bench_bm_table_DEPENDENCIES = libjemalloc_ml.a
+bench_bm_dump_SOURCES = bench/bm.h bench/bm_gbench.cc bench/bm_dump.c
+bench_bm_dump_CFLAGS = $(BENCH_CFLAGS)
+bench_bm_dump_LDADD = $(BENCH_LDADD) $(BENCHMARK_LIBS)
+EXTRA_bench_bm_dump_DEPENDENCIES = libjemalloc_ml.a
 
-EXTRA_DIST += bench/README.md bench/run.sh bench/callgrind.sh
-CLEANFILES += bench/hotpath.json bench/smoke.json
+EXTRA_DIST += bench/README.md bench/run.sh bench/callgrind.sh bench/callgrind_guard.sh \
+	bench/compare.sh bench/alloc_workload.py bench/workload.sql
+CLEANFILES += bench/hotpath.json bench/smoke.json bench/mixed.json bench/table.json \
+	bench/dump.json bench/smoke-mixed.json bench/smoke-table.json bench/smoke-dump.json
 
 # make bench BENCH_ARGS='--repetitions 9 --cpu 1'
 BENCH_ARGS =
-bench: bench/bm_hotpath$(EXEEXT)
+BENCH_BINS = bench/bm_hotpath$(EXEEXT) bench/bm_mixed$(EXEEXT) bench/bm_table$(EXEEXT) \
+	bench/bm_dump$(EXEEXT)
+bench: $(BENCH_BINS)
 	$(SHELL) $(srcdir)/bench/run.sh --bin bench/bm_hotpath$(EXEEXT) \
 	  --out bench/hotpath.json $(BENCH_ARGS)
+	$(SHELL) $(srcdir)/bench/run.sh --bin bench/bm_mixed$(EXEEXT) \
+	  --out bench/mixed.json $(BENCH_ARGS)
+	$(SHELL) $(srcdir)/bench/run.sh --bin bench/bm_table$(EXEEXT) \
+	  --out bench/table.json $(BENCH_ARGS)
+	$(SHELL) $(srcdir)/bench/run.sh --bin bench/bm_dump$(EXEEXT) \
+	  --out bench/dump.json $(BENCH_ARGS)
 
 # CI: proves the benchmarks still run (one short repetition of each case).
-bench-smoke: bench/bm_hotpath$(EXEEXT)
+# The dump case only at 100 k blocks with one churning thread.
+bench-smoke: $(BENCH_BINS)
 	$(SHELL) $(srcdir)/bench/run.sh --bin bench/bm_hotpath$(EXEEXT) \
 	  --out bench/smoke.json --quick --repetitions 1
+	$(SHELL) $(srcdir)/bench/run.sh --bin bench/bm_mixed$(EXEEXT) \
+	  --out bench/smoke-mixed.json --quick --repetitions 1
+	$(SHELL) $(srcdir)/bench/run.sh --bin bench/bm_table$(EXEEXT) \
+	  --out bench/smoke-table.json --quick --repetitions 1 --filter '/(10000|1000)($$|/)'
+	$(SHELL) $(srcdir)/bench/run.sh --bin bench/bm_dump$(EXEEXT) \
+	  --out bench/smoke-dump.json --quick --repetitions 1 --filter 'dump/100000/1/'
 
 # Instructions per pair under callgrind (noise-free; needs valgrind).
 bench-callgrind: bench/bm_callgrind$(EXEEXT)
 	$(SHELL) $(srcdir)/bench/callgrind.sh bench/bm_callgrind$(EXEEXT)
 
-.PHONY: bench bench-smoke bench-callgrind
+# CI guard (deterministic): instruction budgets under callgrind; exit 1 over.
+bench-callgrind-guard: bench/bm_callgrind$(EXEEXT)
+	$(SHELL) $(srcdir)/bench/callgrind_guard.sh bench/bm_callgrind$(EXEEXT)
+
+# Whole programs (python3, sqlite3, redis) under glibc, jemalloc, memledger,
+# heaptrack, memcheck.  make bench-compare COMPARE_ARGS=--quick
+COMPARE_ARGS =
+bench-compare: libmemledger.la
+	$(SHELL) $(srcdir)/bench/compare.sh --lib .libs/libmemledger.so $(COMPARE_ARGS)
+
+.PHONY: bench bench-smoke bench-callgrind bench-callgrind-guard bench-compare

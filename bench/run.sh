@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# bench/run.sh - run the hot-path benchmark and print medians and the budget
-# ratios of DESIGN.md.  Builds nothing: `make bench` builds and calls this.
+# bench/run.sh - run one benchmark binary (bm_hotpath, bm_mixed, bm_table,
+# bm_dump) and print medians and the budgets of DESIGN.md that its cases
+# are about.  Builds nothing: `make bench` builds and calls this per binary.
 #
 #   bench/run.sh [--bin PATH] [--out FILE] [--repetitions N] [--min-time S]
 #                [--quick] [--cpu N] [--filter REGEX] [--no-interleave]
@@ -51,7 +52,10 @@ import json, statistics, sys
 doc = json.load(open(sys.argv[1]))
 ctx = doc.get("context", {})
 scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
-runs, errors, counters = {}, {}, {}
+runs, errors, counters, extras = {}, {}, {}, {}
+STD = {"family_index", "per_family_instance_index", "repetitions", "repetition_index",
+       "threads", "iterations", "real_time", "cpu_time", "items_per_second",
+       "bytes_per_second", "leaked"}
 # Registration order (repetitions may have run interleaved).
 order = lambda b: (b.get("family_index", 0), b.get("per_family_instance_index", 0))
 for b in sorted(doc.get("benchmarks", []), key=order):
@@ -66,9 +70,12 @@ for b in sorted(doc.get("benchmarks", []), key=order):
     for k in ("frames", "kept"):
         if k in b:
             counters.setdefault(name, {})[k] = int(b[k])
+    for k, v in b.items():  # other user counters (mixed, table, dump cases)
+        if k not in STD and k not in ("frames", "kept") and isinstance(v, (int, float)):
+            extras.setdefault(name, {}).setdefault(k, []).append(float(v))
 
 med = {n: statistics.median(v) for n, v in runs.items()}
-print("memledger hot path: %s, %s CPUs at %s MHz, load %s" % (
+print("memledger benchmarks: %s, %s CPUs at %s MHz, load %s" % (
     ctx.get("date", "?"), ctx.get("num_cpus", "?"), ctx.get("mhz_per_cpu", "?"),
     " ".join("%.2f" % x for x in ctx.get("load_avg", [])) or "?"))
 print("jemalloc %s, threshold %s bytes, call depth %s; median of %d repetition(s)\n" % (
@@ -99,7 +106,8 @@ def extra(label, a, b, budget=None, minus=None):
         verdict = "" if budget is None else ("  budget <= +%g ns: %s" % (budget, "within" if d <= budget else "OVER"))
         print("  %-42s %+7.1fns %+7.1fns%s" % (label, d, m, verdict))
 
-print("\n  %-42s %9s %9s" % ("budgets (DESIGN.md)", "medians", "minima"))
+if any(n.startswith("pair_") for n in med):
+    print("\n  %-42s %9s %9s" % ("budgets (DESIGN.md)", "medians", "minima"))
 ratio("untracked pair 64 B / jemalloc pair", "pair_ml/64", "pair_je/64", 1.25)
 extra("tracked pair, shadow - jemalloc pair 4096 B", "pair_ml_shadow/4096", "pair_je/4096", 10)
 extra("tracked pair, fp - jemalloc pair 4096 B", "pair_ml_fp/4096", "pair_je/4096", 25)
@@ -110,7 +118,7 @@ extra("tracked pair, no stack - jemalloc pair", "pair_ml_none/4096", "pair_je/40
 extra("tracked pair, fp - jemalloc - fp unwind", "pair_ml_fp/4096", "pair_je/4096", minus="unwind_fp")
 extra("tracked pair, libunwind - jemalloc pair", "pair_ml_libunwind/4096", "pair_je/4096")
 extra("tracked, libunwind - jemalloc - unwind", "pair_ml_libunwind/4096", "pair_je/4096", minus="unwind_libunwind")
-mt = [n for n in med if "/threads:" in n]
+mt = [n for n in med if "/threads:" in n and n.startswith("pair_")]
 if mt:
     print("2 threads (wall time per pair, both threads together; informational):")
     for n in mt:
@@ -118,6 +126,61 @@ if mt:
             ratio("untracked pair 64 B / jemalloc pair", n, n.replace("pair_ml/", "pair_je/"))
         if n.startswith("pair_ml_fp/4096/"):
             extra("tracked pair, fp - jemalloc pair 4096 B", n, n.replace("pair_ml_fp/", "pair_je/"))
+
+# ---- issue #5: counters, the mixed workload, tables, dumps ----
+if extras:
+    print("\ncounters (median over the repetitions; *_ns in ns):")
+    for n, ks in extras.items():
+        print("  %-*s %s" % (w, n, "  ".join(
+            "%s=%s" % (k, ("%.1f" % statistics.median(v)) if statistics.median(v) < 1000
+                       else "%.0f" % statistics.median(v)) for k, v in sorted(ks.items()))))
+
+def xmed(n, k):
+    v = extras.get(n, {}).get(k)
+    return statistics.median(v) if v else None
+
+def budget(label, value, limit, unit, le=True):
+    if value is None:
+        return
+    ok = value <= limit if le else value >= limit
+    print("  %-54s %10.2f %-3s budget %s %g: %s" % (label, value, unit, "<=" if le else ">=",
+          limit, "within" if ok else "OVER"))
+
+mixed = [n for n in med if n.startswith("mixed_")]
+if mixed:
+    print("\nmixed workload (ns per pair, wall time over all threads; budgets printed, not gated):")
+    t1 = lambda side, th: med.get("mixed_%s/real_time/threads:%d" % (side, th))
+    budget("mixed, memledger libunwind, 1 thread", t1("ml_libunwind", 1), 90, "ns")
+    budget("mixed, memledger fp, 1 thread", t1("ml_fp", 1), 40, "ns")
+    if t1("je", 1):
+        print("  %-54s %10.2f ns (reference ~32 ns on the budgets' machine)" % (
+            "mixed, jemalloc alone, 1 thread", t1("je", 1)))
+    for side in ("ml_fp", "ml_libunwind", "ml_shadow", "ml_none"):
+        if t1(side, 1) and t1("je", 1):
+            print("  %-54s %10.2fx jemalloc" % ("mixed_%s / mixed_je, 1 thread" % side,
+                  t1(side, 1) / t1("je", 1)))
+    for side in ("je", "ml_fp", "ml_libunwind", "ml_shadow", "ml_none"):
+        if t1(side, 1) and t1(side, 2):
+            budget("scaling t1/t2, %s" % side, t1(side, 1) / t1(side, 2), 1.8, "x", le=False)
+        if t1(side, 1) and t1(side, 4):
+            print("  %-54s %10.2fx" % ("scaling t1/t4, %s (2 CPUs here)" % side,
+                  t1(side, 1) / t1(side, 4)))
+meta = [n for n in extras if n.startswith("metadata/")]
+if meta:
+    print("\ntables:")
+    for n in meta:
+        budget("metadata bytes per tracked block, %s" % n.split("/")[1],
+               xmed(n, "bytes_per_block"), 64, "B")
+dumps = [n for n in extras if n.startswith("dump/")]
+if dumps:
+    print("\ndumps (blocks/churning threads):")
+    for n in dumps:
+        tag = "/".join(n.split("/")[1:3])
+        budget("%s longest wait of an allocating thread" % tag, xmed(n, "wait_max_ns") / 1e6,
+               1.0, "ms")
+        budget("%s longest arena lock hold (pause_ns)" % tag, xmed(n, "pause_ns") / 1e6, 1.0, "ms")
+        if n.startswith("dump/1000000/"):
+            budget("%s dump complete (total_ns)" % tag, xmed(n, "total_ns") / 1e9, 2.0, "s")
 sys.exit(1 if errors else 0)
 EOF
 }

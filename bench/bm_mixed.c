@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bm_mixed.c - a mixed workload (issue #5): a ring of live blocks, each
+ * operation freeing a slot's old block and allocating a new one in its
+ * place, with sizes from a fixed pseudo-random sequence (80% under 1 KiB,
+ * 20% from 1 to 16 KiB, so at the default threshold of 1024 bytes about a
+ * fifth of the blocks are tracked), at the bottom of a call chain of
+ * BM_CHAIN_DEPTH frames, on 1, 2 and 4 threads.
+ *
+ * The ring is shared by all threads (BM_RING_SLOTS slots per thread): each
+ * thread picks slots by its own pseudo-random sequence and swaps its new
+ * block in with an atomic exchange, so with T threads about (T-1)/T of the
+ * frees are of blocks another thread allocated (cross-thread frees, as a
+ * producer/consumer program makes).  One iteration is one pair (a malloc and
+ * a free); time is wall time over the pairs of all threads, so
+ * t(1 thread) / t(2 threads) is the scaling.
+ *
+ * After its loop, thread 0 drains the ring and leaks BM_LEAKS tracked blocks
+ * on purpose; the run fails unless the front then holds exactly BM_LEAKS
+ * more live records than before (memledger sides) or none (jemalloc alone):
+ * the accounting stays exact under cross-thread frees.
+ */
+#include "bm.h"
+#include "bm_stack.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define BM_RING_SLOTS 4096 // per thread
+#define BM_SIZES 65536     // the size sequence, a power of two
+#define BM_LEAKS 16        // tracked blocks leaked per run
+#define BM_MAX_THREADS 4
+
+static uint32_t bm_sizes[BM_SIZES];
+
+typedef struct bm_mix_s {
+  const char *side;
+  void *(*volatile alloc)(size_t);
+  void (*volatile release)(void *);
+  bm_unwind_t mode; // 0: jemalloc alone, or memledger without a capture set
+  int tracked;
+  int calibrated;
+  bm_calib_t cal;
+  void **ring; // shared by the threads of a run
+  size_t slots;
+  uint64_t live_before;
+} bm_mix_t;
+
+typedef struct bm_mix_run_s {
+  bm_state *st;
+  bm_mix_t *c;
+  uint64_t seed;
+} bm_mix_run_t;
+
+BM_INLINE uint64_t bm_xorshift(uint64_t *s) {
+  uint64_t x = *s;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return *s = x;
+}
+
+static void bm_sizes_init(void) {
+  uint64_t s = UINT64_C(0x9e3779b97f4a7c15);
+  for (unsigned i = 0; i < BM_SIZES; i++) {
+    uint64_t r = bm_xorshift(&s);
+    if (r % 5 == 0) /* 20%: 1..16 KiB */
+      bm_sizes[i] = 1024 + (uint32_t)((r >> 8) % (15 * 1024 + 1));
+    else /* 80%: under 1 KiB (and under the default threshold's usable size) */
+      bm_sizes[i] = 8 + (uint32_t)((r >> 8) % (1000 - 8));
+  }
+}
+
+static void bm_mix_loop(void *arg) {
+  bm_mix_run_t *r = arg;
+  bm_mix_t *c = r->c;
+  uint64_t s = r->seed, n, k = r->seed;
+  while (bm_keep_running_batch(r->st, &n)) {
+    /* Read after the start barrier: thread 0 has made the ring by then. */
+    void **ring = c->ring;
+    size_t mask = c->slots - 1;
+    for (uint64_t i = 0; i < n; i++) {
+      uint64_t x = bm_xorshift(&s);
+      void *p = c->alloc(bm_sizes[(k++) & (BM_SIZES - 1)]);
+      bm_do_not_optimize(p);
+      void *old = __atomic_exchange_n(&ring[x & mask], p, __ATOMIC_ACQ_REL);
+      c->release(old);
+    }
+  }
+}
+
+static void bm_mix_run(bm_state *st) {
+  bm_mix_t *c = bm_udata(st);
+  int threads = bm_threads(st), tid = bm_thread_index(st);
+  bm_mix_run_t r = {.st = st, .c = c, .seed = UINT64_C(0x2545f4914f6cdd1d) * (tid + 1)};
+  if (tid == 0) {
+    /* Thread 0 sets up before its first bm_keep_running_batch; the other
+     * threads wait in theirs until it gets there. */
+    if (c->mode && !c->calibrated) {
+      if (bm_calibrate(c->mode, BM_CHAIN_DEPTH, &c->cal)) {
+        bm_skip_with_error(st, "calibration failed");
+        return;
+      }
+      c->calibrated = 1;
+    }
+    if (c->mode) bm_front_set_unwind(c->mode, c->cal.skip, 0);
+    c->live_before = bm_front_tracked_live();
+    c->slots = (size_t)BM_RING_SLOTS * (size_t)threads;
+    c->ring = calloc(c->slots, sizeof(void *));
+    /* Fill the ring (not timed), so the loop frees from its first pair. */
+    uint64_t s = UINT64_C(0x1234567) * (uint64_t)threads;
+    for (size_t i = 0; i < c->slots; i++)
+      c->ring[i] = c->alloc(bm_sizes[bm_xorshift(&s) & (BM_SIZES - 1)]);
+  }
+  bm_chain_run(BM_CHAIN_DEPTH, bm_mix_loop, &r);
+  bm_set_items_processed(st, (int64_t)bm_iterations(st));
+  if (tid != 0) return;
+  /* Every thread has left its loop (Google Benchmark's end barrier). */
+  for (size_t i = 0; i < c->slots; i++)
+    c->release(c->ring[i]);
+  free(c->ring);
+  c->ring = NULL;
+  for (int i = 0; i < BM_LEAKS; i++) /* deliberate leaks */
+    bm_do_not_optimize(c->alloc(4096));
+  uint64_t got = bm_front_tracked_live() - c->live_before;
+  uint64_t want = c->tracked ? BM_LEAKS : 0;
+  if (got != want) {
+    static char msg[128];
+    snprintf(msg, sizeof msg, "%" PRIu64 " tracked blocks live after the run, expected %" PRIu64,
+             got, want);
+    bm_skip_with_error(st, msg);
+  }
+  bm_counter_set(st, "leaked", (double)got, BM_COUNTER_DEFAULT);
+}
+
+static bm_mix_t bm_mix_je = {"je", bm_je_malloc, bm_je_free, 0, 0};
+static bm_mix_t bm_mix_fp = {"ml_fp", bm_ml_malloc, bm_ml_free, BM_UNWIND_FP, 1};
+static bm_mix_t bm_mix_lu = {"ml_libunwind", bm_ml_malloc, bm_ml_free, BM_UNWIND_LIBUNWIND, 1};
+static bm_mix_t bm_mix_shadow = {"ml_shadow", bm_ml_malloc, bm_ml_free, BM_UNWIND_SHADOW, 1};
+static bm_mix_t bm_mix_none = {"ml_none", bm_ml_malloc, bm_ml_free, BM_UNWIND_NONE, 1};
+
+int main(int argc, char **argv) {
+  if (bm_front_init()) return 1;
+  size_t t = bm_front_threshold();
+  if (t < 1000 || t > 1024) {
+    fprintf(stderr,
+            "bm_mixed: the mix is made for the default threshold (1024 bytes); it is %zu "
+            "(MEMLEDGER_MIN_SIZE)\n",
+            t);
+    return 1;
+  }
+  bm_sizes_init();
+  char buf[32];
+  snprintf(buf, sizeof buf, "%zu", t);
+  bm_add_context("memledger_threshold", buf);
+  snprintf(buf, sizeof buf, "%d", BM_CHAIN_DEPTH);
+  bm_add_context("chain_depth", buf);
+  bm_add_context("jemalloc", bm_front_jemalloc_version());
+  bm_add_context("setup", "mixed: ring of 4096 live blocks per thread, 80% < 1 KiB, "
+                          "20% 1-16 KiB, cross-thread frees");
+  bm_mix_t *sides[] = {&bm_mix_je, &bm_mix_fp, &bm_mix_lu, &bm_mix_shadow, &bm_mix_none};
+  for (int th = 1; th <= BM_MAX_THREADS; th *= 2)
+    for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+      char name[64];
+      snprintf(name, sizeof name, "mixed_%s", sides[i]->side);
+      bm_bench_threads(bm_bench_use_real_time(bm_register(name, bm_mix_run, sides[i])), th);
+    }
+  return bm_main(argc, argv);
+}

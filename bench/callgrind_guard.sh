@@ -1,0 +1,77 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# bench/callgrind_guard.sh - the deterministic CI guard of the hot path:
+# instructions per malloc+free pair under valgrind's callgrind, memledger's
+# front against jemalloc alone in the same run (bm_callgrind), checked
+# against fixed budgets.  Exit 0 within, 1 over budget or on failure,
+# 77 when valgrind is not installed (skip).  Well under a minute.
+#
+#   bench/callgrind_guard.sh [PATH/TO/bm_callgrind]
+#
+# Budgets (bench/README.md; measured when set: untracked 92.5 vs 82.6 Ir,
+# tracked fp 1288 vs 116.9 Ir with 21 frames walked):
+#   pair_ml/64       <= 1.25 x pair_je/64              (untracked pair)
+#   pair_ml_fp/4096  <= pair_je/4096 + 1400 Ir         (tracked, frame pointers)
+set -eu
+
+bin=${1:-bench/bm_callgrind}
+UNTRACKED_RATIO=${ML_GUARD_UNTRACKED_RATIO:-1.25}
+FP_EXTRA_IR=${ML_GUARD_FP_EXTRA_IR:-1400}
+if ! command -v valgrind >/dev/null 2>&1; then
+  echo "callgrind_guard.sh: valgrind is not installed: skipped" >&2
+  exit 77
+fi
+if [ ! -x "$bin" ]; then
+  echo "callgrind_guard.sh: $bin is not built (make bench/bm_callgrind)" >&2
+  exit 1
+fi
+dir=$(mktemp -d "${TMPDIR:-/tmp}/memledger-cgg.XXXXXX")
+trap 'rm -rf "$dir"' EXIT INT TERM
+# SCALE 1: 100 000 pairs per case, a few seconds under callgrind.
+valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$bin" 1 \
+  pair_je/64 pair_ml/64 pair_je/4096 pair_ml_fp/4096 \
+  >"$dir/cases.txt" 2>"$dir/valgrind.log" || {
+  cat "$dir/valgrind.log" >&2
+  echo "callgrind_guard.sh: bm_callgrind failed" >&2
+  exit 1
+}
+python3 - "$dir" "$UNTRACKED_RATIO" "$FP_EXTRA_IR" <<'PY'
+import glob, os, re, sys
+
+d, ratio_max, fp_extra = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+cases = {}
+for line in open(os.path.join(d, "cases.txt")):
+    name, n, walked, kept = line.split()
+    cases[name] = (int(n), int(walked), int(kept))
+ir = {}
+for f in glob.glob(os.path.join(d, "cg.out.*")):
+    trig = tot = None
+    for line in open(f):
+        m = re.match(r"desc: Trigger: Client Request: (\S+)", line)
+        if m:
+            trig = m.group(1)
+        m = re.match(r"(?:summary|totals): (\d+)", line)
+        if m:
+            tot = int(m.group(1))
+    if trig in cases and tot is not None:
+        ir[trig] = tot / cases[trig][0]
+need = ["pair_je/64", "pair_ml/64", "pair_je/4096", "pair_ml_fp/4096"]
+missing = [n for n in need if n not in ir]
+if missing:
+    print("callgrind_guard: no count for %s" % ", ".join(missing))
+    sys.exit(1)
+ok = True
+r = ir["pair_ml/64"] / ir["pair_je/64"]
+v = "within" if r <= ratio_max else "OVER"
+ok &= r <= ratio_max
+print("callgrind guard: untracked pair 64 B %.1f Ir vs jemalloc %.1f Ir: %.2fx (budget <= %.2fx): %s"
+      % (ir["pair_ml/64"], ir["pair_je/64"], r, ratio_max, v))
+extra = ir["pair_ml_fp/4096"] - ir["pair_je/4096"]
+v = "within" if extra <= fp_extra else "OVER"
+ok &= extra <= fp_extra
+w, k = cases["pair_ml_fp/4096"][1:]
+print("callgrind guard: tracked fp pair 4 KiB %.1f Ir vs jemalloc %.1f Ir: %+.1f Ir "
+      "(budget <= +%g Ir; %d frames walked, %d kept): %s"
+      % (ir["pair_ml_fp/4096"], ir["pair_je/4096"], extra, fp_extra, w, k, v))
+sys.exit(0 if ok else 1)
+PY

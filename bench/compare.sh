@@ -1,0 +1,239 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# bench/compare.sh - whole programs under each allocator setup (issue #5):
+# wall time and peak RSS of real programs run
+#   glibc       no preload
+#   jemalloc    LD_PRELOAD=libjemalloc.so.2 (the reference)
+#   memledger   LD_PRELOAD=libmemledger.so, default threshold
+#   ml_min0     memledger with MEMLEDGER_MIN_SIZE=0 (every block tracked)
+#   heaptrack   heaptrack PROG           (when installed)
+#   memcheck    valgrind --tool=memcheck (when installed)
+# on
+#   python      python3 bench/alloc_workload.py (dicts, lists, strings)
+#   sqlite3     sqlite3 :memory: < bench/workload.sql (200k rows, indexes)
+#   redis       redis-server + redis-benchmark -n N on 127.0.0.1 (when
+#               installed; the time is redis-benchmark's, the RSS the server's)
+# Runs are interleaved (every repetition runs each program under each setup,
+# in a rotating order); the table shows medians, the ratio to jemalloc, and
+# the budget of DESIGN.md (memledger at the default threshold within 5% of
+# jemalloc alone; printed, not gated).  Nothing is installed.
+#
+#   bench/compare.sh [--quick] [--repetitions N] [--tool-repetitions N]
+#                    [--lib PATH/libmemledger.so] [--jemalloc PATH]
+#                    [--only python,sqlite3,redis] [--no-tools]
+#
+# --quick: 3 repetitions (default 5).  heaptrack and memcheck are 10-50x
+# slower; they run --tool-repetitions times (default 1; 0 with --no-tools).
+# `make bench-compare COMPARE_ARGS=--quick` builds the library and runs this.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+reps=5
+tool_reps=1
+lib=
+jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+only=python,sqlite3,redis
+usage() { sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) reps=3; shift ;;
+    --repetitions) reps=$2; shift 2 ;;
+    --tool-repetitions) tool_reps=$2; shift 2 ;;
+    --no-tools) tool_reps=0; shift ;;
+    --lib) lib=$2; shift 2 ;;
+    --jemalloc) jemalloc=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    -h|--help) usage ;;
+    *) echo "compare.sh: unknown option $1" >&2; usage ;;
+  esac
+done
+if [ -z "$lib" ]; then
+  for f in .libs/libmemledger.so "$here/../.libs/libmemledger.so"; do
+    [ -f "$f" ] && { lib=$f; break; }
+  done
+fi
+if [ -z "$lib" ] || [ ! -f "$lib" ]; then
+  echo "compare.sh: libmemledger.so not found (build it; or --lib PATH)" >&2
+  exit 1
+fi
+lib=$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")
+[ -f "$jemalloc" ] || { echo "compare.sh: $jemalloc not found (package libjemalloc2)" >&2; exit 1; }
+
+exec python3 - "$here" "$lib" "$jemalloc" "$reps" "$tool_reps" "$only" <<'PY'
+import os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+
+here, lib, jemalloc, reps, tool_reps, only = sys.argv[1:7]
+reps, tool_reps, only = int(reps), int(tool_reps), set(only.split(","))
+tmp = tempfile.mkdtemp(prefix="memledger-compare.")
+gnu_time = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+# The real interpreter (not a pyenv shim, a shell script).
+py = subprocess.run(["python3", "-c", "import sys; print(sys.executable)"],
+                    capture_output=True, text=True).stdout.strip()
+
+# ---- setups ------------------------------------------------------------------
+ml_env = {"MEMLEDGER_DIR": tmp, "MEMLEDGER_QUIET": "1"}
+setups = [
+    ("glibc", [], {}),
+    ("jemalloc", [], {"LD_PRELOAD": jemalloc}),
+    ("memledger", [], dict(ml_env, LD_PRELOAD=lib)),
+    ("ml_min0", [], dict(ml_env, LD_PRELOAD=lib, MEMLEDGER_MIN_SIZE="0")),
+]
+tools = []
+if shutil.which("heaptrack"):
+    tools.append(("heaptrack", ["heaptrack", "-o", os.path.join(tmp, "ht")], {}))
+else:
+    print("heaptrack: not installed, skipped")
+if shutil.which("valgrind"):
+    tools.append(("memcheck", ["valgrind", "--tool=memcheck", "-q",
+                               "--log-file=" + os.path.join(tmp, "vg.%p")], {}))
+else:
+    print("valgrind: not installed, memcheck skipped")
+if tool_reps == 0:
+    tools = []
+
+# ---- programs ----------------------------------------------------------------
+def run_simple(argv, stdin_path, wrap, env):
+    """Wall seconds and peak RSS (KiB) of one run."""
+    full_env = dict(os.environ, **env)
+    rss_file = os.path.join(tmp, "rss")
+    # LD_PRELOAD only for the program: `env` execs it under GNU time/the tool.
+    # No `env` without variables: a tool must run the program itself.
+    pre = ["env"] + ["%s=%s" % kv for kv in env.items()] if env else []
+    cmd = wrap + pre + argv
+    if gnu_time:
+        cmd = [gnu_time, "-f", "%M", "-o", rss_file] + cmd
+    stdin = open(stdin_path) if stdin_path else subprocess.DEVNULL
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=dict(os.environ))
+    _, status, ru = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t0
+    err = p.stderr.read().decode(errors="replace")
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError("%s exited %d: %s" % (" ".join(cmd), p.returncode, err[-500:]))
+    if gnu_time:
+        try:
+            rss = int(open(rss_file).read().split()[-1])
+        except Exception:
+            rss = ru.ru_maxrss
+    else:
+        rss = ru.ru_maxrss  # wait4: the child's (and its waited-for children's) peak
+    return dt, rss
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+def run_redis(wrap, env):
+    n = "20000" if reps <= 3 else "50000"
+    port = str(free_port())
+    pre = ["env"] + ["%s=%s" % kv for kv in env.items()] if env else []
+    server = subprocess.Popen(wrap + pre +
+                              ["redis-server", "--port", port, "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):  # up to 60 s (memcheck starts slowly)
+            if subprocess.run(["redis-cli", "-p", port, "ping"], capture_output=True,
+                              text=True).stdout.strip() == "PONG":
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("redis-server did not start")
+        t0 = time.perf_counter()
+        subprocess.run(["redis-benchmark", "-p", port, "-h", "127.0.0.1", "-n", n, "-q",
+                        "-t", "set,get,lpush,lpop,incr"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dt = time.perf_counter() - t0
+        rss = 0
+        pid = server.pid
+        # The server is `env`'s exec, or the tool's child: the largest VmHWM
+        # among the server's process tree.
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                st = open("/proc/%s/status" % d).read()
+                ppid = int(st.split("PPid:")[1].split()[0])
+                if int(d) == pid or ppid == pid:
+                    for line in st.splitlines():
+                        if line.startswith("VmHWM:"):
+                            rss = max(rss, int(line.split()[1]))
+            except Exception:
+                pass
+        subprocess.run(["redis-cli", "-p", port, "shutdown", "nosave"], capture_output=True)
+        server.wait(timeout=60)
+        return dt, rss
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGKILL)
+            server.wait()
+
+programs = []
+if "python" in only:
+    programs.append(("python", lambda w, e: run_simple([py, os.path.join(here, "alloc_workload.py")], None, w, e)))
+if "sqlite3" in only:
+    if shutil.which("sqlite3"):
+        programs.append(("sqlite3", lambda w, e: run_simple(["sqlite3", ":memory:"], os.path.join(here, "workload.sql"), w, e)))
+    else:
+        print("sqlite3: not installed, skipped")
+if "redis" in only:
+    if shutil.which("redis-server") and shutil.which("redis-benchmark") and shutil.which("redis-cli"):
+        programs.append(("redis", run_redis))
+    else:
+        print("redis: redis-server/redis-benchmark not installed (package redis-server), skipped")
+
+# ---- interleaved runs ----------------------------------------------------------
+results = {}  # (program, setup) -> [(wall, rss)]
+failed = {}
+all_setups = setups + tools
+for rep in range(max(reps, tool_reps)):
+    order = all_setups[rep % len(all_setups):] + all_setups[:rep % len(all_setups)]
+    for prog, fn in programs:
+        for name, wrap, env in order:
+            is_tool = (name, wrap, env) in tools
+            if rep >= (tool_reps if is_tool else reps) or (prog, name) in failed:
+                continue
+            try:
+                results.setdefault((prog, name), []).append(fn(wrap, env))
+            except Exception as e:
+                failed[(prog, name)] = str(e)
+            for f in os.listdir(tmp):  # dumps and tool outputs
+                if f != "rss":
+                    p = os.path.join(tmp, f)
+                    (shutil.rmtree if os.path.isdir(p) else os.remove)(p)
+    print("repetition %d done" % (rep + 1), file=sys.stderr)
+
+# ---- the table ----------------------------------------------------------------
+print("\nwhole programs: median of %d repetition(s) (heaptrack/memcheck: %d), "
+      "load %s" % (reps, tool_reps, " ".join("%.2f" % x for x in os.getloadavg())))
+print("%-8s %-10s %10s %9s %12s  %s" % ("program", "setup", "wall s", "/ je", "peak RSS MiB", "runs"))
+verdicts = []
+for prog, _ in programs:
+    je = results.get((prog, "jemalloc"))
+    je_med = statistics.median(w for w, _ in je) if je else None
+    for name, _, _ in all_setups:
+        r = results.get((prog, name))
+        if (prog, name) in failed:
+            print("%-8s %-10s  FAILED: %s" % (prog, name, failed[(prog, name)][:200]))
+            continue
+        if not r:
+            continue
+        w = statistics.median(x for x, _ in r)
+        m = statistics.median(x for _, x in r) / 1024.0
+        ratio = "%8.3fx" % (w / je_med) if je_med else "%9s" % "-"
+        print("%-8s %-10s %10.3f %s %12.1f  %s" % (prog, name, w, ratio, m,
+              " ".join("%.3f" % x for x, _ in r)))
+        if name == "memledger" and je_med:
+            verdicts.append((prog, w / je_med))
+print("\nbudget (DESIGN.md): memledger at the default threshold within 5% of jemalloc alone")
+for prog, r in verdicts:
+    print("  %-8s %.3fx  %s" % (prog, r, "within" if r <= 1.05 else "OVER"))
+shutil.rmtree(tmp, ignore_errors=True)
+sys.exit(1 if failed else 0)
+PY

@@ -240,6 +240,18 @@ static void ml_dump_fail(ml_dump_result_t *res, int err, const char *what,
 static long ml_dump_snapshot(ml_dump_result_t *res) {
   ml_tables_t *t = &ml_core.tables;
   size_t used = 0;
+  /* Size and fault in the scratch area before any arena is locked: page
+   * faults of fresh memory under a lock would stretch the pause (the
+   * estimate is read without locks; the loop below grows it if short). */
+  size_t estimate = 0;
+  for (unsigned i = 0; i < t->narenas; i++)
+    estimate += __atomic_load_n(&t->arenas[i].n.live, __ATOMIC_RELAXED);
+  estimate += estimate / 4 + 1024;
+  if (!ml_scratch_reserve((void **)&ml_scratch.recs, &ml_scratch.recs_cap, estimate,
+                          sizeof(ml_rec_t)))
+    return -1;
+  for (size_t off = 0; off < estimate * sizeof(ml_rec_t); off += 4096)
+    ((volatile char *)ml_scratch.recs)[off] = 0;
   for (unsigned i = 0; i < t->narenas; i++) {
     for (;;) {
       uint64_t t0 = ml_prim_now_ns();

@@ -32,6 +32,7 @@
 #include "bm_stack.h"
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 typedef enum bm_kind_e { BM_PAIR, BM_RAW, BM_PART, BM_HOOKS } bm_kind_t;
 
@@ -44,6 +45,7 @@ typedef struct bm_case_s {
   int tracked;      // the front records every pair
   int calibrated;   // cal is valid (thread 0's stack)
   bm_calib_t cal;
+  unsigned depth;   // frames of the chain under the loop (0: BM_CHAIN_DEPTH)
 } bm_case_t;
 
 typedef struct bm_run_s {
@@ -101,12 +103,13 @@ static void bm_case_run(bm_state *st) {
   bm_run_t r = {
       .st = st, .c = c, .size = c->kind == BM_PAIR ? (size_t)bm_range(st, 0) : 0};
   int lead = bm_thread_index(st) == 0;
+  unsigned depth = c->depth ? c->depth : BM_CHAIN_DEPTH;
   uint64_t before = 0;
   /* Thread 0 sets the front up before its first bm_keep_running_batch; the
    * other threads wait in theirs until it gets there. */
   if (lead) {
     if (c->mode && !c->calibrated) {
-      if (bm_calibrate(c->mode, BM_CHAIN_DEPTH, &c->cal)) {
+      if (bm_calibrate(c->mode, depth, &c->cal)) {
         bm_skip_with_error(st, "calibration failed");
         return;
       }
@@ -116,9 +119,9 @@ static void bm_case_run(bm_state *st) {
     before = bm_front_tracked_allocs();
   }
   if (c->kind == BM_RAW)
-    bm_chain_run(BM_CHAIN_DEPTH + c->cal.pad, bm_raw_loop, &r);
+    bm_chain_run(depth + c->cal.pad, bm_raw_loop, &r);
   else
-    bm_chain_run(BM_CHAIN_DEPTH, bm_pair_loop, &r);
+    bm_chain_run(depth, bm_pair_loop, &r);
 
   uint64_t iters = bm_iterations(st);
   bm_set_items_processed(st, (int64_t)iters);
@@ -173,6 +176,16 @@ static bm_case_t bm_part_hash = {.kind = BM_PART, .part = BM_PART_HASH};
 static bm_case_t bm_part_intern = {.kind = BM_PART, .part = BM_PART_INTERN};
 static bm_case_t bm_part_table = {.kind = BM_PART, .part = BM_PART_TABLE};
 static bm_case_t bm_part_hooks = {.kind = BM_HOOKS};
+/* Tracked pairs under chains of 8, 32 and 128 frames (issue 3's depths). */
+#define BM_DEPTH_CASE(m, d)                                                               \
+  {.kind = BM_PAIR, .alloc = bm_ml_malloc, .release = bm_ml_free, .mode = m, .tracked = 1, \
+   .depth = d}
+static bm_case_t bm_ml_shadow_depth[] = {BM_DEPTH_CASE(BM_UNWIND_SHADOW, 8),
+                                         BM_DEPTH_CASE(BM_UNWIND_SHADOW, 32),
+                                         BM_DEPTH_CASE(BM_UNWIND_SHADOW, 128)};
+static bm_case_t bm_ml_fp_depth[] = {BM_DEPTH_CASE(BM_UNWIND_FP, 8),
+                                     BM_DEPTH_CASE(BM_UNWIND_FP, 32),
+                                     BM_DEPTH_CASE(BM_UNWIND_FP, 128)};
 /* The threaded variants: the same, without the calibration counters. */
 static bm_case_t bm_ml_fp_mt = {.kind = BM_PAIR,
                                 .alloc = bm_ml_malloc,
@@ -212,6 +225,13 @@ int main(int argc, char **argv) {
   bm_pair("pair_ml_fp", &bm_ml_fp, BM_LARGE, 1);
   bm_pair("pair_ml_libunwind", &bm_ml_lu, BM_LARGE, 1);
   bm_pair("pair_ml_shadow", &bm_ml_shadow, BM_LARGE, 1);
+  for (int i = 0; i < 3; i++) {
+    char name[48];
+    snprintf(name, sizeof name, "pair_ml_shadow_depth%u", bm_ml_shadow_depth[i].depth);
+    bm_pair(strdup(name), &bm_ml_shadow_depth[i], BM_LARGE, 1);
+    snprintf(name, sizeof name, "pair_ml_fp_depth%u", bm_ml_fp_depth[i].depth);
+    bm_pair(strdup(name), &bm_ml_fp_depth[i], BM_LARGE, 1);
+  }
   bm_register("unwind_fp", bm_case_run, &bm_raw_fp);
   bm_register("unwind_libunwind", bm_case_run, &bm_raw_lu);
   /* Parts of a tracked pair (the argument is a frame count). */

@@ -52,11 +52,11 @@ done
 run abort
 tap_eq "abort(): the process dies of SIGABRT (status 134), no hang, no dump" "134|0" "$rc|$(count_dumps "$d")"
 tap_eq "abort(): no .tmp file, nothing from memledger on stderr" "|" \
-  "$(ls -A "$d" | grep tmp)|$(grep memledger "$d/err")"
+  "$(ls -A "$d" | grep tmp)|$(grep "^memledger:" "$d/err")"
 run segv
 tap_eq "SIGSEGV: the process dies of SIGSEGV (status 139), no hang, no dump" "139|0" "$rc|$(count_dumps "$d")"
 tap_eq "SIGSEGV: no .tmp file, nothing from memledger on stderr" "|" \
-  "$(ls -A "$d" | grep tmp)|$(grep memledger "$d/err")"
+  "$(ls -A "$d" | grep tmp)|$(grep "^memledger:" "$d/err")"
 
 run atexit
 tap_eq "atexit handlers that allocate and free: exit 0, one exit dump" "0|exit" "$rc|$(dump_header "$f" trigger 2>/dev/null)"

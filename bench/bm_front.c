@@ -39,6 +39,14 @@ ML_STATIC_ASSERT((int)BM_UNWIND_LIBUNWIND == (int)ML_UNWIND_LIBUNWIND &&
                      (int)BM_UNWIND_SHADOW == (int)ML_UNWIND_SHADOW,
                  "bm_unwind_t follows ml_unwind_mode_t");
 ML_NOINLINE void bm_je_free(void *p) { ml_je_free(p); }
+/* calloc, aligned_alloc and realloc growth, each side: the "alloc" half of a
+ * pair (the other half is the matching free). */
+ML_NOINLINE void *bm_ml_calloc1(size_t n) { return ml_f_calloc(1, n); }
+ML_NOINLINE void *bm_je_calloc1(size_t n) { return ml_je_calloc(1, n); }
+ML_NOINLINE void *bm_ml_aligned64(size_t n) { return ml_f_aligned_alloc(64, n); }
+ML_NOINLINE void *bm_je_aligned64(size_t n) { return ml_je_aligned_alloc(64, n); }
+ML_NOINLINE void *bm_ml_realloc_grow(size_t n) { return ml_f_realloc(ml_f_malloc(n / 2), n); }
+ML_NOINLINE void *bm_je_realloc_grow(size_t n) { return ml_je_realloc(ml_je_malloc(n / 2), n); }
 
 // ---- core knobs -----------------------------------------------------------------
 

@@ -25,6 +25,14 @@ void *bm_je_malloc(size_t n);
  * drop its own frames by (calibration only: see bm_stack.c). */
 void *bm_ml_malloc_unanchored(size_t n);
 void bm_je_free(void *p);
+/* calloc(1, n), aligned_alloc(64, n), and realloc(malloc(n / 2), n): the
+ * allocating half of a pair whose other half is bm_ml_free/bm_je_free. */
+void *bm_ml_calloc1(size_t n);
+void *bm_je_calloc1(size_t n);
+void *bm_ml_aligned64(size_t n);
+void *bm_je_aligned64(size_t n);
+void *bm_ml_realloc_grow(size_t n);
+void *bm_je_realloc_grow(size_t n);
 
 /* Unwinders (memledger's MEMLEDGER_UNWIND values). */
 typedef enum bm_unwind_e {

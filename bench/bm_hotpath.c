@@ -169,6 +169,13 @@ static bm_case_t bm_ml_shadow = {.kind = BM_PAIR,
                                  .release = bm_ml_free,
                                  .mode = BM_UNWIND_SHADOW,
                                  .tracked = 1};
+/* The other entry points, untracked (issue 5's list). */
+static bm_case_t bm_je_calloc = {.kind = BM_PAIR, .alloc = bm_je_calloc1, .release = bm_je_free};
+static bm_case_t bm_ml_calloc = {.kind = BM_PAIR, .alloc = bm_ml_calloc1, .release = bm_ml_free};
+static bm_case_t bm_je_aligned = {.kind = BM_PAIR, .alloc = bm_je_aligned64, .release = bm_je_free};
+static bm_case_t bm_ml_aligned = {.kind = BM_PAIR, .alloc = bm_ml_aligned64, .release = bm_ml_free};
+static bm_case_t bm_je_realloc = {.kind = BM_PAIR, .alloc = bm_je_realloc_grow, .release = bm_je_free};
+static bm_case_t bm_ml_realloc = {.kind = BM_PAIR, .alloc = bm_ml_realloc_grow, .release = bm_ml_free};
 static bm_case_t bm_raw_fp = {.kind = BM_RAW, .mode = BM_UNWIND_FP};
 static bm_case_t bm_raw_lu = {.kind = BM_RAW, .mode = BM_UNWIND_LIBUNWIND};
 static bm_case_t bm_part_lock = {.kind = BM_PART, .part = BM_PART_LOCK};
@@ -225,6 +232,27 @@ int main(int argc, char **argv) {
   bm_pair("pair_ml_fp", &bm_ml_fp, BM_LARGE, 1);
   bm_pair("pair_ml_libunwind", &bm_ml_lu, BM_LARGE, 1);
   bm_pair("pair_ml_shadow", &bm_ml_shadow, BM_LARGE, 1);
+  /* Untracked sizes and entry points, each beside jemalloc's. */
+  static const int64_t small_sizes[] = {16, 512};
+  for (int i = 0; i < 2; i++) {
+    bm_pair("pair_je", &bm_je, small_sizes[i], 1);
+    bm_pair("pair_ml", &bm_ml, small_sizes[i], 1);
+  }
+  bm_pair("calloc_je", &bm_je_calloc, BM_SMALL, 1);
+  bm_pair("calloc_ml", &bm_ml_calloc, BM_SMALL, 1);
+  bm_pair("aligned64_je", &bm_je_aligned, BM_SMALL, 1);
+  bm_pair("aligned64_ml", &bm_ml_aligned, BM_SMALL, 1);
+  bm_pair("realloc_grow_je", &bm_je_realloc, BM_SMALL, 1);
+  bm_pair("realloc_grow_ml", &bm_ml_realloc, BM_SMALL, 1);
+  /* Tracked pairs at 1 KiB and 64 KiB for every unwinder. */
+  static const int64_t tracked_sizes[] = {1024, 65536};
+  for (int i = 0; i < 2; i++) {
+    bm_pair("pair_je", &bm_je, tracked_sizes[i], 1);
+    bm_pair("pair_ml_none", &bm_ml_none, tracked_sizes[i], 1);
+    bm_pair("pair_ml_fp", &bm_ml_fp, tracked_sizes[i], 1);
+    bm_pair("pair_ml_libunwind", &bm_ml_lu, tracked_sizes[i], 1);
+    bm_pair("pair_ml_shadow", &bm_ml_shadow, tracked_sizes[i], 1);
+  }
   for (int i = 0; i < 3; i++) {
     char name[48];
     snprintf(name, sizeof name, "pair_ml_shadow_depth%u", bm_ml_shadow_depth[i].depth);

@@ -1,12 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # real_programs.sh - real programs under the preload (python3, perl, bash,
-# sqlite3, git): same standard output and exit status as without it, the same
-# standard error too with MEMLEDGER_QUIET=1, and readable dumps.  A program
-# that is not installed is skipped.
+# sqlite3, git, gcc, cmake -P, jq, xz and zstd with threads): same standard
+# output and exit status as without it, the same standard error too with
+# MEMLEDGER_QUIET=1, and readable dumps.  A program that is not installed is
+# skipped.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
-tap_plan 15
+tap_plan 30
 
 HOME=$T_TMP/home
 mkdir -p "$HOME"
@@ -128,4 +129,41 @@ run_case git git bash -c '
   $G log --format="%H %an %s"
   $G rev-list --count HEAD
   $G diff --stat HEAD~1 HEAD'
+
+# ---- gcc: compile, link and run a file ---------------------------------------------
+cat >"$T_TMP/gcc.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(void) {
+  char *p = malloc(100000);
+  memset(p, 'z', 99999);
+  p[99999] = 0;
+  printf("%zu\n", strlen(p));
+  free(p);
+  return 0;
+}
+EOF
+run_case gcc gcc bash -c "gcc -O2 -Wall -o prog '$T_TMP/gcc.c' && ./prog && gcc -O0 -S -o - '$T_TMP/gcc.c' | grep -c call"
+
+# ---- cmake in script mode -------------------------------------------------------------
+cat >"$T_TMP/cmake.cmake" <<'EOF'
+set(acc "")
+foreach(i RANGE 1 2000)
+  string(APPEND acc "item${i};")
+endforeach()
+list(LENGTH acc n)
+list(REVERSE acc)
+list(GET acc 1 second)
+string(LENGTH "${acc}" len)
+message(STATUS "items=${n} second=${second} length=${len}")
+EOF
+run_case cmake cmake cmake -P "$T_TMP/cmake.cmake"
+
+# ---- jq ---------------------------------------------------------------------------------
+run_case jq jq bash -c "seq 1 20000 | jq -s -c '[.[] | {n: ., s: (tostring * 3)}] | map(select(.n % 7 == 0)) | {count: length, last: .[-1], total: (map(.n) | add)}'"
+
+# ---- xz and zstd, several threads ---------------------------------------------------------
+run_case xz xz bash -c "seq 1 400000 | xz -T2 -6 | xz -d | sha256sum"
+run_case zstd zstd bash -c "seq 1 400000 | zstd -q -T2 -9 | zstd -q -d | sha256sum"
 exit 0

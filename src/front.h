@@ -10,8 +10,9 @@
  * Asking jemalloc for the usable size instead costs ~40 instructions per
  * free, and handing that size back through sdallocx does not pay either:
  * jemalloc 5.3 built with profiling support (Debian's) sends every
- * page-aligned pointer given to sdallocx down its slow path.  Semantics follow glibc: realloc(p, 0) frees p and returns NULL;
- * calloc and reallocarray overflow give NULL and ENOMEM; memalign rounds a
+ * page-aligned pointer given to sdallocx down its slow path.  Semantics
+ * follow glibc: realloc(p, 0) frees p and returns NULL; calloc and
+ * reallocarray overflow give NULL and ENOMEM; memalign rounds a
  * non-power-of-two alignment up; aligned_alloc and posix_memalign refuse it
  * with EINVAL.  The tracked paths are out of line (ML_NOINLINE) so that the
  * fast paths stay small.
@@ -27,12 +28,8 @@
 
 #define ML_TRACKED(u) ml_unlikely((u) >= ml_gate.threshold)
 
-/* Where the program called us from, evaluated in the exported function
- * (these bodies are always inlined into it): the recorder keeps the stack
- * from the return address on, and checks shadow-stack entries against the
- * frame address (see shadow.h). */
-#define ML_RA ((uintptr_t)__builtin_return_address(0))
-#define ML_FA ((uintptr_t)__builtin_frame_address(0))
+/* Where the program called us from (ML_RA, ML_FA: track.h), passed down
+ * from the exported function to the out-of-line paths. */
 #define ML_CALLER uintptr_t ra, uintptr_t fa
 #define ML_AT ra, fa
 

@@ -46,9 +46,6 @@ ML_INLINE uint32_t ml_track_stack_id_here(uintptr_t ra, uintptr_t anchor) {
       ml_core.empty_stack = ml_stacks_intern(&ml_core.stacks, NULL, 0);
     return ml_core.empty_stack;
   }
-  uintptr_t buf[ML_UNWIND_BUF_FRAMES];
-  const uintptr_t *frames = buf;
-  unsigned n;
   /* auto: the shadow stack when this thread is in instrumented code and not
    * deeper than the array holds (the innermost frames would be missing). */
   if (mode == ML_UNWIND_SHADOW ||
@@ -59,10 +56,11 @@ ML_INLINE uint32_t ml_track_stack_id_here(uintptr_t ra, uintptr_t anchor) {
     if (ml_unlikely(empty))
       atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
     return id;
-  } else {
-    n = ml_unwind_capture(mode == ML_UNWIND_FP ? ML_UNWIND_FP : ML_UNWIND_LIBUNWIND, buf,
-                          &frames, ml_core.max_frames, ml_core.skip_frames, ra);
   }
+  uintptr_t buf[ML_UNWIND_BUF_FRAMES];
+  const uintptr_t *frames;
+  unsigned n = ml_unwind_capture(mode == ML_UNWIND_FP ? ML_UNWIND_FP : ML_UNWIND_LIBUNWIND, buf,
+                                 &frames, ml_core.max_frames, ml_core.skip_frames, ra);
   if (ml_unlikely(n == 0))
     atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
   return ml_stacks_intern(&ml_core.stacks, frames, n);

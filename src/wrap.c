@@ -17,18 +17,11 @@
  * (`replaced_records` in the dump) instead of reported; a block allocated
  * outside and freed inside is counted as `foreign_frees`.
  */
-#include "dumper.h"
-#include "track.h"
+#include "wrap.h"
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#ifdef ML_WRAP_STATIC
-#define ML_REAL(f) __real_##f
-#else
-#define ML_REAL(f) f
-#endif
 
 void *ML_REAL(malloc)(size_t n);
 void ML_REAL(free)(void *p);
@@ -40,10 +33,6 @@ void *ML_REAL(aligned_alloc)(size_t align, size_t n);
 void *ML_REAL(memalign)(size_t align, size_t n);
 void *ML_REAL(valloc)(size_t n);
 void *ML_REAL(pvalloc)(size_t n);
-size_t ML_REAL(malloc_usable_size)(void *p);
-
-#define ML_RA ((uintptr_t)__builtin_return_address(0))
-#define ML_FA ((uintptr_t)__builtin_frame_address(0))
 
 /* ---- the backend table for the core ------------------------------------- */
 
@@ -71,13 +60,11 @@ const ml_backend_t ml_backend = {
 
 /* ---- bodies --------------------------------------------------------------- */
 
-#define ML_W_TRACKED(p) ml_unlikely(ML_REAL(malloc_usable_size)(p) >= ml_gate.threshold)
-
-static ML_NOINLINE void ml_w_track(void *p, size_t n, uintptr_t ra, uintptr_t fa) {
+ML_NOINLINE void ml_w_track(void *p, size_t n, uintptr_t ra, uintptr_t fa) {
   if (ML_W_TRACKED(p)) ml_track_alloc_from(p, n, ra, fa);
 }
 
-static ML_NOINLINE void ml_w_untrack(void *p) {
+ML_NOINLINE void ml_w_untrack(void *p) {
   if (!ml_track_free(p)) ml_track_foreign_free();
 }
 

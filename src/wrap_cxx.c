@@ -14,16 +14,8 @@
  * not load libstdc++: these wrappers only run in a library linked with the
  * C++ --wrap flags, which uses libstdc++ and has it loaded.
  */
-#include "track.h"
+#include "wrap.h"
 #include <malloc.h>
-
-#ifdef ML_WRAP_STATIC
-#define ML_REAL(f) __real_##f
-#else
-#define ML_REAL(f) f
-#endif
-
-size_t ML_REAL(malloc_usable_size)(void *p);
 
 #define ML_NEW(name, params, args, size) void *ML_REAL(name) params __attribute__((weak));
 #define ML_DELETE(name, params, args) void ML_REAL(name) params __attribute__((weak));
@@ -31,29 +23,17 @@ size_t ML_REAL(malloc_usable_size)(void *p);
 #undef ML_NEW
 #undef ML_DELETE
 
-#define ML_RA ((uintptr_t)__builtin_return_address(0))
-#define ML_FA ((uintptr_t)__builtin_frame_address(0))
-
-static ML_NOINLINE void ml_wc_track(void *p, size_t n, uintptr_t ra, uintptr_t fa) {
-  if (ML_REAL(malloc_usable_size)(p) >= ml_gate.threshold) ml_track_alloc_from(p, n, ra, fa);
-}
-
-static ML_NOINLINE void ml_wc_untrack(void *p) {
-  if (ML_REAL(malloc_usable_size)(p) >= ml_gate.threshold && !ml_track_free(p))
-    ml_track_foreign_free();
-}
-
 #define ML_NEW(name, params, args, size)                                        \
   ML_EXPORT void *__wrap_##name params;                                         \
   void *__wrap_##name params {                                                  \
     void *p = ML_REAL(name) args;                                               \
-    if (p && (size) >= ml_gate.cutoff) ml_wc_track(p, size, ML_RA, ML_FA);      \
+    if (p && (size) >= ml_gate.cutoff) ml_w_track(p, size, ML_RA, ML_FA);       \
     return p;                                                                   \
   }
 #define ML_DELETE(name, params, args)                                           \
   ML_EXPORT void __wrap_##name params;                                          \
   void __wrap_##name params {                                                   \
-    if (p) ml_wc_untrack(p);                                                    \
+    if (p && ML_W_TRACKED(p)) ml_w_untrack(p);                                  \
     ML_REAL(name) args;                                                         \
   }
 #include "hooks_cxx.def"

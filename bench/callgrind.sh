@@ -28,28 +28,11 @@ valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$bin" "$scale" \
   cat "$dir/valgrind.log" >&2
   exit 1
 }
-python3 - "$dir" <<'EOF'
-import glob, os, re, sys
+PYTHONPATH="$(dirname "$0")" python3 - "$dir" <<'EOF'
+import sys
+from cg_counts import load
 
-d = sys.argv[1]
-cases = {}  # name -> (iterations, frames walked, frames kept)
-order = []
-for line in open(os.path.join(d, "cases.txt")):
-    name, n, walked, kept = line.split()
-    cases[name] = (int(n), int(walked), int(kept))
-    order.append(name)
-ir = {}
-for f in glob.glob(os.path.join(d, "cg.out.*")):
-    trig = tot = None
-    for line in open(f):
-        m = re.match(r"desc: Trigger: Client Request: (\S+)", line)
-        if m:
-            trig = m.group(1)
-        m = re.match(r"(?:summary|totals): (\d+)", line)
-        if m:
-            tot = int(m.group(1))
-    if trig in cases and tot is not None:
-        ir[trig] = tot / cases[trig][0]
+cases, order, ir = load(sys.argv[1])
 
 print("instructions per iteration (callgrind Ir; loop and call included)\n")
 print("%-24s %10s  %s" % ("case", "Ir", "frames walked/kept"))

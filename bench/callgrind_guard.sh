@@ -35,26 +35,12 @@ valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$bin" 1 \
   echo "callgrind_guard.sh: bm_callgrind failed" >&2
   exit 1
 }
-python3 - "$dir" "$UNTRACKED_RATIO" "$FP_EXTRA_IR" <<'PY'
-import glob, os, re, sys
+PYTHONPATH="$(dirname "$0")" python3 - "$dir" "$UNTRACKED_RATIO" "$FP_EXTRA_IR" <<'PY'
+import sys
+from cg_counts import load
 
 d, ratio_max, fp_extra = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-cases = {}
-for line in open(os.path.join(d, "cases.txt")):
-    name, n, walked, kept = line.split()
-    cases[name] = (int(n), int(walked), int(kept))
-ir = {}
-for f in glob.glob(os.path.join(d, "cg.out.*")):
-    trig = tot = None
-    for line in open(f):
-        m = re.match(r"desc: Trigger: Client Request: (\S+)", line)
-        if m:
-            trig = m.group(1)
-        m = re.match(r"(?:summary|totals): (\d+)", line)
-        if m:
-            tot = int(m.group(1))
-    if trig in cases and tot is not None:
-        ir[trig] = tot / cases[trig][0]
+cases, _, ir = load(d)
 need = ["pair_je/64", "pair_ml/64", "pair_je/4096", "pair_ml_fp/4096"]
 missing = [n for n in need if n not in ir]
 if missing:

@@ -75,7 +75,7 @@ static ML_NOINLINE void *ml_f_realloc_tracked(void *p, size_t n, ML_CALLER) {
   bool had = ml_f_take(p, &old);
   void *q = ml_je_realloc(p, n);
   if (!q) {
-    if (had) ml_track_put_back(&old);
+    if (had) ml_track_put_back(&old, ml_rec_size(&old));
     errno = ENOMEM; /* glibc sets it; jemalloc 5.3's realloc does not */
     return NULL;
   }
@@ -201,7 +201,7 @@ ML_INLINE void *ml_f_rallocx(void *p, size_t n, int flags) {
   bool had = ml_f_take(p, &old);
   void *q = ml_je_rallocx(p, n, flags);
   if (!q) {
-    if (had) ml_track_put_back(&old);
+    if (had) ml_track_put_back(&old, ml_rec_size(&old));
     return NULL;
   }
   if (ML_TRACKED(ml_je_sallocx(q, 0))) ml_track_alloc_from(q, n, ML_RA, ML_FA);
@@ -216,10 +216,11 @@ ML_INLINE size_t ml_f_xallocx(void *p, size_t n, size_t extra, int flags) {
   size_t u = ml_je_xallocx(p, n, extra, flags);
   if (ML_TRACKED(u)) {
     if (had) {
-      size_t kept = ml_rec_size(&old) > u ? u : ml_rec_size(&old);
+      size_t was = ml_rec_size(&old);
+      size_t kept = was > u ? u : was;
       size_t want = n > kept ? n : kept;
       old.size_tid = (old.size_tid & ~ML_REC_SIZE_MAX) | (want > u ? u : want);
-      ml_track_put_back(&old);
+      ml_track_put_back(&old, was);
     } else {
       ml_track_alloc_from(p, n, ML_RA, ML_FA);
     }

@@ -110,17 +110,19 @@ bool ml_track_take(void *p, ml_rec_t *out) {
   return found;
 }
 
-void ml_track_put_back(const ml_rec_t *r) {
+void ml_track_put_back(const ml_rec_t *r, size_t taken_size) {
   ml_guard_enter();
-  /* The failed realloc left the block as it was: undo the removal, so the
-   * counters do not show a free that did not happen. */
+  /* Undo the removal: the counters show neither the free that did not
+   * happen nor a new allocation.  A size that changed in place (xallocx)
+   * moves only the allocated bytes (by the difference), never the freed
+   * bytes down. */
   if (ml_pagemap_mark((void *)r->ptr) && ml_tables_insert(&ml_core.tables, r)) {
     ml_arena_t *a = ml_tables_arena(&ml_core.tables, r->ptr);
     ml_lock(&a->lock);
     a->n.allocs--;
-    a->n.bytes_alloc -= ml_rec_size(r);
+    a->n.bytes_alloc -= taken_size; /* the insert added the new size */
     a->n.frees--;
-    a->n.bytes_freed -= ml_rec_size(r);
+    a->n.bytes_freed -= taken_size; /* the removal added the old size */
     ml_unlock(&a->lock);
   }
   ml_guard_leave();

@@ -108,9 +108,10 @@ ML_INLINE void ml_track_alloc(void *p, size_t size) { ml_track_alloc_from(p, siz
  * record.  Returns true when p had one. */
 bool ml_track_free(void *p) ML_HIDDEN;
 /* realloc: take p's record out (into *out, may be NULL) before the backend
- * call (true when it had one); put it back if the call fails. */
+ * call (true when it had one); put it back if the call fails, or with a new
+ * size after an in-place resize (taken_size: its size when taken). */
 bool ml_track_take(void *p, ml_rec_t *out) ML_HIDDEN;
-void ml_track_put_back(const ml_rec_t *r) ML_HIDDEN;
+void ml_track_put_back(const ml_rec_t *r, size_t taken_size) ML_HIDDEN;
 
 /* A free of a block of tracked size that had no record (link-time mode: it
  * was allocated outside the wrapped code). */

@@ -91,7 +91,7 @@ static ML_NOINLINE void *ml_w_realloc_slow(void *p, size_t n, uintptr_t ra, uint
   bool had = ML_W_TRACKED(p) && ml_track_take(p, &old);
   void *q = ML_REAL(realloc)(p, n);
   if (!q) {
-    if (had && n) ml_track_put_back(&old); /* failed: p is unchanged */
+    if (had && n) ml_track_put_back(&old, ml_rec_size(&old)); /* failed: p is unchanged */
     return NULL;                           /* n == 0: glibc freed p */
   }
   ml_w_track(q, n, ra, fa);

@@ -298,6 +298,32 @@ static void test_track_free_removes_block(void **state) {
   assert_int_equal(c.live, 1);
 }
 
+/* An in-place resize (xallocx): taken at 3000 bytes, put back at 5000.  The
+ * growth counts as allocated bytes; the freed bytes do not move (they used
+ * to go down by the growth, and wrap around when smaller than it). */
+static void test_track_put_back_resized_counts_growth_as_allocated(void **state) {
+  void *p = ml_test_block(1, 3);
+  ml_counts_t before, after;
+  ml_rec_t r, back;
+
+  (void)state;
+  ml_track_alloc(p, 3000);
+  before = ml_test_counts();
+  assert_true(ml_track_take(p, &r));
+  r.size_tid = (r.size_tid & ~ML_REC_SIZE_MAX) | 5000;
+  ml_track_put_back(&r, 3000);
+  after = ml_test_counts();
+  assert_int_equal(after.allocs, before.allocs);
+  assert_int_equal(after.frees, before.frees);
+  assert_int_equal(after.live, before.live);
+  assert_int_equal(after.live_bytes, before.live_bytes + 2000);
+  assert_int_equal(after.bytes_alloc, before.bytes_alloc + 2000);
+  assert_int_equal(after.bytes_freed, before.bytes_freed);
+  back = ml_test_find(p);
+  assert_int_equal(ml_rec_size(&back), 5000);
+  assert_true(ml_track_free(p));
+}
+
 static void test_track_take_put_back_leaves_counters_unchanged(void **state) {
   void *p = ml_test_block(1, 1);
   ml_counts_t before, after;
@@ -316,7 +342,7 @@ static void test_track_take_put_back_leaves_counters_unchanged(void **state) {
   assert_false(ml_test_has(p));
   assert_int_equal(ml_test_counts().live, 0);
 
-  ml_track_put_back(&taken);
+  ml_track_put_back(&taken, ml_rec_size(&taken));
   after = ml_test_counts();
   assert_memory_equal(&after, &before, sizeof before);
   {
@@ -434,7 +460,7 @@ static void ml_test_errno_round(ml_unwind_mode_t mode) {
   assert_true(ml_track_take(p, &r));
   assert_int_equal(errno, 4243);
   errno = 4244;
-  ml_track_put_back(&r);
+  ml_track_put_back(&r, ml_rec_size(&r));
   assert_int_equal(errno, 4244);
   errno = 4245;
   assert_true(ml_track_free(p));
@@ -605,6 +631,7 @@ int main(void) {
       ML_TEST(test_track_alloc_stack_ids_follow_call_sites),
       ML_TEST(test_track_free_removes_block),
       ML_TEST(test_track_take_put_back_leaves_counters_unchanged),
+      ML_TEST(test_track_put_back_resized_counts_growth_as_allocated),
       ML_TEST(test_track_guard_set_records_nothing),
       ML_TEST(test_track_seq_increases_within_thread),
       ML_TEST(test_track_unwind_none_shares_empty_stack),

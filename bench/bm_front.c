@@ -57,7 +57,7 @@ int bm_front_init(void) {
   setenv("MEMLEDGER_DUMP_AT_EXIT", "0", 1);
   setenv("MEMLEDGER_SIGNAL", "0", 1);
   setenv("MEMLEDGER_QUIET", "1", 1);
-  ml_init_process();
+  ml_init_process(false);
   if (atomic_load(&ml_core.state) != ML_STATE_READY) {
     fprintf(stderr, "bm_front: memledger is not recording (MEMLEDGER_ENABLED=0?)\n");
     return -1;

@@ -4,7 +4,7 @@
  * Thin: each calls into the core.  Not for signal handlers.
  */
 #include "../include/memledger.h"
-#include "dumper.h"
+#include "triggers.h"
 #include "fmt.h"
 #include "track.h"
 #include <errno.h>
@@ -18,7 +18,7 @@ MEMLEDGER_API int memledger_dump(char *path, size_t size) {
     return -1;
   }
   ml_dump_result_t res;
-  if (ml_dumper_request(&res) != 0) {
+  if (ml_triggers_api_dump(&res) != 0) {
     errno = res.err;
     return -1;
   }

@@ -20,5 +20,5 @@ const ml_backend_t ml_backend = {
  * Being dlopen'ed is refused by the loader itself ("cannot allocate memory
  * in static TLS block"): jemalloc's and our thread-locals are initial-exec. */
 __attribute__((constructor(101))) static void ml_front_constructor(void) {
-  ml_init_process();
+  ml_init_process(true); /* preload.c hides our signal handlers */
 }

@@ -2,43 +2,114 @@
 /*
  * dump.h - the dump writer (layer: output).  Format: doc/dump-format.md.
  *
- * ml_dump_write snapshots the arenas one at a time (each locked only while
- * its records are copied), aggregates per stack, and writes the file through
- * a fixed buffer to a temporary name, renamed (without replacing anything)
- * when complete.  Serialised by the dump lock.  Allocates nothing through
- * malloc (scratch memory is mmap'd).  Must not run in a signal handler.
+ * One dump is written in four stages: collect (dump_collect.c: the unfreed
+ * records aggregated per stack), open (an anonymous O_TMPFILE, or a
+ * temporary name nobody can guess), write (dump_write.c: header, totals,
+ * resources, modules, stacks, unfreed blocks) and publish (linked in under
+ * "memledger.<pid>.<n>.dump", never replacing a file).  It runs either in a
+ * program's thread (the exit dump, tests: tables read under their locks) or
+ * in a snapshot child (triggers.c: tables read frozen, without locks, from
+ * a copy of the address space).  Never calls malloc, stdio, jemalloc or the
+ * loader; scratch memory is mmap'd and reserved ahead (ml_dump_reserve).
+ * Serialised by the dump lock in the program; a snapshot child is alone.
  */
 #ifndef ML_DUMP_H
 #define ML_DUMP_H
 
 #include "internal.h"
 #include "lock.h"
+#include <sys/types.h>
 
 #define ML_DUMP_FORMAT_VERSION 1
 
+/* Why a dump was written (the header's `trigger:`), in one list. */
+#define ML_TRIGGERS(X)                                                         \
+  X(SIGNAL, "signal")             /* the dump signal */                        \
+  X(EXIT, "exit")                 /* normal exit, after every destructor */    \
+  X(API, "api")                   /* memledger_dump() */                       \
+  X(FATAL, "fatal-signal")        /* SIGTERM, SIGINT, SIGHUP, SIGQUIT */       \
+  X(CRASH, "crash")               /* SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL */
+
 typedef enum ml_trigger_e {
-  ML_TRIGGER_SIGNAL,
-  ML_TRIGGER_EXIT,
-  ML_TRIGGER_API,
+#define ML_TRIGGER_ENUM(id, name) ML_TRIGGER_##id,
+  ML_TRIGGERS(ML_TRIGGER_ENUM)
+#undef ML_TRIGGER_ENUM
 } ml_trigger_t;
+
+const char *ml_trigger_name(ml_trigger_t t) ML_HIDDEN;
 
 typedef struct ml_dump_result_s {
   uint64_t blocks;  // unfreed tracked blocks
   uint64_t bytes;   // their requested bytes
   uint64_t stacks;  // distinct stacks among them
-  uint64_t pause_ns;// longest time one arena was locked
-  uint64_t total_ns;// time to the renamed file
+  uint64_t pause_ns;// in a thread: longest time one arena was locked;
+                    // from a snapshot: the fork, as the signalled thread saw it
+  uint64_t total_ns;// time to the published file
   int err;          // 0, or the errno of the first failure
   char path[4096];  // the file written ("" on failure)
 } ml_dump_result_t;
 
+/* What to dump and how. */
+typedef struct ml_dump_req_s {
+  ml_trigger_t trigger;
+  int signo;        // the signal behind a fatal-signal or crash dump, else 0
+  bool frozen;      // read the tables without locks (a snapshot child)
+  pid_t pid;        // the program's pid (a snapshot child has its own)
+} ml_dump_req_t;
+
+/* Memory shared between the program and its snapshot children (a
+ * MAP_SHARED page after ml_dump_share; a private one before). */
+#define ML_DUMP_SLOTS 4
+typedef struct ml_dump_shared_s {
+  _Atomic unsigned seq;      // dump numbers handed out
+  _Atomic unsigned finished; // snapshot children that have finished
+  int failed_once[4];        // a kind of failure was reported (ml_log_once)
+  struct {
+    _Atomic unsigned req;    // the request whose result this is
+    ml_dump_result_t res;
+  } slot[ML_DUMP_SLOTS];     // results for waiting requesters, req % SLOTS
+} ml_dump_shared_t;
+extern ml_dump_shared_t *ml_dump_shared ML_HIDDEN;
+
 extern ml_lock_t ml_dump_lock ML_HIDDEN; /* taken by fork's prepare first */
 
-/* Write one dump.  Returns 0, or -1 with res->err set (reported once on
- * stderr per kind of failure).  pre: the caller's recursion guard is set. */
+/* Write one dump in the calling thread, tables read under their locks.
+ * Returns 0, or -1 with res->err set (reported once on stderr per kind of
+ * failure).  pre: the caller's recursion guard is set. */
 int ml_dump_write(ml_trigger_t trigger, ml_dump_result_t *res) ML_HIDDEN;
+/* The same for any request; a frozen one takes no lock at all
+ * (async-signal-safe, for a snapshot child). */
+int ml_dump_write_req(const ml_dump_req_t *req, ml_dump_result_t *res) ML_HIDDEN;
 
+/* Map the shared page (process start, and a forked child of the program,
+ * which starts its own dump numbering).  Returns false when it cannot be
+ * mapped (dumps still work; waiting for a snapshot's result does not). */
+bool ml_dump_share(void) ML_HIDDEN;
 /* The child after fork starts its own dump numbering. */
 void ml_dump_after_fork_child(void) ML_HIDDEN;
+
+/* Make sure the scratch memory a dump needs for `nstacks` stacks is mapped
+ * now, so that a dump still works once an address-space limit is reached
+ * (and a snapshot child maps nothing).  async-signal-safe. */
+bool ml_dump_reserve(size_t nstacks) ML_HIDDEN;
+
+/* ---- internal to the writer (dump_collect.c, dump_write.c) --------------- */
+
+typedef struct ml_acc_s {
+  uint64_t blocks, bytes, usable;
+  uint64_t min_size, max_size, oldest_seq;
+} ml_acc_t;
+
+/* What collect found. */
+typedef struct ml_collect_s {
+  ml_acc_t *acc;        // per stack id, 0..nstacks
+  size_t nstacks;       // stack ids 1..nstacks were published
+  uint64_t usable;      // usable bytes of the unfreed tracked blocks
+  uint64_t allocs, frees, bytes_alloc, bytes_freed, dropped, replaced;
+} ml_collect_t;
+
+/* Stage 1: aggregate every record per stack into the reserved scratch.
+ * Returns 0 or ENOMEM (scratch too small and not growable). */
+int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res) ML_HIDDEN;
 
 #endif /* ML_DUMP_H */

@@ -12,13 +12,16 @@
  * tracker's own allocations (libunwind, pthread_create, pthread_atfork) are
  * never recorded.  Memory comes from mmap.  Locks: fork's prepare takes the
  * dump lock, the stack table's lock, then every arena lock in index order.
+ * The dump triggers (triggers.c) are started here; they depend on the
+ * core's state (core.h), never on this file.
  */
+#include "core.h"
 #include "dump.h"
-#include "dumper.h"
 #include "log.h"
 #include "options.h"
 #include "prim.h"
 #include "track.h"
+#include "triggers.h"
 #include <elf.h>
 #include <link.h>
 #include <pthread.h>
@@ -145,7 +148,7 @@ static void ml_fork_child(void) {
    * re-initialised (they have no owner to restore). */
   ml_tables_reinit_locks(&ml_core.tables);
   ml_stacks_reinit_lock(&ml_core.stacks);
-  ml_dump_after_fork_child();
+  ml_triggers_after_fork_child();
   ml_log_reset();
   ml_log_set_max(ml_option_get(ML_OPT_MAX_ERRORS));
   ml_log_set_main_tid(ml_prim_gettid());
@@ -156,7 +159,6 @@ static void ml_fork_child(void) {
     ml_gate.cutoff = ml_gate.threshold = SIZE_MAX;
     atomic_store(&ml_core.state, ML_STATE_DISABLED);
   }
-  ml_dumper_after_fork_child(follow && atomic_load(&ml_core.state) == ML_STATE_READY);
   ml_guard_leave();
 }
 
@@ -167,7 +169,7 @@ static bool ml_keep_tracked(const ml_rec_t *r, void *arg) {
   return ml_backend.usable_size((void *)r->ptr) >= ml_gate.threshold;
 }
 
-void ml_init_process(void) {
+void ml_init_process(bool virtual_signals) {
   ml_init_maybe();
   ml_guard_enter();
   if (!ml_core.options_loaded && atomic_load(&ml_core.state) != ML_STATE_UNINIT) {
@@ -189,8 +191,8 @@ void ml_init_process(void) {
     /* No DSO handle: not run by __cxa_finalize of this library, but by exit()
      * after every handler registered later, _dl_fini (library destructors)
      * included, which __libc_start_main registers after us. */
-    __cxa_atexit(ml_dumper_at_exit, NULL, NULL);
-    ml_dumper_start();
+    __cxa_atexit(ml_triggers_at_exit, NULL, NULL);
+    ml_triggers_start(virtual_signals);
   }
   ml_guard_leave();
 }

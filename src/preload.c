@@ -2,17 +2,25 @@
 /*
  * preload.c - the preload front: defines the malloc family, jemalloc's API
  * and glibc's __libc_* aliases, all generated from hooks.def, each a call to
- * its body in front.h (layer: front).  Also the sigaction/signal hooks that
- * notice when the program takes over the dump signal, the dlopen hook that
- * drops RTLD_DEEPBIND, and the dlclose hook that records unloaded objects
- * (modules.h).  Nothing else here.
+ * its body in front.h (layer: front).  Also the hooks that keep memledger
+ * invisible (triggers.h): sigaction and signal answer with the program's
+ * own actions; signalfd and the sigwait family warn when the program takes
+ * the dump signal itself; prctl and syscall notice a seccomp filter before
+ * it exists.  And the dlopen hook that drops RTLD_DEEPBIND, and the dlclose
+ * hook that records unloaded objects (modules.h).  Nothing else here.
  */
-#include "dumper.h"
 #include "front.h"
 #include "log.h"
 #include "modules.h"
+#include "prim.h"
+#include "triggers.h"
 #include <dlfcn.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
 
 #define ML_HOOK(family, ret, name, impl, params, args) \
   ML_EXPORT ret name params;                            \
@@ -20,12 +28,13 @@
 #include "hooks.def"
 #undef ML_HOOK
 
-/* The program installing its own handler for the dump signal wins; the
- * dumper is told so that it can say so once. */
+/* ---- signals as the program sees them ---------------------------------- */
+
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
 ML_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
-  if (act) ml_dumper_signal_claimed(sig, act->sa_handler);
+  int rc;
+  if (ml_triggers_sigaction(sig, act, old, &rc)) return rc;
   return __sigaction(sig, act, old);
 }
 
@@ -39,6 +48,82 @@ ML_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
   if (sigaction(sig, &sa, &old) < 0) return SIG_ERR;
   return old.sa_handler;
 }
+
+/* Taking signals synchronously: each forwards to glibc's own through a
+ * handle found once (these are not allocation paths). */
+#define ML_NEXT(name)                                        \
+  static __typeof__(&name) real;                             \
+  if (!real) real = (__typeof__(&name))dlsym(RTLD_NEXT, #name); \
+  if (!real) {                                               \
+    errno = ENOSYS;                                          \
+    return -1;                                               \
+  }
+
+ML_EXPORT int signalfd(int fd, const sigset_t *mask, int flags) {
+  ML_NEXT(signalfd);
+  ml_triggers_sigset_taken(mask, "signalfd");
+  return real(fd, mask, flags);
+}
+
+ML_EXPORT int sigwait(const sigset_t *set, int *sig) {
+  ML_NEXT(sigwait);
+  ml_triggers_sigset_taken(set, "sigwait");
+  return real(set, sig);
+}
+
+ML_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info) {
+  ML_NEXT(sigwaitinfo);
+  ml_triggers_sigset_taken(set, "sigwaitinfo");
+  return real(set, info);
+}
+
+ML_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *t) {
+  ML_NEXT(sigtimedwait);
+  ml_triggers_sigset_taken(set, "sigtimedwait");
+  return real(set, info, t);
+}
+
+/* ---- seccomp ----------------------------------------------------------------- */
+
+/* prctl(PR_SET_SECCOMP, ...) and syscall(SYS_seccomp, SECCOMP_SET_MODE_*)
+ * (libseccomp's way): memledger stops dumping before the filter exists.
+ * syscall() forwards every other call to the kernel itself (ml_prim_sys):
+ * glibc's syscall() is this very symbol for everything linked after us. */
+ML_EXPORT int prctl(int option, ...) {
+  va_list ap;
+  va_start(ap, option);
+  unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long),
+                a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+  va_end(ap);
+  bool filter = option == PR_SET_SECCOMP && (a2 == SECCOMP_MODE_FILTER || a2 == SECCOMP_MODE_STRICT);
+  if (filter) ml_triggers_seccomp(true);
+  long r = ml_sys5(SYS_prctl, option, a2, a3, a4, a5);
+  if (r < 0) {
+    if (filter) ml_triggers_seccomp(false);
+    errno = (int)-r;
+    return -1;
+  }
+  return (int)r;
+}
+
+ML_EXPORT long syscall(long nr, ...) {
+  va_list ap;
+  va_start(ap, nr);
+  long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long),
+       d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+  va_end(ap);
+  bool filter = nr == SYS_seccomp && (a == SECCOMP_SET_MODE_FILTER || a == SECCOMP_SET_MODE_STRICT);
+  if (filter) ml_triggers_seccomp(true);
+  long r = ml_prim_sys(nr, a, b, c, d, e, f);
+  if (r < 0 && r > -4096) {
+    if (filter) ml_triggers_seccomp(false);
+    errno = (int)-r;
+    return -1;
+  }
+  return r;
+}
+
+/* ---- the loader --------------------------------------------------------------- */
 
 /* dlopen: RTLD_DEEPBIND makes the library look symbols up in its own
  * dependencies first, so it would allocate from glibc's malloc and hand the

@@ -14,6 +14,23 @@
 #include "internal.h"
 #include <sys/types.h>
 
+/* ---- raw system calls --------------------------------------------------- */
+
+/* A system call without glibc's wrapper: returns the kernel's value
+ * (-errno on failure) and leaves errno alone.  Inline assembly on x86_64
+ * and aarch64, so that the library never calls glibc's syscall(), which the
+ * preload front interposes (to see seccomp filters being installed).
+ * async-signal-safe. */
+long ml_prim_sys(long nr, long a, long b, long c, long d, long e, long f) ML_HIDDEN;
+#define ml_sys0(nr) ml_prim_sys((nr), 0, 0, 0, 0, 0, 0)
+#define ml_sys1(nr, a) ml_prim_sys((nr), (long)(a), 0, 0, 0, 0, 0)
+#define ml_sys2(nr, a, b) ml_prim_sys((nr), (long)(a), (long)(b), 0, 0, 0, 0)
+#define ml_sys3(nr, a, b, c) ml_prim_sys((nr), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define ml_sys4(nr, a, b, c, d) \
+  ml_prim_sys((nr), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define ml_sys5(nr, a, b, c, d, e) \
+  ml_prim_sys((nr), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
 /* ---- output ------------------------------------------------------------- */
 
 /* Write all of buf to fd, looping on partial writes and EINTR, through
@@ -79,6 +96,9 @@ typedef struct ml_fd_counts_s {
   unsigned other;   // anything else
 } ml_fd_counts_t;
 int ml_prim_fd_counts(ml_fd_counts_t *out) ML_HIDDEN; /* 0 or -errno */
+/* The same for process pid (0: this one), from /proc/<pid>/fd: a dump's
+ * snapshot child counts the program's descriptors.  async-signal-safe. */
+int ml_prim_fd_counts_of(pid_t pid, ml_fd_counts_t *out) ML_HIDDEN;
 
 /* Path of the running executable (readlink /proc/self/exe), NUL-terminated.
  * Returns the length, or -errno. */
@@ -101,9 +121,20 @@ typedef struct ml_module_s {
 } ml_module_t;
 
 /* Call fn for every loaded object (dl_iterate_phdr).  dl_iterate_phdr takes
- * the loader's lock: never call this from a signal handler.  fn returns
- * non-zero to stop the iteration.  Returns what the last fn call returned. */
+ * the loader's lock: never call this from a signal handler or from a dump's
+ * snapshot child (the lock may have been held by a thread that the child
+ * does not have).  fn returns non-zero to stop the iteration.  Returns what
+ * the last fn call returned. */
 typedef int (*ml_prim_module_fn)(const ml_module_t *m, void *arg);
 int ml_prim_modules(ml_prim_module_fn fn, void *arg) ML_HIDDEN;
+
+/* The same from /proc/self/maps and the ELF headers in memory: every
+ * readable file mapping at offset 0 that starts with an ELF header (and the
+ * vDSO, named "linux-vdso.so.1" as the loader names it).  Takes no lock and
+ * allocates nothing (a static buffer: callers are serialised by the dump
+ * lock or are a dump's single-threaded child).  Returns what the last fn
+ * call returned, or -errno when the file cannot be read.
+ * async-signal-safe. */
+int ml_prim_modules_maps(ml_prim_module_fn fn, void *arg) ML_HIDDEN;
 
 #endif /* ML_PRIM_H */

@@ -4,9 +4,10 @@
  *
  * Raw system calls and the few libc functions that neither allocate nor lock
  * (clock_gettime, mmap, getauxval, readlinkat, dl_iterate_phdr).  No stdio,
- * no getenv, no opendir.  Only dl_iterate_phdr takes a lock (the loader's);
- * the functions marked async-signal-safe in prim.h are.  Invariant: every
- * descriptor opened here is O_CLOEXEC and closed before returning.
+ * no getenv, no opendir, no glibc syscall() (interposed by the preload
+ * front).  Only dl_iterate_phdr takes a lock (the loader's); the functions
+ * marked async-signal-safe in prim.h are.  Invariant: every descriptor
+ * opened here is O_CLOEXEC and closed before returning.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -26,16 +27,51 @@
 
 extern char **environ;
 
+/* ---- raw system calls --------------------------------------------------- */
+
+long ml_prim_sys(long nr, long a, long b, long c, long d, long e, long f) {
+#if defined(__x86_64__)
+  long ret;
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+#elif defined(__aarch64__)
+  register long x8 __asm__("x8") = nr;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+  __asm__ volatile("svc 0"
+                   : "+r"(x0)
+                   : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+                   : "memory");
+  return x0;
+#else
+  int saved = errno;
+  long r = syscall(nr, a, b, c, d, e, f);
+  if (r == -1) r = -errno;
+  errno = saved;
+  return r;
+#endif
+}
+
 /* ---- output ------------------------------------------------------------- */
 
 int ml_prim_write_all(int fd, const void *buf, size_t len) {
   const char *p = buf;
 
   while (len > 0) {
-    long n = syscall(SYS_write, fd, p, len);
+    long n = ml_sys3(SYS_write, fd, p, len);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
+      if (n == -EINTR) continue;
+      return (int)-n;
     }
     if (n == 0) return EIO; /* cannot happen for len > 0; never spin */
     p += n;
@@ -86,8 +122,8 @@ bool ml_prim_is_secure(void) { return getauxval(AT_SECURE) != 0; }
 
 /* ---- identity and time -------------------------------------------------- */
 
-pid_t ml_prim_getpid(void) { return (pid_t)syscall(SYS_getpid); }
-pid_t ml_prim_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+pid_t ml_prim_getpid(void) { return (pid_t)ml_sys0(SYS_getpid); }
+pid_t ml_prim_gettid(void) { return (pid_t)ml_sys0(SYS_gettid); }
 
 static uint64_t ml_clock_ns(clockid_t clk) {
   struct timespec ts;
@@ -103,7 +139,7 @@ unsigned ml_prim_ncpus(void) {
   /* The raw system call with a mask of 8192 CPUs: glibc's cpu_set_t holds
    * 1024, and CPU_ALLOC (for more) calls malloc. */
   unsigned long mask[8192 / (8 * sizeof(unsigned long))];
-  long n = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask);
+  long n = ml_sys3(SYS_sched_getaffinity, 0, sizeof(mask), mask);
   unsigned count = 0;
 
   if (n <= 0) return 1;
@@ -182,17 +218,29 @@ static void ml_fd_classify(ml_fd_counts_t *out, const char *t, ssize_t len) {
   }
 }
 
-int ml_prim_fd_counts(ml_fd_counts_t *out) {
+int ml_prim_fd_counts(ml_fd_counts_t *out) { return ml_prim_fd_counts_of(0, out); }
+
+int ml_prim_fd_counts_of(pid_t pid, ml_fd_counts_t *out) {
   char dents[2048] __attribute__((aligned(8)));
+  char dir[32];
   int dfd, err = 0;
 
   memset(out, 0, sizeof(*out));
-  dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  memcpy(dir, "/proc/self/fd", 14);
+  if (pid > 0) {
+    char num[16];
+    int n = 0;
+    for (unsigned v = (unsigned)pid; v; v /= 10) num[n++] = (char)('0' + v % 10);
+    char *d = dir + 6; /* "/proc/" */
+    while (n) *d++ = num[--n];
+    memcpy(d, "/fd", 4);
+  }
+  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return -errno;
   for (;;) {
-    long n = syscall(SYS_getdents64, dfd, dents, sizeof(dents));
+    long n = ml_sys3(SYS_getdents64, dfd, dents, sizeof(dents));
     if (n < 0) {
-      err = errno;
+      err = (int)-n;
       break;
     }
     if (n == 0) break;
@@ -248,25 +296,20 @@ typedef struct ml_modules_arg_s {
 } ml_modules_arg_t;
 
 /* True when [lo, hi) lies inside one PT_LOAD segment, i.e. is mapped. */
-static bool ml_in_load(const struct dl_phdr_info *info, uintptr_t lo,
+static bool ml_in_load(uintptr_t bias, const ElfW(Phdr) *phdr, unsigned phnum, uintptr_t lo,
                        uintptr_t hi) {
-  for (unsigned i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    uintptr_t s = info->dlpi_addr + ph->p_vaddr;
+  for (unsigned i = 0; i < phnum; i++) {
+    const ElfW(Phdr) *ph = &phdr[i];
+    uintptr_t s = bias + ph->p_vaddr;
     if (ph->p_type == PT_LOAD && lo >= s && hi <= s + ph->p_memsz) return true;
   }
   return false;
 }
 
-/* Find the NT_GNU_BUILD_ID note in one PT_NOTE segment.  Name and
+/* Find the NT_GNU_BUILD_ID note in one PT_NOTE segment [p, end).  Name and
  * descriptor are padded to the segment's alignment: 4 normally, 8 for
  * segments such as .note.gnu.property (as glibc's and elfutils' readers do). */
-static void ml_find_build_id(const struct dl_phdr_info *info,
-                             const ElfW(Phdr) *ph, ml_module_t *m) {
-  uintptr_t p = info->dlpi_addr + ph->p_vaddr, end = p + ph->p_memsz;
-  uintptr_t align = ph->p_align == 8 ? 8 : 4;
-
-  if (!ml_in_load(info, p, end)) return;
+static void ml_find_build_id(uintptr_t p, uintptr_t end, uintptr_t align, ml_module_t *m) {
   while (end - p >= sizeof(ElfW(Nhdr))) {
     const ElfW(Nhdr) *nh = (const void *)p;
     uintptr_t name = p + sizeof(*nh);
@@ -286,35 +329,138 @@ static void ml_find_build_id(const struct dl_phdr_info *info,
   }
 }
 
+/* Fill m from an object's program headers at load bias `bias`.  Notes are
+ * read only where [ok_lo, ok_hi) says memory is readable. */
+static void ml_module_fill(ml_module_t *m, const char *path, uintptr_t bias,
+                           const ElfW(Phdr) *phdr, unsigned phnum, uintptr_t ok_lo,
+                           uintptr_t ok_hi) {
+  memset(m, 0, sizeof(*m));
+  m->path = path;
+  m->base = bias;
+  m->lo = m->text_lo = UINTPTR_MAX;
+  for (unsigned i = 0; i < phnum; i++) {
+    const ElfW(Phdr) *ph = &phdr[i];
+    uintptr_t lo = bias + ph->p_vaddr, hi = lo + ph->p_memsz;
+    if (ph->p_type != PT_LOAD) continue;
+    if (lo < m->lo) m->lo = lo;
+    if (hi > m->hi) m->hi = hi;
+    if ((ph->p_flags & PF_X) != 0) {
+      if (lo < m->text_lo) m->text_lo = lo;
+      if (hi > m->text_hi) m->text_hi = hi;
+    }
+  }
+  if (m->lo == UINTPTR_MAX) m->lo = 0;
+  if (m->text_lo == UINTPTR_MAX) m->text_lo = 0;
+  for (unsigned i = 0; i < phnum && m->build_id_len == 0; i++) {
+    const ElfW(Phdr) *ph = &phdr[i];
+    uintptr_t p = bias + ph->p_vaddr, end = p + ph->p_memsz;
+    if (ph->p_type != PT_NOTE || p < ok_lo || end > ok_hi || end < p) continue;
+    if (!ml_in_load(bias, phdr, phnum, p, end)) continue;
+    ml_find_build_id(p, end, ph->p_align == 8 ? 8 : 4, m);
+  }
+}
+
 static int ml_module_cb(struct dl_phdr_info *info, size_t size, void *data) {
   const ml_modules_arg_t *a = data;
   ml_module_t m;
 
   (void)size;
-  memset(&m, 0, sizeof(m));
-  m.path = info->dlpi_name != NULL ? info->dlpi_name : "";
-  m.base = info->dlpi_addr;
-  m.lo = m.text_lo = UINTPTR_MAX;
-  for (unsigned i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-    if (ph->p_type != PT_LOAD) continue;
-    if (lo < m.lo) m.lo = lo;
-    if (hi > m.hi) m.hi = hi;
-    if ((ph->p_flags & PF_X) != 0) {
-      if (lo < m.text_lo) m.text_lo = lo;
-      if (hi > m.text_hi) m.text_hi = hi;
-    }
-  }
-  if (m.lo == UINTPTR_MAX) m.lo = 0;
-  if (m.text_lo == UINTPTR_MAX) m.text_lo = 0;
-  for (unsigned i = 0; i < info->dlpi_phnum && m.build_id_len == 0; i++)
-    if (info->dlpi_phdr[i].p_type == PT_NOTE)
-      ml_find_build_id(info, &info->dlpi_phdr[i], &m);
+  ml_module_fill(&m, info->dlpi_name != NULL ? info->dlpi_name : "", info->dlpi_addr,
+                 info->dlpi_phdr, info->dlpi_phnum, 0, UINTPTR_MAX);
   return a->fn(&m, a->arg);
 }
 
 int ml_prim_modules(ml_prim_module_fn fn, void *arg) {
   ml_modules_arg_t a = {fn, arg};
   return dl_iterate_phdr(ml_module_cb, &a);
+}
+
+/* One mapping of /proc/self/maps at offset 0: an ELF object's first
+ * segment when it starts with an ELF header of our class. */
+static int ml_maps_object(uintptr_t lo, uintptr_t hi, const char *path,
+                          ml_prim_module_fn fn, void *arg) {
+  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)lo;
+  if (hi - lo < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh->e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
+      (eh->e_type != ET_DYN && eh->e_type != ET_EXEC) ||
+      eh->e_phentsize != sizeof(ElfW(Phdr)))
+    return 0;
+  uintptr_t ph_lo = lo + eh->e_phoff, ph_hi = ph_lo + (uintptr_t)eh->e_phnum * sizeof(ElfW(Phdr));
+  if (ph_lo < lo || ph_hi > hi || ph_hi < ph_lo) return 0;
+  const ElfW(Phdr) *ph = (const ElfW(Phdr) *)ph_lo;
+  /* This mapping holds the segment at file offset 0: its start is that
+   * segment's page-aligned address plus the load bias. */
+  uintptr_t bias = 0;
+  bool found = false;
+  for (unsigned i = 0; i < eh->e_phnum; i++)
+    if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0) {
+      bias = lo - (ph[i].p_vaddr & ~(uintptr_t)4095);
+      found = true;
+      break;
+    }
+  if (!found) return 0;
+  ml_module_t m;
+  ml_module_fill(&m, path, bias, ph, eh->e_phnum, lo, hi);
+  return fn(&m, arg);
+}
+
+static char ml_maps_buf[65536]; /* serialised: see prim.h */
+
+static uintptr_t ml_hex(const char **p) {
+  uintptr_t v = 0;
+  for (;; (*p)++) {
+    char c = **p;
+    unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+                 : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                                        : 16;
+    if (d == 16) return v;
+    v = v * 16 + d;
+  }
+}
+
+/* One line: "lo-hi perms offset dev inode   path". */
+static int ml_maps_line(char *line, ml_prim_module_fn fn, void *arg) {
+  const char *p = line;
+  uintptr_t lo = ml_hex(&p);
+  if (*p++ != '-') return 0;
+  uintptr_t hi = ml_hex(&p);
+  if (*p++ != ' ' || p[0] != 'r') return 0;
+  p += 5; /* "rwxp " */
+  uintptr_t off = ml_hex(&p);
+  if (off != 0) return 0;
+  for (int field = 0; field < 2; field++) { /* dev, inode */
+    while (*p == ' ') p++;
+    while (*p && *p != ' ') p++;
+  }
+  while (*p == ' ') p++;
+  const char *path = p;
+  if (strcmp(path, "[vdso]") == 0) path = "linux-vdso.so.1";
+  else if (path[0] != '/') return 0;
+  return ml_maps_object(lo, hi, path, fn, arg);
+}
+
+int ml_prim_modules_maps(ml_prim_module_fn fn, void *arg) {
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  size_t have = 0;
+  int rc = 0;
+  for (;;) {
+    ssize_t n = read(fd, ml_maps_buf + have, sizeof(ml_maps_buf) - 1 - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    have += (size_t)n;
+    ml_maps_buf[have] = 0;
+    char *line = ml_maps_buf, *nl;
+    while (rc == 0 && (nl = strchr(line, '\n')) != NULL) {
+      *nl = 0;
+      rc = ml_maps_line(line, fn, arg);
+      line = nl + 1;
+    }
+    if (rc) break;
+    have = (size_t)(ml_maps_buf + have - line);
+    memmove(ml_maps_buf, line, have);
+    if (have == sizeof(ml_maps_buf) - 1) have = 0; /* a line longer than the buffer */
+  }
+  close(fd);
+  return rc;
 }

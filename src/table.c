@@ -9,6 +9,19 @@
  * one arena lock at a time, never held across a call out of this file,
  * except the lock_all used by fork (index order).  Not async-signal-safe.
  *
+ * Readable at any instant: a dump's snapshot child (triggers.c) reads the
+ * tables from a copy of the address space taken at an arbitrary instruction
+ * of every other thread, with no lock.  So writers order their stores: a
+ * record's fields are written before its address (a release store), and an
+ * address is cleared before the fields of its slot are reused; a resized
+ * table is filled completely before one pointer store publishes it (its
+ * capacity lives in the mapping's header, so pointer and capacity never
+ * disagree).  A snapshot then sees every record whole, each live record at
+ * least once, and at most one record twice (a record being moved by the
+ * backward shift of the one operation in flight in that arena): the frozen
+ * reader counts a record only at the first slot of its probe sequence that
+ * holds its address.
+ *
  * Why not uthash: its UT_hash_handle alone is 56 bytes, which with the key
  * and payload breaks the 64-byte-per-block metadata budget; an open table of
  * 24-byte records stays within it and is one cache miss per operation.
@@ -17,10 +30,42 @@
 #include "prim.h"
 
 
-/* Hash bits: [arena bits][slot bits][rest]; a->shift is the arena bit count. */
-static size_t ml_slot(const ml_arena_t *a, uintptr_t ptr) {
-  return (size_t)((ml_hash_ptr(ptr) << a->shift) >> (64 - ml_log2(a->cap)));
+/* A slot table's mapping: this header, then cap records. */
+typedef struct ml_slots_hdr_s {
+  size_t cap;
+  char pad[ML_CACHE_LINE - sizeof(size_t)];
+} ml_slots_hdr_t;
+
+static ml_rec_t *ml_slots_map(size_t cap) {
+  ml_slots_hdr_t *h = ml_prim_map(sizeof *h + cap * sizeof(ml_rec_t));
+  if (!h) return NULL;
+  h->cap = cap;
+  return (ml_rec_t *)(h + 1);
 }
+
+static void ml_slots_unmap(ml_rec_t *slots, size_t cap) {
+  if (slots) ml_prim_unmap((ml_slots_hdr_t *)slots - 1, sizeof(ml_slots_hdr_t) + cap * sizeof(ml_rec_t));
+}
+
+/* Store r into an empty slot: fields first, the address last. */
+static void ml_rec_publish(ml_rec_t *slot, const ml_rec_t *r) {
+  slot->size_tid = r->size_tid;
+  slot->seq_stack = r->seq_stack;
+  __atomic_store_n(&slot->ptr, r->ptr, __ATOMIC_RELEASE);
+}
+
+/* Take a slot's record out before its fields may change. */
+static void ml_rec_retract(ml_rec_t *slot) {
+  __atomic_store_n(&slot->ptr, 0, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE); /* store-store: ptr = 0 first */
+}
+
+/* Hash bits: [arena bits][slot bits][rest]; a->shift is the arena bit count. */
+static size_t ml_home(unsigned shift, size_t cap, uintptr_t ptr) {
+  return (size_t)((ml_hash_ptr(ptr) << shift) >> (64 - ml_log2(cap)));
+}
+
+static size_t ml_slot(const ml_arena_t *a, uintptr_t ptr) { return ml_home(a->shift, a->cap, ptr); }
 
 int ml_tables_init(ml_tables_t *t, unsigned narenas, size_t max_records) {
   if (!ml_is_pow2(narenas)) narenas = (unsigned)ml_next_pow2(narenas);
@@ -41,8 +86,7 @@ int ml_tables_init(ml_tables_t *t, unsigned narenas, size_t max_records) {
 void ml_tables_destroy(ml_tables_t *t) {
   if (!t->arenas) return;
   for (unsigned i = 0; i < t->narenas; i++)
-    if (t->arenas[i].slots)
-      ml_prim_unmap(t->arenas[i].slots, t->arenas[i].cap * sizeof(ml_rec_t));
+    ml_slots_unmap(t->arenas[i].slots, t->arenas[i].cap);
   ml_prim_unmap(t->arenas, sizeof(ml_arena_t) * t->narenas);
   t->arenas = NULL;
 }
@@ -53,21 +97,21 @@ static void ml_place(ml_arena_t *a, ml_rec_t *slots, const ml_rec_t *r) {
   size_t mask = a->cap - 1;
   size_t i = ml_slot(a, r->ptr);
   while (slots[i].ptr) i = (i + 1) & mask;
-  slots[i] = *r;
+  slots[i] = *r; /* into a table nobody can see yet */
 }
 
 /* Re-hash into new_cap slots.  Returns false (table unchanged) when the new
  * table cannot be mapped. */
 static bool ml_resize_locked(ml_arena_t *a, size_t new_cap) {
-  ml_rec_t *fresh = ml_prim_map(new_cap * sizeof(ml_rec_t));
+  ml_rec_t *fresh = ml_slots_map(new_cap);
   if (!fresh) return false;
   ml_rec_t *old = a->slots;
   size_t old_cap = a->cap;
-  a->slots = fresh;
-  a->cap = new_cap;
+  a->cap = new_cap; /* ml_place probes with the new capacity */
   for (size_t i = 0; i < old_cap; i++)
     if (old[i].ptr) ml_place(a, fresh, &old[i]);
-  if (old) ml_prim_unmap(old, old_cap * sizeof(ml_rec_t));
+  __atomic_store_n(&a->slots, fresh, __ATOMIC_RELEASE); /* complete: publish */
+  ml_slots_unmap(old, old_cap);
   return true;
 }
 
@@ -86,16 +130,18 @@ static size_t ml_lookup_locked(ml_arena_t *a, uintptr_t ptr) {
 static void ml_erase_locked(ml_arena_t *a, size_t hole) {
   size_t mask = a->cap - 1;
   size_t j = hole;
+  ml_rec_retract(&a->slots[hole]); /* the erased record is out */
   for (;;) {
     j = (j + 1) & mask;
     if (!a->slots[j].ptr) break;
     size_t home = ml_slot(a, a->slots[j].ptr);
     bool stays = (hole <= j) ? (hole < home && home <= j) : (hole < home || home <= j);
     if (stays) continue;
-    a->slots[hole] = a->slots[j];
+    /* Copy, then retract the original: never absent, briefly twice. */
+    ml_rec_publish(&a->slots[hole], &a->slots[j]);
+    ml_rec_retract(&a->slots[j]);
     hole = j;
   }
-  a->slots[hole].ptr = 0;
 }
 
 void ml_tables_count_drop(ml_tables_t *t, uintptr_t ptr) {
@@ -131,7 +177,8 @@ bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) {
     a->n.replaced++;
     a->n.live_bytes -= ml_rec_size(&a->slots[i]);
     a->n.live_bytes += ml_rec_size(r);
-    a->slots[i] = *r;
+    ml_rec_retract(&a->slots[i]);
+    ml_rec_publish(&a->slots[i], r);
     a->n.allocs++;
     a->n.bytes_alloc += ml_rec_size(r);
     ok = true;
@@ -143,7 +190,7 @@ bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) {
     if (!ml_resize_locked(a, want)) goto drop;
     i = ml_probe_locked(a, r->ptr, &found);
   }
-  a->slots[i] = *r;
+  ml_rec_publish(&a->slots[i], r);
   a->n.live++;
   a->n.live_bytes += ml_rec_size(r);
   a->n.allocs++;
@@ -228,6 +275,42 @@ long ml_tables_snapshot(ml_tables_t *t, unsigned i, ml_rec_t *buf,
   if (counts) *counts = a->n;
   ml_unlock(&a->lock);
   return (long)n;
+}
+
+/* Was slot i's record already seen at an earlier slot of its probe
+ * sequence?  (Only a table caught mid-operation can hold a record twice.) */
+static bool ml_seen_earlier(const ml_rec_t *slots, size_t cap, unsigned shift, size_t i) {
+  uintptr_t p = slots[i].ptr;
+  size_t mask = cap - 1;
+  for (size_t k = ml_home(shift, cap, p); k != i; k = (k + 1) & mask) {
+    uintptr_t q = __atomic_load_n(&slots[k].ptr, __ATOMIC_RELAXED);
+    if (q == p) return true;
+    if (!q) return false;
+  }
+  return false;
+}
+
+size_t ml_tables_visit(ml_tables_t *t, unsigned i, bool frozen, ml_rec_fn fn, void *arg,
+                       ml_counts_t *counts) {
+  ml_arena_t *a = &t->arenas[i];
+  bool midway = false;
+  if (frozen) midway = atomic_load_explicit(&a->lock.state, memory_order_relaxed) != 0;
+  else ml_lock(&a->lock);
+  ml_rec_t *slots = __atomic_load_n(&a->slots, __ATOMIC_ACQUIRE);
+  size_t cap = slots ? ((const ml_slots_hdr_t *)slots - 1)->cap : 0, n = 0;
+  if (counts) *counts = a->n;
+  for (size_t s = 0; s < cap; s++) {
+    ml_rec_t r;
+    r.ptr = __atomic_load_n(&slots[s].ptr, __ATOMIC_ACQUIRE);
+    if (!r.ptr) continue;
+    if (midway && ml_seen_earlier(slots, cap, a->shift, s)) continue;
+    r.size_tid = slots[s].size_tid;
+    r.seq_stack = slots[s].seq_stack;
+    fn(&r, arg);
+    n++;
+  }
+  if (!frozen) ml_unlock(&a->lock);
+  return n;
 }
 
 size_t ml_tables_filter(ml_tables_t *t, bool (*keep)(const ml_rec_t *, void *),

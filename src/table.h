@@ -69,7 +69,8 @@ typedef struct ml_arena_s {
   unsigned shift;   // arena bits: the slot index is the hash bits below them
   size_t cap;       // slots (power of two); 0 before the first insert
   size_t max_live;  // capacity bound for this arena
-  ml_rec_t *slots;  // cap records, mmap'd
+  ml_rec_t *slots;  // cap records, mmap'd after a header holding cap
+                    // (table.c); published with a release store
   ml_counts_t n;
 } __attribute__((aligned(ML_CACHE_LINE))) ml_arena_t;
 
@@ -110,6 +111,17 @@ size_t ml_tables_metadata_bytes(ml_tables_t *t) ML_HIDDEN;
  * (nothing copied).  The arena is locked only for the copy. */
 long ml_tables_snapshot(ml_tables_t *t, unsigned i, ml_rec_t *buf,
                         size_t buf_cap, ml_counts_t *counts) ML_HIDDEN;
+
+/* Call fn for every record of arena i, and copy its counters into *counts
+ * (may be NULL).  Not frozen: under the arena's lock, for the program's own
+ * threads.  frozen: without any lock, for a snapshot of the address space
+ * in which no thread runs any more (a dump's child process): every record
+ * is seen whole and exactly once even when the snapshot caught an operation
+ * midway.  Returns the number of records visited.  frozen is
+ * async-signal-safe. */
+typedef void (*ml_rec_fn)(const ml_rec_t *r, void *arg);
+size_t ml_tables_visit(ml_tables_t *t, unsigned i, bool frozen, ml_rec_fn fn, void *arg,
+                       ml_counts_t *counts) ML_HIDDEN;
 
 /* Drop every record for which keep(rec, arg) is false (used once, when the
  * threshold changes after early allocations).  Returns the number dropped. */

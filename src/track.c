@@ -15,10 +15,6 @@
 #include "pagemap.h"
 #include "shadow.h"
 
-ml_gate_t ml_gate; /* zero: everything reaches the recorder until init */
-ML_TLS ml_tls_t ml_tls;
-ml_core_t ml_core;
-
 #define ML_SEQ_BATCH 64 /* sequence numbers a thread takes at a time */
 
 static uint64_t ml_next_seq(void) {
@@ -84,6 +80,8 @@ void ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) {
     if (!ml_init_maybe() || ml_backend.usable_size(p) < ml_gate.threshold) return;
   }
   if (ml_tls.guard) return;
+  if (ml_unlikely(atomic_load_explicit(&ml_core.dump_children, memory_order_relaxed)))
+    ml_core.reap(); /* a finished dump child is a zombie until reaped */
   ml_guard_enter();
   uint32_t stack = ml_track_stack_id_here(ra, anchor);
   ml_rec_t r = ml_rec_make((uintptr_t)p, size, ml_thread_serial(), ml_next_seq(), stack);

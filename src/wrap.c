@@ -146,5 +146,5 @@ ML_INLINE void *ml_w_realloc(void *p, size_t n, uintptr_t ra, uintptr_t fa) {
 #undef ML_HOOK
 
 __attribute__((constructor(101))) static void ml_wrap_constructor(void) {
-  ml_init_process();
+  ml_init_process(false); /* no sigaction hook here */
 }

@@ -3,8 +3,9 @@
 # exit_paths.sh - how a process ends decides its exit dump.  exit() from a
 # non-main thread while others allocate, and return from main: one exit dump.
 # _exit and quick_exit: no exit dump (documented in README.md, "The exit
-# dump").  abort() and SIGSEGV: the process dies of that signal, does not
-# hang, and writes no exit dump.  atexit handlers that allocate and free,
+# dump").  abort() and SIGSEGV: the process dies of that signal (the same
+# status), does not hang, and leaves one crash dump (trigger crash, the
+# signal named) and one line on stderr.  atexit handlers that allocate and free,
 # and a linked library whose destructor frees what its constructor
 # allocated: not reported (the exit dump runs after them).
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
@@ -50,13 +51,15 @@ done
 
 # a crash: the shell sees 128 + signal; the timeout would give 124/137
 run abort
-tap_eq "abort(): the process dies of SIGABRT (status 134), no hang, no dump" "134|0" "$rc|$(count_dumps "$d")"
-tap_eq "abort(): no .tmp file, nothing from memledger on stderr" "|" \
-  "$(ls -A "$d" | grep tmp)|$(grep "^memledger:" "$d/err")"
+tap_eq "abort(): the process dies of SIGABRT (status 134), no hang, one crash dump (signal 6)" \
+  "134|1|crash|6" "$rc|$(count_dumps "$d")|$(dump_header "$f" trigger 2>/dev/null)|$(dump_header "$f" signal 2>/dev/null)"
+tap_eq "abort(): no .tmp file, one line from memledger on stderr naming the signal and the dump" "|1" \
+  "$(ls -A "$d" | grep tmp)|$(grep -c "^memledger: killed by signal 6: .*dump: " "$d/err")"
 run segv
-tap_eq "SIGSEGV: the process dies of SIGSEGV (status 139), no hang, no dump" "139|0" "$rc|$(count_dumps "$d")"
-tap_eq "SIGSEGV: no .tmp file, nothing from memledger on stderr" "|" \
-  "$(ls -A "$d" | grep tmp)|$(grep "^memledger:" "$d/err")"
+tap_eq "SIGSEGV: the process dies of SIGSEGV (status 139), no hang, one crash dump (signal 11)" \
+  "139|1|crash|11" "$rc|$(count_dumps "$d")|$(dump_header "$f" trigger 2>/dev/null)|$(dump_header "$f" signal 2>/dev/null)"
+tap_eq "SIGSEGV: no .tmp file, one line from memledger on stderr naming the signal and the dump" "|1" \
+  "$(ls -A "$d" | grep tmp)|$(grep -c "^memledger: killed by signal 11: .*dump: " "$d/err")"
 
 run atexit
 tap_eq "atexit handlers that allocate and free: exit 0, one exit dump" "0|exit" "$rc|$(dump_header "$f" trigger 2>/dev/null)"

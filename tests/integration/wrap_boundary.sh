@@ -86,8 +86,9 @@ done" "$rc|$out"
 }
 
 flavour shared "$PROG_SHARED"
-set -- $(module_range "$dump" /libmemledger-wrap.so.0 2>/dev/null) -
-tap_eq "shared: [modules] lists libmemledger-wrap.so.0" yes "$([ "$1" != - ] && echo yes || echo no)"
+# Modules are named by the file that is mapped (the symlink's target).
+set -- $(module_range "$dump" /libmemledger-wrap.so.0.0.0 2>/dev/null) -
+tap_eq "shared: [modules] lists libmemledger-wrap.so.0.0.0" yes "$([ "$1" != - ] && echo yes || echo no)"
 
 flavour static "$PROG_STATIC"
 if command -v readelf >/dev/null; then

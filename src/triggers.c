@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * triggers.c - when dumps are written, and the signals as the program sees
+ * them (layer: output).  See triggers.h.
+ *
+ * Snapshot: the handler (or a waiting caller) makes a child with a raw
+ * clone(2) whose exit signal is 0: no atfork handler runs, no SIGCHLD is
+ * sent, and wait()/waitpid(-1) without __WCLONE/__WALL never return it.
+ * The child blocks every signal, reads the tables frozen (table.c: readable
+ * at any instant, no lock), writes the dump with raw system calls and
+ * memory reserved ahead, counts itself finished in the page it shares with
+ * the program, and exits.  It never calls jemalloc, libunwind, stdio or
+ * the loader: their locks may have been held by threads it does not have.
+ * The program reaps finished children at its next tracked allocation, next
+ * dump or exit (until then a finished child is a zombie).  Up to
+ * ML_CHILDREN snapshots may be in flight; more requests are dropped with
+ * one message.
+ *
+ * Signals as the program sees them: memledger installs its handler for the
+ * dump signal, and (preload front) for fatal signals left at their default
+ * action; sigaction() and signal() answer with the program's own actions
+ * (ml_trig.sig[].prog), and the kernel gets the program's handler as soon
+ * as the program installs one: the program always wins.  The signal state
+ * is changed under a spinlock taken with every signal blocked, so handlers
+ * on the same thread never find it held.  The handlers themselves are
+ * async-signal-safe.
+ */
+#include "triggers.h"
+#include "core.h"
+#include "fmt.h"
+#include "log.h"
+#include "options.h"
+#include "prim.h"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef __WCLONE
+#define __WCLONE 0x80000000
+#endif
+
+/* glibc's own entry, so that the sigaction hook (preload.c) does not see us. */
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
+#define ML_CHILDREN 16
+
+/* The signals memledger may dump on before the program dies. */
+static const int ml_fatal_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+                                       SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+
+typedef struct ml_sig_s {
+  bool managed;          // memledger answers sigaction for this signal
+  bool ours;             // the kernel has memledger's handler
+  bool fatal;            // dump, then die by the signal (else: the dump signal)
+  struct sigaction prog; // the program's own action, as it believes
+} ml_sig_t;
+
+static struct {
+  _Atomic int child[ML_CHILDREN]; // snapshot children: pid, 0 free, -1 starting
+  _Atomic unsigned reaped_seen;   // ml_dump_shared->finished at the last scan
+  _Atomic unsigned requests;      // waited snapshots, for the result slots
+  int dump_sig;                   // the dump signal, 0 = none
+  _Atomic bool seccomp;           // the program installed a seccomp filter
+  _Atomic int dying;              // a fatal signal is being handled
+  ml_lock_t lock;                 // the signal table
+  ml_sig_t sig[NSIG];
+} ml_trig;
+
+/* ---- small raw helpers ------------------------------------------------------ */
+
+typedef struct { unsigned long w[1]; } ml_ksigset_t; /* the kernel's 64 signals */
+
+static void ml_block_all(ml_ksigset_t *old) {
+  ml_ksigset_t all = {{~0UL}};
+  ml_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &all, old, sizeof all);
+}
+
+static void ml_restore_mask(const ml_ksigset_t *old) {
+  ml_sys4(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, sizeof *old);
+}
+
+static void ml_sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+/* ---- snapshot children ------------------------------------------------------ */
+
+/* Reap child slot i if it has exited (or wait for it).  true when gone. */
+static bool ml_child_collect(int i, bool wait) {
+  int pid = atomic_load(&ml_trig.child[i]);
+  if (pid <= 0) return pid == 0;
+  int st;
+  long r;
+  do r = waitpid(pid, &st, (wait ? 0 : WNOHANG) | __WCLONE);
+  while (r < 0 && errno == EINTR);
+  if (r == 0) return false; /* still writing */
+  /* Reaped, or reaped by somebody else (a waitpid with __WALL). */
+  if (atomic_compare_exchange_strong(&ml_trig.child[i], &pid, 0))
+    atomic_fetch_sub(&ml_core.dump_children, 1);
+  return true;
+}
+
+static void ml_reap_all(bool wait) {
+  int saved = errno;
+  for (int i = 0; i < ML_CHILDREN; i++) (void)ml_child_collect(i, wait);
+  errno = saved;
+}
+
+void ml_triggers_reap(void) {
+  unsigned fin = atomic_load_explicit(&ml_dump_shared->finished, memory_order_acquire);
+  if (fin == atomic_load_explicit(&ml_trig.reaped_seen, memory_order_relaxed)) return;
+  atomic_store_explicit(&ml_trig.reaped_seen, fin, memory_order_relaxed);
+  ml_reap_all(false);
+}
+
+/* The child: write the dump from the frozen copy, report, exit. */
+static __attribute__((noreturn)) void ml_snapshot_child(ml_trigger_t trigger, int signo,
+                                                        pid_t pid, unsigned req) {
+  ml_ksigset_t ignored;
+  ml_block_all(&ignored);
+  ml_tls.guard++;
+  ml_log_set_main_tid(ml_prim_gettid());
+  ml_sys2(SYS_prctl, PR_SET_NAME, "memledger-dump");
+  ml_dump_req_t q = {trigger, signo, true, pid};
+  ml_dump_result_t res;
+  int rc = ml_dump_write_req(&q, &res);
+  if (rc == 0 && trigger == ML_TRIGGER_SIGNAL && ml_option_get(ML_OPT_VERBOSE) >= 2)
+    ml_info("dump written to %s (%llu blocks, %llu bytes)", res.path,
+            (unsigned long long)res.blocks, (unsigned long long)res.bytes);
+  if (req) {
+    unsigned s = req % ML_DUMP_SLOTS;
+    ml_dump_shared->slot[s].res = res;
+    atomic_store_explicit(&ml_dump_shared->slot[s].req, req, memory_order_release);
+  }
+  atomic_fetch_add_explicit(&ml_dump_shared->finished, 1, memory_order_release);
+  for (;;) ml_sys1(SYS_exit_group, rc == 0 ? 0 : 1);
+}
+
+/* Take a snapshot dump.  wait: block until the child is done and fill *res
+ * (else res may be NULL).  Returns 0, or -1 with errno set.
+ * async-signal-safe. */
+static int ml_snapshot(ml_trigger_t trigger, int signo, bool wait, ml_dump_result_t *res) {
+  if (res) memset(res, 0, sizeof *res);
+  if (atomic_load(&ml_trig.seccomp)) {
+    errno = EPERM;
+    return -1;
+  }
+  ml_reap_all(false);
+  /* The accumulators the child needs, mapped here while mapping is free. */
+  (void)ml_dump_reserve(ml_stacks_count(&ml_core.stacks));
+  int slot = -1;
+  for (int i = 0; i < ML_CHILDREN && slot < 0; i++) {
+    int zero = 0;
+    if (atomic_compare_exchange_strong(&ml_trig.child[i], &zero, -1)) slot = i;
+  }
+  if (slot < 0) {
+    static int once;
+    ml_log_once(&once, ML_LOG_WARNING, "%d dumps are still being written: a dump request "
+                "was dropped", ML_CHILDREN);
+    errno = EAGAIN;
+    return -1;
+  }
+  unsigned req = wait ? atomic_fetch_add(&ml_trig.requests, 1) + 1 : 0;
+  pid_t self = ml_prim_getpid();
+  uint64_t t0 = ml_prim_now_ns();
+  long pid = ml_sys5(SYS_clone, 0 /* exit signal 0 */, 0, 0, 0, 0);
+  if (pid == 0) ml_snapshot_child(trigger, signo, self, req);
+  uint64_t pause = ml_prim_now_ns() - t0;
+  if (pid < 0) {
+    atomic_store(&ml_trig.child[slot], 0);
+    static int once;
+    ml_log_once(&once, ML_LOG_ERROR, "dump failed: cannot fork the snapshot process: %s "
+                "(errno %d)", ml_errno_name((int)-pid), (int)-pid);
+    errno = (int)-pid;
+    return -1;
+  }
+  atomic_fetch_add(&ml_core.dump_children, 1);
+  atomic_store(&ml_trig.child[slot], (int)pid);
+  if (!wait) return 0;
+  (void)ml_child_collect(slot, true);
+  unsigned s = req % ML_DUMP_SLOTS;
+  if (atomic_load_explicit(&ml_dump_shared->slot[s].req, memory_order_acquire) != req) {
+    errno = EIO; /* the child died before reporting */
+    return -1;
+  }
+  *res = ml_dump_shared->slot[s].res;
+  res->pause_ns = pause;
+  if (res->err) {
+    errno = res->err;
+    return -1;
+  }
+  return 0;
+}
+
+int ml_triggers_api_dump(ml_dump_result_t *res) {
+  if (atomic_load(&ml_trig.seccomp)) {
+    memset(res, 0, sizeof *res);
+    res->err = EPERM;
+    return -1;
+  }
+  ml_guard_enter();
+  int rc = ml_snapshot(ML_TRIGGER_API, 0, true, res);
+  if (rc != 0 && res->err == 0) /* no child could be made: write it here */
+    rc = ml_dump_write(ML_TRIGGER_API, res);
+  ml_guard_leave();
+  return rc;
+}
+
+/* ---- the handlers ------------------------------------------------------------- */
+
+static void ml_install(int sig, bool ours, const struct sigaction *prog);
+
+/* Dump, then let the signal do what its default action does. */
+static void ml_on_fatal(int sig) {
+  if (atomic_exchange(&ml_trig.dying, 1)) {
+    /* Another thread is dumping: it ends the process when done. */
+    for (int i = 0; i < 600; i++) ml_sleep_ms(100);
+  } else if (atomic_load(&ml_core.state) == ML_STATE_READY &&
+             ml_option_get(ML_OPT_DUMP_AT_EXIT) && !atomic_load(&ml_trig.seccomp)) {
+    ml_tls.guard++;
+    bool crash = sig != SIGTERM && sig != SIGINT && sig != SIGHUP && sig != SIGQUIT;
+    ml_dump_result_t res;
+    int rc = ml_snapshot(crash ? ML_TRIGGER_CRASH : ML_TRIGGER_FATAL, sig, true, &res);
+    atomic_store(&ml_core.state, ML_STATE_SHUTDOWN);
+    if (rc == 0 && !ml_option_get(ML_OPT_QUIET))
+      ml_info("killed by signal %d: %llu unfreed blocks, %llu bytes, from %llu stacks "
+              "(blocks of %zu bytes and more); dump: %s", sig,
+              (unsigned long long)res.blocks, (unsigned long long)res.bytes,
+              (unsigned long long)res.stacks, ml_gate.threshold, res.path);
+    ml_tls.guard--;
+  }
+  /* The default action, as if memledger had not been there: restore it and
+   * send the signal again; it is blocked in this handler, so it arrives as
+   * the handler returns (a fault also recurs at the faulting instruction). */
+  ml_ksigset_t old;
+  ml_block_all(&old);
+  ml_lock(&ml_trig.lock);
+  ml_install(sig, false, &ml_trig.sig[sig].prog);
+  ml_unlock(&ml_trig.lock);
+  ml_restore_mask(&old);
+  ml_sys3(SYS_tgkill, ml_prim_getpid(), ml_prim_gettid(), sig);
+}
+
+static void ml_on_signal(int sig, siginfo_t *info, void *uc) {
+  (void)info;
+  (void)uc;
+  int saved = errno;
+  if (sig == ml_trig.dump_sig && !ml_trig.sig[sig].fatal) {
+    if (atomic_load(&ml_core.state) == ML_STATE_READY) {
+      ml_tls.guard++;
+      (void)ml_snapshot(ML_TRIGGER_SIGNAL, 0, false, NULL);
+      ml_tls.guard--;
+    }
+  } else {
+    ml_on_fatal(sig);
+  }
+  errno = saved;
+}
+
+/* Give the kernel memledger's handler (ours) or the program's action.
+ * pre: ml_trig.lock held with every signal blocked. */
+static void ml_install(int sig, bool ours, const struct sigaction *prog) {
+  ml_sig_t *s = &ml_trig.sig[sig];
+  if (ours) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = ml_on_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sigfillset(&sa.sa_mask);
+    __sigaction(sig, &sa, NULL);
+  } else {
+    __sigaction(sig, prog, NULL);
+  }
+  s->ours = ours;
+}
+
+bool ml_triggers_sigaction(int sig, const struct sigaction *act, struct sigaction *old,
+                           int *rc) {
+  if (sig <= 0 || sig >= NSIG || !ml_trig.sig[sig].managed) return false;
+  ml_ksigset_t mask;
+  ml_block_all(&mask);
+  ml_lock(&ml_trig.lock);
+  ml_sig_t *s = &ml_trig.sig[sig];
+  struct sigaction prev = s->prog;
+  *rc = 0;
+  if (act) {
+    /* Validate through the kernel first (the program's action, briefly):
+     * a bad sa_flags or a SIGKILL-like refusal answers as it would. */
+    if (__sigaction(sig, act, NULL) != 0) {
+      int e = errno;
+      ml_install(sig, s->ours, &s->prog);
+      ml_unlock(&ml_trig.lock);
+      ml_restore_mask(&mask);
+      errno = e;
+      *rc = -1;
+      return true;
+    }
+    s->prog = *act;
+    bool dfl = act->sa_handler == SIG_DFL; /* the same bits as sa_sigaction */
+    bool ours = dfl && atomic_load(&ml_core.state) != ML_STATE_SHUTDOWN;
+    ml_install(sig, ours, act);
+    if (!s->fatal && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+      static int once;
+      ml_log_once(&once, ML_LOG_WARNING,
+                  "the program installs its own handler for signal %d: the program wins, "
+                  "and dumps on that signal are off until it restores the default (set "
+                  "MEMLEDGER_SIGNAL to another signal, or call memledger_dump())", sig);
+    }
+  }
+  ml_unlock(&ml_trig.lock);
+  ml_restore_mask(&mask);
+  if (old) *old = prev;
+  return true;
+}
+
+void ml_triggers_sigset_taken(const sigset_t *set, const char *how) {
+  int sig = ml_trig.dump_sig;
+  if (!set || sig <= 0 || sigismember(set, sig) != 1) return;
+  static int once;
+  ml_log_once(&once, ML_LOG_WARNING,
+              "the program takes signal %d through %s: dump requests on that signal go to "
+              "the program, not to memledger (set MEMLEDGER_SIGNAL to another signal, or "
+              "call memledger_dump())", sig, how);
+}
+
+void ml_triggers_seccomp(bool installed) {
+  if (!installed) {
+    atomic_store(&ml_trig.seccomp, false);
+    return;
+  }
+  if (atomic_exchange(&ml_trig.seccomp, true)) return;
+  if (atomic_load(&ml_core.state) != ML_STATE_READY) return;
+  static int once;
+  ml_log_once(&once, ML_LOG_WARNING,
+              "the program installs a seccomp filter: dumps are skipped from now on, the "
+              "exit dump included (a filter may kill the process for a system call a dump "
+              "needs)");
+}
+
+/* ---- start, exit, fork --------------------------------------------------------- */
+
+/* Manage sig: remember the program's action and install ours if it has
+ * none (SIG_DFL).  A handler already there wins. */
+static void ml_manage(int sig, bool fatal) {
+  struct sigaction cur;
+  if (__sigaction(sig, NULL, &cur) != 0) return;
+  bool dfl = cur.sa_handler == SIG_DFL;
+  if (fatal && !dfl) return; /* ignored or handled: nothing to dump before */
+  if (!fatal && !dfl && cur.sa_handler != SIG_IGN) {
+    ml_warning("signal %d already has a handler: the program wins, and dumps on that "
+               "signal are off (set MEMLEDGER_SIGNAL to another signal)", sig);
+    return;
+  }
+  ml_sig_t *s = &ml_trig.sig[sig];
+  s->prog = cur;
+  s->fatal = fatal;
+  s->managed = true;
+  ml_install(sig, true, &cur);
+}
+
+void ml_triggers_start(bool virtual_signals) {
+  ml_core.reap = ml_triggers_reap;
+  (void)ml_dump_share();
+  (void)ml_dump_reserve(0);
+  ml_ksigset_t mask;
+  ml_block_all(&mask);
+  ml_lock(&ml_trig.lock);
+  int sig = (int)ml_option_get(ML_OPT_SIGNAL);
+  if (sig > 0 && sig < NSIG) {
+    ml_trig.dump_sig = sig;
+    ml_manage(sig, false);
+    if (!ml_trig.sig[sig].managed) ml_trig.dump_sig = 0;
+  }
+  /* Without a sigaction hook the program would see our handlers: fatal
+   * signals are dumped only where they can be hidden. */
+  if (virtual_signals)
+    for (size_t i = 0; i < ML_ARRAY_SIZE(ml_fatal_signals); i++)
+      if (ml_fatal_signals[i] != sig) ml_manage(ml_fatal_signals[i], true);
+  ml_unlock(&ml_trig.lock);
+  ml_restore_mask(&mask);
+}
+
+void ml_triggers_at_exit(void *unused) {
+  (void)unused;
+  if (atomic_load(&ml_core.state) != ML_STATE_READY) return;
+  if (atomic_load(&ml_trig.seccomp)) { /* said when the filter came */
+    atomic_store(&ml_core.state, ML_STATE_SHUTDOWN);
+    return;
+  }
+  ml_guard_enter();
+  /* Dumps still being written finish first (their files are complete when
+   * the program's exit is seen, as `memledger run` expects). */
+  ml_reap_all(true);
+  ml_dump_result_t res = {0};
+  int rc = -1;
+  if (ml_option_get(ML_OPT_DUMP_AT_EXIT)) rc = ml_dump_write(ML_TRIGGER_EXIT, &res);
+  /* From here on allocations and frees still work but are not recorded. */
+  atomic_store(&ml_core.state, ML_STATE_SHUTDOWN);
+  if (rc == 0 && !ml_option_get(ML_OPT_QUIET)) {
+    ml_info("%llu unfreed blocks, %llu bytes, from %llu stacks (blocks of %zu bytes "
+            "and more); dump: %s",
+            (unsigned long long)res.blocks, (unsigned long long)res.bytes,
+            (unsigned long long)res.stacks, ml_gate.threshold, res.path);
+  }
+  int code = (int)ml_option_get(ML_OPT_LEAK_EXITCODE);
+  if (rc == 0 && code && res.blocks) {
+    /* exit() flushes stdio only after its handlers: do it now, then leave
+     * with the leak status without running anything twice.  (The one stdio
+     * call of the library, at exit time only.) */
+    fflush(NULL);
+    _exit(code);
+  }
+  ml_guard_leave();
+}
+
+void ml_triggers_after_fork_child(void) {
+  /* The parent's dump children are not ours; our numbering starts again,
+   * in a page of our own. */
+  for (int i = 0; i < ML_CHILDREN; i++) atomic_store(&ml_trig.child[i], 0);
+  atomic_store(&ml_core.dump_children, 0);
+  ml_lock_init(&ml_trig.lock);
+  atomic_store(&ml_trig.dying, 0);
+  (void)ml_dump_share();
+  atomic_store(&ml_trig.reaped_seen, 0);
+  ml_dump_after_fork_child();
+}

@@ -49,6 +49,8 @@ print()
 if g("pair_ml/64") and g("pair_je/64"):
     show("untracked pair 64 B / jemalloc pair", g("pair_ml/64") / g("pair_je/64"), "%.2fx")
     show("untracked pair 64 B - jemalloc pair", g("pair_ml/64") - g("pair_je/64"), "%+.1f Ir")
+if g("pair_ml_marked/64") and g("pair_je/64"):
+    show("untracked pair 64 B, leaf mapped / jemalloc", g("pair_ml_marked/64") / g("pair_je/64"), "%.2fx")
 for mode in ("none", "shadow", "fp", "libunwind"):
     a, b = g("pair_ml_%s/4096" % mode), g("pair_je/4096")
     if a and b:

@@ -6,17 +6,24 @@
  * probes the current table again, and inserts.  The table grows by doubling
  * at 3/4 load: the new table is filled, then published with a release store;
  * the old one is left mapped for readers still probing it (the total of all
- * old tables is below the size of the current one).  Nodes come from 1 MiB
- * mmap'd chunks and live as long as the process.  Lock order: this lock is
- * never held while an arena lock is taken, nor the reverse.
+ * old tables is below the size of the current one).  Nodes come from mmap'd
+ * chunks that double from 16 KiB to 1 MiB and live as long as the process;
+ * the id -> node array is mapped chunk by chunk as ids are handed out (see
+ * stacks.h), so that the capacity bound reserves no address space: under
+ * `ulimit -v` the program's heap gets it.  Lock order: this lock is never
+ * held while an arena lock is taken, nor the reverse.
  */
 #include "stacks.h"
 #include "modules.h"
 #include "prim.h"
 #include <string.h>
 
-#define ML_STACKS_MIN_CAP 4096
-#define ML_STACKS_CHUNK (1u << 20)
+/* 1024 slots: 8 KiB + the header, grown at 768 stacks. */
+#define ML_STACKS_MIN_CAP 1024
+/* Node chunks: the first is 16 KiB (about 50 stacks of 32 frames), each next
+ * one twice the last, up to 1 MiB. */
+#define ML_STACKS_CHUNK_MIN (1u << 14)
+#define ML_STACKS_CHUNK_MAX (1u << 20)
 
 /* Frames are mixed by independent multiplies (two lanes, so that the CPU
  * runs them in parallel) and folded once at the end: a serial multiply
@@ -50,23 +57,64 @@ static ml_stack_slots_t *ml_slots_new(ml_stacks_t *s, size_t cap) {
 int ml_stacks_init(ml_stacks_t *s, size_t max) {
   memset(s, 0, sizeof *s);
   ml_lock_init(&s->lock);
-  s->max = max;
-  s->by_id = ml_prim_map((max + 1) * sizeof(ml_stack_t *));
-  if (!s->by_id) return -1;
+  /* The id chunks cover ids below 512 (2^16 - 1): past every 24-bit id. */
+  size_t cover = ((((size_t)1 << ML_STACKS_ID_CHUNKS) - 1) << ML_STACKS_ID_LG0) - 1;
+  s->max = max < cover ? max : cover;
   ml_stack_slots_t *t = ml_slots_new(s, ML_STACKS_MIN_CAP);
   if (!t) return -1;
   atomic_store_explicit(&s->slots, t, memory_order_release);
   return 0;
 }
 
+/* ---- the id -> node array ------------------------------------------------ */
+
+/* Chunk k holds ids [lo(k), lo(k + 1)) with lo(k) = 2^9 (2^k - 1): with
+ * j = id + 2^9, k = log2(j) - 9 and the index is j - 2^(k+9). */
+static unsigned ml_id_chunk(size_t id, size_t *index) {
+  size_t j = id + ((size_t)1 << ML_STACKS_ID_LG0);
+  unsigned k = (unsigned)(63 - __builtin_clzll((unsigned long long)j)) - ML_STACKS_ID_LG0;
+  *index = j - ((size_t)1 << (k + ML_STACKS_ID_LG0));
+  return k;
+}
+
+/* Entries of chunk k: 2^(k+9), cut so that it ends at id max. */
+static size_t ml_id_chunk_len(const ml_stacks_t *s, unsigned k) {
+  size_t first = (((size_t)1 << k) - 1) << ML_STACKS_ID_LG0;
+  size_t len = (size_t)1 << (k + ML_STACKS_ID_LG0);
+  return s->max + 1 - first < len ? s->max + 1 - first : len;
+}
+
+/* The slot of id in its chunk, mapping the chunk when it is new (its
+ * pointer is stored with release before count publishes any id in it).
+ * NULL when mmap failed.  locked. */
+static _Atomic(ml_stack_t *) *ml_id_slot_locked(ml_stacks_t *s, size_t id) {
+  size_t i;
+  unsigned k = ml_id_chunk(id, &i);
+  ml_stack_t **c = atomic_load_explicit(&s->by_id[k], memory_order_relaxed);
+  if (!c) {
+    size_t bytes = ml_id_chunk_len(s, k) * sizeof(ml_stack_t *);
+    c = ml_prim_map(bytes);
+    if (!c) return NULL;
+    s->mapped += bytes;
+    atomic_store_explicit(&s->by_id[k], c, memory_order_release);
+  }
+  return (_Atomic(ml_stack_t *) *)&c[i];
+}
+
 void ml_stacks_destroy(ml_stacks_t *s) {
   /* Tests only: old slot tables and node chunks are not tracked one by one,
-   * so this releases the id array and the current table and leaks the rest. */
+   * so this releases the id chunks and the current table and leaks the
+   * rest. */
   ml_stack_slots_t *t = atomic_load(&s->slots);
   if (t) ml_prim_unmap(t, sizeof(*t) + t->cap * sizeof(ml_stack_t *));
-  if (s->by_id) ml_prim_unmap(s->by_id, (s->max + 1) * sizeof(ml_stack_t *));
+  for (unsigned k = 0; k < ML_STACKS_ID_CHUNKS; k++) {
+    ml_stack_t **c = atomic_load(&s->by_id[k]);
+    if (c) ml_prim_unmap(c, ml_id_chunk_len(s, k) * sizeof(ml_stack_t *));
+  }
   memset(s, 0, sizeof *s);
 }
+
+/* ---- interning ----------------------------------------------------------- */
 
 static bool ml_same(const ml_stack_t *st, uint64_t h, const uintptr_t *f, unsigned n) {
   return st->hash == h && st->nframes == n && memcmp(st->frames, f, n * sizeof *f) == 0;
@@ -90,7 +138,10 @@ static ml_stack_t *ml_probe(ml_stack_slots_t *t, uint64_t h, const uintptr_t *f,
 static ml_stack_t *ml_node_alloc_locked(ml_stacks_t *s, unsigned n) {
   size_t need = (sizeof(ml_stack_t) + n * sizeof(uintptr_t) + 15) & ~(size_t)15;
   if (!s->chunk || s->chunk_used + need > s->chunk_size) {
-    size_t size = need > ML_STACKS_CHUNK ? need : ML_STACKS_CHUNK;
+    size_t size = !s->chunk ? ML_STACKS_CHUNK_MIN
+                  : s->chunk_size >= ML_STACKS_CHUNK_MAX ? ML_STACKS_CHUNK_MAX
+                                                         : s->chunk_size * 2;
+    if (size < need) size = need;
     char *c = ml_prim_map(size);
     if (!c) return NULL;
     s->mapped += size;
@@ -139,6 +190,8 @@ uint32_t ml_stacks_intern(ml_stacks_t *s, const uintptr_t *frames, unsigned n) {
     t = atomic_load_explicit(&s->slots, memory_order_relaxed);
     (void)ml_probe(t, h, frames, n, &empty);
   }
+  _Atomic(ml_stack_t *) *by_id = ml_id_slot_locked(s, s->count + 1);
+  if (!by_id) goto full;
   st = ml_node_alloc_locked(s, n);
   if (!st) goto full;
   st->hash = h;
@@ -146,9 +199,10 @@ uint32_t ml_stacks_intern(ml_stacks_t *s, const uintptr_t *frames, unsigned n) {
   st->id = (uint32_t)(s->count + 1);
   st->epoch = ml_modules_epoch();
   for (unsigned i = 0; i < n; i++) st->frames[i] = frames[i];
-  s->by_id[st->id] = st;
-  atomic_store_explicit(&t->slot[empty], st, memory_order_release);
+  /* Publication order (stacks.h): node, by_id entry, count, hash slot. */
+  atomic_store_explicit(by_id, st, memory_order_release);
   __atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELEASE);
+  atomic_store_explicit(&t->slot[empty], st, memory_order_release);
   id = st->id;
   goto out;
 full:
@@ -160,7 +214,10 @@ out:
 
 const ml_stack_t *ml_stacks_get(ml_stacks_t *s, uint32_t id) {
   if (id == 0 || id > ml_stacks_count(s)) return NULL;
-  return s->by_id[id];
+  size_t i;
+  unsigned k = ml_id_chunk(id, &i);
+  ml_stack_t **c = atomic_load_explicit(&s->by_id[k], memory_order_acquire);
+  return c ? atomic_load_explicit((_Atomic(ml_stack_t *) *)&c[i], memory_order_acquire) : NULL;
 }
 
 size_t ml_stacks_count(ml_stacks_t *s) {

@@ -8,8 +8,12 @@ HT_CFLAGS = -std=gnu11 -Wall -Wextra -O1 -g -fno-omit-frame-pointer
 
 HT_PROGS = tests/hardening/stress_prog tests/hardening/fork_prog \
 	tests/hardening/exit_prog tests/hardening/dlclose_prog \
-	tests/hardening/hostile_prog tests/hardening/deepbind_prog
+	tests/hardening/hostile_prog tests/hardening/deepbind_prog \
+	tests/hardening/ulimit_prog
 check_PROGRAMS += $(HT_PROGS)
+
+tests_hardening_ulimit_prog_SOURCES = tests/hardening/ulimit_prog.c
+tests_hardening_ulimit_prog_CFLAGS = $(HT_CFLAGS)
 
 tests_hardening_deepbind_prog_SOURCES = tests/hardening/deepbind_prog.c
 tests_hardening_deepbind_prog_CFLAGS = $(HT_CFLAGS)
@@ -49,7 +53,7 @@ tests_hardening_ht_plugin_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 HT_TESTS = tests/hardening/stress.sh tests/hardening/fork_variants.sh \
 	tests/hardening/exit_paths.sh tests/hardening/dlclose.sh \
 	tests/hardening/hostile_config.sh tests/hardening/redis.sh \
-	tests/hardening/deepbind.sh
+	tests/hardening/deepbind.sh tests/hardening/ulimit.sh
 TESTS += $(HT_TESTS)
 EXTRA_DIST += $(HT_TESTS)
 
@@ -64,8 +68,8 @@ EXTRA_DIST += $(HT_TESTS)
 # output format.  Logs: san-build/<kind>-<name>.log.
 SAN_DIR = $(abs_builddir)/san-build
 SAN_UNITS = test_fmt test_log test_prim test_options test_table test_stacks \
-	test_unwind test_track test_dump
-SAN_TSAN_UNITS = test_table test_stacks test_track
+	test_pagemap test_unwind test_track test_dump
+SAN_TSAN_UNITS = test_table test_stacks test_pagemap test_track
 SAN_FLAGS_asan = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 SAN_FLAGS_tsan = -fsanitize=thread
 SAN_CC = $(CC) -std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE \

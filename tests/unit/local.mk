@@ -8,6 +8,7 @@ EXTRA_DIST += tests/unit/ml_test.h
 
 UNIT_TESTS = tests/unit/test_fmt tests/unit/test_log tests/unit/test_prim \
 	tests/unit/test_options tests/unit/test_table tests/unit/test_stacks \
+	tests/unit/test_pagemap \
 	tests/unit/test_unwind tests/unit/test_track tests/unit/test_dump
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -29,6 +30,9 @@ tests_unit_test_table_LDADD = $(UNIT_LDADD)
 tests_unit_test_stacks_SOURCES = tests/unit/test_stacks.c
 tests_unit_test_stacks_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_stacks_LDADD = $(UNIT_LDADD)
+tests_unit_test_pagemap_SOURCES = tests/unit/test_pagemap.c
+tests_unit_test_pagemap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_pagemap_LDADD = $(UNIT_LDADD)
 # The call chain is named with dladdr: export the test's own symbols.
 tests_unit_test_unwind_SOURCES = tests/unit/test_unwind.c
 tests_unit_test_unwind_CFLAGS = $(UNIT_CFLAGS)

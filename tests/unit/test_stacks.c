@@ -3,16 +3,24 @@
  * test_stacks.c - unit tests for stacks.c: interning gives one dense id per
  * distinct stack (from 1), including prefixes, reorderings, the empty stack
  * and stacks whose hashes collide; ml_stacks_get returns the frames; growth
- * past the initial 4096-slot table keeps ids stable; the capacity bound
+ * past the initial 1024-slot table keeps ids stable; the capacity bound
  * returns 0 and counts overflow; and 4 threads interning overlapping sets
- * (while the table grows) agree on one id per stack.  Frames are fake
- * addresses.
+ * (while the table grows) agree on one id per stack.  The id -> node array
+ * is mapped chunk by chunk (nothing for the capacity bound at init): ids on
+ * both sides of every chunk boundary resolve, the last chunk is cut at the
+ * bound, and while 4 threads intern, a reader thread and forked snapshot
+ * children (reading their copy with no lock, as the dump's child does) never
+ * see an id <= count without its node, nor a hashed node above count.
+ * Frames are fake addresses.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,7 +32,7 @@
 
 #include "stacks.h"
 
-#define ML_TEST_INITIAL_SLOTS 4096 /* stacks.c's ML_STACKS_MIN_CAP */
+#define ML_TEST_INITIAL_SLOTS 1024 /* stacks.c's ML_STACKS_MIN_CAP */
 #define ML_TEST_MAX_DEPTH     8
 #define ML_TEST_DEEP          128 /* the deepest stack the unwinder keeps */
 
@@ -193,7 +201,7 @@ static void test_stacks_growth_keeps_ids_stable(void **state) {
     ids[i] = ml_test_intern(i);
     assert_int_equal(ids[i], i + 1); /* dense, in first-seen order */
   }
-  /* the table grew (past 3/4 of 4096, then of 8192 and 16384) */
+  /* the table grew (past 3/4 of 1024, 2048, ..., 16384) */
   assert_true(atomic_load(&ml_s.slots)->cap >= 32768);
   assert_true(ml_s.mapped > mapped0);
   assert_int_equal(ml_stacks_count(&ml_s), ML_TEST_MANY);
@@ -305,6 +313,229 @@ static void test_stacks_concurrent_interning_one_id_per_stack(void **state) {
   assert_int_equal(ml_s.overflow, 0);
 }
 
+/* ---- the id -> node array ------------------------------------------------ */
+
+/* First id of id chunk k: 512 (2^k - 1). */
+static size_t ml_test_chunk_first(unsigned k) {
+  return (((size_t)1 << k) - 1) << ML_STACKS_ID_LG0;
+}
+
+static size_t ml_test_chunks_mapped(void) {
+  size_t n = 0;
+  for (unsigned k = 0; k < ML_STACKS_ID_CHUNKS; k++)
+    n += atomic_load(&ml_s.by_id[k]) != NULL;
+  return n;
+}
+
+static void test_stacks_init_reserves_nothing_for_the_bound(void **state) {
+  (void)state;
+  ml_stacks_destroy(&ml_s);
+  assert_int_equal(ml_stacks_init(&ml_s, (1 << 24) - 1), 0);
+  /* the first slot table only: no id chunk, no node chunk */
+  assert_int_equal(ml_s.mapped,
+                   sizeof(ml_stack_slots_t) + ML_TEST_INITIAL_SLOTS * sizeof(ml_stack_t *));
+  assert_int_equal(ml_test_chunks_mapped(), 0);
+  assert_null(ml_s.chunk);
+  assert_null(ml_stacks_get(&ml_s, 1));
+  /* the first stack maps the first id chunk (512 ids) and one node chunk */
+  size_t before = ml_s.mapped;
+  assert_int_equal(ml_test_intern(0), 1);
+  assert_int_equal(ml_test_chunks_mapped(), 1);
+  assert_int_equal(ml_s.mapped - before, 512 * sizeof(ml_stack_t *) + ml_s.chunk_size);
+  assert_true(ml_s.chunk_size <= 64 * 1024);
+}
+
+#define ML_TEST_CHUNKED 15000 /* ids in id chunks 0..4 (chunk 4: 7680..15871) */
+
+static void test_stacks_ids_across_id_chunks(void **state) {
+  (void)state;
+  for (size_t i = 0; i < ML_TEST_CHUNKED; i++) {
+    uint32_t id = ml_test_intern(i);
+    assert_int_equal(id, i + 1);
+    /* a chunk is mapped exactly when its first id is handed out */
+    size_t want = 0;
+    while (want < ML_STACKS_ID_CHUNKS && ml_test_chunk_first((unsigned)want) <= id) want++;
+    assert_int_equal(ml_test_chunks_mapped(), want);
+  }
+  assert_int_equal(ml_test_chunks_mapped(), 5);
+  /* both sides of every boundary, and every id */
+  for (unsigned k = 1; k < 5; k++) {
+    size_t b = ml_test_chunk_first(k);
+    for (size_t id = b - 2; id <= b + 1; id++) {
+      uintptr_t f[ML_TEST_MAX_DEPTH];
+      unsigned n = ml_test_stack(id - 1, f);
+      ml_test_assert_frames((uint32_t)id, f, n);
+    }
+  }
+  for (size_t i = 0; i < ML_TEST_CHUNKED; i++) {
+    uintptr_t f[ML_TEST_MAX_DEPTH];
+    unsigned n = ml_test_stack(i, f);
+    ml_test_assert_frames((uint32_t)(i + 1), f, n);
+  }
+  assert_null(ml_stacks_get(&ml_s, ML_TEST_CHUNKED + 1));
+  assert_int_equal(ml_s.overflow, 0);
+}
+
+static void test_stacks_last_id_chunk_cut_at_the_bound(void **state) {
+  (void)state;
+  ml_stacks_destroy(&ml_s);
+  assert_int_equal(ml_stacks_init(&ml_s, 600), 0);
+  for (size_t i = 0; i < 511; i++)
+    assert_int_equal(ml_test_intern(i), i + 1);
+  size_t before = ml_s.mapped, chunk = ml_s.chunk_size;
+  assert_int_equal(ml_test_intern(511), 512); /* first id of chunk 1 */
+  /* chunk 1 holds ids 512..600 only (and maybe a new node chunk came) */
+  size_t grown = ml_s.mapped - before;
+  assert_true(grown == 89 * sizeof(ml_stack_t *) ||
+              grown == 89 * sizeof(ml_stack_t *) + ml_s.chunk_size);
+  (void)chunk;
+  for (size_t i = 512; i < 600; i++)
+    assert_int_equal(ml_test_intern(i), i + 1);
+  assert_int_equal(ml_test_intern(600), 0);
+  assert_int_equal(ml_s.overflow, 1);
+  assert_int_equal(ml_test_chunks_mapped(), 2);
+  uintptr_t f[ML_TEST_MAX_DEPTH];
+  unsigned n = ml_test_stack(599, f);
+  ml_test_assert_frames(600, f, n);
+  assert_null(ml_stacks_get(&ml_s, 601));
+}
+
+static void test_stacks_node_chunks_double_up_to_1mib(void **state) {
+  uintptr_t f[ML_TEST_DEEP];
+  size_t last = 0, chunks = 0;
+
+  (void)state;
+  for (size_t i = 0; i < 20000; i++) {
+    for (unsigned k = 0; k < ML_TEST_DEEP; k++) f[k] = 0x500000 + i * 0x1000 + k * 8;
+    assert_int_not_equal(ml_stacks_intern(&ml_s, f, ML_TEST_DEEP), 0);
+    if (ml_s.chunk_size != last) {
+      if (last) assert_int_equal(ml_s.chunk_size, last * 2 > (1u << 20) ? 1u << 20 : last * 2);
+      else assert_int_equal(ml_s.chunk_size, 16 * 1024);
+      last = ml_s.chunk_size;
+      chunks++;
+    }
+  }
+  assert_int_equal(last, 1u << 20);
+  assert_true(chunks >= 7);
+}
+
+/* ---- lock-free readers while others intern ------------------------------ */
+
+#define ML_TEST_WRITERS 4
+#define ML_TEST_PUBLISHED 24000 /* across id chunks 0..5 */
+
+static atomic_int ml_test_writers_done;
+static atomic_ulong ml_test_reader_errors, ml_test_reader_checks;
+static atomic_ulong ml_test_snapshot_errors, ml_test_snapshots;
+
+/* Every id in 1..count resolves to its own node; every node in the current
+ * hash table has an id in 1..count.  Returns the number of faults.  Uses
+ * no lock and no allocation (it also runs in forked children). */
+static unsigned long ml_test_check_published(void) {
+  unsigned long bad = 0;
+  size_t count = ml_stacks_count(&ml_s);
+  for (size_t id = 1; id <= count; id++) {
+    const ml_stack_t *st = ml_stacks_get(&ml_s, (uint32_t)id);
+    if (!st || st->id != id) bad++;
+  }
+  ml_stack_slots_t *t = atomic_load(&ml_s.slots);
+  for (size_t i = 0; i < t->cap; i++) {
+    ml_stack_t *st = atomic_load(&t->slot[i]);
+    /* count is read after the slot: a node found by a lookup is counted */
+    if (st && (st->id == 0 || st->id > ml_stacks_count(&ml_s))) bad++;
+  }
+  return bad;
+}
+
+static void *ml_test_writer(void *arg) {
+  size_t t = (size_t)arg;
+  pthread_barrier_wait(&ml_test_barrier);
+  for (size_t i = t; i < ML_TEST_PUBLISHED; i += ML_TEST_WRITERS)
+    (void)ml_test_intern(i);
+  atomic_fetch_add(&ml_test_writers_done, 1);
+  return NULL;
+}
+
+static void *ml_test_reader(void *arg) {
+  (void)arg;
+  pthread_barrier_wait(&ml_test_barrier);
+  unsigned long pass = 0;
+  do {
+    /* mostly the newest id (where a publication can be half done), now
+     * and then everything */
+    if (++pass % 256 == 0) {
+      atomic_fetch_add(&ml_test_reader_errors, ml_test_check_published());
+    } else {
+      size_t c = ml_stacks_count(&ml_s);
+      const ml_stack_t *st = c ? ml_stacks_get(&ml_s, (uint32_t)c) : NULL;
+      if (c && (!st || st->id != c)) atomic_fetch_add(&ml_test_reader_errors, 1);
+    }
+    atomic_fetch_add(&ml_test_reader_checks, 1);
+  } while (atomic_load(&ml_test_writers_done) < ML_TEST_WRITERS);
+  return NULL;
+}
+
+/* Fork snapshot children while the writers run: each child checks its copy
+ * of the table, taken at whatever instruction the writers were at. */
+static void *ml_test_snapshotter(void *arg) {
+  (void)arg;
+  pthread_barrier_wait(&ml_test_barrier);
+  do {
+    pid_t pid = fork();
+    if (pid == 0) _exit(ml_test_check_published() ? 1 : 0);
+    if (pid < 0) break;
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0) {}
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) atomic_fetch_add(&ml_test_snapshot_errors, 1);
+    atomic_fetch_add(&ml_test_snapshots, 1);
+  } while (atomic_load(&ml_test_writers_done) < ML_TEST_WRITERS);
+  return NULL;
+}
+
+static void test_stacks_readers_see_every_published_id(void **state) {
+  pthread_t w[ML_TEST_WRITERS], r, f;
+
+  (void)state;
+  atomic_store(&ml_test_writers_done, 0);
+  atomic_store(&ml_test_reader_errors, 0);
+  atomic_store(&ml_test_reader_checks, 0);
+  atomic_store(&ml_test_snapshot_errors, 0);
+  atomic_store(&ml_test_snapshots, 0);
+  pthread_barrier_init(&ml_test_barrier, NULL, ML_TEST_WRITERS + 2);
+  for (size_t t = 0; t < ML_TEST_WRITERS; t++)
+    assert_int_equal(pthread_create(&w[t], NULL, ml_test_writer, (void *)t), 0);
+  assert_int_equal(pthread_create(&r, NULL, ml_test_reader, NULL), 0);
+  assert_int_equal(pthread_create(&f, NULL, ml_test_snapshotter, NULL), 0);
+  for (size_t t = 0; t < ML_TEST_WRITERS; t++)
+    assert_int_equal(pthread_join(w[t], NULL), 0);
+  assert_int_equal(pthread_join(r, NULL), 0);
+  assert_int_equal(pthread_join(f, NULL), 0);
+  pthread_barrier_destroy(&ml_test_barrier);
+
+  assert_int_equal(atomic_load(&ml_test_reader_errors), 0);
+  assert_int_equal(atomic_load(&ml_test_snapshot_errors), 0);
+  assert_true(atomic_load(&ml_test_reader_checks) >= 1);
+  if (getenv("ML_TEST_VERBOSE"))
+    fprintf(stderr, "reader passes %lu, snapshots %lu\n", atomic_load(&ml_test_reader_checks),
+            atomic_load(&ml_test_snapshots));
+  assert_int_equal(ml_stacks_count(&ml_s), ML_TEST_PUBLISHED);
+  assert_int_equal(ml_test_check_published(), 0);
+  assert_int_equal(ml_test_chunks_mapped(), 6);
+  /* every stack is found again, under the id its node carries */
+  static bool seen[ML_TEST_PUBLISHED + 1];
+  memset(seen, 0, sizeof seen);
+  for (size_t i = 0; i < ML_TEST_PUBLISHED; i++) {
+    uintptr_t fr[ML_TEST_MAX_DEPTH];
+    unsigned n = ml_test_stack(i, fr);
+    uint32_t id = ml_stacks_intern(&ml_s, fr, n);
+    assert_true(id >= 1 && id <= ML_TEST_PUBLISHED);
+    assert_false(seen[id]);
+    seen[id] = true;
+    ml_test_assert_frames(id, fr, n);
+  }
+  assert_int_equal(ml_s.overflow, 0);
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 #define ML_TEST(f) cmocka_unit_test_setup_teardown(f, ml_test_setup, ml_test_teardown)
@@ -319,6 +550,11 @@ int main(void) {
       ML_TEST(test_stacks_capacity_bound_returns_zero),
       ML_TEST(test_stacks_capacity_bound_of_one),
       ML_TEST(test_stacks_concurrent_interning_one_id_per_stack),
+      ML_TEST(test_stacks_init_reserves_nothing_for_the_bound),
+      ML_TEST(test_stacks_ids_across_id_chunks),
+      ML_TEST(test_stacks_last_id_chunk_cut_at_the_bound),
+      ML_TEST(test_stacks_node_chunks_double_up_to_1mib),
+      ML_TEST(test_stacks_readers_see_every_published_id),
   };
   return cmocka_run_group_tests_name("stacks", tests, NULL, NULL);
 }

@@ -62,9 +62,9 @@ const ml_backend_t ml_backend = {ml_test_usable_size, ml_test_good_size, NULL};
 #define ML_TEST_MIN_SIZE 1000 /* MEMLEDGER_MIN_SIZE for the whole binary */
 #define ML_TEST_BASE     ((uintptr_t)0x600000000000)
 
-/* Fake block i of region r (each region is its own 128 MiB page-map leaf). */
+/* Fake block i of region r (each region is its own page-map leaf). */
 static void *ml_test_block(size_t r, size_t i) {
-  return (void *)(ML_TEST_BASE + r * ((uintptr_t)1 << 27) + i * 4096);
+  return (void *)(ML_TEST_BASE + r * ((uintptr_t)1 << ML_PM_ROOT_SHIFT) + i * 4096);
 }
 
 static ml_counts_t ml_test_counts(void) {

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "modules.h"
 #include "options.h"
+#include "pagemap.h"
 #include "prim.h"
 #include "shadow.h"
 #include "track.h"
@@ -269,7 +270,8 @@ static void ml_w_header(ml_writer_t *w, const ml_dump_req_t *q, unsigned seq,
 
 static void ml_w_totals(ml_writer_t *w, const ml_dump_req_t *q, const ml_collect_t *c,
                         const ml_dump_result_t *res) {
-  size_t meta = ml_tables_metadata_bytes(&ml_core.tables) + ml_core.stacks.mapped;
+  size_t meta = ml_tables_metadata_bytes(&ml_core.tables) + ml_core.stacks.mapped +
+                ml_pagemap_mapped();
   ml_w_str(w, "[totals]\n");
   ml_w_fmt(w, "tracked_allocs: %llu\ntracked_frees: %llu\n", (unsigned long long)c->allocs,
            (unsigned long long)c->frees);

@@ -1,18 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bm_dump.c - dumps under load (issue #5): with N live tracked blocks in the
- * core's tables (made-up records over BM_STACKS interned stacks, inserted
- * directly), while C threads keep allocating and freeing tracked blocks
- * through memledger's front (4 KiB, frame-pointer stacks), thread 0 writes
- * dumps with ml_dump_write(ML_TRIGGER_API) into a temporary MEMLEDGER_DIR,
- * under its recursion guard, as memledger_dump() does.
+ * bm_dump.c - dumps under load: with N live tracked blocks in the core's
+ * tables (made-up records over BM_STACKS interned stacks, inserted
+ * directly) and H MiB of real heap (malloc'd and touched, so that a fork
+ * has that much to copy the page tables of), while C threads keep
+ * allocating and freeing tracked blocks through memledger's front (4 KiB,
+ * frame-pointer stacks), thread 0 writes dumps into a temporary
+ * MEMLEDGER_DIR, under its recursion guard, one of two ways:
+ *   snap:0  in the thread, each arena locked while its records are
+ *           aggregated (ml_dump_write: the exit dump's way);
+ *   snap:1  from a snapshot child, waited for (ml_triggers_api_dump: the
+ *           way memledger_dump() and the dump signal take; the signal's
+ *           handler does not wait, so the signalled thread's pause is the
+ *           fork alone).
  *
- *   dump/blocks:N/churn:C   one iteration = one dump (wall time: the time to
- *                           the renamed file, measured around the call)
+ *   dump/blocks:N/churn:C/heap_mib:H/snap:S   one iteration = one dump
+ *                           (wall time: the time to the linked file,
+ *                           measured around the call)
  *
  * Counters (the maximum over the run's dumps unless said):
- *   pause_ns       res.pause_ns: the longest time one arena was locked
- *   total_ns       res.total_ns: the time to the renamed file
+ *   pause_ns       res.pause_ns: snap 0, the longest time one arena was
+ *                  locked; snap 1, the fork as the requesting thread saw it
+ *   total_ns       res.total_ns: the time to the linked file
+ *   ops_during_per_s, ops_idle_per_s  the churners' malloc+free pairs per
+ *                  second while dumps ran and between them (throughput)
  *   wait_max_ns    the longest malloc+free pair any allocating thread saw
  *                  while a dump ran; wait_p99_ns its 99th percentile
  *   idle_max_ns    the same outside dumps (the machine's own noise: on a
@@ -33,6 +44,7 @@
 #include "bm_front.h"
 #include "dump.h"
 #include "track.h"
+#include "triggers.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -133,9 +145,38 @@ static double bm_p99(uint32_t *h, uint64_t n) {
   return (double)((uint64_t)BM_HBUCKETS << BM_HSHIFT);
 }
 
+/* H MiB of real heap, touched: what a fork must copy the page tables of. */
+static void **bm_heap;
+static size_t bm_heap_n;
+
+static void bm_heap_set(size_t mib) {
+  for (size_t i = 0; i < bm_heap_n; i++) free(bm_heap[i]);
+  free(bm_heap);
+  bm_heap = NULL;
+  bm_heap_n = mib;
+  if (!mib) return;
+  bm_heap = calloc(mib, sizeof *bm_heap);
+  ml_guard_enter(); /* untracked: the records are the made-up ones */
+  for (size_t i = 0; i < mib; i++) {
+    bm_heap[i] = malloc(1 << 20);
+    if (bm_heap[i]) memset(bm_heap[i], 1, 1 << 20);
+  }
+  ml_guard_leave();
+}
+
+static int bm_one_dump(bool snap, ml_dump_result_t *res) {
+  ml_guard_enter();
+  int rc = snap ? ml_triggers_api_dump(res) : ml_dump_write(ML_TRIGGER_API, res);
+  ml_guard_leave();
+  return rc;
+}
+
 static void bm_dump_run(bm_state *st) {
   uint64_t blocks = (uint64_t)bm_range(st, 0);
   int churn = (int)bm_range(st, 1);
+  size_t heap_mib = (size_t)bm_range(st, 2);
+  bool snap = bm_range(st, 3) != 0;
+  bm_heap_set(heap_mib);
   if (bm_fake_set(blocks)) {
     bm_skip_with_error(st, "cannot insert the records (MEMLEDGER_MAX_RECORDS?)");
     return;
@@ -145,9 +186,7 @@ static void bm_dump_run(bm_state *st) {
    * the process's first at this size it maps and faults in the dump's
    * scratch memory, part of it under arena locks. */
   ml_dump_result_t first;
-  ml_guard_enter();
-  int frc = ml_dump_write(ML_TRIGGER_API, &first);
-  ml_guard_leave();
+  int frc = bm_one_dump(snap, &first);
   if (frc) {
     bm_skip_with_error(st, "ml_dump_write failed");
     return;
@@ -160,20 +199,22 @@ static void bm_dump_run(bm_state *st) {
     cs[i] = (bm_churn_t){.during = calloc(1, hsz), .idle = calloc(1, hsz)};
     pthread_create(&cs[i].th, NULL, bm_churn_main, &cs[i]);
   }
-  uint64_t pause = 0, total = 0, file = 0, dumped = 0;
+  uint64_t pause = 0, total = 0, file = 0, dumped = 0, t_during = 0, t_idle = 0;
   const char *err = NULL;
   while (bm_keep_running(st)) {
     /* Outside dumps for a while (not timed): the churners' baseline. */
     bm_pause_timing(st);
     struct timespec gap = {0, 20 * 1000 * 1000};
+    uint64_t g0 = bm_now();
     nanosleep(&gap, NULL);
+    t_idle += bm_now() - g0;
     bm_resume_timing(st);
     ml_dump_result_t res;
+    uint64_t d0 = bm_now();
     atomic_store(&bm_dumping, 1);
-    ml_guard_enter();
-    int rc = ml_dump_write(ML_TRIGGER_API, &res);
-    ml_guard_leave();
+    int rc = bm_one_dump(snap, &res);
     atomic_store(&bm_dumping, 0);
+    t_during += bm_now() - d0;
     bm_pause_timing(st);
     if (rc) {
       err = "ml_dump_write failed";
@@ -215,6 +256,10 @@ static void bm_dump_run(bm_state *st) {
     bm_counter_set(st, "idle_max_ns", (double)imax, BM_COUNTER_DEFAULT);
     bm_counter_set(st, "idle_p99_ns", bm_p99(ih, in), BM_COUNTER_DEFAULT);
     bm_counter_set(st, "wait_ops", (double)wn, BM_COUNTER_DEFAULT);
+    bm_counter_set(st, "ops_during_per_s", t_during ? (double)wn * 1e9 / (double)t_during : 0,
+                   BM_COUNTER_DEFAULT);
+    bm_counter_set(st, "ops_idle_per_s", t_idle ? (double)in * 1e9 / (double)t_idle : 0,
+                   BM_COUNTER_DEFAULT);
     bm_counter_set(st, "first_pause_ns", (double)first.pause_ns, BM_COUNTER_DEFAULT);
     bm_counter_set(st, "first_total_ns", (double)first.total_ns, BM_COUNTER_DEFAULT);
     bm_counter_set(st, "file_bytes", (double)file, BM_COUNTER_DEFAULT);
@@ -226,6 +271,7 @@ static void bm_dump_run(bm_state *st) {
 
 static void bm_cleanup(void) {
   bm_fake_set(0);
+  bm_heap_set(0);
   rmdir(bm_dir);
 }
 
@@ -239,13 +285,15 @@ int main(int argc, char **argv) {
   atexit(bm_cleanup);
   bm_add_context("jemalloc", bm_front_jemalloc_version());
   bm_add_context("dump_dir", bm_dir);
-  static const int64_t blocks[] = {100000, 1000000};
+  /* 100 k blocks with 100 MiB of heap, 1 M with 1 GiB; each way. */
+  static const int64_t blocks[] = {100000, 1000000}, heap[] = {100, 1024};
   bm_bench *b = bm_register("dump", bm_dump_run, NULL);
-  for (int i = 0; i < 2; i++)
-    for (int c = 1; c <= BM_MAX_CHURN; c++) {
-      int64_t a[2] = {blocks[i], c};
-      bm_bench_args(b, a, 2);
-    }
+  for (int snap = 0; snap <= 1; snap++)
+    for (int i = 0; i < 2; i++)
+      for (int c = 1; c <= BM_MAX_CHURN; c++) {
+        int64_t a[4] = {blocks[i], c, heap[i], snap};
+        bm_bench_args(b, a, 4);
+      }
   bm_bench_use_real_time(bm_bench_unit(bm_bench_iterations(b, 5), BM_MS));
   return bm_main(argc, argv);
 }

@@ -9,6 +9,7 @@
 #    descriptor on fd 0 would be read from, and block);
 #  - a program's first open() returns 3, also after tracked allocations and
 #    after a dump on the dump signal.
+# Every run has only descriptors 0-2 open, as from an interactive shell.
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 . "$ML_SRCDIR/tests/invisible/lib_invisible.sh" || bail "cannot read lib_invisible.sh"
 PROG=$INV_BIN/inv_self
@@ -17,7 +18,7 @@ tap_plan 6
 
 d=$(fresh_dir bash3)
 first=$(head -n1 /etc/passwd)
-inv_run "$d" 20 bash -c 'exec 3</etc/passwd; kill -USR2 $$; sleep 0.5; read l <&3; echo "$l"' \
+inv_run_clean "$d" 20 bash -c 'exec 3</etc/passwd; kill -USR2 $$; sleep 0.5; read l <&3; echo "$l"' \
   >"$d/out" 2>"$d/err"
 rc=$?
 tap_eq "bash: exec 3</etc/passwd, dump signal, read <&3: exit status 0" 0 "$rc"
@@ -32,14 +33,14 @@ else
 fi
 
 d=$(fresh_dir cat)
-base_run 5 cat <&- >/dev/null 2>&1
+only_std_fds timeout -k 5 5 cat <&- >/dev/null 2>&1
 b=$?
-inv_run "$d" 5 cat <&- >/dev/null 2>"$d/err"
+inv_run_clean "$d" 5 cat <&- >/dev/null 2>"$d/err"
 rc=$?
 tap_eq "cat <&- returns at once with the status it has without the preload ($b; 124 = hung)" "$b" "$rc"
 
 d=$(fresh_dir open)
-only_std_fds timeout -k 5 30 env LD_PRELOAD="$ML_LIB" MEMLEDGER_DIR="$d" "$PROG" open \
+inv_run_clean "$d" 30 "$PROG" open \
   </dev/null >"$d/out" 2>"$d/err"
 rc=$?
 tap_eq "first open(\"/dev/null\") is 3 at start, after 4 tracked 4 KiB blocks, after a signal dump" \

@@ -44,6 +44,15 @@ only_std_fds() {
   )
 }
 
+# inv_run_clean DIR SECONDS COMMAND...: inv_run with only descriptors 0-2
+# open, so that the library's own descriptors (if any) get the numbers a
+# program started from a shell expects to be free.
+inv_run_clean() {
+  local dir=$1 t=$2
+  shift 2
+  only_std_fds timeout -k 5 "$t" env LD_PRELOAD="$ML_LIB" MEMLEDGER_DIR="$dir" "$@"
+}
+
 # dumps_with_trigger DIR TRIGGER: number of dump files in DIR whose header
 # says "trigger: TRIGGER".
 dumps_with_trigger() {

@@ -12,7 +12,7 @@ need_file "$PROG"
 tap_plan 5
 
 d=$(fresh_dir status)
-only_std_fds timeout -k 5 30 env LD_PRELOAD="$ML_LIB" MEMLEDGER_DIR="$d" "$PROG" status \
+inv_run_clean "$d" 30 "$PROG" status \
   </dev/null >"$d/out" 2>"$d/err"
 rc=$?
 [ "$rc" = 0 ] || { tap_diag "status $rc"; tap_diag_file "$d/err" 10; }

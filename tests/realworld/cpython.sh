@@ -22,6 +22,8 @@ for v in $(env | sed -n 's/^\(MEMLEDGER_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"
 unset LD_PRELOAD
 
 rm -rf "$RW_OUT" && mkdir -p "$RW_OUT/dumps" "$RW_OUT/tmp-base" "$RW_OUT/tmp-preload" || exit 1
+# some tests drop privileges (setuid to nobody) before their exit dump
+chmod 1777 "$RW_OUT/dumps"
 # Each run gets its own working directory (regrtest creates its build dir in cwd).
 run_suite() { # NAME [env assignments...]
   local name=$1 t0 t1

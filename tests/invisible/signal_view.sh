@@ -38,6 +38,9 @@ else
   rc=$?
   tap_eq "python3: getsignal(SIGUSR2) then signal(SIGUSR2, h) exits as without the preload ($b)" "$b" "$rc"
   [ "$rc" = "$b" ] || tap_diag_file "$d/py.err" 10
-  tap_eq "python3: getsignal(SIGUSR2) is Handlers.SIG_DFL" "Handlers.SIG_DFL" "$(cat "$d/py.out")"
+  # Handlers.SIG_DFL prints as 0 from Python 3.11 on (IntEnum.__str__).
+  tap_eq "python3: getsignal(SIGUSR2) prints SIG_DFL, as without the preload" \
+    "$(cat "$d/py.base")" "$(cat "$d/py.out")"
+  case "$(cat "$d/py.base")" in 0|Handlers.SIG_DFL) ;; *) tap_diag "without the preload: $(cat "$d/py.base")" ;; esac
 fi
 exit 0

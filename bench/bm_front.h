@@ -40,6 +40,7 @@ typedef enum bm_unwind_e {
   BM_UNWIND_FP = 2,
   BM_UNWIND_NONE = 3,
   BM_UNWIND_SHADOW = 4, // copy of the -finstrument-functions shadow stack
+  BM_UNWIND_EH = 5,     // memledger's .eh_frame unwinder (the default)
 } bm_unwind_t;
 
 /* Start the core as libmemledger.so's constructor does (ml_init_process),

@@ -66,7 +66,7 @@ static int bm_cal_stack(bm_cal_t *c, unsigned depth, void *(*fn)(size_t),
 }
 
 BM_NOIPA int bm_calibrate(bm_unwind_t mode, unsigned depth, bm_calib_t *out) {
-  static const char *names[] = {"?", "libunwind", "fp", "none", "shadow"};
+  static const char *names[] = {"?", "libunwind", "fp", "none", "shadow", "eh"};
   uintptr_t frames[160];
   bm_cal_t c = {.mode = mode};
   *out = (bm_calib_t){0};

@@ -226,34 +226,38 @@ typedef struct ml_eh_rule_s {
   int64_t rbp_off;
 } ml_eh_rule_t;
 
-/* Packed: kind 2 bits, cfa_rbp 1, rbp_saved 1, cfa_off 15 (0..32767),
- * -rbp_off/8 12 bits: 31 bits, under a 33-bit tag (return address >> 14,
- * user addresses below 2^47) in one 64-bit cache word. */
+/* Packed rule, 31 bits, under a 33-bit tag (return address >> 14; user
+ * addresses are below 2^47) in one 64-bit cache word: a racing writer
+ * replaces the whole word, so a reader sees a tag and its own rule or a
+ * miss, never a mix.  Fields laid out for the walk's hot path. */
+#define ML_EH_W_CFA_OFF 0x7fffu        // bits 0..14: CFA offset, 0..32767
+#define ML_EH_W_CFA_RBP (1u << 15)     // CFA = rbp + off (else rsp + off)
+#define ML_EH_W_RBP_SAVED (1u << 16)   // caller's rbp at CFA - 8 * field
+#define ML_EH_W_RBP_SHIFT 17           // bits 17..28: -rbp_off / 8
+#define ML_EH_W_KIND_SHIFT 29          // bits 29..30: kind
+#define ML_EH_W_RULE ((UINT64_C(1) << 31) - 1)
+#define ML_EH_W_BIG (UINT64_C(1) << 40) // not cached: take the rule from ml_eh_rule_t
+
 static bool ml_eh_pack(const ml_eh_rule_t *r, uint64_t *out) {
-  uint64_t w = r->kind | (uint64_t)r->cfa_rbp << 2 | (uint64_t)r->rbp_saved << 3;
+  uint64_t w = (uint64_t)r->kind << ML_EH_W_KIND_SHIFT;
   if (r->kind == ML_EH_KIND_STEP) {
-    if (r->cfa_off < 0 || r->cfa_off > 32767) return false;
-    w |= (uint64_t)r->cfa_off << 4;
+    if (r->cfa_off < 0 || r->cfa_off > (int64_t)ML_EH_W_CFA_OFF) return false;
+    w |= (uint64_t)r->cfa_off | (r->cfa_rbp ? ML_EH_W_CFA_RBP : 0);
     if (r->rbp_saved) {
       if (r->rbp_off >= 0 || (r->rbp_off & 7) || -r->rbp_off / 8 > 4095) return false;
-      w |= (uint64_t)(-r->rbp_off / 8) << 19;
+      w |= ML_EH_W_RBP_SAVED | (uint64_t)(-r->rbp_off / 8) << ML_EH_W_RBP_SHIFT;
     }
   }
   *out = w;
   return true;
 }
 
-static void ml_eh_unpack(uint64_t w, ml_eh_rule_t *r) {
-  r->kind = w & 3;
-  r->cfa_rbp = (w >> 2) & 1;
-  r->rbp_saved = (w >> 3) & 1;
-  r->cfa_off = (int64_t)((w >> 4) & 0x7fff);
-  r->rbp_off = -(int64_t)(((w >> 19) & 0xfff) * 8);
-}
-
+/* The slot is the low bits of ra, the tag its other bits: (slot, tag) is
+ * ra, so a hit is exact.  No hash: the probe is on the walk's dependency
+ * chain (return address -> slot -> rule -> stack slot -> return address),
+ * and mixing bits in would not make random collisions rarer. */
 static inline unsigned ml_eh_slot(uintptr_t ra) {
-  return (unsigned)((ra ^ (ra >> ML_EH_TAG_SHIFT) ^ (ra >> (2 * ML_EH_TAG_SHIFT))) &
-                    (ML_EH_CACHE_SIZE - 1));
+  return (unsigned)(ra & (ML_EH_CACHE_SIZE - 1));
 }
 
 /* A bounded reader over one readable segment of an object. */
@@ -563,7 +567,7 @@ static bool ml_eh_run(ml_eh_rd_t *c, const ml_eh_cie_t *cie, const ml_eh_mod_t *
 static const uint8_t ml_eh_restore_rt[9] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
 
 /* The rule for the frame whose return address (or exact pc + 1) is ra. */
-static void ml_eh_compute(const ml_eh_mod_t *m, uintptr_t ra, ml_eh_rule_t *r) {
+ML_NOINLINE static void ml_eh_compute(const ml_eh_mod_t *m, uintptr_t ra, ml_eh_rule_t *r) {
   r->kind = ML_EH_KIND_STOP;
   r->cfa_rbp = r->rbp_saved = false;
   r->cfa_off = r->rbp_off = 0;
@@ -613,23 +617,19 @@ static void ml_eh_compute(const ml_eh_mod_t *m, uintptr_t ra, ml_eh_rule_t *r) {
   r->rbp_off = row.rbp_off;
 }
 
-/* The rule for return address ra: from the cache, else computed (and cached
- * when it packs).  False when ra is in no listed object. */
-static inline bool ml_eh_rule(const ml_eh_list_t *l, uintptr_t ra, ml_eh_rule_t *r) {
-  _Atomic uint64_t *slot = &l->cache[ml_eh_slot(ra)];
-  uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
-  uint64_t tag = (uint64_t)ra >> ML_EH_TAG_SHIFT;
-  if (ml_likely(w >> 31 == tag && w != 0)) {
-    ml_eh_unpack(w, r);
-    return true;
-  }
+/* A cache miss for return address ra: compute the rule and cache it when
+ * it packs.  Returns the packed rule, ML_EH_W_BIG | kind with the rule in
+ * *big when it does not pack, or 0 when ra is in no listed object. */
+ML_NOINLINE static uint64_t ml_eh_miss(const ml_eh_list_t *l, uintptr_t ra, ml_eh_rule_t *big) {
   const ml_eh_mod_t *m = ml_eh_find(l, ra - 1);
-  if (!m) return false;
-  ml_eh_compute(m, ra, r);
-  uint64_t packed;
-  if (ra >> 47 == 0 && ml_eh_pack(r, &packed))
-    atomic_store_explicit(slot, tag << 31 | packed, memory_order_relaxed);
-  return true;
+  if (!m) return 0;
+  ml_eh_compute(m, ra, big);
+  uint64_t w;
+  if (!ml_eh_pack(big, &w)) return ML_EH_W_BIG | (uint64_t)big->kind << ML_EH_W_KIND_SHIFT;
+  if (ra >> 47 == 0)
+    atomic_store_explicit(&l->cache[ml_eh_slot(ra)], (ra >> ML_EH_TAG_SHIFT) << 31 | w,
+                          memory_order_relaxed);
+  return w;
 }
 
 /* ---- the walk --------------------------------------------------------------- */
@@ -645,6 +645,7 @@ ML_NOINLINE unsigned ml_eh_walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintpt
                                 unsigned max) {
   const ml_eh_list_t *l = atomic_load_explicit(&ml_eh_cur, memory_order_acquire);
   if (ml_unlikely(!l) || max == 0) return 0;
+  ml_eh_rule_t big;
   uintptr_t lo, hi, slo;
   __asm__("mov %%rsp, %0" : "=r"(lo));
   ml_unwind_stack_bounds(&slo, &hi);
@@ -653,23 +654,43 @@ ML_NOINLINE unsigned ml_eh_walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintpt
    * everything read lies between it and the stack's top: mapped. */
   if (hi < 4096 || lo < slo || lo >= hi - 256) return 0;
   uintptr_t ra = pc + 1; /* the first frame: its exact pc, as a return address */
+  _Atomic uint64_t *cache = l->cache;
   unsigned n = 0;
   while (n < max) {
-    ml_eh_rule_t r;
-    if (!ml_eh_rule(l, ra, &r)) break;
+    uint64_t w = atomic_load_explicit(&cache[ml_eh_slot(ra)], memory_order_relaxed);
+    if (ml_likely(w >> 31 == (uint64_t)ra >> ML_EH_TAG_SHIFT)) {
+      w &= ML_EH_W_RULE;
+    } else {
+      w = ml_eh_miss(l, ra, &big);
+      if (!w) break;
+    }
     uintptr_t nsp, npc, nfp = fp;
-    if (ml_likely(r.kind == ML_EH_KIND_STEP)) {
-      uintptr_t cfa = (r.cfa_rbp ? fp : sp) + (uintptr_t)r.cfa_off;
+    unsigned kind = (unsigned)(w >> ML_EH_W_KIND_SHIFT) & 3;
+    if (ml_likely(kind == ML_EH_KIND_STEP)) {
+      uintptr_t cfa_off, rbp_back = 0;
+      bool cfa_rbp, saved;
+      if (ml_likely(!(w & ML_EH_W_BIG))) {
+        cfa_off = w & ML_EH_W_CFA_OFF;
+        cfa_rbp = w & ML_EH_W_CFA_RBP;
+        saved = w & ML_EH_W_RBP_SAVED;
+        rbp_back = ((w >> ML_EH_W_RBP_SHIFT) & 0xfff) * 8;
+      } else {
+        cfa_off = (uintptr_t)big.cfa_off;
+        cfa_rbp = big.cfa_rbp;
+        saved = big.rbp_saved;
+        rbp_back = (uintptr_t)-big.rbp_off;
+      }
+      uintptr_t cfa = (cfa_rbp ? fp : sp) + cfa_off;
       /* the return address at cfa - 8, and the frame moves up */
       if (cfa <= sp || cfa < lo + 8 || cfa > hi) break;
       npc = ((const uintptr_t *)cfa)[-1];
-      if (r.rbp_saved) {
-        uintptr_t at = cfa + (uintptr_t)r.rbp_off;
+      if (saved) {
+        uintptr_t at = cfa - rbp_back;
         if (at < lo || at > hi - 8) break;
         nfp = *(const uintptr_t *)at;
       }
       nsp = cfa;
-    } else if (r.kind == ML_EH_KIND_SIGNAL) {
+    } else if (kind == ML_EH_KIND_SIGNAL) {
       /* sp is the trampoline's: the ucontext the kernel pushed. */
       if (sp < lo || sp > hi - (ML_EH_UC_RIP + 8)) break;
       npc = *(const uintptr_t *)(sp + ML_EH_UC_RIP);

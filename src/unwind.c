@@ -75,15 +75,19 @@ ML_NOINLINE unsigned ml_unwind_libunwind(uintptr_t *frames, unsigned max) {
 
 unsigned ml_unwind_check_period;
 static _Atomic unsigned long long ml_unwind_check_count, ml_unwind_checked,
-    ml_unwind_mismatches, ml_unwind_eh_empty;
+    ml_unwind_mismatches, ml_unwind_eh_empty, ml_unwind_check_frames;
 
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 
 static void ml_unwind_check_report(void *arg) {
   (void)arg;
-  ml_log(ML_LOG_INFO, "unwind check: %llu stacks compared with libunwind, %llu mismatches",
+  ml_log(ML_LOG_INFO,
+         "unwind check: %llu stacks compared with libunwind, %llu mismatches (%llu frames "
+         "agreed, %llu eh stacks empty)",
          (unsigned long long)atomic_load(&ml_unwind_checked),
-         (unsigned long long)atomic_load(&ml_unwind_mismatches));
+         (unsigned long long)atomic_load(&ml_unwind_mismatches),
+         (unsigned long long)atomic_load(&ml_unwind_check_frames),
+         (unsigned long long)atomic_load(&ml_unwind_eh_empty));
 }
 
 void ml_unwind_init_process(ml_unwind_mode_t mode) {
@@ -133,7 +137,10 @@ ML_NOINLINE void ml_unwind_check(const uintptr_t *frames, unsigned n, unsigned w
     if (j + i >= nl || lu[j + i] != frames[i]) bad = i;
   /* The eh walk stopped early (libunwind went on, below its own cap). */
   if (bad == UINT32_MAX && n < want && nl > j + n && nl < cap) bad = n;
-  if (bad == UINT32_MAX) return;
+  if (bad == UINT32_MAX) {
+    atomic_fetch_add_explicit(&ml_unwind_check_frames, n, memory_order_relaxed);
+    return;
+  }
   unsigned long long m = atomic_fetch_add_explicit(&ml_unwind_mismatches, 1, memory_order_relaxed);
   if (m < 8) {
     uintptr_t e = bad < n ? frames[bad] : 0, l = j + bad < nl ? lu[j + bad] : 0;

@@ -15,7 +15,7 @@
 # perl and git (skipped when not installed).
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
-tap_plan 16
+tap_plan 18
 
 need_file "$IT_BIN/prog_dliter" "$IT_BIN/prog_unwind_scope" "$IT_BIN/prog_ehdiff"
 PLUGIN=$ML_BUILDDIR/tests/unit/.libs/ehframe_plugin.so
@@ -78,18 +78,29 @@ out=$(MEMLEDGER_DUMP_AT_EXIT=0 ml_run "$d" "$IT_BIN/prog_unwind_scope" libgcc_s.
 tap_eq "unwind=default: _Unwind_RaiseException after dlopen(libgcc_s.so.1) is libgcc_s's" \
   "_Unwind_RaiseException: libgcc_s.so.1" "$(printf '%s\n' "$out" | grep '^_Unwind')"
 
+# ---- the fp walk: %rbp = -8 made it read address -8 ------------------------------
+if command -v as >/dev/null 2>&1; then
+  printf '.text\n.globl f\nf: ret\n' >"$d/a.s"
+  MEMLEDGER_UNWIND=fp MEMLEDGER_DUMP_AT_EXIT=0 ml_run "$d" as -o "$d/a.o" "$d/a.s" >"$d/as.out" 2>&1
+  tap_eq "unwind=fp: as (built without frame pointers) runs" "0" "$?"
+else
+  tap_skip "as not installed"
+fi
+
 # ---- eh against libunwind -------------------------------------------------------------
 # check_out NAME FILE: every "unwind check" line of FILE (one per process)
 # reports 0 mismatches, and at least one stack was compared.
 check_out() {
-  local name=$1 f=$2 lines compared bad
+  local name=$1 f=$2 lines compared bad frames
   lines=$(grep 'unwind check: [0-9]* stacks compared' "$f")
   compared=$(printf '%s\n' "$lines" | sed -n 's/.*unwind check: \([0-9]*\) stacks.*/\1/p' |
     awk '{s += $1} END {print s + 0}')
   bad=$(printf '%s\n' "$lines" | sed -n 's/.*, \([0-9]*\) mismatches.*/\1/p' |
     awk '{s += $1} END {print s + 0}')
+  frames=$(printf '%s\n' "$lines" | sed -n 's/.*(\([0-9]*\) frames agreed.*/\1/p' |
+    awk '{s += $1} END {print s + 0}')
   if [ -n "$lines" ] && [ "$bad" = 0 ] && [ "$compared" -gt 0 ]; then
-    tap_ok "$name: eh and libunwind agree on all $compared stacks compared"
+    tap_ok "$name: eh and libunwind agree on all $compared stacks compared ($frames frames)"
   else
     tap_fail "$name: eh and libunwind agree (compared: $compared, mismatches: $bad)" \
       "$(grep memledger "$f" | head -20)"
@@ -136,6 +147,7 @@ create index ib on t(b);
 select count(*), sum(length(b)) from t;
 SQL
 real sqlite3 sqlite3 sqlite3
+real as as as -o "$d/a2.o" "$d/a.s"
 real perl perl perl -e 'my %h; $h{$_} = "x" x (1000 + $_) for 1..3000; my @s = sort keys %h; print scalar(@s), "\n"'
 git init -q "$d/repo" 2>/dev/null
 for i in 1 2 3 4 5 6 7 8; do head -c 20000 /dev/urandom | base64 >"$d/repo/f$i"; done

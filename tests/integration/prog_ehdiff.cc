@@ -8,7 +8,9 @@
  * and again, a signal handler that allocates, longjmp out of a chain, a C++
  * exception whose cleanups and catch allocate, threads, and a plugin
  * (argv[1], optional) dlopen'ed, called back from, dlclosed and loaded
- * again.  Prints "done" and exits 0.
+ * again, then loaded and unloaded 200 times by one thread while two others
+ * allocate (the object list is replaced under their walks).  Prints "done"
+ * and exits 0.
  */
 #include <alloca.h>
 #include <dlfcn.h>
@@ -148,6 +150,21 @@ int main(int argc, char **argv) {
       for (unsigned d = 1; d < 20; d += 3) run(d, alloc_here);
       dlclose(h);
     }
+  }
+  if (argc > 1) {
+    static const char *path;
+    path = argv[1];
+    pthread_t cycler, workers[2];
+    pthread_create(&cycler, nullptr, [](void *) -> void * {
+      for (int i = 0; i < 200; i++) {
+        void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (h) dlclose(h);
+      }
+      return nullptr;
+    }, nullptr);
+    for (auto &w : workers) pthread_create(&w, nullptr, thread_main, reinterpret_cast<void *>(25));
+    pthread_join(cycler, nullptr);
+    for (auto &w : workers) pthread_join(w, nullptr);
   }
   printf("done\n");
   return 0;

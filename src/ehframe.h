@@ -25,7 +25,10 @@
  * Limits: frames whose rule is a DWARF expression (other than glibc's
  * signal trampoline, recognised by its code) end the walk; a return address
  * in no listed object ends it (code loaded by a dlopen that has not yet
- * returned: its constructors' stacks are cut there).
+ * returned: its constructors' stacks are cut there).  Memory: each refresh
+ * that changes the list maps a new list (a few pages, never unmapped), and
+ * one after an unload a new 128 KiB rule cache (the old one's pages are
+ * dropped with MADV_DONTNEED; its address space stays reserved).
  */
 #ifndef ML_EHFRAME_H
 #define ML_EHFRAME_H

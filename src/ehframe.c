@@ -641,8 +641,10 @@ ML_NOINLINE static uint64_t ml_eh_miss(const ml_eh_list_t *l, uintptr_t ra, ml_e
 #define ML_EH_UC_RSP (ML_EH_UC_GREGS + 8 * 15)
 #define ML_EH_UC_RIP (ML_EH_UC_GREGS + 8 * 16)
 
-ML_NOINLINE unsigned ml_eh_walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *frames,
-                                unsigned max) {
+/* Not instrumented by ASan: it reads other frames' return-address and
+ * saved-register slots on purpose (validated against the stack bounds). */
+ML_NOINLINE __attribute__((no_sanitize_address)) unsigned
+ml_eh_walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *frames, unsigned max) {
   const ml_eh_list_t *l = atomic_load_explicit(&ml_eh_cur, memory_order_acquire);
   if (ml_unlikely(!l) || max == 0) return 0;
   ml_eh_rule_t big;

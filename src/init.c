@@ -191,7 +191,7 @@ void ml_init_process(void) {
      * after every handler registered later, _dl_fini (library destructors)
      * included, which __libc_start_main registers after us. */
     __cxa_atexit(ml_dumper_at_exit, NULL, NULL);
-    ml_unwind_init_process(ml_core.unwind); /* may dlopen: not before atfork */
+    ml_unwind_init_process(ml_core.unwind); /* eh's object list; libunwind if asked */
     ml_dumper_start();
   }
   ml_guard_leave();

@@ -84,6 +84,10 @@ const char *bm_front_jemalloc_version(void) {
 
 size_t bm_front_threshold(void) { return ml_gate.threshold; }
 
+const char *bm_unwind_name(bm_unwind_t mode) {
+  return ml_unwind_mode_name((ml_unwind_mode_t)mode);
+}
+
 void bm_front_set_unwind(bm_unwind_t mode, unsigned skip, unsigned max_frames) {
   ml_core.unwind = (ml_unwind_mode_t)mode;
   ml_core.skip_frames = skip;

@@ -290,10 +290,9 @@ int main(int argc, char **argv) {
   bm_register("unwind_fp", bm_case_run, &bm_raw_fp);
   bm_register("unwind_libunwind", bm_case_run, &bm_raw_lu);
   bm_register("unwind_eh", bm_case_run, &bm_raw_eh);
-  static const char *raw_names[] = {"?", "libunwind", "fp", "none", "shadow", "eh"};
   for (size_t i = 0; i < sizeof bm_raw_depth / sizeof bm_raw_depth[0]; i++) {
     char name[48];
-    snprintf(name, sizeof name, "unwind_%s_depth%u", raw_names[bm_raw_depth[i].mode],
+    snprintf(name, sizeof name, "unwind_%s_depth%u", bm_unwind_name(bm_raw_depth[i].mode),
              bm_raw_depth[i].depth);
     bm_register(strdup(name), bm_case_run, &bm_raw_depth[i]);
   }

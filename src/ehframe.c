@@ -5,13 +5,14 @@
  * Three parts: the module list (built by ml_eh_refresh outside allocation
  * paths, published lock-free, never freed), the rule computation (FDE search
  * in .eh_frame_hdr, CIE/FDE parsing, the CFA program up to the call site),
- * and the walk with its cache.  Allocates nothing (mmap only), takes no
- * lock; the walk is async-signal-safe once the thread's stack bounds are
- * known.  Invariant: every load from a computed address is preceded by a
+ * and the walk with its cache.  Allocates nothing (mmap only); the walk
+ * takes no lock and is async-signal-safe once the thread's stack bounds
+ * are known (a refresh takes a spinlock around a pointer bump only).  Invariant: every load from a computed address is preceded by a
  * check that the address lies in a validated range (ml_eh_in_seg for
  * object data, [lo, hi - 8] for stack slots) computed without overflow.
  */
 #include "ehframe.h"
+#include "lock.h"
 #include "prim.h"
 #include "unwind.h"
 #include <errno.h>
@@ -141,8 +142,37 @@ static int ml_eh_fill_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   return 0;
 }
 
+/* Lists and caches are carved from 8 MiB mappings (touched only as used),
+ * not mapped one by one: a refresh right after a dlclose must not take the
+ * addresses the unloaded object leaves, which the loader would otherwise
+ * give to the next object (and the dump's history of unloaded objects is
+ * tested on that).  Page-aligned pieces (a cache is madvise'd); never
+ * returned.  The lock guards the bump only. */
+#define ML_EH_POOL_CHUNK ((size_t)8 << 20)
+static ml_lock_t ml_eh_pool_lock = ML_LOCK_INITIALIZER;
+static char *ml_eh_pool_next, *ml_eh_pool_end;
+
+static void *ml_eh_take(size_t size) {
+  size = (size + 4095) & ~(size_t)4095;
+  ml_lock(&ml_eh_pool_lock);
+  if ((size_t)(ml_eh_pool_end - ml_eh_pool_next) < size) {
+    size_t chunk = size > ML_EH_POOL_CHUNK ? size : ML_EH_POOL_CHUNK;
+    char *p = ml_prim_map(chunk);
+    if (!p) {
+      ml_unlock(&ml_eh_pool_lock);
+      return NULL;
+    }
+    ml_eh_pool_next = p; /* the old chunk's rest is abandoned */
+    ml_eh_pool_end = p + chunk;
+  }
+  void *r = ml_eh_pool_next;
+  ml_eh_pool_next += size;
+  ml_unlock(&ml_eh_pool_lock);
+  return r;
+}
+
 static _Atomic uint64_t *ml_eh_new_cache(void) {
-  return ml_prim_map(ML_EH_CACHE_SIZE * sizeof(uint64_t));
+  return ml_eh_take(ML_EH_CACHE_SIZE * sizeof(uint64_t));
 }
 
 void ml_eh_refresh(void) {
@@ -154,7 +184,7 @@ void ml_eh_refresh(void) {
     if (old && f.counters && f.adds == old->adds && f.subs == old->subs) break;
     f.cap += 16; /* objects loaded between the two passes */
     size_t size = sizeof(ml_eh_list_t) + f.cap * sizeof(ml_eh_mod_t);
-    ml_eh_list_t *l = ml_prim_map(size);
+    ml_eh_list_t *l = ml_eh_take(size);
     if (!l) break;
     l->map_size = size;
     f.l = l;
@@ -172,10 +202,7 @@ void ml_eh_refresh(void) {
      * object may reuse the addresses: start a new cache. */
     bool fresh = !old || !f.counters || f.subs != old->subs;
     l->cache = fresh ? ml_eh_new_cache() : old->cache;
-    if (!l->cache) {
-      ml_prim_unmap(l, size);
-      break;
-    }
+    if (!l->cache) break; /* the list's pages are lost: out of memory anyway */
     if (atomic_compare_exchange_strong_explicit(&ml_eh_cur, &old, l, memory_order_acq_rel,
                                                 memory_order_acquire)) {
       /* The old cache may still be probed and written by a walker holding
@@ -185,9 +212,8 @@ void ml_eh_refresh(void) {
         madvise((void *)old->cache, ML_EH_CACHE_SIZE * sizeof(uint64_t), MADV_DONTNEED);
       break;
     }
-    /* Another refresh published first: ours was never seen, retry. */
-    if (fresh) ml_prim_unmap((void *)l->cache, ML_EH_CACHE_SIZE * sizeof(uint64_t));
-    ml_prim_unmap(l, size);
+    /* Another refresh published first: ours was never seen (its memory is
+     * not reused: rare), retry. */
   }
   errno = saved;
 }

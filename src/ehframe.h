@@ -26,9 +26,10 @@
  * signal trampoline, recognised by its code) end the walk; a return address
  * in no listed object ends it (code loaded by a dlopen that has not yet
  * returned: its constructors' stacks are cut there).  Memory: each refresh
- * that changes the list maps a new list (a few pages, never unmapped), and
+ * that changes the list takes a new list (a few pages, never returned), and
  * one after an unload a new 128 KiB rule cache (the old one's pages are
- * dropped with MADV_DONTNEED; its address space stays reserved).
+ * dropped with MADV_DONTNEED; its address space stays reserved), both from
+ * 8 MiB mappings touched only as used.
  */
 #ifndef ML_EHFRAME_H
 #define ML_EHFRAME_H
@@ -50,7 +51,10 @@ unsigned ml_eh_backtrace(uintptr_t *frames, unsigned max) ML_HIDDEN;
 
 /* Re-read the loaded objects (dl_iterate_phdr) and publish the new list if
  * it changed (glibc's dlpi_adds/dlpi_subs counters); after an unload the
- * rule cache starts empty.  Takes no lock (concurrent refreshes retry).
+ * rule cache starts empty.  Publishing takes no lock (concurrent refreshes
+ * retry); memory comes from mappings made ahead (a spinlock held for a
+ * pointer bump), so a refresh after dlclose maps nothing where the
+ * unloaded object was.
  * pre: not on an allocation path, not in a signal handler.  errno kept. */
 void ml_eh_refresh(void) ML_HIDDEN;
 

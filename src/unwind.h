@@ -6,7 +6,8 @@
  *              any binary with unwind tables, frame pointers or not; takes
  *              no lock, never calls the loader, opens nothing; a cached
  *              frame costs a cache probe and two loads.  The default
- *              (auto, where the thread has no shadow stack).
+ *              (auto, where the thread has no shadow stack).  x86_64
+ *              Linux; elsewhere captures walk frame pointers instead.
  *   libunwind  nongnu libunwind's unw_backtrace, the reference.  Loaded
  *              privately (dlopen RTLD_LOCAL at init, only when selected,
  *              so its _Unwind_* never bind in the program); until then
@@ -117,14 +118,17 @@ ML_INLINE unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *buf,
   } else if (mode == ML_UNWIND_LIBUNWIND && ml_unwind_unw_backtrace) {
     n = ml_unwind_libunwind(buf, want);
   } else { /* eh; also libunwind until it is loaded */
-    uintptr_t pc = 0, sp = 0, fp = 0;
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(__linux__)
+    uintptr_t pc, sp, fp;
     /* This frame's registers, read together: the rule at pc matches them. */
     __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                      : "=r"(pc), "=r"(sp), "=r"(fp));
-#endif
     n = ml_eh_walk(pc, sp, fp, buf, want);
     if (ml_unlikely(ml_unwind_check_period)) ml_unwind_check(buf, n, want);
+#else
+    /* No eh walk on this architecture yet: frame pointers. */
+    n = ml_unwind_fp_from((uintptr_t)__builtin_frame_address(0), buf, want);
+#endif
   }
   unsigned i = 0;
   if (ra) {

@@ -7,9 +7,10 @@
  * in .eh_frame_hdr, CIE/FDE parsing, the CFA program up to the call site),
  * and the walk with its cache.  Allocates nothing (mmap only); the walk
  * takes no lock and is async-signal-safe once the thread's stack bounds
- * are known (a refresh takes a spinlock around a pointer bump only).  Invariant: every load from a computed address is preceded by a
- * check that the address lies in a validated range (ml_eh_in_seg for
- * object data, [lo, hi - 8] for stack slots) computed without overflow.
+ * are known (a refresh takes a spinlock around a pointer bump only).
+ * Invariant: every load from a computed address is preceded by a check
+ * that the address lies in a validated range (ml_eh_seg_has for object
+ * data, [lo, hi - 8] for stack slots) computed without overflow.
  */
 #include "ehframe.h"
 #include "lock.h"
@@ -287,7 +288,7 @@ static inline unsigned ml_eh_slot(uintptr_t ra) {
 }
 
 /* A bounded reader over one readable segment of an object. */
-typedef struct ml_eh_cur_s {
+typedef struct ml_eh_rd_s {
   const uint8_t *p, *end;
   bool bad;
 } ml_eh_rd_t;
@@ -372,8 +373,9 @@ static uintptr_t ml_eh_ptr(ml_eh_rd_t *c, uint8_t enc, const ml_eh_mod_t *m) {
   return (uintptr_t)v;
 }
 
-/* A reader over the record (CIE or FDE) at a: [a + 4 (+8), end of record),
- * within its segment.  *body is its content, *end_out its end. */
+/* Point c at the content of the record (CIE or FDE) at a: from after its
+ * length field to its end, which must lie within a's segment.  False on a
+ * zero (terminator) or out-of-range length. */
 static bool ml_eh_record(const ml_eh_mod_t *m, uintptr_t a, ml_eh_rd_t *c) {
   unsigned s;
   if (!ml_eh_seg_has(m, a, 4, &s)) return false;

@@ -106,12 +106,14 @@ int main(int argc, char **argv) {
       {"pair_ml_fp/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_FP, 100000},
       {"pair_ml_libunwind/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_LIBUNWIND,
        20000},
+      {"pair_ml_eh/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_EH, 100000},
       {"pair_ml_shadow/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_SHADOW, 100000},
       /* After a tracked block was made: the page map now has the levels
        * that cover the heap, so the free's bit test walks all of them. */
       {"pair_ml_marked/64", bm_ml_malloc, bm_ml_free, 64, 0, 100000},
       {"unwind_fp", NULL, NULL, 0, BM_UNWIND_FP, 100000},
       {"unwind_libunwind", NULL, NULL, 0, BM_UNWIND_LIBUNWIND, 20000},
+      {"unwind_eh", NULL, NULL, 0, BM_UNWIND_EH, 100000},
   };
   /* bm_callgrind SCALE CASE...: only the cases named (callgrind_guard.sh). */
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

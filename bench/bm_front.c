@@ -36,7 +36,8 @@ ML_NOINLINE void *bm_ml_malloc_unanchored(size_t n) {
 ML_STATIC_ASSERT((int)BM_UNWIND_LIBUNWIND == (int)ML_UNWIND_LIBUNWIND &&
                      (int)BM_UNWIND_FP == (int)ML_UNWIND_FP &&
                      (int)BM_UNWIND_NONE == (int)ML_UNWIND_NONE &&
-                     (int)BM_UNWIND_SHADOW == (int)ML_UNWIND_SHADOW,
+                     (int)BM_UNWIND_SHADOW == (int)ML_UNWIND_SHADOW &&
+                     (int)BM_UNWIND_EH == (int)ML_UNWIND_EH,
                  "bm_unwind_t follows ml_unwind_mode_t");
 ML_NOINLINE void bm_je_free(void *p) { ml_je_free(p); }
 /* calloc, aligned_alloc and realloc growth, each side: the "alloc" half of a
@@ -58,6 +59,7 @@ int bm_front_init(void) {
   setenv("MEMLEDGER_SIGNAL", "0", 1);
   setenv("MEMLEDGER_QUIET", "1", 1);
   ml_init_process(false);
+  ml_unwind_load_libunwind(); /* the libunwind cases; privately, as the library does */
   if (atomic_load(&ml_core.state) != ML_STATE_READY) {
     fprintf(stderr, "bm_front: memledger is not recording (MEMLEDGER_ENABLED=0?)\n");
     return -1;
@@ -81,6 +83,10 @@ const char *bm_front_jemalloc_version(void) {
 }
 
 size_t bm_front_threshold(void) { return ml_gate.threshold; }
+
+const char *bm_unwind_name(bm_unwind_t mode) {
+  return ml_unwind_mode_name((ml_unwind_mode_t)mode);
+}
 
 void bm_front_set_unwind(bm_unwind_t mode, unsigned skip, unsigned max_frames) {
   ml_core.unwind = (ml_unwind_mode_t)mode;
@@ -119,6 +125,7 @@ uint64_t bm_front_tracked_live(void) {
 
 ML_NOINLINE unsigned bm_raw_unwind(bm_unwind_t mode, uintptr_t *frames, unsigned max) {
   if (mode == BM_UNWIND_FP) return ml_unwind_fp(frames, max);
+  if (mode == BM_UNWIND_EH) return ml_eh_backtrace(frames, max);
   return ml_unwind_libunwind(frames, max);
 }
 

@@ -40,7 +40,11 @@ typedef enum bm_unwind_e {
   BM_UNWIND_FP = 2,
   BM_UNWIND_NONE = 3,
   BM_UNWIND_SHADOW = 4, // copy of the -finstrument-functions shadow stack
+  BM_UNWIND_EH = 5,     // memledger's .eh_frame unwinder (the default)
 } bm_unwind_t;
+
+/* The unwinder's MEMLEDGER_UNWIND name (ml_unwind_mode_name). */
+const char *bm_unwind_name(bm_unwind_t mode);
 
 /* Start the core as libmemledger.so's constructor does (ml_init_process),
  * with dumps and the dump signal off; must run before the first bm_ml_*

@@ -73,7 +73,8 @@ static void bm_pair_loop(void *arg) {
 static void bm_raw_loop(void *arg) {
   bm_run_t *r = arg;
   bm_unwind_t mode = r->c->mode;
-  unsigned want = bm_front_want(r->c->cal.skip, 0);
+  /* the whole chain for the per-depth cases, else what a capture asks for */
+  unsigned want = r->c->depth ? 150 : bm_front_want(r->c->cal.skip, 0);
   uintptr_t frames[160];
   unsigned k = 0;
   uint64_t n;
@@ -119,7 +120,7 @@ static void bm_case_run(bm_state *st) {
     before = bm_front_tracked_allocs();
   }
   if (c->kind == BM_RAW)
-    bm_chain_run(depth + c->cal.pad, bm_raw_loop, &r);
+    bm_chain_run(depth + (c->depth ? 0 : c->cal.pad), bm_raw_loop, &r);
   else
     bm_chain_run(depth, bm_pair_loop, &r);
 
@@ -164,6 +165,11 @@ static bm_case_t bm_ml_lu = {.kind = BM_PAIR,
                              .release = bm_ml_free,
                              .mode = BM_UNWIND_LIBUNWIND,
                              .tracked = 1};
+static bm_case_t bm_ml_eh = {.kind = BM_PAIR,
+                             .alloc = bm_ml_malloc,
+                             .release = bm_ml_free,
+                             .mode = BM_UNWIND_EH,
+                             .tracked = 1};
 static bm_case_t bm_ml_shadow = {.kind = BM_PAIR,
                                  .alloc = bm_ml_malloc,
                                  .release = bm_ml_free,
@@ -178,6 +184,15 @@ static bm_case_t bm_je_realloc = {.kind = BM_PAIR, .alloc = bm_je_realloc_grow, 
 static bm_case_t bm_ml_realloc = {.kind = BM_PAIR, .alloc = bm_ml_realloc_grow, .release = bm_ml_free};
 static bm_case_t bm_raw_fp = {.kind = BM_RAW, .mode = BM_UNWIND_FP};
 static bm_case_t bm_raw_lu = {.kind = BM_RAW, .mode = BM_UNWIND_LIBUNWIND};
+static bm_case_t bm_raw_eh = {.kind = BM_RAW, .mode = BM_UNWIND_EH};
+/* Raw walks of the whole chain at 8, 32 and 128 frames. */
+#define BM_RAW_DEPTH_CASE(m, d) {.kind = BM_RAW, .mode = m, .depth = d}
+static bm_case_t bm_raw_depth[] = {
+    BM_RAW_DEPTH_CASE(BM_UNWIND_EH, 8),         BM_RAW_DEPTH_CASE(BM_UNWIND_EH, 32),
+    BM_RAW_DEPTH_CASE(BM_UNWIND_EH, 128),       BM_RAW_DEPTH_CASE(BM_UNWIND_FP, 8),
+    BM_RAW_DEPTH_CASE(BM_UNWIND_FP, 32),        BM_RAW_DEPTH_CASE(BM_UNWIND_FP, 128),
+    BM_RAW_DEPTH_CASE(BM_UNWIND_LIBUNWIND, 8),  BM_RAW_DEPTH_CASE(BM_UNWIND_LIBUNWIND, 32),
+    BM_RAW_DEPTH_CASE(BM_UNWIND_LIBUNWIND, 128)};
 static bm_case_t bm_part_lock = {.kind = BM_PART, .part = BM_PART_LOCK};
 static bm_case_t bm_part_hash = {.kind = BM_PART, .part = BM_PART_HASH};
 static bm_case_t bm_part_intern = {.kind = BM_PART, .part = BM_PART_INTERN};
@@ -193,11 +208,19 @@ static bm_case_t bm_ml_shadow_depth[] = {BM_DEPTH_CASE(BM_UNWIND_SHADOW, 8),
 static bm_case_t bm_ml_fp_depth[] = {BM_DEPTH_CASE(BM_UNWIND_FP, 8),
                                      BM_DEPTH_CASE(BM_UNWIND_FP, 32),
                                      BM_DEPTH_CASE(BM_UNWIND_FP, 128)};
+static bm_case_t bm_ml_eh_depth[] = {BM_DEPTH_CASE(BM_UNWIND_EH, 8),
+                                     BM_DEPTH_CASE(BM_UNWIND_EH, 32),
+                                     BM_DEPTH_CASE(BM_UNWIND_EH, 128)};
 /* The threaded variants: the same, without the calibration counters. */
 static bm_case_t bm_ml_fp_mt = {.kind = BM_PAIR,
                                 .alloc = bm_ml_malloc,
                                 .release = bm_ml_free,
                                 .mode = BM_UNWIND_FP,
+                                .tracked = 1};
+static bm_case_t bm_ml_eh_mt = {.kind = BM_PAIR,
+                                .alloc = bm_ml_malloc,
+                                .release = bm_ml_free,
+                                .mode = BM_UNWIND_EH,
                                 .tracked = 1};
 
 enum { BM_SMALL = 64, BM_LARGE = 4096 };
@@ -231,6 +254,7 @@ int main(int argc, char **argv) {
   bm_pair("pair_ml_none", &bm_ml_none, BM_LARGE, 1);
   bm_pair("pair_ml_fp", &bm_ml_fp, BM_LARGE, 1);
   bm_pair("pair_ml_libunwind", &bm_ml_lu, BM_LARGE, 1);
+  bm_pair("pair_ml_eh", &bm_ml_eh, BM_LARGE, 1);
   bm_pair("pair_ml_shadow", &bm_ml_shadow, BM_LARGE, 1);
   /* Untracked sizes and entry points, each beside jemalloc's. */
   static const int64_t small_sizes[] = {16, 512};
@@ -251,6 +275,7 @@ int main(int argc, char **argv) {
     bm_pair("pair_ml_none", &bm_ml_none, tracked_sizes[i], 1);
     bm_pair("pair_ml_fp", &bm_ml_fp, tracked_sizes[i], 1);
     bm_pair("pair_ml_libunwind", &bm_ml_lu, tracked_sizes[i], 1);
+    bm_pair("pair_ml_eh", &bm_ml_eh, tracked_sizes[i], 1);
     bm_pair("pair_ml_shadow", &bm_ml_shadow, tracked_sizes[i], 1);
   }
   for (int i = 0; i < 3; i++) {
@@ -259,9 +284,18 @@ int main(int argc, char **argv) {
     bm_pair(strdup(name), &bm_ml_shadow_depth[i], BM_LARGE, 1);
     snprintf(name, sizeof name, "pair_ml_fp_depth%u", bm_ml_fp_depth[i].depth);
     bm_pair(strdup(name), &bm_ml_fp_depth[i], BM_LARGE, 1);
+    snprintf(name, sizeof name, "pair_ml_eh_depth%u", bm_ml_eh_depth[i].depth);
+    bm_pair(strdup(name), &bm_ml_eh_depth[i], BM_LARGE, 1);
   }
   bm_register("unwind_fp", bm_case_run, &bm_raw_fp);
   bm_register("unwind_libunwind", bm_case_run, &bm_raw_lu);
+  bm_register("unwind_eh", bm_case_run, &bm_raw_eh);
+  for (size_t i = 0; i < sizeof bm_raw_depth / sizeof bm_raw_depth[0]; i++) {
+    char name[48];
+    snprintf(name, sizeof name, "unwind_%s_depth%u", bm_unwind_name(bm_raw_depth[i].mode),
+             bm_raw_depth[i].depth);
+    bm_register(strdup(name), bm_case_run, &bm_raw_depth[i]);
+  }
   /* Parts of a tracked pair (the argument is a frame count). */
   bm_bench_arg(bm_register("part_lock", bm_part_run, &bm_part_lock), 0);
   bm_bench_arg(bm_register("part_table", bm_part_run, &bm_part_table), 0);
@@ -273,5 +307,6 @@ int main(int argc, char **argv) {
   bm_pair("pair_ml", &bm_ml, BM_SMALL, 2);
   bm_pair("pair_je", &bm_je, BM_LARGE, 2);
   bm_pair("pair_ml_fp", &bm_ml_fp_mt, BM_LARGE, 2);
+  bm_pair("pair_ml_eh", &bm_ml_eh_mt, BM_LARGE, 2);
   return bm_main(argc, argv);
 }

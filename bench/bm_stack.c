@@ -66,7 +66,6 @@ static int bm_cal_stack(bm_cal_t *c, unsigned depth, void *(*fn)(size_t),
 }
 
 BM_NOIPA int bm_calibrate(bm_unwind_t mode, unsigned depth, bm_calib_t *out) {
-  static const char *names[] = {"?", "libunwind", "fp", "none", "shadow"};
   uintptr_t frames[160];
   bm_cal_t c = {.mode = mode};
   *out = (bm_calib_t){0};
@@ -88,7 +87,7 @@ BM_NOIPA int bm_calibrate(bm_unwind_t mode, unsigned depth, bm_calib_t *out) {
       fprintf(stderr,
               "bm_calibrate(%s): the caller's frame is not in the recorded stack "
               "(%d frames)\n",
-              names[mode], n);
+              bm_unwind_name(mode), n);
       return -1;
     }
     out->own = (unsigned)(i - 1);
@@ -107,7 +106,7 @@ BM_NOIPA int bm_calibrate(bm_unwind_t mode, unsigned depth, bm_calib_t *out) {
   }
   if (n < 0) {
     fprintf(stderr, "bm_calibrate(%s): the front's stacks do not start at its caller\n",
-            names[mode]);
+            bm_unwind_name(mode));
     return -1;
   }
   out->kept = (unsigned)n;

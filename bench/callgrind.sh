@@ -51,11 +51,11 @@ if g("pair_ml/64") and g("pair_je/64"):
     show("untracked pair 64 B - jemalloc pair", g("pair_ml/64") - g("pair_je/64"), "%+.1f Ir")
 if g("pair_ml_marked/64") and g("pair_je/64"):
     show("untracked pair 64 B, leaf mapped / jemalloc", g("pair_ml_marked/64") / g("pair_je/64"), "%.2fx")
-for mode in ("none", "shadow", "fp", "libunwind"):
+for mode in ("none", "shadow", "fp", "eh", "libunwind"):
     a, b = g("pair_ml_%s/4096" % mode), g("pair_je/4096")
     if a and b:
         show("tracked pair, %s - jemalloc pair" % mode, a - b, "%+.1f Ir")
-for mode in ("fp", "libunwind"):
+for mode in ("fp", "eh", "libunwind"):
     a, u = g("pair_ml_%s/4096" % mode), g("unwind_%s" % mode)
     if a and u:
         show("tracked pair, %s / %s unwind" % (mode, mode), a / u, "%.2fx")

@@ -15,11 +15,14 @@
 #   pair_ml_marked/64 <= 1.25 x pair_je/64             (the same, page-map
 #                                                       leaf present)
 #   pair_ml_fp/4096   <= pair_je/4096 + 1400 Ir        (tracked, frame pointers)
+#   pair_ml_eh/4096   <= pair_je/4096 + 2600 Ir        (tracked, eh; measured
+#                        +2062 Ir with 23 frames walked)
 set -eu
 
 bin=${1:-bench/bm_callgrind}
 UNTRACKED_RATIO=${ML_GUARD_UNTRACKED_RATIO:-1.25}
 FP_EXTRA_IR=${ML_GUARD_FP_EXTRA_IR:-1400}
+EH_EXTRA_IR=${ML_GUARD_EH_EXTRA_IR:-2600}
 if ! command -v valgrind >/dev/null 2>&1; then
   echo "callgrind_guard.sh: valgrind is not installed: skipped" >&2
   exit 77
@@ -32,19 +35,20 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/memledger-cgg.XXXXXX")
 trap 'rm -rf "$dir"' EXIT INT TERM
 # SCALE 1: 100 000 pairs per case, a few seconds under callgrind.
 valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$bin" 1 \
-  pair_je/64 pair_ml/64 pair_je/4096 pair_ml_fp/4096 pair_ml_marked/64 \
+  pair_je/64 pair_ml/64 pair_je/4096 pair_ml_fp/4096 pair_ml_marked/64 pair_ml_eh/4096 \
   >"$dir/cases.txt" 2>"$dir/valgrind.log" || {
   cat "$dir/valgrind.log" >&2
   echo "callgrind_guard.sh: bm_callgrind failed" >&2
   exit 1
 }
-PYTHONPATH="$(dirname "$0")" python3 - "$dir" "$UNTRACKED_RATIO" "$FP_EXTRA_IR" <<'PY'
+PYTHONPATH="$(dirname "$0")" python3 - "$dir" "$UNTRACKED_RATIO" "$FP_EXTRA_IR" "$EH_EXTRA_IR" <<'PY'
 import sys
 from cg_counts import load
 
-d, ratio_max, fp_extra = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+d, ratio_max, fp_extra, eh_extra = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 cases, _, ir = load(d)
-need = ["pair_je/64", "pair_ml/64", "pair_je/4096", "pair_ml_fp/4096", "pair_ml_marked/64"]
+need = ["pair_je/64", "pair_ml/64", "pair_je/4096", "pair_ml_fp/4096", "pair_ml_marked/64",
+        "pair_ml_eh/4096"]
 missing = [n for n in need if n not in ir]
 if missing:
     print("callgrind_guard: no count for %s" % ", ".join(missing))
@@ -67,5 +71,12 @@ w, k = cases["pair_ml_fp/4096"][1:]
 print("callgrind guard: tracked fp pair 4 KiB %.1f Ir vs jemalloc %.1f Ir: %+.1f Ir "
       "(budget <= +%g Ir; %d frames walked, %d kept): %s"
       % (ir["pair_ml_fp/4096"], ir["pair_je/4096"], extra, fp_extra, w, k, v))
+extra = ir["pair_ml_eh/4096"] - ir["pair_je/4096"]
+v = "within" if extra <= eh_extra else "OVER"
+ok &= extra <= eh_extra
+w, k = cases["pair_ml_eh/4096"][1:]
+print("callgrind guard: tracked eh pair 4 KiB %.1f Ir vs jemalloc %.1f Ir: %+.1f Ir "
+      "(budget <= +%g Ir; %d frames walked, %d kept): %s"
+      % (ir["pair_ml_eh/4096"], ir["pair_je/4096"], extra, eh_extra, w, k, v))
 sys.exit(0 if ok else 1)
 PY

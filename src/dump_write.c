@@ -124,16 +124,6 @@ static void ml_w_text(ml_writer_t *w, const char *s) {
 
 /* ---- header pieces --------------------------------------------------------- */
 
-static const char *ml_unwind_name(ml_unwind_mode_t m) {
-  switch (m) {
-  case ML_UNWIND_AUTO: return "auto";
-  case ML_UNWIND_FP: return "fp";
-  case ML_UNWIND_NONE: return "none";
-  case ML_UNWIND_SHADOW: return "shadow";
-  default: return "libunwind";
-  }
-}
-
 /* UTC civil time from a Unix time (Howard Hinnant's days_from_civil inverse),
  * because gmtime_r is not on the list of functions known not to lock. */
 static void ml_w_time(ml_writer_t *w, uint64_t ns) {
@@ -261,7 +251,7 @@ static void ml_w_header(ml_writer_t *w, const ml_dump_req_t *q, unsigned seq,
   if (q->signo) ml_w_fmt(w, "signal: %d\n", q->signo);
   ml_w_fmt(w, "sequence: %u\n", seq);
   ml_w_fmt(w, "threshold: %zu\nunwind: %s\nmax_frames: %u\n", ml_gate.threshold,
-           ml_unwind_name(ml_core.unwind), ml_core.max_frames);
+           ml_unwind_mode_name(ml_core.unwind), ml_core.max_frames);
   ml_options_format(text, sizeof text);
   ml_w_str(w, "options: ");
   ml_w_text(w, text);

@@ -96,6 +96,7 @@ static int ml_init_once(void) {
   }
   if (ml_backend.text_is_ours) ml_init_own_range();
   ml_init_unwind_options();
+  ml_unwind_init_early();
   ml_init_gate();
   return ML_STATE_READY;
 }
@@ -192,6 +193,7 @@ void ml_init_process(bool virtual_signals) {
      * after every handler registered later, _dl_fini (library destructors)
      * included, which __libc_start_main registers after us. */
     __cxa_atexit(ml_triggers_at_exit, NULL, NULL);
+    ml_unwind_init_process(ml_core.unwind); /* eh's object list; libunwind if asked */
     ml_triggers_start(virtual_signals);
   }
   ml_guard_leave();

@@ -46,7 +46,7 @@ typedef struct ml_opt_desc_s {
   ml_opt_type_t type;
   long long def;       // default (for PATH options: 0; see def_str)
   long long min, max;  // bounds for INT and SIZE (inclusive); clamp + warn
-  const char *values;  // ENUM: "auto|libunwind|fp|none"; PATH: default string
+  const char *values;  // ENUM: "a|b|c" (index = value); PATH: default string
   const char *doc;     // one line of documentation
 } ml_opt_desc_t;
 

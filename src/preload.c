@@ -141,7 +141,9 @@ ML_EXPORT void *dlopen(const char *file, int flags) {
                 file ? file : "(main program)");
     flags &= ~RTLD_DEEPBIND;
   }
-  return real(file, flags);
+  void *h = real(file, flags);
+  ml_unwind_modules_changed(); /* the eh unwinder's object list */
+  return h;
 }
 
 /* dlclose: record the object before it may go (modules.h), so that stacks
@@ -152,5 +154,7 @@ ML_EXPORT int dlclose(void *handle) {
   if (!real) real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
   if (!real) return -1;
   ml_modules_before_dlclose(handle);
-  return real(handle);
+  int rc = real(handle);
+  ml_unwind_modules_changed();
+  return rc;
 }

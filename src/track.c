@@ -55,8 +55,7 @@ ML_INLINE uint32_t ml_track_stack_id_here(uintptr_t ra, uintptr_t anchor) {
   }
   uintptr_t buf[ML_UNWIND_BUF_FRAMES];
   const uintptr_t *frames;
-  unsigned n = ml_unwind_capture(mode == ML_UNWIND_FP ? ML_UNWIND_FP : ML_UNWIND_LIBUNWIND, buf,
-                                 &frames, ml_core.max_frames, ml_core.skip_frames, ra);
+  unsigned n = ml_unwind_capture(mode, buf, &frames, ml_core.max_frames, ml_core.skip_frames, ra);
   if (ml_unlikely(n == 0))
     atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
   return ml_stacks_intern(&ml_core.stacks, frames, n);

@@ -9,7 +9,9 @@ IT_CXXFLAGS = -std=c++17 -Wall -Wextra -O1 -g -fno-omit-frame-pointer
 IT_PROGS = tests/integration/prog_semantics tests/integration/prog_leaks \
 	tests/integration/prog_threads tests/integration/prog_fork \
 	tests/integration/prog_early tests/integration/prog_cxx \
-	tests/integration/prog_api tests/integration/prog_opts
+	tests/integration/prog_api tests/integration/prog_opts \
+	tests/integration/prog_dliter tests/integration/prog_unwind_scope \
+	tests/integration/prog_ehdiff
 check_PROGRAMS += $(IT_PROGS)
 
 tests_integration_prog_semantics_SOURCES = tests/integration/prog_semantics.c
@@ -34,6 +36,16 @@ tests_integration_prog_api_CFLAGS = $(IT_CFLAGS)
 tests_integration_prog_api_LDADD = $(DL_LIBS)
 tests_integration_prog_opts_SOURCES = tests/integration/prog_opts.c
 tests_integration_prog_opts_CFLAGS = $(IT_CFLAGS)
+tests_integration_prog_dliter_SOURCES = tests/integration/prog_dliter.c
+tests_integration_prog_dliter_CFLAGS = $(IT_CFLAGS)
+tests_integration_prog_dliter_LDADD = -lpthread
+tests_integration_prog_unwind_scope_SOURCES = tests/integration/prog_unwind_scope.c
+tests_integration_prog_unwind_scope_CFLAGS = $(IT_CFLAGS)
+tests_integration_prog_unwind_scope_LDADD = $(DL_LIBS)
+# unwind_eh.sh: code without frame pointers, for the eh unwinder.
+tests_integration_prog_ehdiff_SOURCES = tests/integration/prog_ehdiff.cc
+tests_integration_prog_ehdiff_CXXFLAGS = -std=c++17 -Wall -Wextra -O2 -g -fomit-frame-pointer
+tests_integration_prog_ehdiff_LDADD = -lpthread $(DL_LIBS)
 
 # A dlopen'able module for early_dlopen.sh (found under .libs/).
 check_LTLIBRARIES += tests/integration/plugin_leak.la
@@ -45,7 +57,8 @@ IT_TESTS = tests/integration/semantics.sh tests/integration/exact_counts.sh \
 	tests/integration/signal_threads.sh tests/integration/fork.sh \
 	tests/integration/early_dlopen.sh tests/integration/cxx.sh \
 	tests/integration/real_programs.sh tests/integration/options.sh \
-	tests/integration/api.sh tests/integration/exports.sh
+	tests/integration/api.sh tests/integration/exports.sh \
+	tests/integration/unwind_eh.sh
 TESTS += $(IT_TESTS)
 EXTRA_DIST += $(IT_TESTS) tests/integration/lib.sh
 

@@ -9,7 +9,8 @@ EXTRA_DIST += tests/unit/ml_test.h
 UNIT_TESTS = tests/unit/test_fmt tests/unit/test_log tests/unit/test_prim \
 	tests/unit/test_options tests/unit/test_table tests/unit/test_stacks \
 	tests/unit/test_pagemap \
-	tests/unit/test_unwind tests/unit/test_track tests/unit/test_dump
+	tests/unit/test_unwind tests/unit/test_track tests/unit/test_dump \
+	tests/unit/test_ehframe
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 tests_unit_test_fmt_SOURCES = tests/unit/test_fmt.c
@@ -46,3 +47,15 @@ tests_unit_test_track_LDADD = $(UNIT_LDADD)
 tests_unit_test_dump_SOURCES = tests/unit/test_dump.c
 tests_unit_test_dump_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_dump_LDADD = $(UNIT_LDADD)
+# The .eh_frame unwinder against libunwind, on code without frame pointers
+# (the flags come after ML_CFLAGS' -fno-omit-frame-pointer); a C++ part for
+# the exception path, and a plugin to load and unload.
+tests_unit_test_ehframe_SOURCES = tests/unit/test_ehframe.c tests/unit/ehframe_cxx.cc
+tests_unit_test_ehframe_CFLAGS = $(UNIT_CFLAGS) -O2 -fomit-frame-pointer
+tests_unit_test_ehframe_CXXFLAGS = $(AM_CXXFLAGS) -O2 -fomit-frame-pointer
+tests_unit_test_ehframe_LDFLAGS = -export-dynamic
+tests_unit_test_ehframe_LDADD = $(UNIT_LDADD)
+check_LTLIBRARIES += tests/unit/ehframe_plugin.la
+tests_unit_ehframe_plugin_la_SOURCES = tests/unit/ehframe_plugin.c
+tests_unit_ehframe_plugin_la_CFLAGS = -O2 -fomit-frame-pointer
+tests_unit_ehframe_plugin_la_LDFLAGS = -module -avoid-version -rpath /nowhere

@@ -297,7 +297,7 @@ static void test_options_enum_case_insensitive(void **state) {
   long long v;
 
   (void)state;
-  assert_string_equal(values, "auto|libunwind|fp|none|shadow");
+  assert_string_equal(values, "auto|libunwind|fp|none|shadow|eh");
   assert_int_equal(ml_parse_enum("auto", values, &v), 0);
   assert_int_equal(v, 0);
   assert_int_equal(ml_parse_enum("LibUnwind", values, &v), 0);
@@ -308,6 +308,8 @@ static void test_options_enum_case_insensitive(void **state) {
   assert_int_equal(v, 3);
   assert_int_equal(ml_parse_enum("SHADOW", values, &v), 0);
   assert_int_equal(v, 4);
+  assert_int_equal(ml_parse_enum("Eh", values, &v), 0);
+  assert_int_equal(v, 5);
   v = -7;
   assert_int_equal(ml_parse_enum("", values, &v), -1);
   assert_int_equal(ml_parse_enum("f", values, &v), -1);
@@ -331,7 +333,7 @@ static void test_options_enum_loads_by_name(void **state) {
   assert_int_equal(problems, 1);
   assert_string_equal(out,
                       "memledger: warning: MEMLEDGER_UNWIND=\"dwarf\" is not "
-                      "valid (expected one of auto|libunwind|fp|none|shadow); using "
+                      "valid (expected one of auto|libunwind|fp|none|shadow|eh); using "
                       "the default auto\n");
   assert_int_equal(ml_option_get(ML_OPT_UNWIND), 0);
 }

@@ -475,6 +475,7 @@ static void test_track_preserves_errno(void **state) {
   ml_test_errno_round(ML_UNWIND_FP);
   ml_test_errno_round(ML_UNWIND_LIBUNWIND);
   ml_test_errno_round(ML_UNWIND_NONE);
+  ml_test_errno_round(ML_UNWIND_EH);
 }
 
 /* Every mmap fails (address-space limit at the current size): the page-map

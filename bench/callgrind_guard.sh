@@ -54,29 +54,20 @@ if missing:
     print("callgrind_guard: no count for %s" % ", ".join(missing))
     sys.exit(1)
 ok = True
-r = ir["pair_ml/64"] / ir["pair_je/64"]
-v = "within" if r <= ratio_max else "OVER"
-ok &= r <= ratio_max
-print("callgrind guard: untracked pair 64 B %.1f Ir vs jemalloc %.1f Ir: %.2fx (budget <= %.2fx): %s"
-      % (ir["pair_ml/64"], ir["pair_je/64"], r, ratio_max, v))
-r = ir["pair_ml_marked/64"] / ir["pair_je/64"]
-v = "within" if r <= ratio_max else "OVER"
-ok &= r <= ratio_max
-print("callgrind guard: untracked pair 64 B, page-map leaf present %.1f Ir vs jemalloc %.1f Ir: "
-      "%.2fx (budget <= %.2fx): %s" % (ir["pair_ml_marked/64"], ir["pair_je/64"], r, ratio_max, v))
-extra = ir["pair_ml_fp/4096"] - ir["pair_je/4096"]
-v = "within" if extra <= fp_extra else "OVER"
-ok &= extra <= fp_extra
-w, k = cases["pair_ml_fp/4096"][1:]
-print("callgrind guard: tracked fp pair 4 KiB %.1f Ir vs jemalloc %.1f Ir: %+.1f Ir "
-      "(budget <= +%g Ir; %d frames walked, %d kept): %s"
-      % (ir["pair_ml_fp/4096"], ir["pair_je/4096"], extra, fp_extra, w, k, v))
-extra = ir["pair_ml_eh/4096"] - ir["pair_je/4096"]
-v = "within" if extra <= eh_extra else "OVER"
-ok &= extra <= eh_extra
-w, k = cases["pair_ml_eh/4096"][1:]
-print("callgrind guard: tracked eh pair 4 KiB %.1f Ir vs jemalloc %.1f Ir: %+.1f Ir "
-      "(budget <= +%g Ir; %d frames walked, %d kept): %s"
-      % (ir["pair_ml_eh/4096"], ir["pair_je/4096"], extra, eh_extra, w, k, v))
+for case, what in (("pair_ml/64", "untracked pair 64 B"),
+                   ("pair_ml_marked/64", "untracked pair 64 B, page-map leaf present")):
+    r = ir[case] / ir["pair_je/64"]
+    ok &= r <= ratio_max
+    print("callgrind guard: %s %.1f Ir vs jemalloc %.1f Ir: %.2fx (budget <= %.2fx): %s"
+          % (what, ir[case], ir["pair_je/64"], r, ratio_max, "within" if r <= ratio_max else "OVER"))
+for mode, budget in (("fp", fp_extra), ("eh", eh_extra)):
+    case = "pair_ml_%s/4096" % mode
+    extra = ir[case] - ir["pair_je/4096"]
+    ok &= extra <= budget
+    w, k = cases[case][1:]
+    print("callgrind guard: tracked %s pair 4 KiB %.1f Ir vs jemalloc %.1f Ir: %+.1f Ir "
+          "(budget <= +%g Ir; %d frames walked, %d kept): %s"
+          % (mode, ir[case], ir["pair_je/4096"], extra, budget, w, k,
+             "within" if extra <= budget else "OVER"))
 sys.exit(0 if ok else 1)
 PY

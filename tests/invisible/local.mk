@@ -15,7 +15,7 @@ INV_PROGS = tests/invisible/inv_main_exit tests/invisible/inv_daemon \
 	tests/invisible/inv_restart tests/invisible/inv_sigwait \
 	tests/invisible/inv_fatal tests/invisible/inv_memlimit \
 	tests/invisible/inv_seccomp tests/invisible/inv_unwind_owner \
-	tests/invisible/inv_phdr
+	tests/invisible/inv_phdr tests/invisible/inv_snaplock
 check_PROGRAMS += $(INV_PROGS)
 
 tests_invisible_inv_main_exit_SOURCES = tests/invisible/inv_main_exit.c tests/invisible/inv_util.h
@@ -52,6 +52,9 @@ tests_invisible_inv_unwind_owner_LDADD = $(DL_LIBS)
 tests_invisible_inv_phdr_SOURCES = tests/invisible/inv_phdr.c
 tests_invisible_inv_phdr_CFLAGS = $(INV_CFLAGS)
 tests_invisible_inv_phdr_LDADD = -lpthread
+tests_invisible_inv_snaplock_SOURCES = tests/invisible/inv_snaplock.c tests/invisible/inv_util.h
+tests_invisible_inv_snaplock_CFLAGS = $(INV_CFLAGS)
+tests_invisible_inv_snaplock_LDADD = -lpthread $(DL_LIBS)
 
 INV_TESTS = tests/invisible/namespaces.sh tests/invisible/main_thread_exit.sh \
 	tests/invisible/descriptors.sh tests/invisible/daemon_fds.sh \
@@ -60,6 +63,6 @@ INV_TESTS = tests/invisible/namespaces.sh tests/invisible/main_thread_exit.sh \
 	tests/invisible/restart.sh tests/invisible/signal_owner.sh \
 	tests/invisible/fatal_signals.sh tests/invisible/memory_limit.sh \
 	tests/invisible/seccomp.sh tests/invisible/unwind_owner.sh \
-	tests/invisible/phdr_lock.sh
+	tests/invisible/phdr_lock.sh tests/invisible/snapshot_locks.sh
 TESTS += $(INV_TESTS)
 EXTRA_DIST += $(INV_TESTS) tests/invisible/lib_invisible.sh

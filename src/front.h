@@ -213,7 +213,12 @@ ML_INLINE size_t ml_f_xallocx(void *p, size_t n, size_t extra, int flags) {
    * the stack of its allocation); only its size and tracked status change. */
   ml_rec_t old;
   bool had = ml_f_take(p, &old);
-  size_t u = ml_je_xallocx(p, n, extra, flags);
+  size_t ret = ml_je_xallocx(p, n, extra, flags);
+  /* jemalloc 5.3's xallocx sometimes returns the old usable size although
+   * the block grew (a large block, with some sizes and extras): track by
+   * the size it has (tests/integration/xallocx.sh).  The caller gets
+   * jemalloc's answer unchanged. */
+  size_t u = ml_je_sallocx(p, 0);
   if (ML_TRACKED(u)) {
     if (had) {
       size_t was = ml_rec_size(&old);
@@ -225,7 +230,7 @@ ML_INLINE size_t ml_f_xallocx(void *p, size_t n, size_t extra, int flags) {
       ml_track_alloc_from(p, n, ML_RA, ML_FA);
     }
   }
-  return u;
+  return ret;
 }
 
 ML_INLINE size_t ml_f_sallocx(const void *p, int flags) { return ml_je_sallocx(p, flags); }

@@ -11,8 +11,12 @@ IT_PROGS = tests/integration/prog_semantics tests/integration/prog_leaks \
 	tests/integration/prog_early tests/integration/prog_cxx \
 	tests/integration/prog_api tests/integration/prog_opts \
 	tests/integration/prog_dliter tests/integration/prog_unwind_scope \
-	tests/integration/prog_ehdiff
+	tests/integration/prog_ehdiff tests/integration/prog_xallocx
 check_PROGRAMS += $(IT_PROGS)
+
+tests_integration_prog_xallocx_SOURCES = tests/integration/prog_xallocx.c
+tests_integration_prog_xallocx_CFLAGS = $(IT_CFLAGS)
+tests_integration_prog_xallocx_LDADD = $(DL_LIBS)
 
 tests_integration_prog_semantics_SOURCES = tests/integration/prog_semantics.c
 tests_integration_prog_semantics_CFLAGS = $(IT_CFLAGS)
@@ -54,6 +58,7 @@ tests_integration_plugin_leak_la_CFLAGS = $(IT_CFLAGS)
 tests_integration_plugin_leak_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 
 IT_TESTS = tests/integration/semantics.sh tests/integration/exact_counts.sh \
+	tests/integration/xallocx.sh \
 	tests/integration/signal_threads.sh tests/integration/fork.sh \
 	tests/integration/early_dlopen.sh tests/integration/cxx.sh \
 	tests/integration/real_programs.sh tests/integration/options.sh \

@@ -9,6 +9,7 @@
  * --fail-on-leak; run passes the program's status through (128+signal when
  * it was killed, 126/127 when it could not be started).
  */
+#include "libopts.h"
 #include "report_priv.h"
 
 #include <ctype.h>
@@ -518,50 +519,181 @@ static bool in_list(const dumpname_t *v, size_t n, const char *name) {
   return false;
 }
 
-/* ---- signals
- * ---------------------------------------------------------------------------- */
+/* ---- a process as /proc shows it
+ * ------------------------------------------------------------- */
 
-/* "USR2", "SIGUSR2", "sigusr2", "12" → 12; -1 when unknown. */
-static int parse_signal(const char *s) {
-  uint64_t v;
-  if (parse_u64(s, &v)) return v < 65 ? (int)v : -1;
-  if (!strncasecmp(s, "SIG", 3)) s += 3;
-  for (int i = 1; i < 65; i++) {
-    const char *a = sigabbrev_np(i);
-    if (a && !strcasecmp(a, s)) return i;
+/* The whole of /proc/PID/<name> (malloc'd, NUL-terminated; *len without the
+ * NUL), or NULL with errno. */
+static char *proc_read(long pid, const char *name, size_t *len) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/%ld/%s", pid, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  size_t n = 0, cap = 4096;
+  char *buf = mlr_xrealloc(NULL, cap);
+  for (;;) {
+    if (n + 1 >= cap) buf = mlr_xrealloc(buf, cap *= 2);
+    ssize_t r = read(fd, buf + n, cap - n - 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      int e = errno;
+      free(buf);
+      close(fd);
+      errno = e;
+      return NULL;
+    }
+    if (r == 0) break;
+    n += (size_t)r;
   }
-  if (!strncasecmp(s, "RTMIN+", 6) && parse_u64(s + 6, &v) &&
-      SIGRTMIN + (int)v <= SIGRTMAX)
-    return SIGRTMIN + (int)v;
-  return -1;
+  close(fd);
+  buf[n] = 0;
+  if (len) *len = n;
+  return buf;
+}
+
+/* The value of field "Name:" of a /proc status text, or NULL. */
+static const char *status_field(const char *st, const char *name) {
+  size_t nl = strlen(name);
+  for (const char *l = st; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+    if (!strncmp(l, name, nl) && l[nl] == ':') {
+      l += nl + 1;
+      while (*l == ' ' || *l == '\t') l++;
+      return l;
+    }
+  return NULL;
+}
+
+/* A signal mask field ("SigCgt:", hex) of a status text; 0 when absent. */
+static uint64_t status_mask(const char *st, const char *name) {
+  const char *v = status_field(st, name);
+  return v ? strtoull(v, NULL, 16) : 0;
+}
+
+static bool mask_has(uint64_t mask, int sig) { return sig > 0 && sig <= 64 && (mask >> (sig - 1)) & 1; }
+
+/* Blocked in every thread of pid (then a process-directed signal only
+ * waits): true only when every thread's SigBlk has sig. */
+static bool blocked_everywhere(long pid, int sig) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/task", pid);
+  DIR *dp = opendir(path);
+  if (!dp) return false;
+  bool all = true, any = false;
+  struct dirent *de;
+  while (all && (de = readdir(dp))) {
+    if (!isdigit((unsigned char)de->d_name[0])) continue;
+    char name[300];
+    snprintf(name, sizeof name, "task/%s/status", de->d_name);
+    char *st = proc_read(pid, name, NULL);
+    if (!st) continue; /* the thread ended */
+    any = true;
+    if (!mask_has(status_mask(st, "SigBlk"), sig)) all = false;
+    free(st);
+  }
+  closedir(dp);
+  return any && all;
+}
+
+/* What of memledger pid maps or contains: "libmemledger.so",
+ * "libmemledger-wrap.so", "static" (the library's own text found in its
+ * executable: the static link-time flavour), or NULL. */
+static const char *memledger_flavour(long pid) {
+  char *maps = proc_read(pid, "maps", NULL);
+  const char *what = NULL;
+  if (maps) {
+    if (strstr(maps, "/libmemledger.so"))
+      what = "libmemledger.so";
+    else if (strstr(maps, "/libmemledger-wrap.so"))
+      what = "libmemledger-wrap.so";
+    free(maps);
+  }
+  if (what) return what;
+  /* A message of the library's dump trigger (src/triggers.c): in its
+   * .rodata, stripped or not; the command itself does not have it. */
+  static const char mark[] = "dumps are still being written: a dump request";
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/exe", pid);
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char buf[1 << 16];
+  size_t keep = 0, n;
+  while (!what && (n = fread(buf + keep, 1, sizeof buf - keep, f)) > 0) {
+    n += keep;
+    if (memmem(buf, n, mark, sizeof mark - 1)) what = "static";
+    keep = sizeof mark - 1 < n ? sizeof mark - 1 : n;
+    memmove(buf, buf + n - keep, keep);
+  }
+  fclose(f);
+  return what;
+}
+
+/* Is pid a `memledger run` process (this command, running a program)? */
+static bool is_memledger_run(long pid) {
+  size_t n;
+  char *cmd = proc_read(pid, "cmdline", &n);
+  if (!cmd) return false;
+  const char *a0 = cmd, *a1 = memchr(cmd, 0, n) ? cmd + strlen(cmd) + 1 : NULL;
+  const char *base = strrchr(a0, '/') ? strrchr(a0, '/') + 1 : a0;
+  bool run = a1 && a1 < cmd + n && !strcmp(a1, "run") &&
+             (!strcmp(base, "memledger") || !strcmp(base, "lt-memledger"));
+  free(cmd);
+  return run;
+}
+
+/* The children of pid that are not zombies and carry memledger. */
+static size_t children_with_memledger(long pid, long *out, size_t max) {
+  DIR *dp = opendir("/proc");
+  if (!dp) return 0;
+  size_t n = 0;
+  struct dirent *de;
+  while (n < max && (de = readdir(dp))) {
+    if (!isdigit((unsigned char)de->d_name[0])) continue;
+    long c = atol(de->d_name);
+    char *st = proc_read(c, "status", NULL);
+    if (!st) continue;
+    const char *pp = status_field(st, "PPid"), *state = status_field(st, "State");
+    bool mine = pp && atol(pp) == pid && state && *state != 'Z';
+    free(st);
+    if (mine && memledger_flavour(c)) out[n++] = c;
+  }
+  closedir(dp);
+  return n;
+}
+
+/* The NUL-separated environment text as a NULL-terminated vector into it. */
+static char **env_vector(char *text, size_t len) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++)
+    if (text[i] == 0) n++;
+  char **v = mlr_xcalloc(n + 2, sizeof *v);
+  size_t k = 0;
+  for (size_t i = 0; i < len; i += strlen(text + i) + 1) v[k++] = text + i;
+  v[k] = NULL;
+  return v;
+}
+
+/* AT_SECURE of pid's auxiliary vector (secure-execution mode). */
+static bool proc_secure(long pid) {
+  size_t len;
+  unsigned long *aux = (unsigned long *)proc_read(pid, "auxv", &len);
+  bool secure = false;
+  if (!aux) return false;
+  for (size_t i = 0; i + 1 < len / sizeof *aux; i += 2)
+    if (aux[i] == 23 /* AT_SECURE */) secure = aux[i + 1] != 0;
+  free(aux);
+  return secure;
+}
+
+static const char *sig_name(int sig, char *buf, size_t size) {
+  if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+    snprintf(buf, size, "SIGRTMIN+%d (signal %d)", sig - SIGRTMIN, sig);
+  else
+    snprintf(buf, size, "SIG%s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+  return buf;
 }
 
 /* ---- dump
  * -------------------------------------------------------------------------------- */
-
-/* The value of NAME in /proc/PID/environ (malloc'd), or NULL. */
-static char *proc_getenv(long pid, const char *name, int *err) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%ld/environ", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    *err = errno;
-    return NULL;
-  }
-  char *line = NULL, *val = NULL;
-  size_t cap = 0, nl = strlen(name);
-  ssize_t len;
-  while ((len = getdelim(&line, &cap, 0, f)) > 0) {
-    if ((size_t)len > nl && !strncmp(line, name, nl) && line[nl] == '=') {
-      val = mlr_xstrdup(line + nl + 1);
-      break;
-    }
-  }
-  free(line);
-  fclose(f);
-  *err = 0;
-  return val;
-}
 
 static int cmd_dump(int argc, char **argv) {
   static const struct option lo[] = {{"timeout", required_argument, NULL, 't'},
@@ -598,67 +730,111 @@ static int cmd_dump(int argc, char **argv) {
       msg("process %ld: %s", pid, strerror(errno));
     return 1;
   }
-  char path[PATH_MAX + 64];
-  snprintf(path, sizeof path, "/proc/%ld/maps", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    msg("process %ld: cannot read %s: %s", pid, path, strerror(errno));
+  char *st = proc_read(pid, "status", NULL);
+  if (!st) {
+    msg("process %ld: cannot read /proc/%ld/status: %s", pid, pid, strerror(errno));
     return 1;
   }
-  char *line = NULL;
-  size_t cap = 0;
-  bool ours = false;
-  while (!ours && getline(&line, &cap, f) > 0)
-    ours = strstr(line, "/libmemledger.so") != NULL;
-  free(line);
-  fclose(f);
-  if (!ours) {
-    msg("process %ld does not run memledger (libmemledger.so is not in /proc/%ld/maps)",
-        pid, pid);
+  const char *state = status_field(st, "State");
+  if (state && (*state == 'Z' || *state == 'X')) {
+    msg("process %ld is a zombie (exited): nothing sent", pid);
+    free(st);
     return 1;
   }
-  int err;
-  int sig = SIGUSR2;
-  char *sigs = proc_getenv(pid, "MEMLEDGER_SIGNAL", &err);
-  if (err) {
-    msg("process %ld: cannot read its environment: %s", pid, strerror(err));
-    return 1;
-  }
-  if (sigs) {
-    int s = parse_signal(sigs);
-    if (s == 0) {
-      msg("process %ld has its dump signal off (MEMLEDGER_SIGNAL=%s)", pid, sigs);
-      free(sigs);
+  /* First: this command's executable holds the text memledger_flavour
+   * looks for in static programs. */
+  const char *flavour = NULL;
+  if (is_memledger_run(pid)) {
+    long kids[8];
+    size_t nk = children_with_memledger(pid, kids, 8);
+    if (nk != 1) {
+      msg("process %ld is 'memledger run' and has %s: nothing sent", pid,
+          nk ? "several programs with memledger (dump one of them)"
+             : "no running program with memledger");
+      free(st);
       return 1;
     }
-    if (s > 0)
-      sig = s;
-    else
-      msg("warning: process %ld: MEMLEDGER_SIGNAL=%s is not a signal; using SIGUSR2 as "
-          "the library does",
-          pid, sigs);
-    free(sigs);
+    msg("process %ld is 'memledger run': dumping its program, process %ld", pid, kids[0]);
+    pid = kids[0];
+    free(st);
+    if (!(st = proc_read(pid, "status", NULL))) {
+      msg("process %ld: cannot read /proc/%ld/status: %s", pid, pid, strerror(errno));
+      return 1;
+    }
   }
-  char *dirv = proc_getenv(pid, "MEMLEDGER_DIR", &err);
-  char dir[PATH_MAX + 64];
-  if (dirv && dirv[0] == '/') {
-    snprintf(dir, sizeof dir, "%s", dirv);
+  flavour = memledger_flavour(pid);
+  if (!flavour) {
+    msg("process %ld does not run memledger (no libmemledger.so or libmemledger-wrap.so "
+        "in /proc/%ld/maps, nor the library in its executable)",
+        pid, pid);
+    free(st);
+    return 1;
+  }
+
+  /* The options exactly as the library read them: its own loader over the
+   * process's environment (as it was at exec; setenv later is not seen). */
+  size_t elen;
+  char *etext = proc_read(pid, "environ", &elen);
+  if (!etext) {
+    msg("process %ld: cannot read its environment: %s", pid, strerror(errno));
+    free(st);
+    return 1;
+  }
+  char **env = env_vector(etext, elen);
+  mlt_libopts_t *o = mlr_xcalloc(1, sizeof *o);
+  mlt_libopts_load(env, proc_secure(pid), o);
+  int rc = 1;
+  char sn[64];
+  int sig = o->signal;
+  for (char *w = o->warnings, *nl; *w; w = nl + 1) {
+    nl = strchr(w, '\n');
+    *nl = 0;
+    if (strstr(w, "MEMLEDGER_SIGNAL") || strstr(w, "MEMLEDGER_ENABLED"))
+      msg("note: process %ld: its library warned: %s", pid, w);
+  }
+  if (!o->enabled) {
+    msg("process %ld has tracking off (MEMLEDGER_ENABLED=0): it writes no dumps; nothing "
+        "sent",
+        pid);
+    goto out;
+  }
+  if (sig == 0) {
+    msg("process %ld has its dump signal off (MEMLEDGER_SIGNAL=0/off/none): nothing sent",
+        pid);
+    goto out;
+  }
+  uint64_t cgt = status_mask(st, "SigCgt"), ign = status_mask(st, "SigIgn");
+  sig_name(sig, sn, sizeof sn);
+  if (!mask_has(cgt, sig)) {
+    msg("process %ld has no handler for %s, its dump signal (%s; the library installs "
+        "none when tracking is off in that process, e.g. a program exec'd under "
+        "memledger run, or before its initialisation): nothing sent, the signal would "
+        "%s it",
+        pid, sn, mask_has(ign, sig) ? "it ignores the signal" : "not caught",
+        mask_has(ign, sig) ? "not reach" : "kill");
+    goto out;
+  }
+  if (blocked_everywhere(pid, sig)) {
+    msg("process %ld blocks %s, its dump signal, in every thread: nothing sent", pid, sn);
+    goto out;
+  }
+  char dir[2 * PATH_MAX + 64];
+  if (o->dir[0] == '/') {
+    snprintf(dir, sizeof dir, "%s", o->dir);
   } else {
     char cwdlink[64], cwd[PATH_MAX];
     snprintf(cwdlink, sizeof cwdlink, "/proc/%ld/cwd", pid);
     ssize_t n = readlink(cwdlink, cwd, sizeof cwd - 1);
     if (n < 0) {
       msg("process %ld: cannot read its working directory: %s", pid, strerror(errno));
-      free(dirv);
-      return 1;
+      goto out;
     }
     cwd[n] = 0;
-    if (dirv && *dirv && strcmp(dirv, "."))
-      snprintf(dir, sizeof dir, "%s/%s", cwd, dirv);
+    if (*o->dir && strcmp(o->dir, "."))
+      snprintf(dir, sizeof dir, "%s/%s", cwd, o->dir);
     else
       snprintf(dir, sizeof dir, "%s", cwd);
   }
-  free(dirv);
   dumpname_t *before;
   size_t nbefore = list_dumps(dir, pid, &before);
   unsigned long maxseq = 0;
@@ -666,8 +842,8 @@ static int cmd_dump(int argc, char **argv) {
     if (before[i].seq > maxseq) maxseq = before[i].seq;
   free_dumps(before, nbefore);
   if (kill((pid_t)pid, sig) != 0) {
-    msg("process %ld: cannot send SIG%s: %s", pid, sigabbrev_np(sig), strerror(errno));
-    return 1;
+    msg("process %ld: cannot send %s: %s", pid, sn, strerror(errno));
+    goto out;
   }
   struct timespec t0, now;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -680,7 +856,8 @@ static int cmd_dump(int argc, char **argv) {
     free_dumps(after, nafter);
     if (best) {
       printf("%s/memledger.%ld.%lu.dump\n", dir, pid, best);
-      return fflush(stdout) == 0 ? 0 : 1;
+      rc = fflush(stdout) == 0 ? 0 : 1;
+      goto out;
     }
     clock_gettime(CLOCK_MONOTONIC, &now);
     double dt =
@@ -689,11 +866,15 @@ static int cmd_dump(int argc, char **argv) {
     struct timespec ts = {0, 20 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
-  msg("process %ld wrote no dump in %s within %g s after SIG%s (is the signal blocked, "
-      "or "
-      "handled by the program itself?)",
-      pid, dir, timeout, sigabbrev_np(sig));
-  return 1;
+  msg("process %ld wrote no dump in %s within %g s after %s (is the signal handled by "
+      "the program itself?)",
+      pid, dir, timeout, sn);
+out:
+  free(o);
+  free(env);
+  free(etext);
+  free(st);
+  return rc;
 }
 
 /* ---- run

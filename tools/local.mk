@@ -26,7 +26,7 @@ EXTRA_DIST += tools/memledger.1 tools/fuzz_read.c doc/report-json.md \
 # TAP scripts over the built command; golden dumps and expected outputs in
 # tests/data/ (module paths there do not exist: output is machine-independent).
 TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
-	tests/tools/run.sh tests/tools/dump_live.sh tests/tools/dump_signals.sh \
+	tests/tools/run.sh tests/tools/dump_live.sh tests/tools/dump_signals.sh tests/tools/run_tree.sh \
 	tests/tools/diff.sh \
 	tests/tools/clean_programs.sh tests/tools/symbolize.sh
 TESTS += $(TOOLS_TESTS)

@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -178,7 +179,8 @@ enum {
   OPT_CHILDREN,
   OPT_SET,
   OPT_FAIL,
-  OPT_LIB
+  OPT_LIB,
+  OPT_TRACE_CHILDREN
 };
 
 #define REPORT_LONGOPTS                                                                  \
@@ -471,6 +473,7 @@ typedef struct dumpname_s {
   long pid;
   unsigned long seq;
   char *name;
+  bool ours; // of the program's process tree (tree_filter)
 } dumpname_t;
 
 /* "memledger.<pid>.<n>.dump" → pid, n. */
@@ -503,6 +506,7 @@ static size_t list_dumps(const char *dir, long pid, dumpname_t **out) {
     (*out)[n].pid = p;
     (*out)[n].seq = q;
     (*out)[n].name = mlr_xstrdup(de->d_name);
+    (*out)[n].ours = false;
     n++;
   }
   closedir(dp);
@@ -877,6 +881,77 @@ out:
   return rc;
 }
 
+/* ---- the program's process tree
+ * ---------------------------------------------------------- */
+
+/* pid, ppid and trace_pid (its "options:" line) of a dump's [header]. */
+static bool dump_ids(const char *path, long *pid, long *ppid, long *trace_pid) {
+  FILE *f = fopen(path, "r");
+  if (!f) return false;
+  char *line = NULL;
+  size_t cap = 0;
+  bool in_header = false, got = false;
+  *pid = *ppid = *trace_pid = 0;
+  while (getline(&line, &cap, f) > 0) {
+    if (line[0] == '[') {
+      if (in_header) break;
+      in_header = !strncmp(line, "[header]", 8);
+      continue;
+    }
+    if (!in_header) continue;
+    if (!strncmp(line, "pid: ", 5)) {
+      *pid = atol(line + 5);
+      got = true;
+    } else if (!strncmp(line, "ppid: ", 6)) {
+      *ppid = atol(line + 6);
+    } else if (!strncmp(line, "options: ", 9)) {
+      const char *t = strstr(line, " trace_pid=");
+      if (t) *trace_pid = atol(t + 11);
+    }
+  }
+  free(line);
+  fclose(f);
+  return got;
+}
+
+/* Mark the dumps of after[] (new since before[]) that come from the
+ * program pid's process tree.  Without exec tracing every tracked process
+ * of the tree carries the program's pid in MEMLEDGER_TRACE_PID, recorded in
+ * its dumps' options: exact.  With it, the pid/ppid chain of the dumps from
+ * the program (or from us, the subreaper of orphaned descendants). */
+static void tree_filter(const char *dir, dumpname_t *after, size_t nafter,
+                        const dumpname_t *before, size_t nbefore, long prog,
+                        bool trace_exec) {
+  long *pids = mlr_xcalloc(nafter + 1, sizeof *pids), *ppids = mlr_xcalloc(nafter + 1, sizeof *ppids);
+  char path[PATH_MAX + 300];
+  for (size_t i = 0; i < nafter; i++) {
+    long tp = 0;
+    pids[i] = -1;
+    if (in_list(before, nbefore, after[i].name)) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, after[i].name);
+    if (!dump_ids(path, &pids[i], &ppids[i], &tp)) {
+      pids[i] = -1;
+      continue;
+    }
+    if (!trace_exec) after[i].ours = tp == prog;
+  }
+  if (trace_exec) {
+    long self = (long)getpid();
+    for (bool more = true; more;) {
+      more = false;
+      for (size_t i = 0; i < nafter; i++) {
+        if (after[i].ours || pids[i] < 0) continue;
+        bool in = pids[i] == prog || ppids[i] == prog || ppids[i] == self;
+        for (size_t k = 0; !in && k < nafter; k++)
+          in = after[k].ours && pids[k] == ppids[i];
+        if (in) after[i].ours = more = true;
+      }
+    }
+  }
+  free(pids);
+  free(ppids);
+}
+
 /* ---- run
  * --------------------------------------------------------------------------------- */
 
@@ -943,6 +1018,7 @@ static int cmd_run(int argc, char **argv) {
       {"set", required_argument, NULL, OPT_SET},
       {"fail-on-leak", optional_argument, NULL, OPT_FAIL},
       {"lib", required_argument, NULL, OPT_LIB},
+      {"trace-children", required_argument, NULL, OPT_TRACE_CHILDREN},
       {"quiet", no_argument, NULL, 'q'},
       {"verbose", no_argument, NULL, 'v'},
       {0, 0, 0, 0}};
@@ -954,7 +1030,7 @@ static int cmd_run(int argc, char **argv) {
   envp = mlr_xcalloc(nenv + 1, sizeof *envp);
   memcpy(envp, environ, nenv * sizeof *envp);
   const char *dir = NULL, *lib_opt = NULL;
-  bool children = false, quiet = false, verbose = false, fail = false;
+  bool children = false, quiet = false, verbose = false, fail = false, trace_exec = false;
   uint64_t fail_max = 0;
   int c;
   while ((c = getopt_long(argc, argv, "+" REPORT_SHORTOPTS "d:qv", lo, NULL)) != -1) {
@@ -968,6 +1044,14 @@ static int cmd_run(int argc, char **argv) {
     case 'd': dir = optarg; break;
     case OPT_CHILDREN: children = true; break;
     case OPT_LIB: lib_opt = optarg; break;
+    case OPT_TRACE_CHILDREN:
+      if (!strcmp(optarg, "yes"))
+        trace_exec = true;
+      else if (!strcmp(optarg, "no"))
+        trace_exec = false;
+      else
+        die_usage("run ", "--trace-children: expected yes or no, not '%s'", optarg);
+      break;
     case 'q': quiet = true; break;
     case 'v': verbose = true; break;
     case OPT_FAIL:
@@ -1045,6 +1129,9 @@ static int cmd_run(int argc, char **argv) {
     msg("pipe: %s", strerror(errno));
     return 1;
   }
+  /* Orphaned descendants come to us, not to init: their dumps' ppid is
+   * then ours, which keeps them in the program's tree (--children). */
+  if (children) (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
@@ -1056,6 +1143,13 @@ static int cmd_run(int argc, char **argv) {
     close(gopipe[1]);
     char go;
     while (read(gopipe[0], &go, 1) < 0 && errno == EINTR) {
+    }
+    /* Only this process (and its forks) tracks: what it runs through
+     * fork and exec passes through (the library compares its own pid). */
+    if (!trace_exec) {
+      char self[24];
+      snprintf(self, sizeof self, "%ld", (long)getpid());
+      env_set(&envp, &nenv, "MEMLEDGER_TRACE_PID", self);
     }
     environ = envp;
     execvp(argv[optind], argv + optind);
@@ -1085,8 +1179,10 @@ static int cmd_run(int argc, char **argv) {
   }
   close(errpipe[0]);
   int status;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
+  for (;;) { /* the program; orphans that came to us are reaped on the way */
+    pid_t w = waitpid(children ? -1 : pid, &status, 0);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) {
       msg("waitpid: %s", strerror(errno));
       return 1;
     }
@@ -1137,8 +1233,9 @@ static int cmd_run(int argc, char **argv) {
     report_rc = report_one(path, &r, supp, out, &remaining);
     total_remaining += remaining;
     if (children) {
+      tree_filter(adir, after, nafter, before, nbefore, pid, trace_exec);
       for (size_t i = 0; i < nafter; i++) {
-        if (after[i].pid == pid || in_list(before, nbefore, after[i].name)) continue;
+        if (after[i].pid == pid || !after[i].ours) continue;
         bool newest = true; /* the last dump of each child */
         for (size_t k = 0; k < nafter; k++)
           if (after[k].pid == after[i].pid && after[k].seq > after[i].seq) newest = false;

@@ -10,7 +10,7 @@
 LEAK=$ML_BUILDDIR/examples/leak_basic
 FORK=$IT_BIN/prog_fork
 need_file "$LEAK" "$FORK"
-tap_plan 6
+tap_plan 8
 
 exes() { # the exe: of every dump in $1, sorted, basenames
   local f
@@ -53,3 +53,12 @@ tap_eq "four dumps in the directory (two programs, two forked children)" 4 \
   "$(count_dumps "$d")"
 tap_eq "each run reports its own two dumps only" "2 2" \
   "$(grep -c '^  remaining:' "$d/a") $(grep -c '^  remaining:' "$d/b")"
+
+# The library side alone: MEMLEDGER_TRACE_PID names the process that tracks.
+d=$(fresh_dir tracepid)
+env LD_PRELOAD="$ML_LIB" MEMLEDGER_DIR="$d" MEMLEDGER_QUIET=1 MEMLEDGER_TRACE_PID=1 \
+  "$LEAK" >/dev/null 2>&1
+tap_eq "MEMLEDGER_TRACE_PID of another process: no tracking, no dump" 0 "$(count_dumps "$d")"
+env LD_PRELOAD="$ML_LIB" MEMLEDGER_DIR="$d" MEMLEDGER_QUIET=1 \
+  sh -c 'MEMLEDGER_TRACE_PID=$$ exec "$0"' "$LEAK" >/dev/null 2>&1
+tap_eq "MEMLEDGER_TRACE_PID of the process itself: its exit dump" "leak_basic " "$(exes "$d")"

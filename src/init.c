@@ -61,8 +61,16 @@ static size_t ml_init_cutoff(size_t threshold) {
   return lo;
 }
 
+/* MEMLEDGER_ENABLED, and MEMLEDGER_TRACE_PID: a process exec'd by another
+ * process than the one `memledger run` marked passes through (its forks
+ * never get here: they keep the state they inherit). */
+static bool ml_init_wanted(void) {
+  long long only = ml_option_get(ML_OPT_TRACE_PID);
+  return ml_option_get(ML_OPT_ENABLED) && (only == 0 || only == ml_prim_getpid());
+}
+
 static void ml_init_gate(void) {
-  if (!ml_option_get(ML_OPT_ENABLED)) {
+  if (!ml_init_wanted()) {
     ml_gate.cutoff = ml_gate.threshold = SIZE_MAX;
     return;
   }
@@ -81,7 +89,7 @@ static void ml_init_unwind_options(void) {
 static int ml_init_once(void) {
   ml_log_set_main_tid(ml_prim_gettid());
   ml_core.options_loaded = ml_options_load() >= 0;
-  if (!ml_option_get(ML_OPT_ENABLED)) return ML_STATE_DISABLED;
+  if (!ml_init_wanted()) return ML_STATE_DISABLED;
   unsigned narenas = (unsigned)ml_option_get(ML_OPT_ARENAS);
   if (narenas == 0) {
     narenas = (unsigned)ml_next_pow2(8 * ml_prim_ncpus());

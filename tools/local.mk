@@ -5,7 +5,11 @@
 # (for __cxa_demangle only).
 bin_PROGRAMS = memledger
 MLR_CORE_SOURCES = tools/report.h tools/report_priv.h tools/report_read.c
-memledger_SOURCES = tools/memledger.c $(MLR_CORE_SOURCES) \
+# The library's option code (src/options.c and what it needs, src/fmt.c) is
+# compiled in: `memledger dump` reads a process's MEMLEDGER_* variables with
+# the very grammar the library used (tools/libopts.c).
+MLT_LIBOPTS_SOURCES = tools/libopts.c tools/libopts.h src/options.c src/fmt.c
+memledger_SOURCES = tools/memledger.c $(MLR_CORE_SOURCES) $(MLT_LIBOPTS_SOURCES) \
 	tools/report_symbolize.c tools/report_build.c tools/report_text.c \
 	tools/report_json.c tools/report_folded.c tools/report_diff.c \
 	$(MLR_FORMAT_SOURCES)
@@ -22,7 +26,8 @@ EXTRA_DIST += tools/memledger.1 tools/fuzz_read.c doc/report-json.md \
 # TAP scripts over the built command; golden dumps and expected outputs in
 # tests/data/ (module paths there do not exist: output is machine-independent).
 TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
-	tests/tools/run.sh tests/tools/dump_live.sh tests/tools/diff.sh \
+	tests/tools/run.sh tests/tools/dump_live.sh tests/tools/dump_signals.sh tests/tools/run_tree.sh \
+	tests/tools/diff.sh \
 	tests/tools/clean_programs.sh tests/tools/symbolize.sh
 TESTS += $(TOOLS_TESTS)
 check_PROGRAMS += tests/tools/prog_wait tests/tools/prog_grow \

@@ -9,6 +9,7 @@
  * --fail-on-leak; run passes the program's status through (128+signal when
  * it was killed, 126/127 when it could not be started).
  */
+#include "libopts.h"
 #include "report_priv.h"
 
 #include <ctype.h>
@@ -20,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -130,7 +132,12 @@ static const char usage_run[] =
     "                          current directory; created when missing)\n"
     "      --signal SIG        dump signal (name or number; 0 = off; default USR2)\n"
     "      --no-follow-fork    forked children do not track\n"
-    "      --children          also report the exit dumps of forked children\n"
+    "      --trace-children=yes|no  also track the programs that PROG's processes\n"
+    "                          exec (default no: only PROG's process and its forks\n"
+    "                          track, through MEMLEDGER_TRACE_PID)\n"
+    "      --children          also report the newest dump of every other process of\n"
+    "                          PROG's tree (not those of other processes that write\n"
+    "                          into the same --dir)\n"
     "      --set NAME=VALUE    any other option: MEMLEDGER_NAME=VALUE\n"
     "      --fail-on-leak[=N]  exit 99 when more than N blocks (default 0) remain\n"
     "                          after suppressions and PROG itself exited 0\n"
@@ -143,9 +150,14 @@ static const char usage_run[] =
 
 static const char usage_dump[] =
     "Usage: memledger dump [OPTIONS] PID\n"
-    "Send the dump signal to process PID (its MEMLEDGER_SIGNAL, default SIGUSR2),\n"
-    "wait for the new dump file in its dump directory (its MEMLEDGER_DIR,\n"
-    "relative to its working directory) and print the file's path.\n"
+    "Send the dump signal to process PID, wait for the new dump file in its dump\n"
+    "directory and print the file's path.  The signal, the directory and whether\n"
+    "tracking is on come from the process's MEMLEDGER_SIGNAL, MEMLEDGER_DIR and\n"
+    "MEMLEDGER_ENABLED, read as the library reads them (default SIGUSR2; refused\n"
+    "values such as KILL mean SIGUSR2; 0/off/none = off).  Nothing is sent\n"
+    "unless the process catches that signal (SigCgt in /proc/PID/status) and does\n"
+    "not block it in every thread.  For a 'memledger run' PID, its program is\n"
+    "dumped.\n"
     "\n"
     "  -t, --timeout SECONDS   how long to wait (default 10)\n"
     "  -h, --help              this help\n";
@@ -177,7 +189,8 @@ enum {
   OPT_CHILDREN,
   OPT_SET,
   OPT_FAIL,
-  OPT_LIB
+  OPT_LIB,
+  OPT_TRACE_CHILDREN
 };
 
 #define REPORT_LONGOPTS                                                                  \
@@ -470,6 +483,7 @@ typedef struct dumpname_s {
   long pid;
   unsigned long seq;
   char *name;
+  bool ours; // of the program's process tree (tree_filter)
 } dumpname_t;
 
 /* "memledger.<pid>.<n>.dump" → pid, n. */
@@ -502,6 +516,7 @@ static size_t list_dumps(const char *dir, long pid, dumpname_t **out) {
     (*out)[n].pid = p;
     (*out)[n].seq = q;
     (*out)[n].name = mlr_xstrdup(de->d_name);
+    (*out)[n].ours = false;
     n++;
   }
   closedir(dp);
@@ -518,50 +533,181 @@ static bool in_list(const dumpname_t *v, size_t n, const char *name) {
   return false;
 }
 
-/* ---- signals
- * ---------------------------------------------------------------------------- */
+/* ---- a process as /proc shows it
+ * ------------------------------------------------------------- */
 
-/* "USR2", "SIGUSR2", "sigusr2", "12" → 12; -1 when unknown. */
-static int parse_signal(const char *s) {
-  uint64_t v;
-  if (parse_u64(s, &v)) return v < 65 ? (int)v : -1;
-  if (!strncasecmp(s, "SIG", 3)) s += 3;
-  for (int i = 1; i < 65; i++) {
-    const char *a = sigabbrev_np(i);
-    if (a && !strcasecmp(a, s)) return i;
+/* The whole of /proc/PID/<name> (malloc'd, NUL-terminated; *len without the
+ * NUL), or NULL with errno. */
+static char *proc_read(long pid, const char *name, size_t *len) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/%ld/%s", pid, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  size_t n = 0, cap = 4096;
+  char *buf = mlr_xrealloc(NULL, cap);
+  for (;;) {
+    if (n + 1 >= cap) buf = mlr_xrealloc(buf, cap *= 2);
+    ssize_t r = read(fd, buf + n, cap - n - 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      int e = errno;
+      free(buf);
+      close(fd);
+      errno = e;
+      return NULL;
+    }
+    if (r == 0) break;
+    n += (size_t)r;
   }
-  if (!strncasecmp(s, "RTMIN+", 6) && parse_u64(s + 6, &v) &&
-      SIGRTMIN + (int)v <= SIGRTMAX)
-    return SIGRTMIN + (int)v;
-  return -1;
+  close(fd);
+  buf[n] = 0;
+  if (len) *len = n;
+  return buf;
+}
+
+/* The value of field "Name:" of a /proc status text, or NULL. */
+static const char *status_field(const char *st, const char *name) {
+  size_t nl = strlen(name);
+  for (const char *l = st; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+    if (!strncmp(l, name, nl) && l[nl] == ':') {
+      l += nl + 1;
+      while (*l == ' ' || *l == '\t') l++;
+      return l;
+    }
+  return NULL;
+}
+
+/* A signal mask field ("SigCgt:", hex) of a status text; 0 when absent. */
+static uint64_t status_mask(const char *st, const char *name) {
+  const char *v = status_field(st, name);
+  return v ? strtoull(v, NULL, 16) : 0;
+}
+
+static bool mask_has(uint64_t mask, int sig) { return sig > 0 && sig <= 64 && (mask >> (sig - 1)) & 1; }
+
+/* Blocked in every thread of pid (then a process-directed signal only
+ * waits): true only when every thread's SigBlk has sig. */
+static bool blocked_everywhere(long pid, int sig) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/task", pid);
+  DIR *dp = opendir(path);
+  if (!dp) return false;
+  bool all = true, any = false;
+  struct dirent *de;
+  while (all && (de = readdir(dp))) {
+    if (!isdigit((unsigned char)de->d_name[0])) continue;
+    char name[300];
+    snprintf(name, sizeof name, "task/%s/status", de->d_name);
+    char *st = proc_read(pid, name, NULL);
+    if (!st) continue; /* the thread ended */
+    any = true;
+    if (!mask_has(status_mask(st, "SigBlk"), sig)) all = false;
+    free(st);
+  }
+  closedir(dp);
+  return any && all;
+}
+
+/* What of memledger pid maps or contains: "libmemledger.so",
+ * "libmemledger-wrap.so", "static" (the library's own text found in its
+ * executable: the static link-time flavour), or NULL. */
+static const char *memledger_flavour(long pid) {
+  char *maps = proc_read(pid, "maps", NULL);
+  const char *what = NULL;
+  if (maps) {
+    if (strstr(maps, "/libmemledger.so"))
+      what = "libmemledger.so";
+    else if (strstr(maps, "/libmemledger-wrap.so"))
+      what = "libmemledger-wrap.so";
+    free(maps);
+  }
+  if (what) return what;
+  /* A message of the library's dump trigger (src/triggers.c): in its
+   * .rodata, stripped or not; the command itself does not have it. */
+  static const char mark[] = "dumps are still being written: a dump request";
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/exe", pid);
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char buf[1 << 16];
+  size_t keep = 0, n;
+  while (!what && (n = fread(buf + keep, 1, sizeof buf - keep, f)) > 0) {
+    n += keep;
+    if (memmem(buf, n, mark, sizeof mark - 1)) what = "static";
+    keep = sizeof mark - 1 < n ? sizeof mark - 1 : n;
+    memmove(buf, buf + n - keep, keep);
+  }
+  fclose(f);
+  return what;
+}
+
+/* Is pid a `memledger run` process (this command, running a program)? */
+static bool is_memledger_run(long pid) {
+  size_t n;
+  char *cmd = proc_read(pid, "cmdline", &n);
+  if (!cmd) return false;
+  const char *a0 = cmd, *a1 = memchr(cmd, 0, n) ? cmd + strlen(cmd) + 1 : NULL;
+  const char *base = strrchr(a0, '/') ? strrchr(a0, '/') + 1 : a0;
+  bool run = a1 && a1 < cmd + n && !strcmp(a1, "run") &&
+             (!strcmp(base, "memledger") || !strcmp(base, "lt-memledger"));
+  free(cmd);
+  return run;
+}
+
+/* The children of pid that are not zombies and carry memledger. */
+static size_t children_with_memledger(long pid, long *out, size_t max) {
+  DIR *dp = opendir("/proc");
+  if (!dp) return 0;
+  size_t n = 0;
+  struct dirent *de;
+  while (n < max && (de = readdir(dp))) {
+    if (!isdigit((unsigned char)de->d_name[0])) continue;
+    long c = atol(de->d_name);
+    char *st = proc_read(c, "status", NULL);
+    if (!st) continue;
+    const char *pp = status_field(st, "PPid"), *state = status_field(st, "State");
+    bool mine = pp && atol(pp) == pid && state && *state != 'Z';
+    free(st);
+    if (mine && memledger_flavour(c)) out[n++] = c;
+  }
+  closedir(dp);
+  return n;
+}
+
+/* The NUL-separated environment text as a NULL-terminated vector into it. */
+static char **env_vector(char *text, size_t len) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++)
+    if (text[i] == 0) n++;
+  char **v = mlr_xcalloc(n + 2, sizeof *v);
+  size_t k = 0;
+  for (size_t i = 0; i < len; i += strlen(text + i) + 1) v[k++] = text + i;
+  v[k] = NULL;
+  return v;
+}
+
+/* AT_SECURE of pid's auxiliary vector (secure-execution mode). */
+static bool proc_secure(long pid) {
+  size_t len;
+  unsigned long *aux = (unsigned long *)proc_read(pid, "auxv", &len);
+  bool secure = false;
+  if (!aux) return false;
+  for (size_t i = 0; i + 1 < len / sizeof *aux; i += 2)
+    if (aux[i] == 23 /* AT_SECURE */) secure = aux[i + 1] != 0;
+  free(aux);
+  return secure;
+}
+
+static const char *sig_name(int sig, char *buf, size_t size) {
+  if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+    snprintf(buf, size, "SIGRTMIN+%d (signal %d)", sig - SIGRTMIN, sig);
+  else
+    snprintf(buf, size, "SIG%s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+  return buf;
 }
 
 /* ---- dump
  * -------------------------------------------------------------------------------- */
-
-/* The value of NAME in /proc/PID/environ (malloc'd), or NULL. */
-static char *proc_getenv(long pid, const char *name, int *err) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%ld/environ", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    *err = errno;
-    return NULL;
-  }
-  char *line = NULL, *val = NULL;
-  size_t cap = 0, nl = strlen(name);
-  ssize_t len;
-  while ((len = getdelim(&line, &cap, 0, f)) > 0) {
-    if ((size_t)len > nl && !strncmp(line, name, nl) && line[nl] == '=') {
-      val = mlr_xstrdup(line + nl + 1);
-      break;
-    }
-  }
-  free(line);
-  fclose(f);
-  *err = 0;
-  return val;
-}
 
 static int cmd_dump(int argc, char **argv) {
   static const struct option lo[] = {{"timeout", required_argument, NULL, 't'},
@@ -598,67 +744,111 @@ static int cmd_dump(int argc, char **argv) {
       msg("process %ld: %s", pid, strerror(errno));
     return 1;
   }
-  char path[PATH_MAX + 64];
-  snprintf(path, sizeof path, "/proc/%ld/maps", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    msg("process %ld: cannot read %s: %s", pid, path, strerror(errno));
+  char *st = proc_read(pid, "status", NULL);
+  if (!st) {
+    msg("process %ld: cannot read /proc/%ld/status: %s", pid, pid, strerror(errno));
     return 1;
   }
-  char *line = NULL;
-  size_t cap = 0;
-  bool ours = false;
-  while (!ours && getline(&line, &cap, f) > 0)
-    ours = strstr(line, "/libmemledger.so") != NULL;
-  free(line);
-  fclose(f);
-  if (!ours) {
-    msg("process %ld does not run memledger (libmemledger.so is not in /proc/%ld/maps)",
-        pid, pid);
+  const char *state = status_field(st, "State");
+  if (state && (*state == 'Z' || *state == 'X')) {
+    msg("process %ld is a zombie (exited): nothing sent", pid);
+    free(st);
     return 1;
   }
-  int err;
-  int sig = SIGUSR2;
-  char *sigs = proc_getenv(pid, "MEMLEDGER_SIGNAL", &err);
-  if (err) {
-    msg("process %ld: cannot read its environment: %s", pid, strerror(err));
-    return 1;
-  }
-  if (sigs) {
-    int s = parse_signal(sigs);
-    if (s == 0) {
-      msg("process %ld has its dump signal off (MEMLEDGER_SIGNAL=%s)", pid, sigs);
-      free(sigs);
+  /* First: this command's executable holds the text memledger_flavour
+   * looks for in static programs. */
+  const char *flavour = NULL;
+  if (is_memledger_run(pid)) {
+    long kids[8];
+    size_t nk = children_with_memledger(pid, kids, 8);
+    if (nk != 1) {
+      msg("process %ld is 'memledger run' and has %s: nothing sent", pid,
+          nk ? "several programs with memledger (dump one of them)"
+             : "no running program with memledger");
+      free(st);
       return 1;
     }
-    if (s > 0)
-      sig = s;
-    else
-      msg("warning: process %ld: MEMLEDGER_SIGNAL=%s is not a signal; using SIGUSR2 as "
-          "the library does",
-          pid, sigs);
-    free(sigs);
+    msg("process %ld is 'memledger run': dumping its program, process %ld", pid, kids[0]);
+    pid = kids[0];
+    free(st);
+    if (!(st = proc_read(pid, "status", NULL))) {
+      msg("process %ld: cannot read /proc/%ld/status: %s", pid, pid, strerror(errno));
+      return 1;
+    }
   }
-  char *dirv = proc_getenv(pid, "MEMLEDGER_DIR", &err);
-  char dir[PATH_MAX + 64];
-  if (dirv && dirv[0] == '/') {
-    snprintf(dir, sizeof dir, "%s", dirv);
+  flavour = memledger_flavour(pid);
+  if (!flavour) {
+    msg("process %ld does not run memledger (no libmemledger.so or libmemledger-wrap.so "
+        "in /proc/%ld/maps, nor the library in its executable)",
+        pid, pid);
+    free(st);
+    return 1;
+  }
+
+  /* The options exactly as the library read them: its own loader over the
+   * process's environment (as it was at exec; setenv later is not seen). */
+  size_t elen;
+  char *etext = proc_read(pid, "environ", &elen);
+  if (!etext) {
+    msg("process %ld: cannot read its environment: %s", pid, strerror(errno));
+    free(st);
+    return 1;
+  }
+  char **env = env_vector(etext, elen);
+  mlt_libopts_t *o = mlr_xcalloc(1, sizeof *o);
+  mlt_libopts_load(env, proc_secure(pid), o);
+  int rc = 1;
+  char sn[64];
+  int sig = o->signal;
+  for (char *w = o->warnings, *nl; *w; w = nl + 1) {
+    nl = strchr(w, '\n');
+    *nl = 0;
+    if (strstr(w, "MEMLEDGER_SIGNAL") || strstr(w, "MEMLEDGER_ENABLED"))
+      msg("note: process %ld: its library warned: %s", pid, w);
+  }
+  if (!o->enabled) {
+    msg("process %ld has tracking off (MEMLEDGER_ENABLED=0): it writes no dumps; nothing "
+        "sent",
+        pid);
+    goto out;
+  }
+  if (sig == 0) {
+    msg("process %ld has its dump signal off (MEMLEDGER_SIGNAL=0/off/none): nothing sent",
+        pid);
+    goto out;
+  }
+  uint64_t cgt = status_mask(st, "SigCgt"), ign = status_mask(st, "SigIgn");
+  sig_name(sig, sn, sizeof sn);
+  if (!mask_has(cgt, sig)) {
+    msg("process %ld has no handler for %s, its dump signal (%s; the library installs "
+        "none when tracking is off in that process, e.g. a program exec'd under "
+        "memledger run, or before its initialisation): nothing sent, the signal would "
+        "%s it",
+        pid, sn, mask_has(ign, sig) ? "it ignores the signal" : "not caught",
+        mask_has(ign, sig) ? "not reach" : "kill");
+    goto out;
+  }
+  if (blocked_everywhere(pid, sig)) {
+    msg("process %ld blocks %s, its dump signal, in every thread: nothing sent", pid, sn);
+    goto out;
+  }
+  char dir[2 * PATH_MAX + 64];
+  if (o->dir[0] == '/') {
+    snprintf(dir, sizeof dir, "%s", o->dir);
   } else {
     char cwdlink[64], cwd[PATH_MAX];
     snprintf(cwdlink, sizeof cwdlink, "/proc/%ld/cwd", pid);
     ssize_t n = readlink(cwdlink, cwd, sizeof cwd - 1);
     if (n < 0) {
       msg("process %ld: cannot read its working directory: %s", pid, strerror(errno));
-      free(dirv);
-      return 1;
+      goto out;
     }
     cwd[n] = 0;
-    if (dirv && *dirv && strcmp(dirv, "."))
-      snprintf(dir, sizeof dir, "%s/%s", cwd, dirv);
+    if (*o->dir && strcmp(o->dir, "."))
+      snprintf(dir, sizeof dir, "%s/%s", cwd, o->dir);
     else
       snprintf(dir, sizeof dir, "%s", cwd);
   }
-  free(dirv);
   dumpname_t *before;
   size_t nbefore = list_dumps(dir, pid, &before);
   unsigned long maxseq = 0;
@@ -666,8 +856,8 @@ static int cmd_dump(int argc, char **argv) {
     if (before[i].seq > maxseq) maxseq = before[i].seq;
   free_dumps(before, nbefore);
   if (kill((pid_t)pid, sig) != 0) {
-    msg("process %ld: cannot send SIG%s: %s", pid, sigabbrev_np(sig), strerror(errno));
-    return 1;
+    msg("process %ld: cannot send %s: %s", pid, sn, strerror(errno));
+    goto out;
   }
   struct timespec t0, now;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -680,7 +870,8 @@ static int cmd_dump(int argc, char **argv) {
     free_dumps(after, nafter);
     if (best) {
       printf("%s/memledger.%ld.%lu.dump\n", dir, pid, best);
-      return fflush(stdout) == 0 ? 0 : 1;
+      rc = fflush(stdout) == 0 ? 0 : 1;
+      goto out;
     }
     clock_gettime(CLOCK_MONOTONIC, &now);
     double dt =
@@ -689,11 +880,86 @@ static int cmd_dump(int argc, char **argv) {
     struct timespec ts = {0, 20 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
-  msg("process %ld wrote no dump in %s within %g s after SIG%s (is the signal blocked, "
-      "or "
-      "handled by the program itself?)",
-      pid, dir, timeout, sigabbrev_np(sig));
-  return 1;
+  msg("process %ld wrote no dump in %s within %g s after %s (is the signal handled by "
+      "the program itself?)",
+      pid, dir, timeout, sn);
+out:
+  free(o);
+  free(env);
+  free(etext);
+  free(st);
+  return rc;
+}
+
+/* ---- the program's process tree
+ * ---------------------------------------------------------- */
+
+/* pid, ppid and trace_pid (its "options:" line) of a dump's [header]. */
+static bool dump_ids(const char *path, long *pid, long *ppid, long *trace_pid) {
+  FILE *f = fopen(path, "r");
+  if (!f) return false;
+  char *line = NULL;
+  size_t cap = 0;
+  bool in_header = false, got = false;
+  *pid = *ppid = *trace_pid = 0;
+  while (getline(&line, &cap, f) > 0) {
+    if (line[0] == '[') {
+      if (in_header) break;
+      in_header = !strncmp(line, "[header]", 8);
+      continue;
+    }
+    if (!in_header) continue;
+    if (!strncmp(line, "pid: ", 5)) {
+      *pid = atol(line + 5);
+      got = true;
+    } else if (!strncmp(line, "ppid: ", 6)) {
+      *ppid = atol(line + 6);
+    } else if (!strncmp(line, "options: ", 9)) {
+      const char *t = strstr(line, " trace_pid=");
+      if (t) *trace_pid = atol(t + 11);
+    }
+  }
+  free(line);
+  fclose(f);
+  return got;
+}
+
+/* Mark the dumps of after[] (new since before[]) that come from the
+ * program pid's process tree.  Without exec tracing every tracked process
+ * of the tree carries the program's pid in MEMLEDGER_TRACE_PID, recorded in
+ * its dumps' options: exact.  With it, the pid/ppid chain of the dumps from
+ * the program (or from us, the subreaper of orphaned descendants). */
+static void tree_filter(const char *dir, dumpname_t *after, size_t nafter,
+                        const dumpname_t *before, size_t nbefore, long prog,
+                        bool trace_exec) {
+  long *pids = mlr_xcalloc(nafter + 1, sizeof *pids), *ppids = mlr_xcalloc(nafter + 1, sizeof *ppids);
+  char path[PATH_MAX + 300];
+  for (size_t i = 0; i < nafter; i++) {
+    long tp = 0;
+    pids[i] = -1;
+    if (in_list(before, nbefore, after[i].name)) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, after[i].name);
+    if (!dump_ids(path, &pids[i], &ppids[i], &tp)) {
+      pids[i] = -1;
+      continue;
+    }
+    if (!trace_exec) after[i].ours = tp == prog;
+  }
+  if (trace_exec) {
+    long self = (long)getpid();
+    for (bool more = true; more;) {
+      more = false;
+      for (size_t i = 0; i < nafter; i++) {
+        if (after[i].ours || pids[i] < 0) continue;
+        bool in = pids[i] == prog || ppids[i] == prog || ppids[i] == self;
+        for (size_t k = 0; !in && k < nafter; k++)
+          in = after[k].ours && pids[k] == ppids[i];
+        if (in) after[i].ours = more = true;
+      }
+    }
+  }
+  free(pids);
+  free(ppids);
 }
 
 /* ---- run
@@ -762,6 +1028,7 @@ static int cmd_run(int argc, char **argv) {
       {"set", required_argument, NULL, OPT_SET},
       {"fail-on-leak", optional_argument, NULL, OPT_FAIL},
       {"lib", required_argument, NULL, OPT_LIB},
+      {"trace-children", required_argument, NULL, OPT_TRACE_CHILDREN},
       {"quiet", no_argument, NULL, 'q'},
       {"verbose", no_argument, NULL, 'v'},
       {0, 0, 0, 0}};
@@ -773,7 +1040,7 @@ static int cmd_run(int argc, char **argv) {
   envp = mlr_xcalloc(nenv + 1, sizeof *envp);
   memcpy(envp, environ, nenv * sizeof *envp);
   const char *dir = NULL, *lib_opt = NULL;
-  bool children = false, quiet = false, verbose = false, fail = false;
+  bool children = false, quiet = false, verbose = false, fail = false, trace_exec = false;
   uint64_t fail_max = 0;
   int c;
   while ((c = getopt_long(argc, argv, "+" REPORT_SHORTOPTS "d:qv", lo, NULL)) != -1) {
@@ -787,6 +1054,14 @@ static int cmd_run(int argc, char **argv) {
     case 'd': dir = optarg; break;
     case OPT_CHILDREN: children = true; break;
     case OPT_LIB: lib_opt = optarg; break;
+    case OPT_TRACE_CHILDREN:
+      if (!strcmp(optarg, "yes"))
+        trace_exec = true;
+      else if (!strcmp(optarg, "no"))
+        trace_exec = false;
+      else
+        die_usage("run ", "--trace-children: expected yes or no, not '%s'", optarg);
+      break;
     case 'q': quiet = true; break;
     case 'v': verbose = true; break;
     case OPT_FAIL:
@@ -864,6 +1139,9 @@ static int cmd_run(int argc, char **argv) {
     msg("pipe: %s", strerror(errno));
     return 1;
   }
+  /* Orphaned descendants come to us, not to init: their dumps' ppid is
+   * then ours, which keeps them in the program's tree (--children). */
+  if (children) (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
@@ -875,6 +1153,13 @@ static int cmd_run(int argc, char **argv) {
     close(gopipe[1]);
     char go;
     while (read(gopipe[0], &go, 1) < 0 && errno == EINTR) {
+    }
+    /* Only this process (and its forks) tracks: what it runs through
+     * fork and exec passes through (the library compares its own pid). */
+    if (!trace_exec) {
+      char self[24];
+      snprintf(self, sizeof self, "%ld", (long)getpid());
+      env_set(&envp, &nenv, "MEMLEDGER_TRACE_PID", self);
     }
     environ = envp;
     execvp(argv[optind], argv + optind);
@@ -904,8 +1189,10 @@ static int cmd_run(int argc, char **argv) {
   }
   close(errpipe[0]);
   int status;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
+  for (;;) { /* the program; orphans that came to us are reaped on the way */
+    pid_t w = waitpid(children ? -1 : pid, &status, 0);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) {
       msg("waitpid: %s", strerror(errno));
       return 1;
     }
@@ -956,8 +1243,9 @@ static int cmd_run(int argc, char **argv) {
     report_rc = report_one(path, &r, supp, out, &remaining);
     total_remaining += remaining;
     if (children) {
+      tree_filter(adir, after, nafter, before, nbefore, pid, trace_exec);
       for (size_t i = 0; i < nafter; i++) {
-        if (after[i].pid == pid || in_list(before, nbefore, after[i].name)) continue;
+        if (after[i].pid == pid || !after[i].ours) continue;
         bool newest = true; /* the last dump of each child */
         for (size_t k = 0; k < nafter; k++)
           if (after[k].pid == after[i].pid && after[k].seq > after[i].seq) newest = false;

@@ -21,7 +21,7 @@
 
 // ---- escaping -------------------------------------------------------------------
 static void html(FILE *out, const char *s) {
-  for (; s && *s; s++) {
+  for (s = mlr_utf8_fix(mlr_safe(s)); s && *s; s++) {
     switch (*s) {
     case '&': fputs("&amp;", out); break;
     case '<': fputs("&lt;", out); break;
@@ -42,7 +42,11 @@ static void json_str(FILE *out, const char *s) {
     unsigned char c = (unsigned char)*s;
     if (c == '"' || c == '\\') fprintf(out, "\\%c", c);
     else if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f) fprintf(out, "\\u%04x", c);
-    else fputc(c, out);
+    else if (c >= 0x80) { // valid UTF-8 as is; any other byte: U+FFFD
+      size_t n = mlr_utf8_len((const unsigned char *)s);
+      if (n) fwrite(s, 1, n, out), s += n - 1;
+      else fputs("\\ufffd", out);
+    } else fputc(c, out);
   }
   fputc('"', out);
 }
@@ -217,9 +221,14 @@ static void write_frame_li(FILE *out, const mlr_dump_t *d, const mlr_frame_t *f)
   fputs("</li>\n", out);
 }
 
-static void write_table(FILE *out, const mlr_report_t *r) {
+static void write_table(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o) {
   const mlr_dump_t *d = r->dump;
   size_t n = r->top && r->top < r->nshown ? r->top : r->nshown;
+  /* The table has a row per stack and each row all its frames: a big dump
+   * would give a page of hundreds of MB.  The flame graph keeps every stack. */
+  size_t rows = o && o->html_rows ? o->html_rows : MLR_HTML_ROWS;
+  size_t left = n > rows ? n - rows : 0;
+  n -= left;
   char a[64], b[64], c[64], label[512];
   fprintf(out, "<section id=\"stacks\">\n<h2>Stacks <span class=\"count\">%zu of %zu, by %s</span></h2>\n",
           n, r->nshown, r->sort == MLR_SORT_COUNT ? "blocks" : "bytes");
@@ -260,7 +269,15 @@ static void write_table(FILE *out, const mlr_report_t *r) {
     }
     fputs("</td></tr>\n", out);
   }
-  fputs("</tbody>\n</table>\n</section>\n", out);
+  fputs("</tbody>\n</table>\n", out);
+  if (left) {
+    uint64_t bl = 0, by = 0;
+    for (size_t k = n; k < n + left; k++) bl += r->shown[k]->blocks, by += r->shown[k]->bytes;
+    fprintf(out, "<p class=\"more\">%zu more stack%s (%s bytes in %s blocks) left out of this "
+                 "table (--html-rows); the flame graph has them all.</p>\n",
+            left, left == 1 ? "" : "s", grouped(a, sizeof a, by), grouped(c, sizeof c, bl));
+  }
+  fputs("</section>\n", out);
 }
 
 /* The flame graph's data: {"weight", "total", "locs", "stacks"}.  A loc is
@@ -361,7 +378,7 @@ int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
         "does not.</noscript></div>\n<div id=\"fg-tip\" class=\"fg-tip\" hidden></div>\n"
         "</section>\n",
         out);
-  write_table(out, r);
+  write_table(out, r, o);
   fputs("</main>\n<script type=\"application/json\" id=\"mlr-data\">", out);
   if (write_data(out, r) < 0) {
     snprintf(err->msg, sizeof err->msg, "writing the html report: out of memory");

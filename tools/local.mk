@@ -24,7 +24,7 @@ EXTRA_DIST += tools/memledger.1 tools/fuzz_read.c doc/report-json.md \
 TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
 	tests/tools/run.sh tests/tools/dump_live.sh tests/tools/diff.sh \
 	tests/tools/clean_programs.sh tests/tools/symbolize.sh \
-	tests/tools/hostile.sh
+	tests/tools/hostile.sh tests/tools/big.sh
 TESTS += $(TOOLS_TESTS)
 check_PROGRAMS += tests/tools/prog_wait tests/tools/prog_grow \
 	tests/tools/prog_clean_c tests/tools/prog_clean_cxx

@@ -174,7 +174,7 @@ typedef struct mlr_format_opts_s {
   size_t html_rows;         // html: table rows at most; 0: the default
                             // (MLR_HTML_ROWS); SIZE_MAX: all
 } mlr_format_opts_t;
-#define MLR_HTML_ROWS 1000
+#define MLR_HTML_ROWS 500
 
 /* ---- -o FILE, written atomically ------------------------------------------------
  * The report goes to a temporary file in FILE's directory (.FILE.XXXXXX),

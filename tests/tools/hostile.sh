@@ -83,16 +83,19 @@ tap_check "json: a path with bytes 0xff 0xc0 is valid UTF-8 (U+FFFD)" \
 tap_check "html: the page is valid UTF-8" \
   python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$d/latin.html"
 
-# 10-12: -o FILE: atomic, and no file at all when the input is missing or bad.
-# The helpers are tools/report_read.c's mlr_out_*; tools/memledger.c opens
-# -o FILE itself until it calls them (then these pass: drop the TODO).
-TODO_OUT=" # TODO tools/memledger.c does not call mlr_out_open yet"
+# 10-12: -o FILE: atomic, and no file at all when the input is missing or bad
+# (tools/report_read.c's mlr_out_*, called by tools/memledger.c together with
+# report --quiet: skipped until the command has --quiet).
+if ! "$ML" report --help | grep -q -- '--quiet'; then
+  for i in 10 11 12; do tap_skip "-o FILE: tools/memledger.c does not call mlr_out_open yet"; done
+  exit 0
+fi
 "$ML" report -o "$d/out.txt" "$d/missing.dump" 2>/dev/null
-tap_eq "-o FILE with a missing dump: exit 2, no FILE$TODO_OUT" "2 no" "$? $([ -e "$d/out.txt" ] && echo yes || echo no)"
+tap_eq "-o FILE with a missing dump: exit 2, no FILE" "2 no" "$? $([ -e "$d/out.txt" ] && echo yes || echo no)"
 "$ML" report -o "$d/out.txt" "$DATA/bad_truncated.dump" 2>/dev/null
-tap_eq "-o FILE with a bad dump: exit 2, no FILE$TODO_OUT" "2 no" "$? $([ -e "$d/out.txt" ] && echo yes || echo no)"
+tap_eq "-o FILE with a bad dump: exit 2, no FILE" "2 no" "$? $([ -e "$d/out.txt" ] && echo yes || echo no)"
 echo old >"$d/keep.txt"
 "$ML" report -o "$d/keep.txt" "$DATA/bad_truncated.dump" 2>/dev/null
 "$ML" report -o "$d/new.txt" "$DATA/golden_basic.dump"
-tap_eq "-o FILE: an old FILE survives a bad dump; a good one is written; no temporary left$TODO_OUT" \
+tap_eq "-o FILE: an old FILE survives a bad dump; a good one is written; no temporary left" \
   "old 1 2" "$(cat "$d/keep.txt") $(grep -c '^memledger report of' "$d/new.txt") $(ls -A "$d" | grep -c 'keep\|new\|out')"

@@ -28,7 +28,8 @@ EXTRA_DIST += tools/memledger.1 tools/fuzz_read.c doc/report-json.md \
 TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
 	tests/tools/run.sh tests/tools/dump_live.sh tests/tools/dump_signals.sh tests/tools/run_tree.sh \
 	tests/tools/diff.sh \
-	tests/tools/clean_programs.sh tests/tools/symbolize.sh
+	tests/tools/clean_programs.sh tests/tools/symbolize.sh \
+	tests/tools/hostile.sh tests/tools/big.sh
 TESTS += $(TOOLS_TESTS)
 check_PROGRAMS += tests/tools/prog_wait tests/tools/prog_grow \
 	tests/tools/prog_clean_c tests/tools/prog_clean_cxx
@@ -52,7 +53,7 @@ FUZZ_SECONDS = 60
 tools/fuzz_read$(EXEEXT): $(srcdir)/tools/fuzz_read.c $(srcdir)/tools/report_read.c \
 		$(srcdir)/tools/report.h $(srcdir)/tools/report_priv.h
 	$(AM_V_CC)$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-	  -I$(srcdir)/tools $(srcdir)/tools/fuzz_read.c $(srcdir)/tools/report_read.c -o $@ || \
+	  -I$(srcdir)/tools $(srcdir)/tools/fuzz_read.c $(srcdir)/tools/report_read.c -lz -o $@ || \
 	  { echo "make fuzz: '$(FUZZ_CC) -fsanitize=fuzzer' does not work (Debian: apt-get install libclang-rt-14-dev)"; exit 1; }
 fuzz: tools/fuzz_read$(EXEEXT)
 	@mkdir -p fuzz-corpus fuzz-artifacts

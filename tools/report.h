@@ -80,7 +80,8 @@ typedef struct mlr_dump_s {
   void *pool;               // owned strings (private)
 } mlr_dump_t;
 
-/* Read and validate a dump.  Checks the version line, section order, every
+/* Read and validate a dump.  path "-" is standard input; gzip-compressed
+ * input (memledger.N.dump.gz) is decompressed whatever its name.  Checks the version line, section order, every
  * field's syntax, that [unfreed] refers to known stacks, that the sums of
  * [unfreed] equal the "unfreed:" line, and that [end] is present (truncated
  * files are refused).  Returns 0, or -1 with err filled. */
@@ -92,12 +93,34 @@ void mlr_dump_free(mlr_dump_t *d);
 /* A header/totals/resources value by key, or NULL. */
 const char *mlr_kv_get(const mlr_kv_t *kv, size_t n, const char *key);
 
+/* ---- progress on stderr ------------------------------------------------------
+ * A step that runs longer than 2 s (reading, symbolizing, writing) says so on
+ * stderr, terminal or not: "memledger: symbolizing 59049 stacks..." once it
+ * has taken 2 s, then " done in 3.1 s" on the same line (on a terminal the
+ * line also shows a percentage while it runs).  The environment variable
+ * MEMLEDGER_PROGRESS_AFTER (seconds, e.g. 0) changes the 2 s, for tests.
+ * mlr_progress_quiet (report --quiet) silences it. */
+extern bool mlr_progress_quiet;
+typedef struct mlr_progress_s {
+  char what[160];   // "symbolizing 59049 stacks"
+  double t0;        // start (monotonic seconds)
+  double after;     // threshold in seconds
+  bool shown, tty;
+  int pct;          // last percentage shown (terminal), -1 none
+} mlr_progress_t;
+void mlr_progress_begin(mlr_progress_t *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Call often during the step: done of total units (total 0: unknown). */
+void mlr_progress_tick(mlr_progress_t *p, size_t done, size_t total);
+void mlr_progress_end(mlr_progress_t *p);
+
 /* ---- symbolization ------------------------------------------------------- */
 typedef struct mlr_symbolize_opts_s {
   const char *debug_dirs;  // ':'-separated roots for /.build-id/xx/yyyy.debug
                            // (default "/usr/lib/debug")
   const char *sysroot;     // prefix for module paths (NULL: none)
-  bool progress;           // print progress on stderr for long work
+  bool progress;           // unused: progress is shown for any step over 2 s
+                           // (mlr_progress_*; report --quiet silences it)
 } mlr_symbolize_opts_t;
 
 /* Fill every stack's frames from the dump's module map (libdw: function,
@@ -148,7 +171,26 @@ typedef struct mlr_diff_s {
 typedef struct mlr_format_opts_s {
   bool color;               // text: ANSI colors (only when out is a tty)
   const char *title;        // html: page title
+  size_t html_rows;         // html: table rows at most; 0: the default
+                            // (MLR_HTML_ROWS); SIZE_MAX: all
 } mlr_format_opts_t;
+#define MLR_HTML_ROWS 500
+
+/* ---- -o FILE, written atomically ------------------------------------------------
+ * The report goes to a temporary file in FILE's directory (.FILE.XXXXXX),
+ * renamed to FILE when complete; an error or a bad dump leaves no file and
+ * an existing FILE untouched.  FILE that exists and is not a regular file
+ * (/dev/null, a FIFO, a terminal) is written directly. */
+typedef struct mlr_out_s {
+  FILE *f;
+  char *path, *tmp;         // tmp NULL: written directly
+} mlr_out_t;
+/* Returns 0, or -1 with err ("FILE: reason"). */
+int mlr_out_open(mlr_out_t *o, const char *path, mlr_err_t *err);
+/* Close and rename into place.  Returns 0, or -1 with err (nothing left). */
+int mlr_out_commit(mlr_out_t *o, mlr_err_t *err);
+/* Close and remove the temporary: FILE stays as it was. */
+void mlr_out_abort(mlr_out_t *o);
 
 int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
 int mlr_format_json(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);

@@ -9,6 +9,7 @@
 #include "report_fmtutil.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,94 @@ int mlr_fmt_io_error(mlr_err_t *err, const char *format) {
     snprintf(err->msg, sizeof err->msg, "writing the %s report: %s", format,
              e ? strerror(e) : "I/O error");
   return -1;
+}
+
+// ---- hostile strings ------------------------------------------------------------
+size_t mlr_utf8_len(const unsigned char *p) {
+  unsigned c = p[0];
+  if (c < 0x80) return 1;
+  size_t n;
+  uint32_t cp;
+  if (c >= 0xc2 && c <= 0xdf) n = 2, cp = c & 0x1f;
+  else if (c >= 0xe0 && c <= 0xef) n = 3, cp = c & 0x0f;
+  else if (c >= 0xf0 && c <= 0xf4) n = 4, cp = c & 0x07;
+  else return 0;
+  for (size_t i = 1; i < n; i++) {
+    if ((p[i] & 0xc0) != 0x80) return 0; // also stops at the NUL
+    cp = cp << 6 | (p[i] & 0x3f);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+      (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
+/* Copies handed out by mlr_safe and mlr_utf8_fix: the oldest is freed when
+ * the ring comes round. */
+static char *ring[8];
+static unsigned ring_next;
+static const char *ring_keep(char *copy) {
+  if (!copy) return "(no memory)";
+  free(ring[ring_next]);
+  ring[ring_next] = copy;
+  ring_next = (ring_next + 1) % 8;
+  return copy;
+}
+
+static bool is_c1(const unsigned char *p, size_t n) { return n == 2 && p[0] == 0xc2 && p[1] < 0xa0; }
+
+const char *mlr_safe(const char *s) {
+  if (!s) return s;
+  size_t extra = 0, len = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    size_t n = mlr_utf8_len(p);
+    if (n == 0 || *p < 0x20 || *p == 0x7f) extra += 3, n = n ? n : 1;
+    else if (is_c1(p, n)) extra += 4;
+    p += n, len += n;
+  }
+  if (!extra) return s;
+  char *out = malloc(len + extra + 1), *o = out;
+  if (!out) return ring_keep(NULL);
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    size_t n = mlr_utf8_len(p);
+    if (n == 0 || *p < 0x20 || *p == 0x7f) {
+      o += sprintf(o, "\\x%02x", *p);
+      p++;
+    } else if (is_c1(p, n)) {
+      o += sprintf(o, "\\u%04x", p[1]);
+      p += 2;
+    } else {
+      memcpy(o, p, n);
+      o += n, p += n;
+    }
+  }
+  *o = 0;
+  return ring_keep(out);
+}
+
+const char *mlr_utf8_fix(const char *s) {
+  if (!s) return s;
+  size_t bad = 0, len = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    size_t n = mlr_utf8_len(p);
+    if (!n) bad++, n = 1;
+    p += n, len += n;
+  }
+  if (!bad) return s;
+  char *out = malloc(len + 2 * bad + 1), *o = out;
+  if (!out) return ring_keep(NULL);
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    size_t n = mlr_utf8_len(p);
+    if (!n) {
+      memcpy(o, "\xef\xbf\xbd", 3); // U+FFFD
+      o += 3, p++;
+    } else {
+      memcpy(o, p, n);
+      o += n, p += n;
+    }
+  }
+  *o = 0;
+  return ring_keep(out);
 }
 
 // ---- string table --------------------------------------------------------------

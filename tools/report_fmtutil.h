@@ -32,6 +32,28 @@ int mlr_fmt_module_of(const mlr_dump_t *d, uint64_t addr);
 /* Fills err after a failed write on out (errno is the cause) and returns -1. */
 int mlr_fmt_io_error(mlr_err_t *err, const char *format);
 
+/* ---- hostile strings ---------------------------------------------------------
+ * Function and file names come from DWARF, module paths and header values
+ * from the dump: any of them may hold control characters or bytes that are
+ * not UTF-8.  Nothing raw reaches a terminal or a JSON parser. */
+
+/* The length of the valid UTF-8 sequence at p (1 for ASCII, 2..4), or 0 when
+ * p[0] does not start one (stray continuation byte, overlong form,
+ * surrogate, truncated sequence, above U+10FFFF). */
+size_t mlr_utf8_len(const unsigned char *p);
+
+/* s for a terminal: control characters (0x00-0x1f, 0x7f), bytes that are not
+ * UTF-8 and the C1 characters U+0080-U+009F become "\xNN" (C1: "\u00NN").
+ * Returns s itself when it needs nothing (NULL stays NULL), else an escaped
+ * copy that stays valid until 8 more calls have been made: use it as a
+ * printf argument, at most 8 per statement. */
+const char *mlr_safe(const char *s);
+
+/* s as valid UTF-8 (for JSON and pprof strings): every byte that is not part
+ * of a valid sequence becomes U+FFFD.  Returns s when it is valid, else a
+ * copy with the same lifetime rule as mlr_safe. */
+const char *mlr_utf8_fix(const char *s);
+
 /* ---- a string -> index table (dedup for string tables) ------------------- */
 typedef struct mlr_strtab_s {
   size_t n, cap;          // entries, hash capacity (power of two)

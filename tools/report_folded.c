@@ -7,6 +7,7 @@
  * when unknown; inlined frames are frames of their own.
  */
 #include "report_priv.h"
+#include "report_fmtutil.h"
 
 #include <string.h>
 
@@ -29,7 +30,7 @@ int mlr_format_folded(FILE *out, const mlr_report_t *r, const mlr_format_opts_t 
       fputs("[no stack]", out);
     for (size_t k = s->nframes; k-- > 0;) {
       char buf[128];
-      put_name(out, mlr_frame_name(d, &s->frames[k], buf, sizeof buf));
+      put_name(out, mlr_safe(mlr_frame_name(d, &s->frames[k], buf, sizeof buf)));
       if (k) fputc(';', out);
     }
     fprintf(out, " %llu\n",

@@ -69,8 +69,15 @@
 
   var root = new Node('all', null);
   var maxDepth = 0;
+  // A stack's loc indices: base 36, data.w digits each (report_html.c).
+  function unpack(x) {
+    if (typeof x !== 'string') return x;
+    var a = [];
+    for (var i = 0; i < x.length; i += data.w) a.push(parseInt(x.substr(i, data.w), 36));
+    return a;
+  }
   data.stacks.forEach(function (s) {
-    var blocks = s[0], bytes = s[1], locs = s[3];
+    var blocks = s[0], bytes = s[1], locs = unpack(s[3]);
     var n = root;
     root.blocks += blocks;
     root.bytes += bytes;

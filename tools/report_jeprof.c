@@ -53,7 +53,9 @@ static int write_maps(FILE *out, const mlr_dump_t *d) {
   if (fputs("\nMAPPED_LIBRARIES:\n", out) == EOF) return -1;
   for (size_t i = 0; i < d->nmodules; i++) {
     const mlr_module_t *m = &d->modules[i];
-    if (!m->path || m->path[0] != '/' || strpbrk(m->path, " \t\r\n")) continue;
+    if (!m->path || m->path[0] != '/' || strpbrk(m->path, " \t\r\n") ||
+        mlr_safe(m->path) != m->path) // control characters, not UTF-8
+      continue;
     if (fprintf(out, "%08" PRIx64 "-%08" PRIx64 " r-xp 00000000 00:00 0 %s\n", m->lo, m->hi,
                 m->path) < 0)
       return -1;

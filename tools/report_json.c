@@ -6,6 +6,7 @@
  * in a double.  Runs outside the target process.
  */
 #include "report_priv.h"
+#include "report_fmtutil.h"
 
 #include <string.h>
 
@@ -23,10 +24,15 @@ void mlr_json_str(FILE *out, const char *s) {
     case '\t': fputs("\\t", out); break;
     case '\r': fputs("\\r", out); break;
     default:
-      if (*p < 0x20 || *p == 0x7f)
+      if (*p < 0x20 || *p == 0x7f) {
         fprintf(out, "\\u%04x", *p);
-      else
+      } else if (*p >= 0x80) { // valid UTF-8 as is; any other byte: U+FFFD
+        size_t n = mlr_utf8_len(p);
+        if (n) fwrite(p, 1, n, out), p += n - 1;
+        else fputs("\\ufffd", out);
+      } else {
         fputc(*p, out);
+      }
     }
   }
   fputc('"', out);

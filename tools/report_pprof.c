@@ -117,7 +117,7 @@ typedef struct prof_s {
 } prof_t;
 
 static int64_t str(prof_t *pf, const char *s) {
-  long i = mlr_strtab_add(&pf->strs, s ? s : "");
+  long i = mlr_strtab_add(&pf->strs, s ? mlr_utf8_fix(s) : ""); // proto strings are UTF-8
   if (i < 0) pf->oom = true;
   return i < 0 ? 0 : i;
 }

@@ -10,9 +10,14 @@
 #include "report_priv.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <uthash.h>
+#include <zlib.h>
 
 /* ---- allocation helpers ------------------------------------------------------ */
 
@@ -543,26 +548,158 @@ out:
 
 int mlr_dump_read(const char *path, mlr_dump_t *out, mlr_err_t *err) {
   memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "rb");
-  if (!f) return mlr_fail(err, "%s: %s", path, strerror(errno));
+  bool in = strcmp(path, "-") == 0;
+  const char *name = in ? "<stdin>" : path;
+  int fd = in ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return mlr_fail(err, "%s: %s", name, strerror(errno));
+  /* zlib reads gzip streams and, transparently, anything else. */
+  gzFile f = gzdopen(fd, "rb");
+  if (!f) {
+    close(fd);
+    return mlr_fail(err, "%s: %s", name, strerror(ENOMEM));
+  }
+  mlr_progress_t pr;
+  mlr_progress_begin(&pr, "reading %s", name);
   size_t cap = 1 << 16, len = 0;
   char *buf = mlr_xmalloc(cap);
+  int bad = 0;
   for (;;) {
     if (len == cap) buf = mlr_xrealloc(buf, cap *= 2);
-    size_t n = fread(buf + len, 1, cap - len, f);
+    size_t want = cap - len > (1u << 30) ? 1u << 30 : cap - len;
+    int n = gzread(f, buf + len, (unsigned)want);
+    if (n < 0) {
+      bad = 1;
+      break;
+    }
     /* A NUL byte means binary data: stop reading (/dev/zero ends here). */
-    bool nul = n && memchr(buf + len, 0, n);
-    len += n;
+    bool nul = n && memchr(buf + len, 0, (size_t)n);
+    len += (size_t)n;
     if (n == 0 || nul) break;
+    mlr_progress_tick(&pr, 0, 0);
   }
-  int bad = ferror(f);
   int e = errno;
-  fclose(f);
+  int zerr = Z_OK;
+  const char *zmsg = bad ? gzerror(f, &zerr) : NULL;
+  char zbuf[200];
+  if (zmsg) snprintf(zbuf, sizeof zbuf, "%s", zmsg);
+  gzclose(f);
   if (bad) {
     free(buf);
-    return mlr_fail(err, "%s: %s", path, strerror(e == 0 ? EIO : e));
+    mlr_progress_end(&pr);
+    if (zerr == Z_ERRNO) return mlr_fail(err, "%s: %s", name, strerror(e == 0 ? EIO : e));
+    return mlr_fail(err, "%s: bad compressed data (%s)", name, zbuf);
   }
-  int rc = mlr_dump_parse(path, buf, len, out, err);
+  int rc = mlr_dump_parse(name, buf, len, out, err);
   free(buf);
+  mlr_progress_end(&pr);
   return rc;
+}
+
+/* ---- progress ------------------------------------------------------------------ */
+
+bool mlr_progress_quiet;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void mlr_progress_begin(mlr_progress_t *p, const char *fmt, ...) {
+  memset(p, 0, sizeof *p);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p->what, sizeof p->what, fmt, ap);
+  va_end(ap);
+  p->t0 = now_s();
+  p->pct = -1;
+  p->after = 2.0;
+  const char *v = getenv("MEMLEDGER_PROGRESS_AFTER"); // for tests
+  if (v && *v) {
+    char *end;
+    double x = strtod(v, &end);
+    if (!*end && x >= 0) p->after = x;
+  }
+}
+
+void mlr_progress_tick(mlr_progress_t *p, size_t done, size_t total) {
+  if (mlr_progress_quiet) return;
+  if (!p->shown) {
+    if (now_s() - p->t0 < p->after) return;
+    p->shown = true;
+    p->tty = isatty(2);
+    fprintf(stderr, "memledger: %s...", p->what);
+  }
+  if (p->tty && total) {
+    int pct = (int)(done * 100 / total);
+    if (pct != p->pct) {
+      fprintf(stderr, "\rmemledger: %s... %d%%", p->what, pct);
+      p->pct = pct;
+    }
+  }
+}
+
+void mlr_progress_end(mlr_progress_t *p) {
+  mlr_progress_tick(p, 0, 0); // a step that took long without a tick
+  if (!p->shown) return;
+  double t = now_s() - p->t0;
+  if (p->tty) fprintf(stderr, "\r\033[Kmemledger: %s...", p->what); // drop the percentage
+  fprintf(stderr, " done in %.1f s\n", t);
+  p->shown = false;
+}
+
+/* ---- -o FILE ---------------------------------------------------------------------- */
+
+int mlr_out_open(mlr_out_t *o, const char *path, mlr_err_t *err) {
+  memset(o, 0, sizeof *o);
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) { // /dev/null, a FIFO, a tty
+    o->f = fopen(path, "w");
+    if (!o->f) return mlr_fail(err, "%s: %s", path, strerror(errno));
+    o->path = mlr_xstrdup(path);
+    return 0;
+  }
+  const char *slash = strrchr(path, '/');
+  int dlen = slash ? (int)(slash - path + 1) : 0;
+  if (asprintf(&o->tmp, "%.*s.%s.XXXXXX", dlen, path, slash ? slash + 1 : path) < 0) mlr_oom();
+  int fd = mkstemp(o->tmp);
+  if (fd < 0) {
+    int e = errno;
+    free(o->tmp);
+    o->tmp = NULL;
+    return mlr_fail(err, "%s: %s", path, strerror(e));
+  }
+  mode_t um = umask(0); // the mode fopen would give: 0666 less the umask
+  umask(um);
+  fchmod(fd, 0666 & ~um);
+  o->f = fdopen(fd, "w");
+  if (!o->f) mlr_oom();
+  o->path = mlr_xstrdup(path);
+  return 0;
+}
+
+int mlr_out_commit(mlr_out_t *o, mlr_err_t *err) {
+  int rc = 0;
+  bool bad = fflush(o->f) != 0 || ferror(o->f);
+  int e = errno;
+  if (fclose(o->f) != 0 && !bad) bad = true, e = errno;
+  o->f = NULL;
+  if (bad) {
+    rc = mlr_fail(err, "%s: %s", o->path, strerror(e ? e : EIO));
+  } else if (o->tmp && rename(o->tmp, o->path) != 0) {
+    rc = mlr_fail(err, "%s: %s", o->path, strerror(errno));
+  }
+  if (rc && o->tmp) unlink(o->tmp);
+  free(o->tmp);
+  free(o->path);
+  memset(o, 0, sizeof *o);
+  return rc;
+}
+
+void mlr_out_abort(mlr_out_t *o) {
+  if (o->f) fclose(o->f);
+  if (o->tmp) unlink(o->tmp);
+  free(o->tmp);
+  free(o->path);
+  memset(o, 0, sizeof *o);
 }

@@ -15,8 +15,10 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uthash.h>
 
@@ -110,17 +112,25 @@ static void open_module(sym_t *s, int mi) {
   } else {
     path = mlr_xstrdup(m->path);
   }
-  if (access(path, R_OK) != 0) {
-    ms->note = "module file missing";
+  /* The dump names the file: open nothing but a regular file, and never
+   * wait in open() (a FIFO would block until a writer came). */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ms->note = fd < 0 ? "module file missing" : "not a regular file";
+    if (fd >= 0) close(fd);
     free(path);
     return;
   }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   ms->dwfl = dwfl_begin(&s->cb);
   if (!ms->dwfl) mlr_oom();
   dwfl_report_begin(ms->dwfl);
-  ms->mod = dwfl_report_elf(ms->dwfl, base_name(m->path), path, -1, 0, true);
+  /* On success libdw owns fd (and find_elf is not used for this module). */
+  ms->mod = dwfl_report_elf(ms->dwfl, base_name(m->path), path, fd, 0, true);
   dwfl_report_end(ms->dwfl, NULL, NULL);
   free(path);
+  if (!ms->mod) close(fd);
   if (!ms->mod) {
     ms->note = "not a readable ELF file";
     return;
@@ -340,7 +350,8 @@ int mlr_symbolize(mlr_dump_t *d, const mlr_symbolize_opts_t *opts, mlr_err_t *er
   sort_dump = d;
   qsort(s.order, d->nmodules, sizeof *s.order, by_lo);
 
-  size_t done = 0;
+  mlr_progress_t pr;
+  mlr_progress_begin(&pr, "symbolizing %zu stacks", d->nstacks);
   for (size_t i = 0; i < d->nstacks; i++) {
     mlr_stack_t *st = &d->stacks[i];
     size_t n = 0, cap = st->nraw + 4;
@@ -354,9 +365,9 @@ int mlr_symbolize(mlr_dump_t *d, const mlr_symbolize_opts_t *opts, mlr_err_t *er
     free(st->frames);
     st->frames = fr;
     st->nframes = n;
-    if (opts && opts->progress && ++done % 10000 == 0)
-      fprintf(stderr, "memledger: symbolized %zu of %zu stacks\n", done, d->nstacks);
+    if (i % 64 == 0) mlr_progress_tick(&pr, i, d->nstacks);
   }
+  mlr_progress_end(&pr);
 
   HASH_CLEAR(hh, s.cache);
   for (size_t i = 0; i < d->nmodules; i++)

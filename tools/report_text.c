@@ -8,6 +8,7 @@
  * compare it byte for byte.
  */
 #include "report_priv.h"
+#include "report_fmtutil.h"
 
 #include <errno.h>
 #include <string.h>
@@ -40,12 +41,12 @@ void mlr_text_frames(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s,
     const mlr_frame_t *f = &s->frames[i];
     fprintf(out, "%s#%-2zu 0x%012llx in ", indent, i, (unsigned long long)f->addr);
     if (f->function) {
-      fputs(f->function, out);
+      fputs(mlr_safe(f->function), out);
       if (f->inlined) fputs(" (inlined)", out);
-      if (f->file) fprintf(out, " at %s:%u", f->file, f->line);
-      if (f->module >= 0) fprintf(out, " [%s]", mlr_module_name(d, f->module));
+      if (f->file) fprintf(out, " at %s:%u", mlr_safe(f->file), f->line);
+      if (f->module >= 0) fprintf(out, " [%s]", mlr_safe(mlr_module_name(d, f->module)));
     } else if (f->module >= 0) {
-      fprintf(out, "?? [%s+0x%llx]", mlr_module_name(d, f->module),
+      fprintf(out, "?? [%s+0x%llx]", mlr_safe(mlr_module_name(d, f->module)),
               (unsigned long long)f->offset);
     } else {
       fputs("??", out);
@@ -75,7 +76,7 @@ static void supp_line(const char *rule, uint64_t st, uint64_t bl, uint64_t by,
   FILE *out = arg;
   fputs("      ", out);
   amount(out, bl, by, st);
-  fprintf(out, ": %s\n", rule);
+  fprintf(out, ": %s\n", mlr_safe(rule));
 }
 
 /* ---- the report ------------------------------------------------------------------ */
@@ -86,21 +87,21 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
   const char *bold = o && o->color ? "\033[1m" : "",
              *plain = o && o->color ? "\033[0m" : "";
   const char *v;
-  fprintf(out, "%smemledger report of %s%s\n", bold, d->path, plain);
+  fprintf(out, "%smemledger report of %s%s\n", bold, mlr_safe(d->path), plain);
   const char *exe = mlr_kv_get(d->header, d->nheader, "exe");
   const char *pid = mlr_kv_get(d->header, d->nheader, "pid");
-  fprintf(out, "  program:    %s (pid %s)\n", exe ? exe : "?", pid ? pid : "?");
+  fprintf(out, "  program:    %s (pid %s)\n", exe ? mlr_safe(exe) : "?", pid ? mlr_safe(pid) : "?");
   const char *trig = mlr_kv_get(d->header, d->nheader, "trigger");
   const char *seq = mlr_kv_get(d->header, d->nheader, "sequence");
   const char *tm = mlr_kv_get(d->header, d->nheader, "time");
-  fprintf(out, "  dump:       #%s, at %s, %s\n", seq ? seq : "?",
+  fprintf(out, "  dump:       #%s, at %s, %s\n", seq ? mlr_safe(seq) : "?",
           trig ? (!strcmp(trig, "exit")     ? "exit"
                   : !strcmp(trig, "signal") ? "signal"
-                                            : trig)
+                                            : mlr_safe(trig))
                : "?",
-          tm ? tm : "?");
+          tm ? mlr_safe(tm) : "?");
   if ((v = mlr_kv_get(d->header, d->nheader, "threshold")))
-    fprintf(out, "  tracked:    blocks of %s bytes and more\n", v);
+    fprintf(out, "  tracked:    blocks of %s bytes and more\n", mlr_safe(v));
   fputs("  unfreed:    ", out);
   amount(out, d->unfreed_blocks, d->unfreed_bytes, d->nstacks);
   fputc('\n', out);
@@ -128,7 +129,7 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
   for (size_t i = 0; i < sizeof warn / sizeof warn[0]; i++) {
     v = mlr_kv_get(d->totals, d->ntotals, warn[i][0]);
     if (v && strcmp(v, "0") != 0)
-      fprintf(out, "  warning:    %s: %s %s\n", warn[i][0], v, warn[i][1]);
+      fprintf(out, "  warning:    %s: %s %s\n", warn[i][0], mlr_safe(v), warn[i][1]);
   }
 
   size_t n = r->top && r->top < r->nshown ? r->top : r->nshown;
@@ -171,8 +172,9 @@ static void dump_line(FILE *out, const char *label, const mlr_dump_t *d, uint64_
   const char *pid = mlr_kv_get(d->header, d->nheader, "pid");
   const char *seq = mlr_kv_get(d->header, d->nheader, "sequence");
   const char *tm = mlr_kv_get(d->header, d->nheader, "time");
-  fprintf(out, "  %s %s: %s (pid %s), dump #%s at %s: %llu %s, %llu %s\n", label, d->path,
-          exe ? exe : "?", pid ? pid : "?", seq ? seq : "?", tm ? tm : "?",
+  fprintf(out, "  %s %s: %s (pid %s), dump #%s at %s: %llu %s, %llu %s\n", label,
+          mlr_safe(d->path), exe ? mlr_safe(exe) : "?", pid ? mlr_safe(pid) : "?",
+          seq ? mlr_safe(seq) : "?", tm ? mlr_safe(tm) : "?",
           (unsigned long long)bl, mlr_plural(bl, "block", "blocks"),
           (unsigned long long)by, mlr_plural(by, "byte", "bytes"));
 }

@@ -16,6 +16,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,6 +235,10 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--weight") == 0 && i + 1 < argc) r.weight = strcmp(argv[++i], "count") == 0 ? MLR_WEIGHT_COUNT : MLR_WEIGHT_BYTES;
     else if (strcmp(argv[i], "--top") == 0 && i + 1 < argc) r.top = strtoul(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--title") == 0 && i + 1 < argc) o.title = argv[++i];
+    else if (strcmp(argv[i], "--html-rows") == 0 && i + 1 < argc) {
+      o.html_rows = strtoul(argv[++i], NULL, 10);
+      if (!o.html_rows) o.html_rows = SIZE_MAX;
+    }
     else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) dump = argv[++i];
     else if (strcmp(argv[i], "--empty") == 0) empty = true;
     else if (strcmp(argv[i], "--many") == 0 && i + 1 < argc) many = strtoul(argv[++i], NULL, 10);

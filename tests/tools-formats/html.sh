@@ -5,7 +5,7 @@
 # (flame graph nodes, search, zoom, weight; skipped without chromium).
 . "$ML_SRCDIR/tests/tools-formats/lib.sh"
 
-tap_plan 23
+tap_plan 24
 page=$T_TMP/sample.html
 "$FMT_DRIVER" html "$page" 2>"$T_TMP/err"
 tap_eq "fmt_driver html: exit status" 0 $?
@@ -32,8 +32,11 @@ tap_eq "table: every shown stack, ranked" "1 2 0 3" \
 tap_eq "table: --top 2 keeps the first two" "1 2" \
   "$(sed -n 's/^<tr id="stack-\([0-9]*\)">.*/\1/p' "$T_TMP/top.html" | paste -sd' ')"
 tap_check "the title is escaped" grep -q '<title>&lt;i&gt;t&lt;/i&gt;</title>' "$T_TMP/top.html"
-"$FMT_DRIVER" --many 3000 html "$T_TMP/many.html"
-tap_eq "3000 more stacks: a row each" 3004 "$(grep -c '^<tr id="stack-' "$T_TMP/many.html")"
+"$FMT_DRIVER" --many 3000 --html-rows 0 html "$T_TMP/many.html"
+tap_eq "3000 more stacks, html_rows 0 (all): a row each" 3004 "$(grep -c '^<tr id="stack-' "$T_TMP/many.html")"
+"$FMT_DRIVER" --many 3000 html "$T_TMP/many1000.html"
+tap_eq "3000 more stacks by default: 500 rows, the 2504 others counted" "500 1" \
+  "$(grep -c '^<tr id="stack-' "$T_TMP/many1000.html") $(grep -c '<p class="more">2504 more stacks (.*) left out of this table' "$T_TMP/many1000.html")"
 
 # ---- rendered --------------------------------------------------------------------
 # nodes DOM: "<name>[ class]" of every flame graph node, in document order.

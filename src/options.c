@@ -45,7 +45,7 @@ static const unsigned char ml_opt_env_len[ML_OPT_COUNT] = {
 
 /* MEMLEDGER_* names that are not options but are used on purpose (by the
  * command-line tool): never warned about.  NULL-terminated. */
-static const char *const ml_opt_ignored[] = {NULL};
+static const char *const ml_opt_ignored[] = {"MEMLEDGER_LIB", NULL};
 
 /* ---- state -------------------------------------------------------------- */
 

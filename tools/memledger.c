@@ -101,21 +101,25 @@ static const char usage_main[] =
   "      --debug-dir DIRS    ':'-separated roots for .build-id debug files\n"            \
   "                          (default /usr/lib/debug)\n"                                 \
   "      --sysroot DIR       prefix for the module paths of the dump\n"                  \
-  "      --color WHEN        auto (default), always, never\n"
+  "      --color WHEN        auto (default), always, never\n"                          \
+  "      --html-rows N       html: rows of the stack table (default 500; 0 = all)\n"
 
 static const char usage_report[] =
     "Usage: memledger report [OPTIONS] FILE\n"
     "Report the unfreed blocks of a dump by stack, largest first, with symbolized\n"
     "frames.  Built-in suppressions count the one-time allocations of ld.so, libc\n"
-    "and libstdc++ as suppressed.\n"
-    "\n" REPORT_OPTS_HELP "  -h, --help              this help\n";
+    "and libstdc++ as suppressed.  FILE may be - (standard input) and may be\n"
+    "gzip-compressed.  Steps that take over 2 s say so on stderr.\n"
+    "\n" REPORT_OPTS_HELP "  -q, --quiet             no progress messages on stderr\n"
+    "  -h, --help              this help\n";
 
 static const char usage_diff[] =
     "Usage: memledger diff [OPTIONS] OLD NEW\n"
     "Growth of unfreed blocks per stack from dump OLD to dump NEW (stacks are\n"
     "matched by their symbolized frames): grown, new, shrunk and gone stacks,\n"
     "largest growth first.  Formats: text (default) and json.\n"
-    "\n" REPORT_OPTS_HELP "  -h, --help              this help\n";
+    "\n" REPORT_OPTS_HELP "  -q, --quiet             no progress messages on stderr\n"
+    "  -h, --help              this help\n";
 
 static const char usage_run[] =
     "Usage: memledger run [OPTIONS] [--] PROG [ARGS]\n"
@@ -174,6 +178,7 @@ typedef struct ropts_s {
   bool no_defaults;
   const char *debug_dirs, *sysroot;
   int color; // -1 auto, 0 never, 1 always
+  size_t html_rows; // 0: the default; SIZE_MAX: all
 } ropts_t;
 
 enum {
@@ -190,7 +195,8 @@ enum {
   OPT_SET,
   OPT_FAIL,
   OPT_LIB,
-  OPT_TRACE_CHILDREN
+  OPT_TRACE_CHILDREN,
+  OPT_HTML_ROWS
 };
 
 #define REPORT_LONGOPTS                                                                  \
@@ -203,7 +209,8 @@ enum {
       {"no-default-suppressions", no_argument, NULL, OPT_NO_DEFAULTS},                   \
       {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},                             \
       {"sysroot", required_argument, NULL, OPT_SYSROOT},                                 \
-      {"color", required_argument, NULL, OPT_COLOR}, {                                   \
+      {"color", required_argument, NULL, OPT_COLOR},                                     \
+      {"html-rows", required_argument, NULL, OPT_HTML_ROWS}, {                           \
     "help", no_argument, NULL, 'h'                                                       \
   }
 #define REPORT_SHORTOPTS "f:o:s:n:w:m:F:S:h"
@@ -253,6 +260,10 @@ static bool report_opt(const char *cmd, ropts_t *r, int c, const char *arg) {
   case OPT_NO_DEFAULTS: r->no_defaults = true; return true;
   case OPT_DEBUG_DIR: r->debug_dirs = arg; return true;
   case OPT_SYSROOT: r->sysroot = arg; return true;
+  case OPT_HTML_ROWS:
+    if (!parse_u64(arg, &v)) die_usage(cmd, "--html-rows: expected a number, not '%s'", arg);
+    r->html_rows = v ? (size_t)v : SIZE_MAX;
+    return true;
   case OPT_COLOR:
     if (!strcmp(arg, "auto"))
       r->color = -1;
@@ -315,20 +326,30 @@ static mlr_supp_t *load_supp(const ropts_t *r) {
   return l;
 }
 
-/* Open the output: -o FILE, or def. */
+/* Open the output: -o FILE (a temporary renamed into place by close_out,
+ * see mlr_out_open), or def. */
+static mlr_out_t out_file;
 static FILE *open_out(const ropts_t *r, FILE *def) {
   if (!r->output || !strcmp(r->output, "-")) return r->output ? stdout : def;
-  FILE *f = fopen(r->output, "w");
-  if (!f) {
-    msg("%s: %s", r->output, strerror(errno));
+  mlr_err_t err;
+  if (mlr_out_open(&out_file, r->output, &err)) {
+    msg("%s", err.msg);
     exit(1);
   }
-  return f;
+  return out_file.f;
 }
-static int close_out(const ropts_t *r, FILE *f) {
+/* ok: the report is complete (else -o FILE is not created or replaced). */
+static int close_out(const ropts_t *r, FILE *f, bool ok) {
+  (void)r;
   if (f == stdout || f == stderr) return fflush(f) == 0 ? 0 : 1;
-  if (fclose(f) != 0) {
-    msg("%s: %s", r->output, strerror(errno));
+  if (f != out_file.f) return fclose(f) == 0 ? 0 : 1; // run --quiet's /dev/null
+  if (!ok) {
+    mlr_out_abort(&out_file);
+    return 0;
+  }
+  mlr_err_t err;
+  if (mlr_out_commit(&out_file, &err)) {
+    msg("%s", err.msg);
     return 1;
   }
   return 0;
@@ -348,8 +369,7 @@ static int load_dump(const char *path, const ropts_t *r, mlr_dump_t *d) {
     return EXIT_USAGE;
   }
   mlr_symbolize_opts_t so = {.debug_dirs = r->debug_dirs,
-                             .sysroot = r->sysroot,
-                             .progress = isatty(2) && d->nstacks > 20000};
+                             .sysroot = r->sysroot};
   if (mlr_symbolize(d, &so, &err)) {
     msg("%s", err.msg);
     mlr_dump_free(d);
@@ -375,11 +395,15 @@ static int report_one(const char *path, const ropts_t *r, const mlr_supp_t *supp
     return EXIT_USAGE;
   }
   if (remaining) *remaining = rep.shown_blocks;
-  mlr_format_opts_t fo = {.color = use_color(r, out), .title = path};
+  mlr_format_opts_t fo = {
+      .color = use_color(r, out), .title = path, .html_rows = r->html_rows};
+  mlr_progress_t pr;
+  mlr_progress_begin(&pr, "writing the %s report", r->format ? r->format : "text");
   if (fn(out, &rep, &fo, &err)) {
     msg("%s", err.msg);
     rc = 1;
   }
+  mlr_progress_end(&pr);
   mlr_report_free(&rep);
   mlr_dump_free(&d);
   return rc;
@@ -389,13 +413,18 @@ static int report_one(const char *path, const ropts_t *r, const mlr_supp_t *supp
  * ------------------------------------------------------------------------------ */
 
 static int cmd_report(int argc, char **argv) {
-  static const struct option lo[] = {REPORT_LONGOPTS, {0, 0, 0, 0}};
+  static const struct option lo[] = {
+      REPORT_LONGOPTS, {"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
   ropts_t r = {.color = -1};
   int c;
-  while ((c = getopt_long(argc, argv, REPORT_SHORTOPTS, lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, REPORT_SHORTOPTS "q", lo, NULL)) != -1) {
     if (c == 'h') {
       fputs(usage_report, stdout);
       return 0;
+    }
+    if (c == 'q') {
+      mlr_progress_quiet = true;
+      continue;
     }
     if (c == '?' || !report_opt("report ", &r, c, optarg))
       die_usage("report ", "bad option");
@@ -407,7 +436,7 @@ static int cmd_report(int argc, char **argv) {
   mlr_supp_t *supp = load_supp(&r);
   FILE *out = open_out(&r, stdout);
   int rc = report_one(argv[optind], &r, supp, out, NULL);
-  if (close_out(&r, out) && !rc) rc = 1;
+  if (close_out(&r, out, rc == 0) && !rc) rc = 1;
   mlr_supp_free(supp);
   free(r.supp_files);
   return rc;
@@ -417,13 +446,18 @@ static int cmd_report(int argc, char **argv) {
  * ---------------------------------------------------------------------------------- */
 
 static int cmd_diff(int argc, char **argv) {
-  static const struct option lo[] = {REPORT_LONGOPTS, {0, 0, 0, 0}};
+  static const struct option lo[] = {
+      REPORT_LONGOPTS, {"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
   ropts_t r = {.color = -1};
   int c;
-  while ((c = getopt_long(argc, argv, REPORT_SHORTOPTS, lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, REPORT_SHORTOPTS "q", lo, NULL)) != -1) {
     if (c == 'h') {
       fputs(usage_diff, stdout);
       return 0;
+    }
+    if (c == 'q') {
+      mlr_progress_quiet = true;
+      continue;
     }
     if (c == '?' || !report_opt("diff ", &r, c, optarg)) die_usage("diff ", "bad option");
   }
@@ -462,7 +496,7 @@ static int cmd_diff(int argc, char **argv) {
     msg("%s", err.msg);
     rc = 1;
   }
-  if (close_out(&r, out) && !rc) rc = 1;
+  if (close_out(&r, out, rc == 0) && !rc) rc = 1;
   mlr_diff_free(&df);
   mlr_report_free(&r0);
   mlr_report_free(&r1);
@@ -1257,7 +1291,7 @@ static int cmd_run(int argc, char **argv) {
         total_remaining += remaining;
       }
     }
-    if (out && close_out(&r, out) && !report_rc) report_rc = 1;
+    if (out && close_out(&r, out, report_rc == 0) && !report_rc) report_rc = 1;
   }
   if (report_rc && rc == 0) rc = report_rc;
   if (fail && rc == 0 && mine && total_remaining > fail_max) {

@@ -10,7 +10,7 @@ BASIC=$ML_BUILDDIR/examples/leak_basic
 PROG=$IT_BIN/prog_opts
 need_file "$BASIC" "$PROG" "$ML_SRCDIR/src/options.def"
 
-tap_plan 24
+tap_plan 25
 
 # basic NAME: run leak_basic under the preload in a fresh directory that is
 # also its working directory (so that stray files would show); sets d, rc.
@@ -44,6 +44,9 @@ else
   tap_fail "MAX_FRAMS=3: one warning naming it and suggesting MEMLEDGER_MAX_FRAMES" "$(cat "$err")"
 fi
 tap_check "MAX_FRAMS=3: the program runs normally" normal
+# MEMLEDGER_LIB is the memledger command's own variable, not an option.
+MEMLEDGER_LIB=/nowhere/libmemledger.so basic toolvar
+tap_eq "MEMLEDGER_LIB (the command's variable): no warning" 0 "$(grep -c '^memledger: warning:' "$err")"
 
 # ---- verbose -------------------------------------------------------------------------
 MEMLEDGER_VERBOSE=1 MEMLEDGER_MIN_SIZE=2K basic verbose

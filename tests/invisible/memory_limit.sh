@@ -18,14 +18,25 @@ JE=$(ls /usr/lib/*/libjemalloc.so.2 2>/dev/null | head -1)
 [ -n "$JE" ] || skip_all "Debian's libjemalloc.so.2 is not installed (package libjemalloc2)"
 lim "$PROG" >"$d/glibc.out" 2>&1
 tap_diag "glibc's malloc alone gets $(sed -n 's/^got //p' "$d/glibc.out") KiB"
-lim env LD_PRELOAD="$JE" "$PROG" >"$d/base.out" 2>"$d/base.err"
-b=$?
-base=$(sed -n 's/^got //p' "$d/base.out")
+# Medians of 5 runs: near the limit jemalloc itself gets 12% less in about
+# one run of ten (address-space layout), with or without memledger.
+median() { sort -n | sed -n 3p; }
+b=0
+for i in 1 2 3 4 5; do
+  lim env LD_PRELOAD="$JE" "$PROG" >"$d/base.out" 2>"$d/base.err" || b=$?
+  sed -n 's/^got //p' "$d/base.out"
+done >"$d/base.all"
+base=$(median <"$d/base.all")
 [ "$b" = 0 ] && [ -n "$base" ] && [ "$base" -gt 0 ] ||
   skip_all "the program gets nothing under ulimit -v 65536 even with jemalloc alone (status $b)"
 lim env LD_PRELOAD="$ML_LIB" MEMLEDGER_DIR="$d" "$PROG" >"$d/out" 2>"$d/err"
 rc=$?
-got=$(sed -n 's/^got //p' "$d/out")
+for i in 2 3 4 5; do
+  e=$(fresh_dir limit$i)
+  lim env LD_PRELOAD="$ML_LIB" MEMLEDGER_DIR="$e" "$PROG" 2>/dev/null | sed -n 's/^got //p'
+done >"$d/ml.all"
+sed -n 's/^got //p' "$d/out" >>"$d/ml.all"
+got=$(median <"$d/ml.all")
 tap_eq "under ulimit -v 65536 the program runs and exits 0 under the preload" 0 "$rc"
 [ "$rc" = 0 ] || tap_diag_file "$d/err" 10
 if [ -n "$got" ] && [ $((got * 10)) -ge $((base * 9)) ]; then

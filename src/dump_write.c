@@ -298,14 +298,13 @@ static void ml_w_totals(ml_writer_t *w, const ml_dump_req_t *q, const ml_collect
            (unsigned long long)(allocated > c->usable ? allocated - c->usable : 0));
 }
 
-static void ml_w_modules(ml_writer_t *w, const ml_collect_t *c, size_t *nun_out) {
+static void ml_w_modules(ml_writer_t *w, size_t *nun_out) {
   ml_w_str(w, "[modules]\n");
   ml_prim_modules_maps(ml_w_module, w);
   size_t nun;
   const ml_unloaded_t *un = ml_modules_unloaded(&nun);
   *nun_out = nun;
   if (!nun) return;
-  (void)c;
   ml_w_str(w, "[unloaded]\n");
   for (size_t i = 0; i < nun; i++) {
     ml_w_fmt(w, "%u ", un[i].epoch);
@@ -426,7 +425,8 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
   ml_proc_path(path, sizeof path, q->frozen ? q->pid : 0, "status");
   bool have_status = ml_prim_read_file(path, ml_status, sizeof ml_status) > 0;
   ml_fd_counts_t fds;
-  bool have_fds = ml_prim_fd_counts_of(q->frozen ? q->pid : 0, &fds) == 0;
+  ml_proc_path(path, sizeof path, q->frozen ? q->pid : 0, "fd");
+  bool have_fds = ml_prim_fd_counts_in(path, &fds) == 0;
 
   ml_collect_t c;
   int err = ml_dump_collect(q->frozen, &c, res);
@@ -470,7 +470,7 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
   ml_w_totals(w, q, &c, res);
   ml_w_resources(w, have_status, &fds, have_fds);
   size_t nun;
-  ml_w_modules(w, &c, &nun);
+  ml_w_modules(w, &nun);
   ml_w_stacks(w, &c, nun);
   ml_w_flush(w);
 

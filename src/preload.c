@@ -49,36 +49,39 @@ ML_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
   return old.sa_handler;
 }
 
-/* Taking signals synchronously: each forwards to glibc's own through a
- * handle found once (these are not allocation paths). */
-#define ML_NEXT(name)                                        \
-  static __typeof__(&name) real;                             \
-  if (!real) real = (__typeof__(&name))dlsym(RTLD_NEXT, #name); \
-  if (!real) {                                               \
-    errno = ENOSYS;                                          \
-    return -1;                                               \
+/* The next definition of `name` (glibc's), looked up once, here, in the
+ * hook itself: none of these hooks is an allocation path.  Without one the
+ * hook returns `fail`. */
+#define ML_NEXT(name, fail)                                      \
+  static __typeof__(&name) real;                                 \
+  if (!real) real = (__typeof__(&name))dlsym(RTLD_NEXT, #name);  \
+  if (!real) {                                                   \
+    errno = ENOSYS;                                              \
+    return fail;                                                 \
   }
 
+/* ---- taking signals synchronously ---------------------------------------- */
+
 ML_EXPORT int signalfd(int fd, const sigset_t *mask, int flags) {
-  ML_NEXT(signalfd);
+  ML_NEXT(signalfd, -1);
   ml_triggers_sigset_taken(mask, "signalfd");
   return real(fd, mask, flags);
 }
 
 ML_EXPORT int sigwait(const sigset_t *set, int *sig) {
-  ML_NEXT(sigwait);
+  ML_NEXT(sigwait, -1);
   ml_triggers_sigset_taken(set, "sigwait");
   return real(set, sig);
 }
 
 ML_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info) {
-  ML_NEXT(sigwaitinfo);
+  ML_NEXT(sigwaitinfo, -1);
   ml_triggers_sigset_taken(set, "sigwaitinfo");
   return real(set, info);
 }
 
 ML_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *t) {
-  ML_NEXT(sigtimedwait);
+  ML_NEXT(sigtimedwait, -1);
   ml_triggers_sigset_taken(set, "sigtimedwait");
   return real(set, info, t);
 }
@@ -89,30 +92,10 @@ ML_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct ti
  * (libseccomp's way): memledger stops dumping before the filter exists.
  * syscall() forwards every other call to the kernel itself (ml_prim_sys):
  * glibc's syscall() is this very symbol for everything linked after us. */
-ML_EXPORT int prctl(int option, ...) {
-  va_list ap;
-  va_start(ap, option);
-  unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long),
-                a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
-  va_end(ap);
-  bool filter = option == PR_SET_SECCOMP && (a2 == SECCOMP_MODE_FILTER || a2 == SECCOMP_MODE_STRICT);
-  if (filter) ml_triggers_seccomp(true);
-  long r = ml_sys5(SYS_prctl, option, a2, a3, a4, a5);
-  if (r < 0) {
-    if (filter) ml_triggers_seccomp(false);
-    errno = (int)-r;
-    return -1;
-  }
-  return (int)r;
-}
-
-ML_EXPORT long syscall(long nr, ...) {
-  va_list ap;
-  va_start(ap, nr);
-  long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long),
-       d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
-  va_end(ap);
-  bool filter = nr == SYS_seccomp && (a == SECCOMP_SET_MODE_FILTER || a == SECCOMP_SET_MODE_STRICT);
+/* The system call, as glibc's wrappers return it (-1 and errno); when it
+ * installs a filter, memledger is told first and untold if it failed. */
+static long ml_sys_watched(bool filter, long nr, long a, long b, long c, long d, long e,
+                           long f) {
   if (filter) ml_triggers_seccomp(true);
   long r = ml_prim_sys(nr, a, b, c, d, e, f);
   if (r < 0 && r > -4096) {
@@ -123,6 +106,26 @@ ML_EXPORT long syscall(long nr, ...) {
   return r;
 }
 
+ML_EXPORT int prctl(int option, ...) {
+  va_list ap;
+  va_start(ap, option);
+  long a2 = va_arg(ap, long), a3 = va_arg(ap, long), a4 = va_arg(ap, long),
+       a5 = va_arg(ap, long);
+  va_end(ap);
+  bool filter = option == PR_SET_SECCOMP && (a2 == SECCOMP_MODE_FILTER || a2 == SECCOMP_MODE_STRICT);
+  return (int)ml_sys_watched(filter, SYS_prctl, option, a2, a3, a4, a5, 0);
+}
+
+ML_EXPORT long syscall(long nr, ...) {
+  va_list ap;
+  va_start(ap, nr);
+  long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long),
+       d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+  va_end(ap);
+  bool filter = nr == SYS_seccomp && (a == SECCOMP_SET_MODE_FILTER || a == SECCOMP_SET_MODE_STRICT);
+  return ml_sys_watched(filter, nr, a, b, c, d, e, f);
+}
+
 /* ---- the loader --------------------------------------------------------------- */
 
 /* dlopen: RTLD_DEEPBIND makes the library look symbols up in its own
@@ -130,9 +133,7 @@ ML_EXPORT long syscall(long nr, ...) {
  * blocks to ours (or the reverse): a crash.  The flag is dropped, with a
  * warning, as heaptrack does.  The real dlopen is looked up once, here. */
 ML_EXPORT void *dlopen(const char *file, int flags) {
-  static void *(*real)(const char *, int);
-  if (!real) real = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
-  if (!real) return NULL;
+  ML_NEXT(dlopen, NULL);
   if (flags & RTLD_DEEPBIND) {
     static int once;
     ml_log_once(&once, ML_LOG_WARNING,
@@ -150,9 +151,7 @@ ML_EXPORT void *dlopen(const char *file, int flags) {
  * captured while it was loaded keep pointing at it.  The real dlclose is
  * looked up once, here, never on an allocation path. */
 ML_EXPORT int dlclose(void *handle) {
-  static int (*real)(void *);
-  if (!real) real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
-  if (!real) return -1;
+  ML_NEXT(dlclose, -1);
   ml_modules_before_dlclose(handle);
   int rc = real(handle);
   ml_unwind_modules_changed();

@@ -96,9 +96,9 @@ typedef struct ml_fd_counts_s {
   unsigned other;   // anything else
 } ml_fd_counts_t;
 int ml_prim_fd_counts(ml_fd_counts_t *out) ML_HIDDEN; /* 0 or -errno */
-/* The same for process pid (0: this one), from /proc/<pid>/fd: a dump's
- * snapshot child counts the program's descriptors.  async-signal-safe. */
-int ml_prim_fd_counts_of(pid_t pid, ml_fd_counts_t *out) ML_HIDDEN;
+/* The same from another /proc/<pid>/fd directory: a dump's snapshot child
+ * counts the program's descriptors.  async-signal-safe. */
+int ml_prim_fd_counts_in(const char *dir, ml_fd_counts_t *out) ML_HIDDEN;
 
 /* Path of the running executable (readlink /proc/self/exe), NUL-terminated.
  * Returns the length, or -errno. */

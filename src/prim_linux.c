@@ -218,23 +218,13 @@ static void ml_fd_classify(ml_fd_counts_t *out, const char *t, ssize_t len) {
   }
 }
 
-int ml_prim_fd_counts(ml_fd_counts_t *out) { return ml_prim_fd_counts_of(0, out); }
+int ml_prim_fd_counts(ml_fd_counts_t *out) { return ml_prim_fd_counts_in("/proc/self/fd", out); }
 
-int ml_prim_fd_counts_of(pid_t pid, ml_fd_counts_t *out) {
+int ml_prim_fd_counts_in(const char *dir, ml_fd_counts_t *out) {
   char dents[2048] __attribute__((aligned(8)));
-  char dir[32];
   int dfd, err = 0;
 
   memset(out, 0, sizeof(*out));
-  memcpy(dir, "/proc/self/fd", 14);
-  if (pid > 0) {
-    char num[16];
-    int n = 0;
-    for (unsigned v = (unsigned)pid; v; v /= 10) num[n++] = (char)('0' + v % 10);
-    char *d = dir + 6; /* "/proc/" */
-    while (n) *d++ = num[--n];
-    memcpy(d, "/fd", 4);
-  }
   dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return -errno;
   for (;;) {

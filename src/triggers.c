@@ -84,6 +84,18 @@ static void ml_restore_mask(const ml_ksigset_t *old) {
   ml_sys4(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, sizeof *old);
 }
 
+/* The signal table's lock, taken with every signal blocked (so a handler
+ * on this thread never finds it held); *mask keeps the thread's mask. */
+static void ml_sig_lock(ml_ksigset_t *mask) {
+  ml_block_all(mask);
+  ml_lock(&ml_trig.lock);
+}
+
+static void ml_sig_unlock(const ml_ksigset_t *mask) {
+  ml_unlock(&ml_trig.lock);
+  ml_restore_mask(mask);
+}
+
 static void ml_sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
@@ -148,6 +160,7 @@ static __attribute__((noreturn)) void ml_snapshot_child(ml_trigger_t trigger, in
 static int ml_snapshot(ml_trigger_t trigger, int signo, bool wait, ml_dump_result_t *res) {
   if (res) memset(res, 0, sizeof *res);
   if (atomic_load(&ml_trig.seccomp)) {
+    if (res) res->err = EPERM; /* not a failure to fall back from */
     errno = EPERM;
     return -1;
   }
@@ -199,11 +212,6 @@ static int ml_snapshot(ml_trigger_t trigger, int signo, bool wait, ml_dump_resul
 }
 
 int ml_triggers_api_dump(ml_dump_result_t *res) {
-  if (atomic_load(&ml_trig.seccomp)) {
-    memset(res, 0, sizeof *res);
-    res->err = EPERM;
-    return -1;
-  }
   ml_guard_enter();
   int rc = ml_snapshot(ML_TRIGGER_API, 0, true, res);
   if (rc != 0 && res->err == 0) /* no child could be made: write it here */
@@ -239,11 +247,9 @@ static void ml_on_fatal(int sig) {
    * send the signal again; it is blocked in this handler, so it arrives as
    * the handler returns (a fault also recurs at the faulting instruction). */
   ml_ksigset_t old;
-  ml_block_all(&old);
-  ml_lock(&ml_trig.lock);
+  ml_sig_lock(&old);
   ml_install(sig, false, &ml_trig.sig[sig].prog);
-  ml_unlock(&ml_trig.lock);
-  ml_restore_mask(&old);
+  ml_sig_unlock(&old);
   ml_sys3(SYS_tgkill, ml_prim_getpid(), ml_prim_gettid(), sig);
 }
 
@@ -284,8 +290,7 @@ bool ml_triggers_sigaction(int sig, const struct sigaction *act, struct sigactio
                            int *rc) {
   if (sig <= 0 || sig >= NSIG || !ml_trig.sig[sig].managed) return false;
   ml_ksigset_t mask;
-  ml_block_all(&mask);
-  ml_lock(&ml_trig.lock);
+  ml_sig_lock(&mask);
   ml_sig_t *s = &ml_trig.sig[sig];
   struct sigaction prev = s->prog;
   *rc = 0;
@@ -295,8 +300,7 @@ bool ml_triggers_sigaction(int sig, const struct sigaction *act, struct sigactio
     if (__sigaction(sig, act, NULL) != 0) {
       int e = errno;
       ml_install(sig, s->ours, &s->prog);
-      ml_unlock(&ml_trig.lock);
-      ml_restore_mask(&mask);
+      ml_sig_unlock(&mask);
       errno = e;
       *rc = -1;
       return true;
@@ -313,8 +317,7 @@ bool ml_triggers_sigaction(int sig, const struct sigaction *act, struct sigactio
                   "MEMLEDGER_SIGNAL to another signal, or call memledger_dump())", sig);
     }
   }
-  ml_unlock(&ml_trig.lock);
-  ml_restore_mask(&mask);
+  ml_sig_unlock(&mask);
   if (old) *old = prev;
   return true;
 }
@@ -369,8 +372,7 @@ void ml_triggers_start(bool virtual_signals) {
   (void)ml_dump_share();
   (void)ml_dump_reserve(0);
   ml_ksigset_t mask;
-  ml_block_all(&mask);
-  ml_lock(&ml_trig.lock);
+  ml_sig_lock(&mask);
   int sig = (int)ml_option_get(ML_OPT_SIGNAL);
   if (sig > 0 && sig < NSIG) {
     ml_trig.dump_sig = sig;
@@ -382,8 +384,7 @@ void ml_triggers_start(bool virtual_signals) {
   if (virtual_signals)
     for (size_t i = 0; i < ML_ARRAY_SIZE(ml_fatal_signals); i++)
       if (ml_fatal_signals[i] != sig) ml_manage(ml_fatal_signals[i], true);
-  ml_unlock(&ml_trig.lock);
-  ml_restore_mask(&mask);
+  ml_sig_unlock(&mask);
 }
 
 void ml_triggers_at_exit(void *unused) {

@@ -11,6 +11,7 @@
  * replaces: a constructor would run before main() could turn dumps off.
  */
 #include "bm_front.h"
+#include "capture.h"
 #include "front.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,12 @@ uint64_t bm_front_tracked_allocs(void) {
   ml_counts_t c;
   ml_tables_counts(&ml_core.tables, &c);
   return c.allocs;
+}
+
+uint64_t bm_front_capture_hits(void) {
+  ml_capture_stats_t c;
+  ml_capture_stats(&c);
+  return c.hits;
 }
 
 uint64_t bm_front_tracked_live(void) {

@@ -74,6 +74,9 @@ int bm_front_stack_of(void *p, uintptr_t *out, unsigned max);
 /* Tracked allocations recorded since start (all arenas; takes their locks). */
 uint64_t bm_front_tracked_allocs(void);
 
+/* Captures answered by the eh walk cache (capture.h), all threads. */
+uint64_t bm_front_capture_hits(void);
+
 /* Tracked blocks live right now (records in all arenas; takes their locks). */
 uint64_t bm_front_tracked_live(void);
 

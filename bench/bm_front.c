@@ -85,6 +85,21 @@ const char *bm_front_jemalloc_version(void) {
 
 size_t bm_front_threshold(void) { return ml_gate.threshold; }
 
+void bm_front_track_all(int on) {
+  static ml_gate_t saved;
+  static int saved_ok;
+  if (!saved_ok) {
+    saved = ml_gate;
+    saved_ok = 1;
+  }
+  if (on) {
+    ml_gate.threshold = 0; /* MEMLEDGER_MIN_SIZE=0 */
+    ml_gate.cutoff = 0;
+  } else {
+    ml_gate = saved;
+  }
+}
+
 const char *bm_unwind_name(bm_unwind_t mode) {
   return ml_unwind_mode_name((ml_unwind_mode_t)mode);
 }

@@ -57,6 +57,10 @@ const char *bm_front_jemalloc_version(void);
 /* Blocks whose usable size is at least this are tracked. */
 size_t bm_front_threshold(void);
 
+/* on: track every block from now on (the gate of MEMLEDGER_MIN_SIZE=0);
+ * off: the gate the front started with. */
+void bm_front_track_all(int on);
+
 /* Stack capture for the tracked allocations that follow: unwinder, frames
  * dropped above the caller (the front's own, see bm_front_calibrate), and
  * the depth kept (0 = MEMLEDGER_MAX_FRAMES).  Plain stores read by each

@@ -12,6 +12,18 @@
 #include "lock.h"
 #include "prim.h"
 
+ML_NOINLINE uint32_t ml_capture_walk(ml_unwind_mode_t mode, uintptr_t ra) {
+#if defined(__x86_64__) && defined(__linux__)
+  if (mode == ML_UNWIND_LIBUNWIND && !ml_unwind_unw_backtrace) return ml_capture_eh(ra);
+#endif
+  uintptr_t buf[ML_UNWIND_BUF_FRAMES];
+  const uintptr_t *frames;
+  unsigned n = ml_unwind_capture(mode, buf, &frames, ml_core.max_frames, ml_core.skip_frames, ra);
+  if (ml_unlikely(n == 0))
+    atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
+  return ml_stacks_intern(&ml_core.stacks, frames, n);
+}
+
 #if defined(__x86_64__) && defined(__linux__)
 
 /* One remembered walk: its key (starting sp, and fp when the walk used it;
@@ -82,11 +94,21 @@ ml_cap_valid(const ml_cap_entry_t *e, uintptr_t sp, uintptr_t fp, uintptr_t ra,
   if (!e->valid || e->sp != sp || e->ra != ra || e->list != list || e->want != want ||
       (e->fp0 && e->fp != fp))
     return false;
+  /* Branch-free in groups of 8 (a hit compares every word anyway; a miss
+   * is followed by a walk that costs far more than the group). */
   const int32_t *off = e->off;
   const uintptr_t *val = e->val;
-  for (unsigned i = 0, n = e->n; i < n; i++)
-    if (*(const uintptr_t *)(sp + (intptr_t)off[i]) != val[i]) return false;
-  return true;
+  unsigned n = e->n, i = 0;
+#define ML_CAP_DIFF(k) (*(const uintptr_t *)(sp + (intptr_t)off[i + (k)]) ^ val[i + (k)])
+  for (; i + 8 <= n; i += 8) {
+    uintptr_t d = ML_CAP_DIFF(0) | ML_CAP_DIFF(1) | ML_CAP_DIFF(2) | ML_CAP_DIFF(3) |
+                  ML_CAP_DIFF(4) | ML_CAP_DIFF(5) | ML_CAP_DIFF(6) | ML_CAP_DIFF(7);
+    if (d) return false;
+  }
+  uintptr_t d = 0;
+  for (; i < n; i++) d |= ML_CAP_DIFF(0);
+#undef ML_CAP_DIFF
+  return d == 0;
 }
 
 /* MEMLEDGER_UNWIND_CHECK on a hit: walk again and compare. */
@@ -134,10 +156,12 @@ ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) {
   const uintptr_t *frames;
   unsigned n;
   ml_eh_log_t log;
+  uint16_t mark[ML_UNWIND_BUF_FRAMES];
   if (e) {
     e->valid = 0; /* its arrays receive the new log */
     log.off = e->off;
     log.val = e->val;
+    log.mark = mark;
     log.cap = ML_CAPTURE_WORDS;
     n = ml_eh_walk_logged(pc, sp, fp, buf, want, &log);
   } else {
@@ -156,7 +180,10 @@ ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) {
       e->list = log.list;
       e->want = want;
       e->id = id;
-      e->n = (uint16_t)log.n;
+      /* Cut at the last frame kept, unless the walk ended by itself
+       * (then why it ended depends on the words read after it). */
+      unsigned used = (unsigned)(frames - buf) + k;
+      e->n = (uint16_t)(k == ml_core.max_frames && used < n ? mark[used - 1] : log.n);
       e->fp0 = log.fp0;
       e->valid = 1;
       b->misses++;
@@ -179,12 +206,9 @@ void ml_capture_stats(ml_capture_stats_t *out) {
   *out = s;
 }
 
-#else /* no eh walk on this architecture */
+#else /* no eh walk on this architecture: frame pointers */
 
-uint32_t ml_capture_eh(uintptr_t ra) {
-  (void)ra;
-  return 0;
-}
+uint32_t ml_capture_eh(uintptr_t ra) { return ml_capture_walk(ML_UNWIND_FP, ra); }
 void ml_capture_stats(ml_capture_stats_t *out) { *out = (ml_capture_stats_t){0}; }
 
 #endif

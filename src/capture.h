@@ -44,40 +44,36 @@ typedef struct ml_capture_stats_s {
 } ml_capture_stats_t;
 void ml_capture_stats(ml_capture_stats_t *out) ML_HIDDEN;
 
+/* The stack id of a walk by mode (FP or LIBUNWIND; eh where those cannot
+ * walk), uncached. */
+uint32_t ml_capture_walk(ml_unwind_mode_t mode, uintptr_t ra) ML_HIDDEN;
+
 /* The id of the current stack by the configured method.  ra: the
- * allocation call's return address (0 if unknown); anchor: the allocating
- * function's frame address (shadow stacks).  Inline into the recorder:
- * libunwind and fp start their walk in its frame. */
+ * allocation call's return address (0 if unknown; own frames are then
+ * recognised by address); anchor: the allocating function's frame address
+ * (shadow stacks).  Small enough to inline into the recorder: every walk
+ * is out of line and drops the tracker's frames by ra. */
 ML_INLINE uint32_t ml_capture_stack_id(uintptr_t ra, uintptr_t anchor) {
   ml_unwind_mode_t mode = ml_core.unwind;
-  if (mode == ML_UNWIND_NONE) {
+  /* auto: the shadow stack when this thread is in instrumented code and not
+   * deeper than the array holds (the innermost frames would be missing). */
+  if (ml_likely(mode == ML_UNWIND_AUTO || mode == ML_UNWIND_EH)) {
+    if (mode == ML_UNWIND_EH || !ml_shadow_active() || ml_shadow.depth > ML_SHADOW_CAP)
+      return ml_capture_eh(ra);
+  } else if (mode == ML_UNWIND_NONE) {
     /* Every block shares the empty stack, interned once. */
     if (ml_unlikely(!ml_core.empty_stack))
       ml_core.empty_stack = ml_stacks_intern(&ml_core.stacks, NULL, 0);
     return ml_core.empty_stack;
+  } else if (mode != ML_UNWIND_SHADOW) {
+    return ml_capture_walk(mode, ra);
   }
-  /* auto: the shadow stack when this thread is in instrumented code and not
-   * deeper than the array holds (the innermost frames would be missing). */
-  if (mode == ML_UNWIND_SHADOW ||
-      (mode == ML_UNWIND_AUTO && ml_shadow_active() && ml_shadow.depth <= ML_SHADOW_CAP)) {
-    bool empty = false;
-    uint32_t id = ml_shadow_stack_id(&ml_core.stacks, ra, anchor, ml_core.max_frames,
-                                     ml_core.skip_frames, &empty);
-    if (ml_unlikely(empty))
-      atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
-    return id;
-  }
-#if defined(__x86_64__) && defined(__linux__)
-  if (mode == ML_UNWIND_EH || mode == ML_UNWIND_AUTO ||
-      (mode == ML_UNWIND_LIBUNWIND && !ml_unwind_unw_backtrace))
-    return ml_capture_eh(ra);
-#endif
-  uintptr_t buf[ML_UNWIND_BUF_FRAMES];
-  const uintptr_t *frames;
-  unsigned n = ml_unwind_capture(mode, buf, &frames, ml_core.max_frames, ml_core.skip_frames, ra);
-  if (ml_unlikely(n == 0))
+  bool empty = false;
+  uint32_t id = ml_shadow_stack_id(&ml_core.stacks, ra, anchor, ml_core.max_frames,
+                                   ml_core.skip_frames, &empty);
+  if (ml_unlikely(empty))
     atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
-  return ml_stacks_intern(&ml_core.stacks, frames, n);
+  return id;
 }
 
 #endif /* ML_CAPTURE_H */

@@ -765,6 +765,7 @@ ml_eh_walk_body(const ml_eh_list_t *l, uintptr_t pc, uintptr_t sp, uintptr_t fp,
       break;
     }
     if (!npc) break;
+    if (log && log->mark) log->mark[n] = (uint16_t)log->n;
     frames[n++] = npc;
     ra = npc;
     sp = nsp;
@@ -786,6 +787,7 @@ ML_NOINLINE unsigned ml_eh_walk_logged(uintptr_t pc, uintptr_t sp, uintptr_t fp,
   log->base = sp;
   log->n = 0;
   log->fp0 = log->bad = false;
+  if (log->cap > UINT16_MAX) log->cap = UINT16_MAX;
   return ml_eh_walk_body(l, pc, sp, fp, frames, max, log);
 }
 

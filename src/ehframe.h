@@ -62,6 +62,8 @@ typedef struct ml_eh_log_s {
   bool bad;
   int32_t *off;
   uintptr_t *val;
+  uint16_t *mark;   // NULL, or mark[i] = words noted when frame i was found
+                    // (a result cut after frame i depends on those only)
 } ml_eh_log_t;
 
 /* ml_eh_walk noting in *log (off, val and cap set by the caller) what the

@@ -49,6 +49,13 @@ ML_NOINLINE void *bm_ml_aligned64(size_t n) { return ml_f_aligned_alloc(64, n); 
 ML_NOINLINE void *bm_je_aligned64(size_t n) { return ml_je_aligned_alloc(64, n); }
 ML_NOINLINE void *bm_ml_realloc_grow(size_t n) { return ml_f_realloc(ml_f_malloc(n / 2), n); }
 ML_NOINLINE void *bm_je_realloc_grow(size_t n) { return ml_je_realloc(ml_je_malloc(n / 2), n); }
+/* The whole family, each side, for the mixes of bm_callgrind. */
+ML_NOINLINE void *bm_ml_calloc_mn(size_t m, size_t n) { return ml_f_calloc(m, n); }
+ML_NOINLINE void *bm_je_calloc_mn(size_t m, size_t n) { return ml_je_calloc(m, n); }
+ML_NOINLINE void *bm_ml_realloc_pn(void *p, size_t n) { return ml_f_realloc(p, n); }
+ML_NOINLINE void *bm_je_realloc_pn(void *p, size_t n) { return ml_je_realloc(p, n); }
+ML_NOINLINE void *bm_ml_aligned_an(size_t a, size_t n) { return ml_f_aligned_alloc(a, n); }
+ML_NOINLINE void *bm_je_aligned_an(size_t a, size_t n) { return ml_je_aligned_alloc(a, n); }
 
 // ---- core knobs -----------------------------------------------------------------
 

@@ -33,6 +33,13 @@ void *bm_ml_aligned64(size_t n);
 void *bm_je_aligned64(size_t n);
 void *bm_ml_realloc_grow(size_t n);
 void *bm_je_realloc_grow(size_t n);
+/* calloc, realloc and aligned_alloc themselves, each side. */
+void *bm_ml_calloc_mn(size_t m, size_t n);
+void *bm_je_calloc_mn(size_t m, size_t n);
+void *bm_ml_realloc_pn(void *p, size_t n);
+void *bm_je_realloc_pn(void *p, size_t n);
+void *bm_ml_aligned_an(size_t a, size_t n);
+void *bm_je_aligned_an(size_t a, size_t n);
 
 /* Unwinders (memledger's MEMLEDGER_UNWIND values). */
 typedef enum bm_unwind_e {

@@ -150,17 +150,22 @@ ML_INLINE void *ml_f_reallocarray(void *p, size_t nmemb, size_t size) {
   return ml_f_realloc(p, n);
 }
 
-ML_INLINE void *ml_f_aligned(size_t align, size_t n, ML_CALLER) {
+/* An aligned allocation that may be tracked (its usable size decides). */
+static ML_NOINLINE void *ml_f_aligned_tracked(size_t align, size_t n, ML_CALLER) {
   void *p = ml_je_aligned_alloc(align, n);
-  if (p && ml_f_aligned_maybe_tracked(align, n)) ml_f_track_by_usable(p, n, ML_AT);
+  if (p) ml_f_track_by_usable(p, n, ML_AT);
   return p;
+}
+
+ML_INLINE void *ml_f_aligned(size_t align, size_t n, ML_CALLER) {
+  if (ml_likely(!ml_f_aligned_maybe_tracked(align, n))) return ml_je_aligned_alloc(align, n);
+  return ml_f_aligned_tracked(align, n, ML_AT);
 }
 
 ML_INLINE int ml_f_posix_memalign(void **out, size_t align, size_t n) {
   if (!ml_is_pow2(align) || align % sizeof(void *)) return EINVAL;
-  void *p = ml_je_aligned_alloc(align, n ? n : 1);
+  void *p = ml_f_aligned(align, n ? n : 1, ML_RA, ML_FA);
   if (!p) return ENOMEM;
-  if (ml_f_aligned_maybe_tracked(align, n ? n : 1)) ml_f_track_by_usable(p, n, ML_RA, ML_FA);
   *out = p;
   return 0;
 }

@@ -96,6 +96,9 @@ static const char usage_main[] =
   "  -w, --weight KEY        folded/html/pprof weights: bytes (default) or count\n"      \
   "  -m, --module REGEX      only stacks with a frame in a module matching REGEX\n"      \
   "  -F, --function REGEX    only stacks with a frame whose function matches REGEX\n"    \
+  "      --alloc-fn REGEX    drop the frames from the innermost to the last one whose\n" \
+  "                          function matches (allocator wrappers; repeatable)\n"       \
+  "      --hide REGEX        drop the frames whose function matches (repeatable)\n"     \
   "  -S, --suppress FILE     suppression rules (repeatable; syntax in memledger(1))\n"   \
   "      --no-default-suppressions  do not apply the built-in rules\n"                   \
   "      --debug-dir DIRS    ':'-separated roots for .build-id debug files\n"            \
@@ -179,6 +182,7 @@ typedef struct ropts_s {
   const char *debug_dirs, *sysroot;
   int color; // -1 auto, 0 never, 1 always
   size_t html_rows; // 0: the default; SIZE_MAX: all
+  const char **alloc_fn, **hide; // --alloc-fn, --hide (r->ro points to them)
 } ropts_t;
 
 enum {
@@ -196,7 +200,9 @@ enum {
   OPT_FAIL,
   OPT_LIB,
   OPT_TRACE_CHILDREN,
-  OPT_HTML_ROWS
+  OPT_HTML_ROWS,
+  OPT_ALLOC_FN,
+  OPT_HIDE
 };
 
 #define REPORT_LONGOPTS                                                                  \
@@ -210,7 +216,9 @@ enum {
       {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},                             \
       {"sysroot", required_argument, NULL, OPT_SYSROOT},                                 \
       {"color", required_argument, NULL, OPT_COLOR},                                     \
-      {"html-rows", required_argument, NULL, OPT_HTML_ROWS}, {                           \
+      {"html-rows", required_argument, NULL, OPT_HTML_ROWS},                             \
+      {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},                               \
+      {"hide", required_argument, NULL, OPT_HIDE}, {                                     \
     "help", no_argument, NULL, 'h'                                                       \
   }
 #define REPORT_SHORTOPTS "f:o:s:n:w:m:F:S:h"
@@ -223,6 +231,29 @@ static bool parse_u64(const char *s, uint64_t *v) {
   if (errno || *end) return false;
   *v = x;
   return true;
+}
+
+/* Append s to the vector *v of *n strings. */
+static const char **str_push(const char **v, size_t *n, const char *s) {
+  v = mlr_xrealloc(v, (*n + 1) * sizeof *v);
+  v[(*n)++] = s;
+  return v;
+}
+
+static void ropts_free(ropts_t *r) {
+  free(r->supp_files);
+  free(r->alloc_fn);
+  free(r->hide);
+}
+
+/* A regular expression of option --what, checked before any dump is read
+ * (or program run): an empty one would match every function. */
+static void check_re(const char *cmd, const char *what, const char *pat) {
+  if (!*pat) die_usage(cmd, "--%s: expected a regular expression, not ''", what);
+  regex_t re;
+  mlr_err_t err;
+  if (mlr_regcomp(&re, pat, what, &err)) die_usage(cmd, "%s", err.msg);
+  regfree(&re);
 }
 
 /* Handles one report option; false when c is not one. */
@@ -253,9 +284,14 @@ static bool report_opt(const char *cmd, ropts_t *r, int c, const char *arg) {
     return true;
   case 'm': r->ro.module_re = arg; return true;
   case 'F': r->ro.function_re = arg; return true;
-  case 'S':
-    r->supp_files = mlr_xrealloc(r->supp_files, (r->nsupp + 1) * sizeof *r->supp_files);
-    r->supp_files[r->nsupp++] = arg;
+  case 'S': r->supp_files = str_push(r->supp_files, &r->nsupp, arg); return true;
+  case OPT_ALLOC_FN:
+    check_re(cmd, "alloc-fn", arg);
+    r->ro.alloc_fn = r->alloc_fn = str_push(r->alloc_fn, &r->ro.nalloc_fn, arg);
+    return true;
+  case OPT_HIDE:
+    check_re(cmd, "hide", arg);
+    r->ro.hide = r->hide = str_push(r->hide, &r->ro.nhide, arg);
     return true;
   case OPT_NO_DEFAULTS: r->no_defaults = true; return true;
   case OPT_DEBUG_DIR: r->debug_dirs = arg; return true;
@@ -438,7 +474,7 @@ static int cmd_report(int argc, char **argv) {
   int rc = report_one(argv[optind], &r, supp, out, NULL);
   if (close_out(&r, out, rc == 0) && !rc) rc = 1;
   mlr_supp_free(supp);
-  free(r.supp_files);
+  ropts_free(&r);
   return rc;
 }
 
@@ -506,7 +542,7 @@ out_d0:
   mlr_dump_free(&d0);
 out_supp:
   mlr_supp_free(supp);
-  free(r.supp_files);
+  ropts_free(&r);
   return rc;
 }
 
@@ -1305,7 +1341,7 @@ static int cmd_run(int argc, char **argv) {
   free_dumps(after, nafter);
   free_dumps(stale, nstale);
   mlr_supp_free(supp);
-  free(r.supp_files);
+  ropts_free(&r);
   free(lib);
   free(ldp);
   free(adir);

@@ -91,6 +91,8 @@ static void json_stack(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s, boo
           s->id, (unsigned long long)s->blocks, (unsigned long long)s->bytes,
           (unsigned long long)s->usable, (unsigned long long)s->min_size,
           (unsigned long long)s->max_size, (unsigned long long)s->oldest_seq);
+  if (s->merged || s->hidden) // only with --alloc-fn/--hide
+    fprintf(out, ", \"merged\": %u, \"hidden_frames\": %zu", (unsigned)s->merged, s->hidden);
   if (supp) {
     fputs(", \"suppressed_by\": ", out);
     mlr_json_str(out, s->suppressed_by);

@@ -32,6 +32,10 @@ void mlr_text_frames(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s,
             indent);
     return;
   }
+  if (s->nframes == 0 && s->hidden) {
+    fprintf(out, "%s(no frames: all %zu removed by --alloc-fn/--hide)\n", indent, s->hidden);
+    return;
+  }
   if (s->nframes == 0) {
     fprintf(out, "%s(no frames: %s)\n", indent,
             s->nraw ? "only the tracker's own frames" : "stack capture off or failed");
@@ -139,7 +143,10 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
             mlr_plural(s->blocks, "block", "blocks"), (unsigned long long)s->bytes,
             mlr_plural(s->bytes, "byte", "bytes"));
     sizes(out, s);
-    fprintf(out, "), stack %u:%s\n", s->id, plain);
+    fprintf(out, "), stack %u", s->id);
+    if (s->merged)
+      fprintf(out, " and %u more merged by --alloc-fn/--hide", (unsigned)s->merged);
+    fprintf(out, ":%s\n", plain);
     mlr_text_frames(out, d, s, "    ");
   }
   if (n < r->nshown) {

@@ -27,7 +27,7 @@ EXTRA_DIST += tools/memledger.1 tools/fuzz_read.c doc/report-json.md \
 # tests/data/ (module paths there do not exist: output is machine-independent).
 TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
 	tests/tools/run.sh tests/tools/dump_live.sh tests/tools/dump_signals.sh tests/tools/run_tree.sh \
-	tests/tools/diff.sh tests/tools/trim.sh \
+	tests/tools/diff.sh tests/tools/diff_time.sh tests/tools/trim.sh \
 	tests/tools/clean_programs.sh tests/tools/symbolize.sh \
 	tests/tools/hostile.sh tests/tools/big.sh
 TESTS += $(TOOLS_TESTS)

@@ -10,6 +10,7 @@
  * it was killed, 126/127 when it could not be started).
  */
 #include "libopts.h"
+#include "report_fmtutil.h"
 #include "report_priv.h"
 
 #include <ctype.h>
@@ -481,6 +482,32 @@ static int cmd_report(int argc, char **argv) {
 /* ---- diff
  * ---------------------------------------------------------------------------------- */
 
+/* Warnings about two dumps that do not compare well: taken with different
+ * thresholds (blocks between the two are counted on one side only) or
+ * stack settings (stacks may not match), or NEW older than OLD. */
+static void diff_warnings(const mlr_dump_t *d0, const mlr_dump_t *d1) {
+  const char *t0 = mlr_kv_get(d0->header, d0->nheader, "threshold");
+  const char *t1 = mlr_kv_get(d1->header, d1->nheader, "threshold");
+  if (t0 && t1 && strcmp(t0, t1))
+    msg("warning: the dumps were taken with different thresholds (MEMLEDGER_MIN_SIZE: %s "
+        "and %s bytes): blocks between the two are tracked in one dump only",
+        mlr_safe(t0), mlr_safe(t1));
+  static const char *const keys[] = {"unwind", "max_frames"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    const char *v0 = mlr_kv_get(d0->header, d0->nheader, keys[i]);
+    const char *v1 = mlr_kv_get(d1->header, d1->nheader, keys[i]);
+    if (v0 && v1 && strcmp(v0, v1))
+      msg("warning: the dumps were taken with different unwind settings (%s: %s and %s): "
+          "the same allocation site may give different stacks",
+          keys[i], mlr_safe(v0), mlr_safe(v1));
+  }
+  double s0, s1;
+  if (mlr_dump_time(d0, &s0) && mlr_dump_time(d1, &s1) && s1 < s0)
+    msg("warning: NEW (%s) was taken %.3f s before OLD (%s): growth is shrinkage "
+        "(swap them?)",
+        mlr_safe(d1->path), s0 - s1, mlr_safe(d0->path));
+}
+
 static int cmd_diff(int argc, char **argv) {
   static const struct option lo[] = {
       REPORT_LONGOPTS, {"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
@@ -514,6 +541,7 @@ static int cmd_diff(int argc, char **argv) {
     msg("warning: the dumps come from different programs (%s, %s)", e0, e1);
   else if (p0 && p1 && strcmp(p0, p1))
     msg("warning: the dumps come from different processes (pid %s, pid %s)", p0, p1);
+  diff_warnings(&d0, &d1);
   mlr_report_t r0, r1;
   mlr_err_t err;
   mlr_report_opts_t ro = r.ro;

@@ -167,7 +167,15 @@ typedef struct mlr_diff_s {
   size_t ndeltas;
   mlr_delta_t *deltas;      // sorted by growth (bytes, or count), largest first
   int64_t dblocks, dbytes;  // totals
+  /* Added with the growth rate: the time from the old dump to the new one
+   * (header unix_time_ns, else time), when both dumps have one. */
+  bool have_interval;
+  double interval;          // seconds; negative when NEW is the older dump
 } mlr_diff_t;
+
+/* The time of a dump in seconds since the Unix epoch, from its header's
+ * unix_time_ns (else its ISO 8601 time); false when it has neither. */
+bool mlr_dump_time(const mlr_dump_t *d, double *secs);
 
 /* ---- output formats (one file each: report_<format>.c) --------------------- */
 /* Each writes to out; returns 0 or -1 (I/O error, message in err). */

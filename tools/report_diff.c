@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uthash.h>
 
 /* ---- the diff
@@ -40,6 +41,28 @@ static int cmp_delta(const void *a, const void *b) {
   bool nx = x->new_stack != NULL, ny = y->new_stack != NULL;
   if (nx != ny) return nx ? -1 : 1;
   return did(x) < did(y) ? -1 : did(x) > did(y);
+}
+
+bool mlr_dump_time(const mlr_dump_t *d, double *secs) {
+  const char *ns = mlr_kv_get(d->header, d->nheader, "unix_time_ns");
+  if (ns && *ns && strspn(ns, "0123456789") == strlen(ns) && strlen(ns) <= 19) {
+    *secs = (double)strtoull(ns, NULL, 10) / 1e9;
+    return true;
+  }
+  /* "2026-01-02T03:04:05.678Z" (older dumps, hand-written ones) */
+  const char *t = mlr_kv_get(d->header, d->nheader, "time");
+  struct tm tm = {0};
+  const char *rest = t ? strptime(t, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+  if (!rest) return false;
+  double frac = 0;
+  if (*rest == '.') {
+    char *end;
+    frac = strtod(rest, &end);
+    rest = end;
+  }
+  if (strcmp(rest, "Z") != 0 && *rest) return false;
+  *secs = (double)timegm(&tm) + frac;
+  return true;
 }
 
 int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r,
@@ -100,6 +123,11 @@ int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r,
   for (size_t i = 0; i < df->ndeltas; i++) {
     df->dblocks += df->deltas[i].dblocks;
     df->dbytes += df->deltas[i].dbytes;
+  }
+  double t0, t1;
+  if (mlr_dump_time(df->old_dump, &t0) && mlr_dump_time(df->new_dump, &t1)) {
+    df->have_interval = true;
+    df->interval = t1 - t0;
   }
   d_sort = sort;
   qsort(df->deltas, df->ndeltas, sizeof *df->deltas, cmp_delta);

@@ -172,6 +172,20 @@ int mlr_format_diff_json(FILE *out, const mlr_diff_t *df, const mlr_format_opts_
           (unsigned long long)((int64_t)oy + df->dbytes));
   fprintf(out, ",\n  \"growth\": {\"blocks\": %lld, \"bytes\": %lld}",
           (long long)df->dblocks, (long long)df->dbytes);
+  if (df->have_interval)
+    fprintf(out, ",\n  \"interval_seconds\": %.3f", df->interval);
+  else
+    fputs(",\n  \"interval_seconds\": null", out);
+  if (df->have_interval && df->interval > 0) {
+    double per_min = 60 / df->interval;
+    fprintf(out,
+            ",\n  \"growth_rate\": {\"bytes_per_minute\": %.3f, \"bytes_per_hour\": %.3f, "
+            "\"blocks_per_minute\": %.3f, \"blocks_per_hour\": %.3f}",
+            (double)df->dbytes * per_min, (double)df->dbytes * per_min * 60,
+            (double)df->dblocks * per_min, (double)df->dblocks * per_min * 60);
+  } else {
+    fputs(",\n  \"growth_rate\": null", out);
+  }
   fputs(",\n  \"stacks\": [", out);
   size_t k = 0;
   for (size_t i = 0; i < df->ndeltas; i++) {

@@ -186,6 +186,25 @@ static void dump_line(FILE *out, const char *label, const mlr_dump_t *d, uint64_
           (unsigned long long)by, mlr_plural(by, "byte", "bytes"));
 }
 
+/* 754.5 -> "12 min 34.5 s" (sign kept). */
+static const char *duration(char *buf, size_t size, double secs) {
+  const char *sign = secs < 0 ? "-" : "";
+  double a = secs < 0 ? -secs : secs;
+  unsigned long long whole = (unsigned long long)a;
+  double frac = a - (double)whole;
+  unsigned long long d = whole / 86400, h = whole / 3600 % 24, m = whole / 60 % 60;
+  double sec = (double)(whole % 60) + frac;
+  if (a < 60)
+    snprintf(buf, size, "%s%.3f s", sign, a);
+  else if (a < 3600)
+    snprintf(buf, size, "%s%llu min %.1f s", sign, m, sec);
+  else if (a < 86400)
+    snprintf(buf, size, "%s%llu h %llu min %.0f s", sign, h, m, sec);
+  else
+    snprintf(buf, size, "%s%llu d %llu h %llu min", sign, d, h, m);
+  return buf;
+}
+
 int mlr_format_diff_text(FILE *out, const mlr_diff_t *df, const mlr_format_opts_t *o,
                          mlr_err_t *err) {
   (void)o;
@@ -212,8 +231,22 @@ int mlr_format_diff_text(FILE *out, const mlr_diff_t *df, const mlr_format_opts_
   fputs("memledger diff (unfreed blocks after suppressions)\n", out);
   dump_line(out, "old", df->old_dump, ob, oy);
   dump_line(out, "new", df->new_dump, nb, ny);
+  char dur[64];
+  if (!df->have_interval)
+    fputs("  time:    unknown (a dump's header has no time)\n", out);
+  else
+    fprintf(out, "  time:    %s from old to new (%.3f s)\n",
+            duration(dur, sizeof dur, df->interval), df->interval);
   fprintf(out, "  growth:  %+lld blocks, %+lld bytes\n", (long long)df->dblocks,
           (long long)df->dbytes);
+  if (df->have_interval && df->interval > 0) {
+    double per_min = 60 / df->interval;
+    fprintf(out,
+            "  rate:    %+.1f bytes/min, %+.0f bytes/hour; %+.2f blocks/min, %+.1f "
+            "blocks/hour\n",
+            (double)df->dbytes * per_min, (double)df->dbytes * per_min * 60,
+            (double)df->dblocks * per_min, (double)df->dblocks * per_min * 60);
+  }
   fprintf(out, "  stacks:  %zu grew, %zu new, %zu shrank, %zu gone, %zu unchanged\n",
           grew, fresh, shrank, gone, same);
   for (size_t i = 0; i < df->ndeltas; i++) {

@@ -12,6 +12,7 @@ MLT_LIBOPTS_SOURCES = tools/libopts.c tools/libopts.h src/options.c src/fmt.c
 memledger_SOURCES = tools/memledger.c $(MLR_CORE_SOURCES) $(MLT_LIBOPTS_SOURCES) \
 	tools/report_symbolize.c tools/report_build.c tools/report_text.c \
 	tools/report_json.c tools/report_folded.c tools/report_diff.c tools/report_trim.c \
+	tools/report_junit.c tools/report_sarif.c \
 	$(MLR_FORMAT_SOURCES)
 memledger_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -I$(top_srcdir)/tools \
 	-DMLR_LIBDIR='"$(libdir)"' -DMLR_VERSION='"$(PACKAGE_VERSION)"'
@@ -27,7 +28,7 @@ EXTRA_DIST += tools/memledger.1 tools/fuzz_read.c doc/report-json.md \
 # tests/data/ (module paths there do not exist: output is machine-independent).
 TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
 	tests/tools/run.sh tests/tools/dump_live.sh tests/tools/dump_signals.sh tests/tools/run_tree.sh \
-	tests/tools/diff.sh tests/tools/diff_time.sh tests/tools/trim.sh \
+	tests/tools/diff.sh tests/tools/diff_time.sh tests/tools/trim.sh tests/tools/ci_formats.sh \
 	tests/tools/clean_programs.sh tests/tools/symbolize.sh \
 	tests/tools/hostile.sh tests/tools/big.sh
 TESTS += $(TOOLS_TESTS)

@@ -90,7 +90,8 @@ static const char usage_main[] =
 
 #define REPORT_OPTS_HELP                                                                 \
   "Report options:\n"                                                                    \
-  "  -f, --format FMT        text (default), json, folded, jeprof, pprof, html\n"        \
+  "  -f, --format FMT        text (default), json, folded, jeprof, pprof, html,\n"       \
+  "                          junit, sarif (CI: JUnit XML, SARIF 2.1.0)\n"                \
   "  -o, --output FILE       write the report to FILE\n"                                 \
   "  -s, --sort KEY          bytes (default) or count\n"                                 \
   "  -n, --top N             the N largest stacks only\n"                                \
@@ -337,6 +338,7 @@ static const struct {
     {"text", mlr_format_text},     {"json", mlr_format_json},
     {"folded", mlr_format_folded}, {"jeprof", mlr_format_jeprof},
     {"pprof", mlr_format_pprof},   {"html", mlr_format_html},
+    {"junit", mlr_format_junit},   {"sarif", mlr_format_sarif},
 };
 
 static format_fn find_format(const char *cmd, const char *name, bool diff) {
@@ -346,7 +348,9 @@ static format_fn find_format(const char *cmd, const char *name, bool diff) {
   }
   for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
     if (!strcmp(formats[i].name, name)) return formats[i].fn;
-  die_usage(cmd, "--format: expected text, json, folded, jeprof, pprof or html, not '%s'",
+  die_usage(cmd,
+            "--format: expected text, json, folded, jeprof, pprof, html, junit or sarif, "
+            "not '%s'",
             name);
 }
 

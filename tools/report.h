@@ -209,6 +209,8 @@ int mlr_format_folded(FILE *out, const mlr_report_t *r, const mlr_format_opts_t 
 int mlr_format_jeprof(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
 int mlr_format_pprof(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
 int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
+int mlr_format_junit(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
+int mlr_format_sarif(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
 int mlr_format_diff_text(FILE *out, const mlr_diff_t *d, const mlr_format_opts_t *o, mlr_err_t *err);
 int mlr_format_diff_json(FILE *out, const mlr_diff_t *d, const mlr_format_opts_t *o, mlr_err_t *err);
 

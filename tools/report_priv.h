@@ -63,6 +63,15 @@ void mlr_json_str(FILE *out, const char *s);
  * (note)". */
 void mlr_text_frames(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s,
                      const char *indent);
+/* "3 blocks, 12288 bytes (4096 bytes each)" or "(sizes 1501 to 1600
+ * bytes)": a stack's amount, as the text report heads it.  Returns buf. */
+const char *mlr_stack_amount(const mlr_stack_t *s, char *buf, size_t size);
+/* "make_session_cache (leak_basic.c:29)": mlr_frame_name and the base name
+ * of the frame's file:line when known; raw (escape it for output).
+ * Returns buf. */
+const char *mlr_frame_site(const mlr_dump_t *d, const mlr_frame_t *f, char *buf,
+                           size_t size);
+
 /* JSON array of frames. */
 void mlr_json_frames(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s);
 

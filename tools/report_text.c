@@ -60,12 +60,30 @@ void mlr_text_frames(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s,
   }
 }
 
-static void sizes(FILE *out, const mlr_stack_t *s) {
+const char *mlr_stack_amount(const mlr_stack_t *s, char *buf, size_t size) {
+  int n = snprintf(buf, size, "%llu %s, %llu %s (", (unsigned long long)s->blocks,
+                   mlr_plural(s->blocks, "block", "blocks"), (unsigned long long)s->bytes,
+                   mlr_plural(s->bytes, "byte", "bytes"));
+  if (n < 0 || (size_t)n >= size) return buf;
   if (s->min_size == s->max_size)
-    fprintf(out, "%llu bytes each", (unsigned long long)s->min_size);
+    snprintf(buf + n, size - (size_t)n, "%llu bytes each)", (unsigned long long)s->min_size);
   else
-    fprintf(out, "sizes %llu to %llu bytes", (unsigned long long)s->min_size,
-            (unsigned long long)s->max_size);
+    snprintf(buf + n, size - (size_t)n, "sizes %llu to %llu bytes)",
+             (unsigned long long)s->min_size, (unsigned long long)s->max_size);
+  return buf;
+}
+
+const char *mlr_frame_site(const mlr_dump_t *d, const mlr_frame_t *f, char *buf,
+                           size_t size) {
+  char name[512];
+  const char *fn = mlr_frame_name(d, f, name, sizeof name);
+  if (f->file && f->line) {
+    const char *base = strrchr(f->file, '/');
+    snprintf(buf, size, "%s (%s:%u)", fn, base ? base + 1 : f->file, f->line);
+  } else {
+    snprintf(buf, size, "%s", fn);
+  }
+  return buf;
 }
 
 static void amount(FILE *out, uint64_t blocks, uint64_t bytes, uint64_t stacks) {
@@ -139,11 +157,8 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
   size_t n = r->top && r->top < r->nshown ? r->top : r->nshown;
   for (size_t i = 0; i < n; i++) {
     const mlr_stack_t *s = r->shown[i];
-    fprintf(out, "\n%s%llu %s, %llu %s (", bold, (unsigned long long)s->blocks,
-            mlr_plural(s->blocks, "block", "blocks"), (unsigned long long)s->bytes,
-            mlr_plural(s->bytes, "byte", "bytes"));
-    sizes(out, s);
-    fprintf(out, "), stack %u", s->id);
+    char am[160];
+    fprintf(out, "\n%s%s, stack %u", bold, mlr_stack_amount(s, am, sizeof am), s->id);
     if (s->merged)
       fprintf(out, " and %u more merged by --alloc-fn/--hide", (unsigned)s->merged);
     fprintf(out, ":%s\n", plain);

@@ -21,7 +21,18 @@ memledger_CFLAGS = $(AM_CFLAGS) -fvisibility=default -ftls-model=global-dynamic 
 memledger_LDADD = $(LIBDW_LIBS) $(ZLIB_LIBS) $(MLR_FORMAT_LIBS) -lstdc++
 man_MANS = tools/memledger.1
 EXTRA_DIST += tools/memledger.1 tools/fuzz_read.c doc/report-json.md \
-	doc/memledger-command.md
+	doc/memledger-command.md tools/memledger.bash-completion
+
+# The bash completion, installed under the command's name (bash-completion
+# loads <completionsdir>/<command> on first use); configure picks the
+# directory (--with-bash-completion-dir).
+if ML_BASH_COMPLETION
+bashcompletiondir = $(BASH_COMPLETION_DIR)
+bashcompletion_DATA = tools/bash-completion/memledger
+endif
+tools/bash-completion/memledger: $(srcdir)/tools/memledger.bash-completion
+	$(AM_V_GEN)$(MKDIR_P) tools/bash-completion && cp $(srcdir)/tools/memledger.bash-completion $@
+CLEANFILES += tools/bash-completion/memledger
 
 # ---- tests ---------------------------------------------------------------
 # TAP scripts over the built command; golden dumps and expected outputs in
@@ -29,6 +40,7 @@ EXTRA_DIST += tools/memledger.1 tools/fuzz_read.c doc/report-json.md \
 TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
 	tests/tools/run.sh tests/tools/dump_live.sh tests/tools/dump_signals.sh tests/tools/run_tree.sh \
 	tests/tools/diff.sh tests/tools/diff_time.sh tests/tools/trim.sh tests/tools/ci_formats.sh \
+	tests/tools/completion.sh \
 	tests/tools/clean_programs.sh tests/tools/symbolize.sh \
 	tests/tools/hostile.sh tests/tools/big.sh
 TESTS += $(TOOLS_TESTS)

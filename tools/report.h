@@ -171,6 +171,8 @@ typedef struct mlr_diff_s {
    * (header unix_time_ns, else time), when both dumps have one. */
   bool have_interval;
   double interval;          // seconds; negative when NEW is the older dump
+  bool have_rate;           // the interval is known and positive:
+  double bytes_per_min, blocks_per_min; // growth over it, per minute
 } mlr_diff_t;
 
 /* The time of a dump in seconds since the Unix epoch, from its header's

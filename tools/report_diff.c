@@ -128,6 +128,11 @@ int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r,
   if (mlr_dump_time(df->old_dump, &t0) && mlr_dump_time(df->new_dump, &t1)) {
     df->have_interval = true;
     df->interval = t1 - t0;
+    if (df->interval > 0) {
+      df->have_rate = true;
+      df->bytes_per_min = (double)df->dbytes * 60 / df->interval;
+      df->blocks_per_min = (double)df->dblocks * 60 / df->interval;
+    }
   }
   d_sort = sort;
   qsort(df->deltas, df->ndeltas, sizeof *df->deltas, cmp_delta);

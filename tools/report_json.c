@@ -176,13 +176,12 @@ int mlr_format_diff_json(FILE *out, const mlr_diff_t *df, const mlr_format_opts_
     fprintf(out, ",\n  \"interval_seconds\": %.3f", df->interval);
   else
     fputs(",\n  \"interval_seconds\": null", out);
-  if (df->have_interval && df->interval > 0) {
-    double per_min = 60 / df->interval;
+  if (df->have_rate) {
     fprintf(out,
             ",\n  \"growth_rate\": {\"bytes_per_minute\": %.3f, \"bytes_per_hour\": %.3f, "
             "\"blocks_per_minute\": %.3f, \"blocks_per_hour\": %.3f}",
-            (double)df->dbytes * per_min, (double)df->dbytes * per_min * 60,
-            (double)df->dblocks * per_min, (double)df->dblocks * per_min * 60);
+            df->bytes_per_min, df->bytes_per_min * 60, df->blocks_per_min,
+            df->blocks_per_min * 60);
   } else {
     fputs(",\n  \"growth_rate\": null", out);
   }

@@ -254,14 +254,12 @@ int mlr_format_diff_text(FILE *out, const mlr_diff_t *df, const mlr_format_opts_
             duration(dur, sizeof dur, df->interval), df->interval);
   fprintf(out, "  growth:  %+lld blocks, %+lld bytes\n", (long long)df->dblocks,
           (long long)df->dbytes);
-  if (df->have_interval && df->interval > 0) {
-    double per_min = 60 / df->interval;
+  if (df->have_rate)
     fprintf(out,
             "  rate:    %+.1f bytes/min, %+.0f bytes/hour; %+.2f blocks/min, %+.1f "
             "blocks/hour\n",
-            (double)df->dbytes * per_min, (double)df->dbytes * per_min * 60,
-            (double)df->dblocks * per_min, (double)df->dblocks * per_min * 60);
-  }
+            df->bytes_per_min, df->bytes_per_min * 60, df->blocks_per_min,
+            df->blocks_per_min * 60);
   fprintf(out, "  stacks:  %zu grew, %zu new, %zu shrank, %zu gone, %zu unchanged\n",
           grew, fresh, shrank, gone, same);
   for (size_t i = 0; i < df->ndeltas; i++) {

@@ -12,10 +12,7 @@ need_file "$PROG"
 command -v python3 >/dev/null || { echo "1..0 # SKIP no python3 to parse the output"; exit 0; }
 tap_plan 14
 o=$T_TMP
-d=$(fresh_dir ci)
-ml_run "$d" "$PROG" >/dev/null 2>&1
-dump=$(only_dump "$d")
-[ -n "$dump" ] || bail "prog_wrappers wrote no dump"
+dump=$(dump_of ci "$PROG") || bail "prog_wrappers wrote no dump"
 
 # py DESCRIPTION SCRIPT FILE: ok when the python3 SCRIPT passes on FILE
 # (sys.argv[1]); its error is the diagnostic.

@@ -8,10 +8,7 @@
 PROG=$TT_BIN/prog_wrappers
 need_file "$PROG"
 tap_plan 16
-d=$(fresh_dir trim)
-ml_run "$d" "$PROG" >/dev/null 2>&1
-dump=$(only_dump "$d")
-[ -n "$dump" ] || bail "prog_wrappers wrote no dump"
+dump=$(dump_of trim "$PROG") || bail "prog_wrappers wrote no dump"
 o=$T_TMP
 
 # frame0 FILE: the function of frame #0 of every stack, in report order

@@ -122,7 +122,9 @@ static const char usage_diff[] =
     "Usage: memledger diff [OPTIONS] OLD NEW\n"
     "Growth of unfreed blocks per stack from dump OLD to dump NEW (stacks are\n"
     "matched by their symbolized frames): grown, new, shrunk and gone stacks,\n"
-    "largest growth first.  Formats: text (default) and json.\n"
+    "largest growth first, with the time between the dumps and the growth rate.\n"
+    "Warns when the dumps were taken with different thresholds or unwinding.\n"
+    "Formats: text (default) and json.\n"
     "\n" REPORT_OPTS_HELP "  -q, --quiet             no progress messages on stderr\n"
     "  -h, --help              this help\n";
 

@@ -54,6 +54,15 @@ const char *mlr_safe(const char *s);
  * copy with the same lifetime rule as mlr_safe. */
 const char *mlr_utf8_fix(const char *s);
 
+/* s as XML or HTML character data or attribute value: first mlr_safe
+ * (XML 1.0 allows no control characters but tab and newlines, not even as
+ * references; no bytes that are not UTF-8), then & < > " ' as entities;
+ * U+FFFE and U+FFFF, which XML also refuses, as "\uFFFE", "\uFFFF". */
+void mlr_xml_str(FILE *out, const char *s);
+
+/* FNV-1a, 64 bits, of s (string tables; stable fingerprints of stacks). */
+uint64_t mlr_hash_str(const char *s);
+
 /* ---- a string -> index table (dedup for string tables) ------------------- */
 typedef struct mlr_strtab_s {
   size_t n, cap;          // entries, hash capacity (power of two)

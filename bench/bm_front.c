@@ -6,9 +6,11 @@
  *
  * bm_ml_malloc/bm_ml_free are exactly what src/preload.c makes of malloc and
  * free (`ret name params { return impl args; }` over front.h); bm_je_* are
- * what a program gets from libjemalloc.so.  The core is started by
- * bm_front_init() instead of backend.c's constructor, which this file
- * replaces: a constructor would run before main() could turn dumps off.
+ * what a program gets from libjemalloc.so.  The backend is the library's
+ * own (src/backend.c, built with ML_BACKEND_TEXT_IS_OURS=0: the benchmark's
+ * code shares this object).  The core is started by bm_front_init(), not by
+ * the preload library's constructor (src/preload.c, not linked): that would
+ * run before main() could turn dumps off.
  */
 #include "bm_front.h"
 #include "capture.h"
@@ -16,14 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* backend.c's method table, without its constructor. */
-static size_t bm_good_size(size_t n) { return ml_je_nallocx(n ? n : 1, 0); }
-
-const ml_backend_t ml_backend = {
-    .usable_size = ml_je_malloc_usable_size,
-    .good_size = bm_good_size,
-    .ctl = ml_je_mallctl,
-};
 
 // ---- the two sides -------------------------------------------------------------
 
@@ -66,6 +60,10 @@ int bm_front_init(void) {
   setenv("MEMLEDGER_DUMP_AT_EXIT", "0", 1);
   setenv("MEMLEDGER_SIGNAL", "0", 1);
   setenv("MEMLEDGER_QUIET", "1", 1);
+  if (ml_backend.text_is_ours) { /* src/backend.c built for a library of its own */
+    fprintf(stderr, "bm_front: the backend claims this program's code as memledger's\n");
+    return -1;
+  }
   ml_init_process(false);
   ml_unwind_load_libunwind(); /* the libunwind cases; privately, as the library does */
   if (atomic_load(&ml_core.state) != ML_STATE_READY) {

@@ -17,7 +17,8 @@ BENCH_LDADD = bench/libbmfront.la libcore.la libjemalloc_ml.a $(UNWIND_LIBS) \
 	-lpthread -lm $(DL_LIBS)
 
 noinst_LTLIBRARIES += bench/libbmfront.la
-bench_libbmfront_la_SOURCES = bench/bm_front.h bench/bm_front.c
+bench_libbmfront_la_SOURCES = bench/bm_front.h bench/bm_front.c src/backend.c
+bench_libbmfront_la_CPPFLAGS = $(AM_CPPFLAGS) -DML_BACKEND_TEXT_IS_OURS=0
 bench_libbmfront_la_CFLAGS = $(BENCH_CFLAGS)
 
 noinst_PROGRAMS += bench/bm_hotpath bench/bm_callgrind bench/bm_mixed bench/bm_table \

@@ -7,7 +7,8 @@
  * own actions; signalfd and the sigwait family warn when the program takes
  * the dump signal itself; prctl and syscall notice a seccomp filter before
  * it exists.  And the dlopen hook that drops RTLD_DEEPBIND, and the dlclose
- * hook that records unloaded objects (modules.h).  Nothing else here.
+ * hook that records unloaded objects (modules.h), and the constructor.
+ * Nothing else here.
  */
 #include "front.h"
 #include "log.h"
@@ -27,6 +28,15 @@
   ret name params { return impl args; }
 #include "hooks.def"
 #undef ML_HOOK
+
+/* The library's constructor.  Priority 101: before other constructors of
+ * this library (there are none today); the first allocation may already
+ * have initialised the core.  Being dlopen'ed is refused by the loader
+ * itself ("cannot allocate memory in static TLS block"): jemalloc's and our
+ * thread-locals are initial-exec. */
+__attribute__((constructor(101))) static void ml_preload_constructor(void) {
+  ml_init_process(true); /* the sigaction hooks below hide our handlers */
+}
 
 /* ---- signals as the program sees them ---------------------------------- */
 

@@ -186,6 +186,14 @@ void bm_part_loop(bm_part_t part, uint64_t n, unsigned nframes) {
       __asm__ __volatile__("" : "+r"(id) : : "memory");
     }
     break;
+  case BM_PART_CAPTURE:
+    /* The same call site every time: after the first, the per-thread cache
+     * answers (capture.h); the walk would be unwind_eh. */
+    for (uint64_t i = 0; i < n; i++) {
+      uint32_t id = ml_capture_eh(0);
+      __asm__ __volatile__("" : "+r"(id) : : "memory");
+    }
+    break;
   case BM_PART_TABLE: {
     ml_rec_t r = ml_rec_make(UINT64_C(0x7f0012345000), 4096, 1, 1, 1);
     for (uint64_t i = 0; i < n; i++) {

@@ -108,7 +108,8 @@ typedef enum bm_part_e {
   BM_PART_LOCK,
   BM_PART_HASH,
   BM_PART_INTERN,
-  BM_PART_TABLE
+  BM_PART_TABLE,
+  BM_PART_CAPTURE // ml_capture_eh from one call site: a cache hit
 } bm_part_t;
 void bm_part_loop(bm_part_t part, uint64_t n, unsigned nframes);
 

@@ -14,9 +14,11 @@
  *                               frames as the tracked capture does
  *   part_*                      pieces of the tracked path alone: a lock and
  *                               unlock, a table insert and remove, hashing
- *                               and interning a stack of 0 or 20 frames;
- *                               part_hooks: one call of an instrumented
- *                               function (the shadow stack's price per call)
+ *                               and interning a stack of 0 or 20 frames,
+ *                               a capture answered by the per-thread cache
+ *                               (part_capture_hit); part_hooks: one call of
+ *                               an instrumented function (the shadow
+ *                               stack's price per call)
  *
  * One iteration is one pair, so the time per iteration is ns per pair and
  * items_per_second is pairs per second.  Each side is called through a
@@ -201,6 +203,7 @@ static bm_case_t bm_part_lock = {.kind = BM_PART, .part = BM_PART_LOCK};
 static bm_case_t bm_part_hash = {.kind = BM_PART, .part = BM_PART_HASH};
 static bm_case_t bm_part_intern = {.kind = BM_PART, .part = BM_PART_INTERN};
 static bm_case_t bm_part_table = {.kind = BM_PART, .part = BM_PART_TABLE};
+static bm_case_t bm_part_capture = {.kind = BM_PART, .part = BM_PART_CAPTURE};
 static bm_case_t bm_part_hooks = {.kind = BM_HOOKS};
 /* Tracked pairs under chains of 8, 32 and 128 frames (issue 3's depths). */
 #define BM_DEPTH_CASE(m, d)                                                               \
@@ -303,6 +306,7 @@ int main(int argc, char **argv) {
   /* Parts of a tracked pair (the argument is a frame count). */
   bm_bench_arg(bm_register("part_lock", bm_part_run, &bm_part_lock), 0);
   bm_bench_arg(bm_register("part_table", bm_part_run, &bm_part_table), 0);
+  bm_bench_arg(bm_register("part_capture_hit", bm_part_run, &bm_part_capture), 0);
   bm_bench_arg(bm_register("part_hooks", bm_part_run, &bm_part_hooks), 0);
   bm_bench_arg(bm_bench_arg(bm_register("part_hash", bm_part_run, &bm_part_hash), 0), 20);
   bm_bench_arg(bm_bench_arg(bm_register("part_intern", bm_part_run, &bm_part_intern), 0),

@@ -10,6 +10,7 @@
 #   memcheck    valgrind --tool=memcheck (when installed)
 # on
 #   python      python3 bench/alloc_workload.py (dicts, lists, strings)
+#   pymalloc0   the same with PYTHONMALLOC=malloc (every object a malloc)
 #   sqlite3     sqlite3 :memory: < bench/workload.sql (200k rows, indexes)
 #   redis       redis-server + redis-benchmark -n N on 127.0.0.1 (when
 #               installed; the time is redis-benchmark's, the RSS the server's)
@@ -20,7 +21,14 @@
 #
 #   bench/compare.sh [--quick] [--repetitions N] [--tool-repetitions N]
 #                    [--lib PATH/libmemledger.so] [--jemalloc PATH]
-#                    [--only python,sqlite3,redis] [--no-tools]
+#                    [--only python,pymalloc0,sqlite3,redis] [--no-tools]
+#                    [--callgrind]
+#
+# --callgrind: instead of wall time, instructions (valgrind --tool=callgrind,
+# one run per program and setup: deterministic, so one is enough) of the
+# programs but redis (a server under a client: not one process's count),
+# under jemalloc, memledger and ml_min0, with the ratio to jemalloc: the
+# noise-free view of the same comparison on a shared machine.
 #
 # --quick: 3 repetitions (default 5).  heaptrack and memcheck are 10-50x
 # slower; they run --tool-repetitions times (default 1; 0 with --no-tools).
@@ -32,8 +40,9 @@ reps=5
 tool_reps=1
 lib=
 jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-only=python,sqlite3,redis
-usage() { sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+only=python,pymalloc0,sqlite3,redis
+callgrind=0
+usage() { sed -n '3,37p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) reps=3; shift ;;
@@ -43,6 +52,7 @@ while [ $# -gt 0 ]; do
     --lib) lib=$2; shift 2 ;;
     --jemalloc) jemalloc=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
+    --callgrind) callgrind=1; shift ;;
     -h|--help) usage ;;
     *) echo "compare.sh: unknown option $1" >&2; usage ;;
   esac
@@ -59,11 +69,15 @@ fi
 lib=$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")
 [ -f "$jemalloc" ] || { echo "compare.sh: $jemalloc not found (package libjemalloc2)" >&2; exit 1; }
 
-exec python3 - "$here" "$lib" "$jemalloc" "$reps" "$tool_reps" "$only" <<'PY'
-import os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+if [ "$callgrind" = 1 ] && ! command -v valgrind >/dev/null 2>&1; then
+  echo "compare.sh: --callgrind needs valgrind (package valgrind)" >&2
+  exit 1
+fi
+exec python3 - "$here" "$lib" "$jemalloc" "$reps" "$tool_reps" "$only" "$callgrind" <<'PY'
+import os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
-here, lib, jemalloc, reps, tool_reps, only = sys.argv[1:7]
-reps, tool_reps, only = int(reps), int(tool_reps), set(only.split(","))
+here, lib, jemalloc, reps, tool_reps, only, callgrind = sys.argv[1:8]
+reps, tool_reps, only, callgrind = int(reps), int(tool_reps), set(only.split(",")), callgrind == "1"
 tmp = tempfile.mkdtemp(prefix="memledger-compare.")
 gnu_time = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
@@ -174,9 +188,27 @@ def run_redis(wrap, env):
             server.send_signal(signal.SIGKILL)
             server.wait()
 
+def run_ir(argv, stdin_path, env):
+    """Instructions of one run under callgrind (the program's own process)."""
+    # The variables in valgrind's own environment: it hands LD_PRELOAD on to
+    # the program (with its own preload added), and does not follow an exec.
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + argv
+    stdin = open(stdin_path) if stdin_path else subprocess.DEVNULL
+    p = subprocess.run(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       text=True, errors="replace", env=dict(os.environ, **env))
+    if p.returncode != 0:
+        raise RuntimeError("%s exited %d: %s" % (" ".join(cmd), p.returncode, p.stderr[-500:]))
+    counts = re.findall(r"Collected : (\d+)", p.stderr)
+    if not counts:
+        raise RuntimeError("no instruction count from callgrind: %s" % p.stderr[-300:])
+    return int(counts[-1])
+
 programs = []
+pyargs = [py, os.path.join(here, "alloc_workload.py")]
 if "python" in only:
-    programs.append(("python", lambda w, e: run_simple([py, os.path.join(here, "alloc_workload.py")], None, w, e)))
+    programs.append(("python", lambda w, e: run_simple(pyargs, None, w, e)))
+if "pymalloc0" in only:
+    programs.append(("pymalloc0", lambda w, e: run_simple(pyargs, None, w, dict(e, PYTHONMALLOC="malloc"))))
 if "sqlite3" in only:
     if shutil.which("sqlite3"):
         programs.append(("sqlite3", lambda w, e: run_simple(["sqlite3", ":memory:"], os.path.join(here, "workload.sql"), w, e)))
@@ -187,6 +219,31 @@ if "redis" in only:
         programs.append(("redis", run_redis))
     else:
         print("redis: redis-server/redis-benchmark not installed (package redis-server), skipped")
+
+# ---- --callgrind: instructions, one run each -------------------------------------
+if callgrind:
+    plain = {"python": (pyargs, None, {}), "pymalloc0": (pyargs, None, {"PYTHONMALLOC": "malloc"}),
+             "sqlite3": (["sqlite3", ":memory:"], os.path.join(here, "workload.sql"), {})}
+    print("\nwhole programs: instructions under callgrind (one run each; deterministic)")
+    print("%-10s %-10s %16s %9s" % ("program", "setup", "instructions", "/ je"))
+    bad = False
+    for prog, _ in programs:
+        if prog not in plain:
+            print("%-10s (not measured under callgrind: a server under a client)" % prog)
+            continue
+        argv, stdin_path, penv = plain[prog]
+        je = None
+        for name, _, env in setups[1:]:
+            try:
+                n = run_ir(argv, stdin_path, dict(env, **penv))
+            except Exception as e:
+                print("%-10s %-10s  FAILED: %s" % (prog, name, str(e)[:200]))
+                bad = True
+                continue
+            je = n if name == "jemalloc" else je
+            print("%-10s %-10s %16d %s" % (prog, name, n, "%8.3fx" % (n / je) if je else "%9s" % "-"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    sys.exit(1 if bad else 0)
 
 # ---- interleaved runs ----------------------------------------------------------
 results = {}  # (program, setup) -> [(wall, rss)]

@@ -72,7 +72,8 @@ IT_TESTS = tests/integration/semantics.sh tests/integration/exact_counts.sh \
 	tests/integration/early_dlopen.sh tests/integration/cxx.sh \
 	tests/integration/real_programs.sh tests/integration/options.sh \
 	tests/integration/api.sh tests/integration/exports.sh \
-	tests/integration/unwind_eh.sh tests/integration/secure.sh
+	tests/integration/unwind_eh.sh tests/integration/secure.sh \
+	tests/integration/cmake_package.sh
 TESTS += $(IT_TESTS)
 EXTRA_DIST += $(IT_TESTS) tests/integration/lib.sh
 

@@ -861,33 +861,28 @@ static void test_options_conf_file_is_the_lowest_source(void **state) {
 }
 
 static void test_options_conf_file_untrusted_is_ignored(void **state) {
+  /* writable by others; owned by another user (nobody) */
+  static const struct {
+    mode_t mode;
+    uid_t owner;
+  } cases[] = {{0666, 0}, {0644, 65534}};
   char want[256];
 
   (void)state;
   if (geteuid() != 0) skip();
-  /* writable by others */
-  ml_test_write_conf("min_size=2K\n", 0666);
-  assert_int_equal(ml_options_load(), 1);
-  snprintf(want, sizeof(want),
-           "memledger: warning: %s is ignored: it must be a regular file owned "
-           "by root and not writable by group or others\n",
-           ml_test_conf);
-  assert_string_equal(ml_test_output(), want);
-  assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 1024);
-  unlink(ml_test_conf);
-
-  /* owned by another user */
-  ml_options_reset();
-  ml_test_write_conf("min_size=2K\n", 0644);
-  assert_int_equal(chown(ml_test_conf, 65534, 65534), 0);
-  assert_int_equal(ml_options_load(), 1);
-  snprintf(want, sizeof(want),
-           "memledger: warning: %s is ignored: it must be a regular file owned "
-           "by root and not writable by group or others\n",
-           ml_test_conf);
-  assert_string_equal(ml_test_output(), want);
-  assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 1024);
-  unlink(ml_test_conf);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    ml_options_reset();
+    ml_test_write_conf("min_size=2K\n", cases[i].mode);
+    assert_int_equal(chown(ml_test_conf, cases[i].owner, 0), 0);
+    assert_int_equal(ml_options_load(), 1);
+    snprintf(want, sizeof(want),
+             "memledger: warning: %s is ignored: it must be a regular file "
+             "owned by root and not writable by group or others\n",
+             ml_test_conf);
+    assert_string_equal(ml_test_output(), want);
+    assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 1024);
+    unlink(ml_test_conf);
+  }
 
   /* a directory; a missing file says nothing */
   ml_options_reset();

@@ -673,7 +673,7 @@ static int ml_opt_list_parse(const char *text, const char *where,
                              ml_opt_layer_t *layer, bool warn) {
   const char *s = text, *key, *val;
   size_t klen, vlen;
-  char shown[ML_OPT_SHOW_SIZE], in[64];
+  char shown[ML_OPT_SHOW_SIZE], in[160];
   int rc, problems = 0;
 
   ml_snprintf(in, sizeof(in), " in %s", where);
@@ -715,7 +715,7 @@ static const char *ml_opt_layer_text(const ml_opt_layer_t *layer, int i) {
  * when that was a problem (rejected, clamped), else 0. */
 static int ml_opt_apply_layer(const ml_opt_layer_t *layer, int i,
                               ml_opt_src_t src, const char *where) {
-  char who[128];
+  char who[192];
   const char *text = ml_opt_layer_text(layer, i);
 
   if (text == NULL) return 0;

@@ -87,8 +87,8 @@ ssize_t ml_prim_read_file(const char *path, char *buf, size_t size) ML_HIDDEN;
  * file owned by uid 0, not writable by group or others (checked on the open
  * descriptor).  Up to size-1 bytes into buf, NUL-terminated.  Returns the
  * length; -ENOENT/-ENOTDIR when missing, -EPERM when not trusted, -EFBIG
- * when it does not fit, other -errno.  Lives in prim_conf.c (the memledger
- * command links it too). */
+ * when it does not fit, other -errno; errno is left unchanged.  Lives in
+ * prim_conf.c (the memledger command links it too). */
 ssize_t ml_prim_read_trusted(const char *path, char *buf, size_t size) ML_HIDDEN;
 
 /* Count this process's open file descriptors by kind, by listing

@@ -19,12 +19,16 @@
 ssize_t ml_prim_read_trusted(const char *path, char *buf, size_t size) {
   struct stat st;
   size_t len = 0;
-  int fd, err = 0;
+  int fd, err = 0, saved = errno; /* called from inside malloc */
 
   if (size == 0) return -EINVAL;
   /* O_NONBLOCK: a FIFO put there must not hang the program's start. */
   fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return -errno;
+  if (fd < 0) {
+    err = errno;
+    errno = saved;
+    return -(ssize_t)err;
+  }
   /* Checked on the descriptor: the file read is the file checked. */
   if (fstat(fd, &st) != 0)
     err = errno;
@@ -40,8 +44,15 @@ ssize_t ml_prim_read_trusted(const char *path, char *buf, size_t size) {
     if (n <= 0) break;
     len += (size_t)n;
   }
+  if (err == 0 && len == size - 1) { /* full: more means it grew meanwhile */
+    char more;
+    ssize_t n;
+    while ((n = read(fd, &more, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 0) err = n > 0 ? EFBIG : errno;
+  }
   close(fd);
-  if (err == 0 && len == size - 1) err = EFBIG; /* it grew meanwhile */
   buf[err == 0 ? len : 0] = '\0';
+  errno = saved;
   return err != 0 ? -(ssize_t)err : (ssize_t)len;
 }

@@ -8,6 +8,7 @@
  * MEMLEDGER_* variable is removed before and after each test.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -895,6 +896,47 @@ static void test_options_conf_file_untrusted_is_ignored(void **state) {
   assert_string_equal(ml_test_output(), "");
 }
 
+static void test_options_conf_file_size_limit_and_errno(void **state) {
+  static char text[8194];
+  const char *line = "min_size=2K\n";
+  char want[256];
+
+  (void)state;
+  if (geteuid() != 0) skip();
+  /* 8192 bytes: read; errno unchanged (the loader runs inside malloc) */
+  memset(text, '#', sizeof(text));
+  text[8191 - strlen(line)] = '\n';
+  memcpy(text + 8192 - strlen(line), line, strlen(line) + 1);
+  assert_int_equal(strlen(text), 8192);
+  ml_test_write_conf(text, 0644);
+  errno = 4242;
+  assert_int_equal(ml_options_load(), 0);
+  assert_int_equal(errno, 4242);
+  assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 2048);
+  unlink(ml_test_conf);
+
+  /* 8193 bytes: ignored */
+  ml_options_reset();
+  memmove(text + 1, text, 8193);
+  ml_test_write_conf(text, 0644);
+  errno = 4242;
+  assert_int_equal(ml_options_load(), 1);
+  assert_int_equal(errno, 4242);
+  snprintf(want, sizeof(want),
+           "memledger: warning: %s is ignored: larger than 8192 bytes\n",
+           ml_test_conf);
+  assert_string_equal(ml_test_output(), want);
+  assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 1024);
+  unlink(ml_test_conf);
+
+  /* missing: errno unchanged too */
+  ml_options_reset();
+  ml_opt_conf_path = "/nonexistent/memledger.conf";
+  errno = 4242;
+  assert_int_equal(ml_options_load(), 0);
+  assert_int_equal(errno, 4242);
+}
+
 /* ---- secure-execution mode --------------------------------------------------- */
 
 static void test_options_secure_ignores_the_environment(void **state) {
@@ -1242,6 +1284,7 @@ int main(void) {
       ML_TEST(test_options_list_max_errors_caps_its_warnings),
       ML_TEST(test_options_conf_file_is_the_lowest_source),
       ML_TEST(test_options_conf_file_untrusted_is_ignored),
+      ML_TEST(test_options_conf_file_size_limit_and_errno),
       ML_TEST(test_options_secure_ignores_the_environment),
       ML_TEST(test_options_secure_reads_the_conf_file),
       ML_TEST(test_options_load_reads_several_in_table_order),

@@ -37,6 +37,27 @@ extern char **environ;
 extern bool (*ml_opt_is_secure)(void);
 extern const char *ml_opt_conf_path;
 
+/* Allocations while ml_test_count_mallocs is set: the loader runs inside the
+ * program's first malloc and must not call it (glibc's own entry points do
+ * the work). */
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t size);
+static volatile bool ml_test_count_mallocs;
+static volatile int ml_test_mallocs;
+void *malloc(size_t size) {
+  if (ml_test_count_mallocs) ml_test_mallocs++;
+  return __libc_malloc(size);
+}
+void *calloc(size_t n, size_t size) {
+  if (ml_test_count_mallocs) ml_test_mallocs++;
+  return __libc_calloc(n, size);
+}
+void *realloc(void *p, size_t size) {
+  if (ml_test_count_mallocs) ml_test_mallocs++;
+  return __libc_realloc(p, size);
+}
+
 /* ---- fixtures ----------------------------------------------------------- */
 
 static int ml_test_pipe[2] = {-1, -1};
@@ -937,6 +958,32 @@ static void test_options_conf_file_size_limit_and_errno(void **state) {
   assert_int_equal(errno, 4242);
 }
 
+static void test_options_load_does_not_allocate(void **state) {
+  (void)state;
+  if (geteuid() == 0)
+    ml_test_write_conf("# defaults\nmin_size=2K\nmax_frames=abc\ncolour=1\n", 0644);
+  assert_int_equal(setenv("MEMLEDGER_OPTIONS",
+                          "unwind=fp:dir='/tmp/a:b':mni_size=1:skip_frames=99", 1),
+                   0);
+  assert_int_equal(setenv("MEMLEDGER_VERBOSE", "x", 1), 0);
+  assert_int_equal(setenv("MEMLEDGER_TYPO", "1", 1), 0);
+  ml_test_mallocs = 0;
+  ml_test_count_mallocs = true;
+  int problems = ml_options_load();
+  ml_options_print();
+  ml_test_count_mallocs = false;
+  assert_int_equal(ml_test_mallocs, 0);
+  assert_int_equal(problems, geteuid() == 0 ? 6 : 4);
+  assert_string_equal(ml_option_str(ML_OPT_DIR), "/tmp/a:b");
+  if (geteuid() == 0) unlink(ml_test_conf);
+  /* the counter counts */
+  ml_test_count_mallocs = true;
+  void *volatile p = malloc(16);
+  ml_test_count_mallocs = false;
+  free(p);
+  assert_int_equal(ml_test_mallocs, 1);
+}
+
 /* ---- secure-execution mode --------------------------------------------------- */
 
 static void test_options_secure_ignores_the_environment(void **state) {
@@ -1285,6 +1332,7 @@ int main(void) {
       ML_TEST(test_options_conf_file_is_the_lowest_source),
       ML_TEST(test_options_conf_file_untrusted_is_ignored),
       ML_TEST(test_options_conf_file_size_limit_and_errno),
+      ML_TEST(test_options_load_does_not_allocate),
       ML_TEST(test_options_secure_ignores_the_environment),
       ML_TEST(test_options_secure_reads_the_conf_file),
       ML_TEST(test_options_load_reads_several_in_table_order),

@@ -617,9 +617,9 @@ static bool ml_opt_is_blank(char c) {
  * empty items are skipped, '#' starts a comment up to the end of the line;
  * a value may be quoted with ' or " (then it may hold ':' and ','; no
  * escapes).  Returns 1 with key/val set (an item without '=' has an empty
- * value), 0 at the end, -1 for a malformed item (an unclosed quote, text
- * after the key or after a closing quote), skipped up to the next
- * separator; *key then starts it. */
+ * value), 0 at the end, -1 for a malformed item (no name, an unclosed
+ * quote, text after the name or after a closing quote), skipped up to the
+ * next separator; *key then starts it. */
 static int ml_opt_list_next(const char **sp, const char **key, size_t *klen,
                             const char **val, size_t *vlen) {
   const char *s = *sp;
@@ -635,6 +635,7 @@ static int ml_opt_list_next(const char **sp, const char **key, size_t *klen,
   while (*s != '\0' && *s != '=' && !ml_opt_is_sep(*s) && !ml_opt_is_blank(*s))
     s++;
   *klen = (size_t)(s - *key);
+  if (*klen == 0) rc = -1; /* "=value" */
   while (ml_opt_is_blank(*s)) s++;
   *val = s;
   *vlen = 0;
@@ -692,8 +693,8 @@ static int ml_opt_list_parse(const char *text, const char *where,
       ml_opt_warn_unknown(key, klen, in, false);
     } else {
       ml_opt_show(key, (size_t)(s - key), shown, sizeof(shown));
-      ml_warning("%s: \"%s\" is not name=value (a quote not closed, or text "
-                 "after the name or the closing quote); ignored",
+      ml_warning("%s: \"%s\" is not name=value (no name, a quote not closed, "
+                 "or text after the name or the closing quote); ignored",
                  where, shown);
     }
   }

@@ -799,20 +799,23 @@ static void test_options_list_bad_value_and_unknown_name_warn_once(void **state)
   /* malformed items: an unclosed quote, text after a closing quote or a
    * name; the items around them still apply */
   out = ml_test_load1("MEMLEDGER_OPTIONS",
-                      "quiet=1:dir='/a'b:max_frames 9:verbose=1:dir=\"/c",
+                      "quiet=1:dir='/a'b:max_frames 9:=4:verbose=1:dir=\"/c",
                       &problems);
-  assert_int_equal(problems, 3);
+  assert_int_equal(problems, 4);
   assert_string_equal(
       out,
       "memledger: warning: MEMLEDGER_OPTIONS: \"dir='/a'b\" is not "
-      "name=value (a quote not closed, or text after the name or the closing "
-      "quote); ignored\n"
+      "name=value (no name, a quote not closed, or text after the name or the "
+      "closing quote); ignored\n"
       "memledger: warning: MEMLEDGER_OPTIONS: \"max_frames 9\" is not "
-      "name=value (a quote not closed, or text after the name or the closing "
-      "quote); ignored\n"
+      "name=value (no name, a quote not closed, or text after the name or the "
+      "closing quote); ignored\n"
+      "memledger: warning: MEMLEDGER_OPTIONS: \"=4\" is not "
+      "name=value (no name, a quote not closed, or text after the name or the "
+      "closing quote); ignored\n"
       "memledger: warning: MEMLEDGER_OPTIONS: \"dir=\\\"/c\" is not "
-      "name=value (a quote not closed, or text after the name or the closing "
-      "quote); ignored\n");
+      "name=value (no name, a quote not closed, or text after the name or the "
+      "closing quote); ignored\n");
   assert_int_equal(ml_option_get(ML_OPT_QUIET), 1);
   assert_int_equal(ml_option_get(ML_OPT_VERBOSE), 1);
   assert_string_equal(ml_option_str(ML_OPT_DIR), ".");

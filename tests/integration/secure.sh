@@ -4,7 +4,8 @@
 # nobody, run by root: the kernel sets AT_SECURE) takes no option from the
 # environment, MEMLEDGER_OPTIONS included: no dump file anywhere (not in
 # MEMLEDGER_DIR, not in the working directory, both writable by anyone),
-# MEMLEDGER_LEAK_EXITCODE has no effect, one warning says why.  The same
+# MEMLEDGER_LEAK_EXITCODE has no effect, one warning says why; `memledger
+# dump` on it says that tracking is off there and sends nothing.  The same
 # program without the set-uid bit, in the same environment, does all that.
 # Needs root and a kernel/container that honours set-uid bits (no
 # NoNewPrivs, no nosuid mount); otherwise those checks are skipped, and
@@ -15,7 +16,7 @@
 PROG=$IT_BIN/prog_secure
 need_file "$PROG"
 
-tap_plan 6
+tap_plan 7
 
 # the program and the dump directories must be reachable by nobody
 chmod 755 "$T_TMP"
@@ -43,13 +44,13 @@ find "$d" -name 'memledger.*.dump' -delete
 
 # ---- set-uid nobody -------------------------------------------------------------------
 if [ "$(id -u)" != 0 ] || ! id nobody >/dev/null 2>&1; then
-  for i in 1 2 3 4 5; do tap_skip "set-uid checks need root and a user 'nobody'"; done
+  for i in 1 2 3 4 5 6; do tap_skip "set-uid checks need root and a user 'nobody'"; done
   exit 0
 fi
 chown nobody "$d/prog_setuid" && chmod 4755 "$d/prog_setuid" || bail "cannot make a set-uid copy"
 run setuid "$d/prog_setuid"
 if [ "$(cat "$d/setuid.out")" != "secure=1" ]; then
-  for i in 1 2 3 4 5; do
+  for i in 1 2 3 4 5 6; do
     tap_skip "the kernel gave no AT_SECURE to a set-uid program here ($(cat "$d/setuid.out"); NoNewPrivs or a nosuid mount?)"
   done
   exit 0
@@ -66,4 +67,20 @@ tap_eq "set-uid: no summary line (no exit dump)" 0 "$(grep -c 'unfreed blocks' "
 (cd "$d/cwd" && $ML_TIMEOUT "$d/prog_setuid") >"$d/quiet.out" 2>"$d/quiet.err"
 tap_eq "set-uid without MEMLEDGER_* variables: exit 0, nothing on stderr, no dump" \
   "0||" "$?|$(cat "$d/quiet.err")|$(all_dumps)"
+# memledger dump reads the process as the library does: secure, so the
+# environment's MEMLEDGER_SIGNAL does not count and tracking is off
+mkfifo "$d/ctl" || bail "mkfifo failed"
+(cd "$d/cwd" && exec env MEMLEDGER_SIGNAL=USR1 MEMLEDGER_DIR="$d/dumps" "$d/prog_setuid" wait) \
+  <"$d/ctl" >"$d/wait.out" 2>"$d/wait.err" &
+pid=$!
+exec 3>"$d/ctl"
+wait_for 30 grep -q '^ready$' "$d/wait.out"
+"$ML_BUILDDIR/memledger" dump --timeout 2 "$pid" >/dev/null 2>"$d/dump.err"
+drc=$?
+kill -0 "$pid" 2>/dev/null && alive=alive || alive=dead
+exec 3>&-
+wait_pid "$pid" >/dev/null
+tap_eq "memledger dump on it: exit 1, 'tracking off (secure-execution mode ...)', nothing sent, no dump" \
+  "1 1 alive|" \
+  "$drc $(grep -c 'has tracking off (secure-execution mode and no dir in the configuration file)' "$d/dump.err") $alive|$(all_dumps)"
 exit 0

@@ -896,28 +896,37 @@ static void test_options_conf_file_is_the_lowest_source(void **state) {
   unlink(ml_test_conf);
 }
 
+/* Load with the file written by ml_test_write_conf and check that it was
+ * ignored with the one warning "<path> is ignored: <why>", errno unchanged;
+ * then remove it. */
+static void ml_test_conf_ignored(const char *why) {
+  char want[256];
+
+  ml_options_reset();
+  errno = 4242;
+  assert_int_equal(ml_options_load(), 1);
+  assert_int_equal(errno, 4242);
+  snprintf(want, sizeof(want), "memledger: warning: %s is ignored: %s\n",
+           ml_test_conf, why);
+  assert_string_equal(ml_test_output(), want);
+  assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 1024);
+  unlink(ml_test_conf);
+}
+
 static void test_options_conf_file_untrusted_is_ignored(void **state) {
   /* writable by others; owned by another user (nobody) */
   static const struct {
     mode_t mode;
     uid_t owner;
   } cases[] = {{0666, 0}, {0644, 65534}};
-  char want[256];
 
   (void)state;
   if (geteuid() != 0) skip();
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    ml_options_reset();
     ml_test_write_conf("min_size=2K\n", cases[i].mode);
     assert_int_equal(chown(ml_test_conf, cases[i].owner, 0), 0);
-    assert_int_equal(ml_options_load(), 1);
-    snprintf(want, sizeof(want),
-             "memledger: warning: %s is ignored: it must be a regular file "
-             "owned by root and not writable by group or others\n",
-             ml_test_conf);
-    assert_string_equal(ml_test_output(), want);
-    assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 1024);
-    unlink(ml_test_conf);
+    ml_test_conf_ignored("it must be a regular file owned by root and not "
+                         "writable by group or others");
   }
 
   /* a directory; a missing file says nothing */
@@ -934,7 +943,6 @@ static void test_options_conf_file_untrusted_is_ignored(void **state) {
 static void test_options_conf_file_size_limit_and_errno(void **state) {
   static char text[8194];
   const char *line = "min_size=2K\n";
-  char want[256];
 
   (void)state;
   if (geteuid() != 0) skip();
@@ -951,18 +959,9 @@ static void test_options_conf_file_size_limit_and_errno(void **state) {
   unlink(ml_test_conf);
 
   /* 8193 bytes: ignored */
-  ml_options_reset();
   memmove(text + 1, text, 8193);
   ml_test_write_conf(text, 0644);
-  errno = 4242;
-  assert_int_equal(ml_options_load(), 1);
-  assert_int_equal(errno, 4242);
-  snprintf(want, sizeof(want),
-           "memledger: warning: %s is ignored: larger than 8192 bytes\n",
-           ml_test_conf);
-  assert_string_equal(ml_test_output(), want);
-  assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 1024);
-  unlink(ml_test_conf);
+  ml_test_conf_ignored("larger than 8192 bytes");
 
   /* missing: errno unchanged too */
   ml_options_reset();

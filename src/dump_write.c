@@ -436,6 +436,12 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
   }
 
   const char *dir = ml_option_str(ML_OPT_DIR);
+  if (!ml_options_dir_trusted()) {
+    /* Secure-execution mode and no directory from root: tracking is off
+     * (options.c), so no trigger gets here; this keeps it so. */
+    ml_dump_fail(res, EPERM, "create a file (secure-execution mode) in", dir);
+    goto out;
+  }
   /* The first number whose name is free (a pid reused from an earlier run
    * may have left files), so that the header names its own file; the link
    * below still refuses to replace one that appears meanwhile. */

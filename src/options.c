@@ -6,6 +6,9 @@
  * and the listings.  Never allocates, takes no lock, not for signal handlers:
  * environ is scanned in place (ml_prim_env_foreach), numbers are parsed by
  * hand (strtol consults the locale), text goes through ml_snprintf.
+ * Sources, lowest first: the table's default, the configuration file
+ * (ML_CONF_FILE, root-owned), MEMLEDGER_OPTIONS (a key=value list), then the
+ * MEMLEDGER_<NAME> variables; in secure-execution mode only the file.
  * Invariant: values change only in ml_options_load, ml_option_set_text and
  * ml_options_reset (init is serialized); then ml_option_get is one load.
  */
@@ -15,6 +18,7 @@
 #include "log.h"
 #include "prim.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -43,16 +47,29 @@ static const unsigned char ml_opt_env_len[ML_OPT_COUNT] = {
 #undef ML_OPTION
 };
 
-/* MEMLEDGER_* names that are not options but are used on purpose (by the
- * command-line tool): never warned about.  NULL-terminated. */
-static const char *const ml_opt_ignored[] = {"MEMLEDGER_LIB", NULL};
+/* MEMLEDGER_* names that are not options but are used on purpose: the
+ * command-line tool's, and the list read as a whole.  Never warned about.
+ * NULL-terminated. */
+#define ML_OPT_LIST_ENV "MEMLEDGER_OPTIONS"
+static const char *const ml_opt_ignored[] = {"MEMLEDGER_LIB", ML_OPT_LIST_ENV,
+                                             NULL};
+
+/* The configuration file: the only source in secure-execution mode.  Its
+ * path is fixed at build time (configure --with-config-file). */
+#ifndef ML_CONF_FILE
+#define ML_CONF_FILE "/etc/memledger.conf"
+#endif
+#define ML_CONF_MAX 8192 // bytes of the file read; a longer one is ignored
 
 /* ---- state -------------------------------------------------------------- */
 
 typedef enum ml_opt_src_e {
   ML_OPT_SRC_DEFAULT,     // the table's default
-  ML_OPT_SRC_ENVIRONMENT, // a MEMLEDGER_* variable
+  ML_OPT_SRC_ENVIRONMENT, // a MEMLEDGER_<NAME> variable
   ML_OPT_SRC_PROGRAM,     // ml_option_set_text
+  ML_OPT_SRC_FILE,        // the configuration file
+  ML_OPT_SRC_LIST,        // MEMLEDGER_OPTIONS
+  ML_OPT_SRC_SECURE,      // forced by secure-execution mode (enabled=0)
 } ml_opt_src_t;
 
 /* The module's mutable state (SQLite mem2.c style), initialized with the
@@ -62,6 +79,7 @@ static struct ml_opts_s {
   uint8_t state[ML_OPT_COUNT];   // ml_opt_state_t
   uint8_t src[ML_OPT_COUNT];     // ml_opt_src_t, meaningful when SET
   bool loaded;                   // ml_options_load succeeded
+  bool secure;                   // loaded in secure-execution mode
 } ml_opts = {
     .value =
         {
@@ -88,11 +106,21 @@ static char *const ml_opt_path_buf[ML_OPT_COUNT] = {
 #undef ML_OPTION
 };
 
-/* Secure-execution check, replaceable by tests (jemalloc JET_MUTABLE). */
+/* One value of a list or the file, NUL-terminated for ml_opt_apply (init is
+ * serialized: one buffer does); one byte more than a PATH may have, so that
+ * a value too long for one is seen as such. */
+static char ml_opt_text[ML_OPT_PATH_MAX + 1];
+/* The configuration file's text. */
+static char ml_opt_conf_text[ML_CONF_MAX + 1];
+
+/* Secure-execution check and configuration file, replaceable by tests
+ * (jemalloc JET_MUTABLE). */
 #ifdef ML_TESTING
 bool (*ml_opt_is_secure)(void) ML_HIDDEN = ml_prim_is_secure;
+const char *ml_opt_conf_path ML_HIDDEN = ML_CONF_FILE;
 #else
 static bool (*const ml_opt_is_secure)(void) = ml_prim_is_secure;
+static const char *const ml_opt_conf_path = ML_CONF_FILE;
 #endif
 
 /* ---- grammar ------------------------------------------------------------ */
@@ -419,19 +447,20 @@ static const char *ml_opt_kept_text(ml_opt_t opt, char *buf, size_t size) {
   return buf;
 }
 
-/* Parse text for opt and make it the effective value, warning about it
- * (the variable is named by its env name when src is the environment).
+/* Parse text for opt and make it the effective value, warning about it as
+ * `who` (the variable, or "MEMLEDGER_OPTIONS: name"; NULL: the name).
  * Returns 0 when applied, 1 when applied with a warning (clamped, rounded),
  * -1 when rejected with a warning (the value in effect is kept). */
-static int ml_opt_apply(ml_opt_t opt, const char *text, ml_opt_src_t src) {
+static int ml_opt_apply(ml_opt_t opt, const char *text, ml_opt_src_t src,
+                        const char *who) {
   const ml_opt_desc_t *d = &ml_opt_desc[opt];
-  const char *who = src == ML_OPT_SRC_ENVIRONMENT ? d->env : d->name;
   char shown[ML_OPT_SHOW_SIZE], val[80], what[192];
   long long v = 0;
   size_t len = strlen(text);
   int rc = -1;
   bool rounded;
 
+  if (who == NULL) who = d->name;
   switch (d->type) {
   case ML_OPT_TYPE_BOOL: rc = ml_parse_bool(text, &v); break;
   case ML_OPT_TYPE_INT: rc = ml_parse_int(text, d->min, d->max, &v); break;
@@ -441,14 +470,6 @@ static int ml_opt_apply(ml_opt_t opt, const char *text, ml_opt_src_t src) {
     rc = ml_parse_signal(text, d->min, d->max, &v);
     break;
   case ML_OPT_TYPE_PATH:
-    /* gperftools ignores HEAPPROFILE in set-uid programs: an unprivileged
-     * user must not choose where a privileged process writes. */
-    if (src == ML_OPT_SRC_ENVIRONMENT && ml_opt_is_secure()) {
-      ml_warning("%s is ignored in secure-execution mode (set-uid, set-gid or "
-                 "capabilities); using %s",
-                 who, ml_opt_kept_text(opt, val, sizeof(val)));
-      return -1;
-    }
     rc = (len == 0 || len >= ML_OPT_PATH_MAX) ? -1 : 0;
     break;
   }
@@ -483,7 +504,7 @@ static int ml_opt_apply(ml_opt_t opt, const char *text, ml_opt_src_t src) {
 int ml_option_set_text(ml_opt_t opt, const char *value) {
   ml_assert(opt < ML_OPT_COUNT && value != NULL);
   /* A clamped value was applied (with a warning): that is a success. */
-  return ml_opt_apply(opt, value, ML_OPT_SRC_PROGRAM) < 0 ? -1 : 0;
+  return ml_opt_apply(opt, value, ML_OPT_SRC_PROGRAM, NULL) < 0 ? -1 : 0;
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -520,6 +541,8 @@ static bool ml_opt_near(const char *a, size_t alen, const char *b,
 
 typedef struct ml_opt_scan_s {
   const char *value[ML_OPT_COUNT]; // first occurrence of each known name
+  const char *list;                // MEMLEDGER_OPTIONS, or NULL
+  int seen;                        // MEMLEDGER_* variables present
   int problems;                    // unknown names reported
 } ml_opt_scan_t;
 
@@ -528,56 +551,269 @@ static void ml_opt_collect(const char *name, size_t len, const char *value,
   ml_opt_scan_t *scan = arg;
   int i = ml_opt_lookup(name, len);
 
+  scan->seen++;
   if (i >= 0 && scan->value[i] == NULL) scan->value[i] = value;
+  if (len == sizeof(ML_OPT_LIST_ENV) - 1 &&
+      memcmp(name, ML_OPT_LIST_ENV, len) == 0 && scan->list == NULL)
+    scan->list = value;
+}
+
+/* The option a table name denotes ("min_size": exact, lower case), or -1. */
+static int ml_opt_lookup_name(const char *key, size_t len) {
+  for (int i = 0; i < ML_OPT_COUNT; i++)
+    if (strlen(ml_opt_desc[i].name) == len &&
+        memcmp(key, ml_opt_desc[i].name, len) == 0)
+      return i;
+  return -1;
+}
+
+/* "unknown option X ignored; did you mean Y?", Y the first known name within
+ * one edit of X (names: the env names or the table names). */
+static void ml_opt_warn_unknown(const char *name, size_t len, const char *in,
+                                bool env_names) {
+  char shown[ML_OPT_SHOW_SIZE];
+  const char *hint = NULL;
+
+  for (int i = 0; i < ML_OPT_COUNT && hint == NULL; i++) {
+    const char *known = env_names ? ml_opt_desc[i].env : ml_opt_desc[i].name;
+    if (ml_opt_near(name, len, known, strlen(known))) hint = known;
+  }
+  ml_opt_show(name, len, shown, sizeof(shown));
+  if (hint != NULL)
+    ml_warning("unknown option %s%s ignored; did you mean %s?", shown, in,
+               hint);
+  else
+    ml_warning("unknown option %s%s ignored", shown, in);
 }
 
 static void ml_opt_check_unknown(const char *name, size_t len,
                                  const char *value ML_UNUSED, void *arg) {
   ml_opt_scan_t *scan = arg;
-  char shown[ML_OPT_SHOW_SIZE];
-  const char *hint = NULL;
 
   if (ml_opt_lookup(name, len) >= 0) return;
   for (size_t i = 0; ml_opt_ignored[i] != NULL; i++)
     if (strlen(ml_opt_ignored[i]) == len &&
         memcmp(ml_opt_ignored[i], name, len) == 0)
       return;
-  for (int i = 0; i < ML_OPT_COUNT && hint == NULL; i++)
-    if (ml_opt_near(name, len, ml_opt_desc[i].env, ml_opt_env_len[i]))
-      hint = ml_opt_desc[i].env;
-  ml_opt_show(name, len, shown, sizeof(shown));
-  if (hint != NULL)
-    ml_warning("unknown option %s ignored; did you mean %s?", shown, hint);
-  else
-    ml_warning("unknown option %s ignored", shown);
+  ml_opt_warn_unknown(name, len, "", true);
   scan->problems++;
 }
 
+/* ---- key=value lists: MEMLEDGER_OPTIONS and the configuration file ------ */
+
+/* The values one list gives, in place (not NUL-terminated): val[i] == NULL
+ * when the list does not name option i; the last occurrence wins. */
+typedef struct ml_opt_layer_s {
+  const char *val[ML_OPT_COUNT];
+  size_t len[ML_OPT_COUNT];
+} ml_opt_layer_t;
+
+static bool ml_opt_is_sep(char c) { return c == ':' || c == ',' || c == '\n'; }
+static bool ml_opt_is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* The next item of the list at *sp, which is advanced past it: blanks and
+ * empty items are skipped, '#' starts a comment up to the end of the line;
+ * a value may be quoted with ' or " (then it may hold ':' and ','; no
+ * escapes).  Returns 1 with key/val set (an item without '=' has an empty
+ * value), 0 at the end, -1 for a malformed item (no name, an unclosed
+ * quote, text after the name or after a closing quote), skipped up to the
+ * next separator; *key then starts it. */
+static int ml_opt_list_next(const char **sp, const char **key, size_t *klen,
+                            const char **val, size_t *vlen) {
+  const char *s = *sp;
+  int rc = 1;
+
+  for (;;) {
+    while (ml_opt_is_blank(*s) || ml_opt_is_sep(*s)) s++;
+    if (*s != '#') break;
+    while (*s != '\0' && *s != '\n') s++;
+  }
+  if (*s == '\0') return 0;
+  *key = s;
+  while (*s != '\0' && *s != '=' && !ml_opt_is_sep(*s) && !ml_opt_is_blank(*s))
+    s++;
+  *klen = (size_t)(s - *key);
+  if (*klen == 0) rc = -1; /* "=value" */
+  while (ml_opt_is_blank(*s)) s++;
+  *val = s;
+  *vlen = 0;
+  if (*s == '=') {
+    for (s++; ml_opt_is_blank(*s); s++) {
+    }
+    if (*s == '\'' || *s == '"') {
+      char q = *s++;
+      *val = s;
+      while (*s != '\0' && *s != q && *s != '\n') s++;
+      *vlen = (size_t)(s - *val);
+      if (*s == q)
+        for (s++; ml_opt_is_blank(*s); s++) {
+        }
+      else
+        rc = -1;
+    } else {
+      const char *end;
+      *val = s;
+      while (*s != '\0' && !ml_opt_is_sep(*s)) s++;
+      for (end = s; end > *val && ml_opt_is_blank(end[-1]); end--) {
+      }
+      *vlen = (size_t)(end - *val);
+    }
+  }
+  if (*s != '\0' && !ml_opt_is_sep(*s)) rc = -1;
+  while (*s != '\0' && !ml_opt_is_sep(*s)) s++;
+  *sp = s;
+  return rc;
+}
+
+/* Read the list text (named `where` in warnings) into layer (NULL: only
+ * warn), and warn (when warn) about malformed items and unknown keys.
+ * Returns the number of such problems. */
+static int ml_opt_list_parse(const char *text, const char *where,
+                             ml_opt_layer_t *layer, bool warn) {
+  const char *s = text, *key, *val;
+  size_t klen, vlen;
+  char shown[ML_OPT_SHOW_SIZE], in[160];
+  int rc, problems = 0;
+
+  ml_snprintf(in, sizeof(in), " in %s", where);
+  while ((rc = ml_opt_list_next(&s, &key, &klen, &val, &vlen)) != 0) {
+    int i = rc > 0 ? ml_opt_lookup_name(key, klen) : -1;
+    if (i >= 0) {
+      if (layer != NULL) {
+        layer->val[i] = val;
+        layer->len[i] = vlen;
+      }
+      continue;
+    }
+    problems++;
+    if (!warn) continue;
+    if (rc > 0) {
+      ml_opt_warn_unknown(key, klen, in, false);
+    } else {
+      ml_opt_show(key, (size_t)(s - key), shown, sizeof(shown));
+      ml_warning("%s: \"%s\" is not name=value (no name, a quote not closed, "
+                 "or text after the name or the closing quote); ignored",
+                 where, shown);
+    }
+  }
+  return problems;
+}
+
+/* The value of option i in layer, NUL-terminated in ml_opt_text; NULL when
+ * the layer does not set it. */
+static const char *ml_opt_layer_text(const ml_opt_layer_t *layer, int i) {
+  size_t n = layer->len[i] < ML_OPT_PATH_MAX ? layer->len[i] : ML_OPT_PATH_MAX;
+
+  if (layer->val[i] == NULL) return NULL;
+  memcpy(ml_opt_text, layer->val[i], n);
+  ml_opt_text[n] = '\0';
+  return ml_opt_text;
+}
+
+/* Apply option i from a list layer, warning as "where: name".  Returns 1
+ * when that was a problem (rejected, clamped), else 0. */
+static int ml_opt_apply_layer(const ml_opt_layer_t *layer, int i,
+                              ml_opt_src_t src, const char *where) {
+  char who[192];
+  const char *text = ml_opt_layer_text(layer, i);
+
+  if (text == NULL) return 0;
+  ml_snprintf(who, sizeof(who), "%s: %s", where, ml_opt_desc[i].name);
+  return ml_opt_apply((ml_opt_t)i, text, src, who) != 0;
+}
+
+/* Read the configuration file into ml_opt_conf_text.  Returns true when
+ * there is one to use; a file that is missing is silently absent, one that
+ * is not trusted (not a regular file owned by root, or writable by group or
+ * others: anyone who can write it chooses what privileged programs do) or
+ * unreadable is ignored with a warning. */
+static bool ml_opt_read_conf(int *problems) {
+  ssize_t n = ml_prim_read_trusted(ml_opt_conf_path, ml_opt_conf_text,
+                                   sizeof(ml_opt_conf_text));
+
+  if (n >= 0) return true;
+  if (n == -ENOENT || n == -ENOTDIR) return false;
+  (*problems)++;
+  if (n == -EPERM)
+    ml_warning("%s is ignored: it must be a regular file owned by root and "
+               "not writable by group or others",
+               ml_opt_conf_path);
+  else if (n == -EFBIG)
+    ml_warning("%s is ignored: larger than %d bytes", ml_opt_conf_path,
+               ML_CONF_MAX);
+  else
+    ml_warning("%s is ignored: cannot read it: %s (errno %d)",
+               ml_opt_conf_path, ml_errno_name((int)-n), (int)-n);
+  return false;
+}
+
 int ml_options_load(void) {
-  ml_opt_scan_t scan = {{NULL}, 0};
+  ml_opt_scan_t scan = {{NULL}, NULL, 0, 0};
+  ml_opt_layer_t file = {{NULL}, {0}}, list = {{NULL}, {0}};
   int problems = 0;
   long long max_errors;
+  const char *text;
+  bool have_file;
 
   if (ml_opts.loaded) return 0;
   if (ml_prim_env_foreach(ML_OPT_PREFIX, ml_opt_collect, &scan) < 0)
     return -1; /* environ not set up yet: stay UNINIT, the caller retries */
+  ml_opts.secure = ml_opt_is_secure();
+
+  /* gperftools ignores HEAPPROFILE in set-uid programs; memledger ignores
+   * the whole environment there: whoever runs the program must not choose
+   * where a privileged process writes, nor its exit status, nor its cost.
+   * Only the root-owned file counts. */
+  if (ml_opts.secure) {
+    if (scan.seen > 0)
+      ml_warning("secure-execution mode (set-uid, set-gid or capabilities): "
+                 "the MEMLEDGER_* variables are ignored; options come from %s "
+                 "only",
+                 ml_opt_conf_path);
+    memset(&scan, 0, sizeof(scan));
+  }
+  have_file = ml_opt_read_conf(&problems);
+  if (have_file) ml_opt_list_parse(ml_opt_conf_text, ml_opt_conf_path, &file, false);
+  if (scan.list != NULL)
+    ml_opt_list_parse(scan.list, ML_OPT_LIST_ENV, &list, false);
 
   /* The warning cap applies to the option warnings themselves: peek at
-   * MAX_ERRORS first (its own warning, if any, comes in table order). */
-  if (scan.value[ML_OPT_MAX_ERRORS] != NULL &&
-      ml_parse_int(scan.value[ML_OPT_MAX_ERRORS],
-                   ml_opt_desc[ML_OPT_MAX_ERRORS].min,
+   * MAX_ERRORS first, from the source that wins (its own warning, if any,
+   * comes in table order). */
+  text = scan.value[ML_OPT_MAX_ERRORS];
+  if (text == NULL) text = ml_opt_layer_text(&list, ML_OPT_MAX_ERRORS);
+  if (text == NULL) text = ml_opt_layer_text(&file, ML_OPT_MAX_ERRORS);
+  if (text != NULL &&
+      ml_parse_int(text, ml_opt_desc[ML_OPT_MAX_ERRORS].min,
                    ml_opt_desc[ML_OPT_MAX_ERRORS].max, &max_errors) >= 0)
     ml_log_set_max((long)max_errors);
 
+  if (have_file)
+    problems += ml_opt_list_parse(ml_opt_conf_text, ml_opt_conf_path, NULL, true);
+  if (scan.list != NULL)
+    problems += ml_opt_list_parse(scan.list, ML_OPT_LIST_ENV, NULL, true);
+  /* Lowest source first, each overriding the one before: a rejected value
+   * leaves the one before in effect. */
   for (int i = 0; i < ML_OPT_COUNT; i++) {
+    problems += ml_opt_apply_layer(&file, i, ML_OPT_SRC_FILE, ml_opt_conf_path);
+    problems += ml_opt_apply_layer(&list, i, ML_OPT_SRC_LIST, ML_OPT_LIST_ENV);
     if (scan.value[i] != NULL)
-      problems +=
-          ml_opt_apply((ml_opt_t)i, scan.value[i], ML_OPT_SRC_ENVIRONMENT) != 0;
+      problems += ml_opt_apply((ml_opt_t)i, scan.value[i],
+                               ML_OPT_SRC_ENVIRONMENT, ml_opt_desc[i].env) != 0;
     if (ml_opts.state[i] == ML_OPT_UNINIT) ml_opts.state[i] = ML_OPT_DEFAULTED;
   }
-  ml_prim_env_foreach(ML_OPT_PREFIX, ml_opt_check_unknown, &scan);
+  if (!ml_opts.secure)
+    ml_prim_env_foreach(ML_OPT_PREFIX, ml_opt_check_unknown, &scan);
   problems += scan.problems;
+  /* Secure-execution mode writes no dump unless root chose the directory:
+   * without `dir` in the file, tracking is off (no dump could be written). */
+  if (!ml_options_dir_trusted()) {
+    ml_opts.value[ML_OPT_ENABLED] = 0;
+    ml_opts.state[ML_OPT_ENABLED] = ML_OPT_SET;
+    ml_opts.src[ML_OPT_ENABLED] = ML_OPT_SRC_SECURE;
+  }
   ml_opts.loaded = true;
 
   ml_log_set_max((long)ml_opts.value[ML_OPT_MAX_ERRORS]);
@@ -588,6 +824,12 @@ int ml_options_load(void) {
   return problems;
 }
 
+bool ml_options_dir_trusted(void) {
+  return !ml_opts.secure || (ml_opts.state[ML_OPT_DIR] == ML_OPT_SET &&
+                             (ml_opts.src[ML_OPT_DIR] == ML_OPT_SRC_FILE ||
+                              ml_opts.src[ML_OPT_DIR] == ML_OPT_SRC_PROGRAM));
+}
+
 void ml_options_reset(void) {
   for (int i = 0; i < ML_OPT_COUNT; i++) {
     ml_opts.value[i] = ml_opt_desc[i].def;
@@ -596,6 +838,7 @@ void ml_options_reset(void) {
     ml_opt_path_buf[i][0] = '\0';
   }
   ml_opts.loaded = false;
+  ml_opts.secure = false;
 }
 
 /* ---- access ------------------------------------------------------------- */
@@ -635,8 +878,15 @@ size_t ml_options_format(char *buf, size_t size) {
 }
 
 void ml_options_print(void) {
-  static const char *const ml_src_name[] = {"default", "environment",
-                                            "program"};
+  static const char *const ml_src_name[] = {
+      [ML_OPT_SRC_DEFAULT] = "default",
+      [ML_OPT_SRC_ENVIRONMENT] = "environment",
+      [ML_OPT_SRC_PROGRAM] = "program",
+      [ML_OPT_SRC_FILE] = NULL, /* the file's path */
+      [ML_OPT_SRC_LIST] = ML_OPT_LIST_ENV,
+      [ML_OPT_SRC_SECURE] = "secure-execution mode without a dir in the "
+                            "configuration file",
+  };
   char val[32];
   int width = 0;
 
@@ -646,11 +896,12 @@ void ml_options_print(void) {
   }
   ml_info("effective options:");
   for (int i = 0; i < ML_OPT_COUNT; i++) {
+    unsigned src =
+        ml_opts.state[i] == ML_OPT_SET ? ml_opts.src[i] : ML_OPT_SRC_DEFAULT;
     ml_info("  %-*s = %-10s (%s, %s)", width, ml_opt_desc[i].name,
             ml_opt_value_text((ml_opt_t)i, ml_opts.value[i], false, val,
                               sizeof(val)),
             ml_opt_desc[i].env,
-            ml_src_name[ml_opts.state[i] == ML_OPT_SET ? ml_opts.src[i]
-                                                       : ML_OPT_SRC_DEFAULT]);
+            ml_src_name[src] != NULL ? ml_src_name[src] : ml_opt_conf_path);
   }
 }

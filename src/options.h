@@ -5,9 +5,13 @@
  * One X-macro list, options.def, generates the enum, the descriptor table,
  * the verbose listing and the documentation table.  Options are read once
  * (ml_options_load, from init) by scanning environ directly, validated, and
- * then frozen: ml_option_get is a plain array load.  A bad value or an
- * unknown MEMLEDGER_* variable gives one "memledger: warning:" line and the
- * default.  Never allocates; not for signal handlers.
+ * then frozen: ml_option_get is a plain array load.  Sources, each
+ * overriding the one before: the default, the configuration file
+ * (/etc/memledger.conf, root-owned), MEMLEDGER_OPTIONS=name=value:..., the
+ * MEMLEDGER_<NAME> variables.  In secure-execution mode (AT_SECURE) only the
+ * file counts, and tracking is off unless the file names a directory.  A bad
+ * value or an unknown name gives one "memledger: warning:" line and keeps
+ * the value before.  Never allocates; not for signal handlers.
  */
 #ifndef ML_OPTIONS_H
 #define ML_OPTIONS_H
@@ -53,13 +57,18 @@ typedef struct ml_opt_desc_s {
 /* The table, indexed by ml_opt_t. */
 extern const ml_opt_desc_t ml_opt_desc[ML_OPT_COUNT] ML_HIDDEN;
 
-/* Read every option from the environment, warn about bad values and unknown
- * MEMLEDGER_* names.  Returns the number of problems reported, or -1 when
+/* Read every option from the configuration file and the environment, warn
+ * about bad values and unknown names.  Returns the number of problems reported, or -1 when
  * environ is not available yet (options stay at defaults, state UNINIT, and
  * a later call reads them).  Idempotent after a successful call unless
  * ml_options_reset() is called (tests, fork child does not need it). */
 int ml_options_load(void) ML_HIDDEN;
 void ml_options_reset(void) ML_HIDDEN;
+
+/* False in secure-execution mode unless the dump directory came from the
+ * configuration file or the program: then no dump file may be written.
+ * True when not loaded yet or not secure. */
+bool ml_options_dir_trusted(void) ML_HIDDEN;
 
 /* Current value (the default until loaded). */
 long long ml_option_get(ml_opt_t opt) ML_HIDDEN;

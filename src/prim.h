@@ -83,6 +83,14 @@ void ml_prim_unmap(void *p, size_t size) ML_HIDDEN;
  * NUL-terminated.  Returns the length, or -errno. */
 ssize_t ml_prim_read_file(const char *path, char *buf, size_t size) ML_HIDDEN;
 
+/* Read a configuration file that only root can have written: a regular
+ * file owned by uid 0, not writable by group or others (checked on the open
+ * descriptor).  Up to size-1 bytes into buf, NUL-terminated.  Returns the
+ * length; -ENOENT/-ENOTDIR when missing, -EPERM when not trusted, -EFBIG
+ * when it does not fit, other -errno; errno is left unchanged.  Lives in
+ * prim_conf.c (the memledger command links it too). */
+ssize_t ml_prim_read_trusted(const char *path, char *buf, size_t size) ML_HIDDEN;
+
 /* Count this process's open file descriptors by kind, by listing
  * /proc/self/fd with getdents64 (no opendir) and readlinkat on each entry.
  * The descriptor used for the listing itself is not counted. */

@@ -2,7 +2,8 @@
 /*
  * libopts.c - the library's option loader (src/options.c) run over another
  * process's environment.  options.c needs a few things from the library's
- * other layers; they are provided here for an ordinary program: the
+ * other layers; they are provided here for an ordinary program (the
+ * configuration file is read by src/prim_conf.c, as in the library): the
  * environment scan walks the given vector instead of environ, the secure-
  * execution check answers for the target, and warnings are collected
  * instead of written to stderr.
@@ -78,6 +79,7 @@ void mlt_libopts_load(char *const *env, bool secure, mlt_libopts_t *out) {
   ml_options_reset();
   (void)ml_options_load();
   out->enabled = ml_option_get(ML_OPT_ENABLED) != 0;
+  out->secure_off = !ml_options_dir_trusted();
   out->signal = (int)ml_option_get(ML_OPT_SIGNAL);
   out->trace_pid = ml_option_get(ML_OPT_TRACE_PID);
   snprintf(out->dir, sizeof out->dir, "%s", ml_option_str(ML_OPT_DIR));

@@ -8,7 +8,8 @@ MLR_CORE_SOURCES = tools/report.h tools/report_priv.h tools/report_read.c
 # The library's option code (src/options.c and what it needs, src/fmt.c) is
 # compiled in: `memledger dump` reads a process's MEMLEDGER_* variables with
 # the very grammar the library used (tools/libopts.c).
-MLT_LIBOPTS_SOURCES = tools/libopts.c tools/libopts.h src/options.c src/fmt.c
+MLT_LIBOPTS_SOURCES = tools/libopts.c tools/libopts.h src/options.c src/fmt.c \
+	src/prim_conf.c
 memledger_SOURCES = tools/memledger.c $(MLR_CORE_SOURCES) $(MLT_LIBOPTS_SOURCES) \
 	tools/report_symbolize.c tools/report_build.c tools/report_text.c \
 	tools/report_json.c tools/report_folded.c tools/report_diff.c tools/report_trim.c \

@@ -139,8 +139,10 @@ static const char usage_run[] =
     "1024)\n"
     "      --unwind METHOD     auto, libunwind, fp or none\n"
     "      --max-frames N      deepest stack kept (1..128, default 32)\n"
-    "  -d, --dir DIR           directory for dumps (default: $MEMLEDGER_DIR, else the\n"
-    "                          current directory; created when missing)\n"
+    "  -d, --dir DIR           directory for dumps (default: the library's dir option:\n"
+    "                          $MEMLEDGER_DIR, dir= in $MEMLEDGER_OPTIONS or the\n"
+    "                          configuration file, else the current directory;\n"
+    "                          created when missing)\n"
     "      --signal SIG        dump signal (name or number; 0 = off; default USR2)\n"
     "      --no-follow-fork    forked children do not track\n"
     "      --trace-children=yes|no  also track the programs that PROG's processes\n"
@@ -164,7 +166,8 @@ static const char usage_dump[] =
     "Send the dump signal to process PID, wait for the new dump file in its dump\n"
     "directory and print the file's path.  The signal, the directory and whether\n"
     "tracking is on come from the process's MEMLEDGER_SIGNAL, MEMLEDGER_DIR and\n"
-    "MEMLEDGER_ENABLED, read as the library reads them (default SIGUSR2; refused\n"
+    "MEMLEDGER_ENABLED (or MEMLEDGER_OPTIONS, or the configuration file), read as\n"
+    "the library reads them (default SIGUSR2; refused\n"
     "values such as KILL mean SIGUSR2; 0/off/none = off).  Nothing is sent\n"
     "unless the process catches that signal (SigCgt in /proc/PID/status) and does\n"
     "not block it in every thread.  For a 'memledger run' PID, its program is\n"
@@ -907,13 +910,16 @@ static int cmd_dump(int argc, char **argv) {
   for (char *w = o->warnings, *nl; *w; w = nl + 1) {
     nl = strchr(w, '\n');
     *nl = 0;
-    if (strstr(w, "MEMLEDGER_SIGNAL") || strstr(w, "MEMLEDGER_ENABLED"))
+    /* MEMLEDGER_SIGNAL=..., "MEMLEDGER_OPTIONS: signal=..." and the same
+     * in the configuration file; the secure-execution note */
+    if (strstr(w, "MEMLEDGER_SIGNAL") || strstr(w, "MEMLEDGER_ENABLED") ||
+        strstr(w, ": signal=") || strstr(w, ": enabled=") || strstr(w, "secure-execution"))
       msg("note: process %ld: its library warned: %s", pid, w);
   }
   if (!o->enabled) {
-    msg("process %ld has tracking off (MEMLEDGER_ENABLED=0): it writes no dumps; nothing "
-        "sent",
-        pid);
+    msg("process %ld has tracking off (%s): it writes no dumps; nothing sent", pid,
+        o->secure_off ? "secure-execution mode and no dir in the configuration file"
+                      : "enabled=0");
     goto out;
   }
   if (sig == 0) {
@@ -1199,9 +1205,15 @@ static int cmd_run(int argc, char **argv) {
   find_format("run ", r.format ? r.format : "text", false);
   mlr_supp_t *supp = quiet && !fail ? NULL : load_supp(&r);
 
-  /* The dump directory: made absolute, created when missing. */
-  if (!dir) dir = getenv("MEMLEDGER_DIR");
-  if (!dir || !*dir) dir = ".";
+  /* The dump directory: made absolute, created when missing.  Without
+   * --dir, the library's own choice (MEMLEDGER_DIR, MEMLEDGER_OPTIONS, the
+   * configuration file). */
+  mlt_libopts_t *libo = mlr_xcalloc(1, sizeof *libo);
+  if (!dir) {
+    mlt_libopts_load(environ, false, libo);
+    dir = libo->dir;
+  }
+  if (!*dir) dir = ".";
   if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
     msg("--dir %s: %s", dir, strerror(errno));
     return 1;

@@ -9,7 +9,8 @@
 # the program unaffected.  No descriptor left when a dump is due: one error,
 # and a later dump has everything.  The table capacity exhausted: dropped
 # records counted, the counters stay exact.  The dump signal ignored by the
-# parent.  A set-uid program run by another user (AT_SECURE).
+# parent.  A set-uid program run by another user (AT_SECURE).  The same
+# hostile values, and malformed lists, in MEMLEDGER_OPTIONS.
 # (options.sh checks one bad value, an unknown name, DIR=<a file> and the
 # program's own handler for the dump signal.)
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
@@ -20,7 +21,7 @@ OPTS=$(sed -n 's/^ML_OPTION(\([A-Z_]*\),.*/\1/p' "$ML_SRCDIR/src/options.def")
 NOPT=$(printf '%s\n' $OPTS | grep -c .)
 LONG=$(head -c 5000 /dev/zero | tr '\0' 9)
 
-tap_plan $((NOPT + 16))
+tap_plan $((NOPT + 18))
 
 # stderr_ok FILE MAXWARN: every line is a memledger line, at most MAXWARN of
 # them warnings or errors
@@ -52,6 +53,45 @@ MEMLEDGER_$o='${v:0:40}': stray files: $stray"
   done
   tap_eq "MEMLEDGER_$o hostile values (garbage, -7, 1e23, empty, padded, 1e400, -0x10, 5000 digits, newline): exit 0, same output, only memledger lines on stderr" "" "$bad"
 done
+
+# ---- MEMLEDGER_OPTIONS: the same values for every option at once, and malformed lists -----------
+# (leak_exitcode and abort_on_bad_option left out: blanks around values are
+# ignored in a list, so " 12 " is a valid exit status there, and a bare
+# abort_on_bad_option is true: both then change the exit status on purpose)
+# list_bad LIST: the program's run with MEMLEDGER_OPTIONS=LIST, as above;
+# appends to $bad
+list_bad() {
+  i=$((i + 1))
+  d=$(fresh_dir "list-$i")
+  mkdir "$d/cwd"
+  (cd "$d/cwd" && $ML_TIMEOUT env LD_PRELOAD="$ML_LIB" MEMLEDGER_DIR="$d" MEMLEDGER_OPTIONS="$1" "$PROG" plain) \
+    >"$d/out" 2>"$d/err"
+  rc=$?
+  # at most 16 warnings (max_errors) and the line saying more were dropped
+  if [ "$rc" != 0 ] || [ "$(cat "$d/out")" != ok ] || ! stderr_ok "$d/err" 17; then
+    bad="$bad
+MEMLEDGER_OPTIONS='${1:0:60}': rc=$rc out=$(cat "$d/out") err: $(head -c 600 "$d/err")"
+  fi
+  stray=$(ls -A "$d/cwd" | grep -v '^memledger\.[0-9]*\.[0-9]*\.dump$')
+  [ -z "$stray" ] || bad="$bad
+MEMLEDGER_OPTIONS='${1:0:60}': stray files: $stray"
+}
+LOPTS=$(printf '%s\n' $OPTS | grep -vxE 'LEAK_EXITCODE|ABORT_ON_BAD_OPTION' | tr 'A-Z' 'a-z')
+bad=
+i=0
+for v in 'zz!' -7 99999999999999999999999 '' ' 12 ' 1e400 -0x10 "$LONG" $'1\n2'; do
+  list=
+  for o in $LOPTS; do list="$list$o=$v:"; done
+  list_bad "$list"
+done
+tap_eq "MEMLEDGER_OPTIONS with every option set to each hostile value: exit 0, same output, only memledger lines on stderr" "" "$bad"
+bad=
+for list in "'" '"' '=' ':::,,,' '=:=,=' "dir='/a:b" 'min_size' "max_frames=\"8" "min_size=1K'x'" \
+  '#:#,#' "$LONG=1" "dir=$LONG$LONG" "$(printf 'a\001b\377=\033[31m:c=\t\r')" \
+  "$(printf 'max_frames=%.0s8,' $(seq 1 2000))"; do
+  list_bad "$list"
+done
+tap_eq "malformed MEMLEDGER_OPTIONS (lone quotes, empty names, unclosed quotes, 10000-byte values, control bytes, 2000 items): exit 0, same output, only memledger lines on stderr" "" "$bad"
 
 # run NAME [MODE [ARGS]]: fresh dir, run the program with dumps in $DUMPDIR
 # (default: the dir); sets d rc out err

@@ -56,6 +56,15 @@ tests_integration_prog_capcache_SOURCES = tests/integration/prog_capcache.c
 tests_integration_prog_capcache_CFLAGS = -std=gnu11 -Wall -Wextra -O2 -g -fomit-frame-pointer
 tests_integration_prog_capcache_LDADD = -lpthread
 
+# secure.sh: linked with the preload library itself (a set-uid program
+# ignores LD_PRELOAD paths), with its path in the program (-no-install: no
+# libtool wrapper script, which could not be made set-uid).
+check_PROGRAMS += tests/integration/prog_secure
+tests_integration_prog_secure_SOURCES = tests/integration/prog_secure.c
+tests_integration_prog_secure_CFLAGS = $(IT_CFLAGS)
+tests_integration_prog_secure_LDFLAGS = -no-install
+tests_integration_prog_secure_LDADD = libmemledger.la
+
 # A dlopen'able module for early_dlopen.sh (found under .libs/).
 check_LTLIBRARIES += tests/integration/plugin_leak.la
 tests_integration_plugin_leak_la_SOURCES = tests/integration/plugin_leak.c
@@ -68,7 +77,8 @@ IT_TESTS = tests/integration/semantics.sh tests/integration/exact_counts.sh \
 	tests/integration/early_dlopen.sh tests/integration/cxx.sh \
 	tests/integration/real_programs.sh tests/integration/options.sh \
 	tests/integration/api.sh tests/integration/exports.sh \
-	tests/integration/unwind_eh.sh tests/integration/capture_cache.sh
+	tests/integration/unwind_eh.sh tests/integration/capture_cache.sh \
+	tests/integration/secure.sh tests/integration/cmake_package.sh
 TESTS += $(IT_TESTS)
 EXTRA_DIST += $(IT_TESTS) tests/integration/lib.sh
 

@@ -3,14 +3,15 @@
 # options.sh - MEMLEDGER_* options as a program sees them: bad and unknown
 # values warn once and change nothing else; verbose, enabled, dir, quiet,
 # leak_exitcode and signal do what options.def says; a program's own handler
-# for the dump signal wins, with one warning.
+# for the dump signal wins, with one warning.  MEMLEDGER_OPTIONS sets the
+# same options as a name=value list, below the MEMLEDGER_<NAME> variables.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
 BASIC=$ML_BUILDDIR/examples/leak_basic
 PROG=$IT_BIN/prog_opts
 need_file "$BASIC" "$PROG" "$ML_SRCDIR/src/options.def"
 
-tap_plan 25
+tap_plan 31
 
 # basic NAME: run leak_basic under the preload in a fresh directory that is
 # also its working directory (so that stray files would show); sets d, rc.
@@ -47,6 +48,34 @@ tap_check "MAX_FRAMS=3: the program runs normally" normal
 # MEMLEDGER_LIB is the memledger command's own variable, not an option.
 MEMLEDGER_LIB=/nowhere/libmemledger.so basic toolvar
 tap_eq "MEMLEDGER_LIB (the command's variable): no warning" 0 "$(grep -c '^memledger: warning:' "$err")"
+
+# ---- MEMLEDGER_OPTIONS -----------------------------------------------------------------
+# basic writes to MEMLEDGER_DIR=$d; the list's dir goes elsewhere only when
+# the variable is not set.
+dl=$(fresh_dir listdir)
+d=$(fresh_dir list)
+(cd "$d" && env LD_PRELOAD="$ML_LIB" MEMLEDGER_OPTIONS="min_size=0:unwind=fp:dir=$dl" "$BASIC") \
+  >"$T_TMP/list.out" 2>"$T_TMP/list.err"
+rc=$?
+dump=$(only_dump "$dl")
+tap_eq "OPTIONS=min_size=0:unwind=fp:dir=DIR: runs, the dump is in DIR, not in the working directory" \
+  "0|yes|0" "$rc|$([ -n "$dump" ] && echo yes)|$(count_dumps "$d")"
+tap_eq "OPTIONS=min_size=0:unwind=fp:dir=DIR: the dump's header has threshold 0, unwind fp" \
+  "0 fp" "$(dump_header "$dump" threshold 2>/dev/null) $(dump_header "$dump" unwind 2>/dev/null)"
+MEMLEDGER_OPTIONS="min_size=64K,max_frames=8" MEMLEDGER_MIN_SIZE=2K basic listprec
+dump=$(only_dump "$d")
+tap_eq "MEMLEDGER_MIN_SIZE=2K wins over OPTIONS=min_size=64K; OPTIONS' max_frames=8 applies" \
+  "2048 8|0" "$(dump_header "$dump" threshold 2>/dev/null) $(dump_header "$dump" max_frames 2>/dev/null)|$(grep -c '^memledger: warning' "$err")"
+MEMLEDGER_OPTIONS="max_frames=abc:mni_size=0" basic listbad
+tap_eq "OPTIONS with a bad value and an unknown name: one warning each, then the program as usual" \
+  "1 1 2" \
+  "$(grep -c '^memledger: warning: MEMLEDGER_OPTIONS: max_frames="abc" is not valid' "$err") $(grep -c '^memledger: warning: unknown option mni_size in MEMLEDGER_OPTIONS ignored; did you mean min_size?$' "$err") $(grep -c '^memledger: warning:' "$err")"
+tap_check "OPTIONS with a bad value and an unknown name: the program runs normally" normal
+d=$(fresh_dir listexit)
+MEMLEDGER_OPTIONS="leak_exitcode=7" ml_run "$d" "$PROG" noleak 0 >/dev/null 2>&1
+rc0=$?
+MEMLEDGER_OPTIONS="leak_exitcode=7" ml_run "$d" "$PROG" printf >/dev/null 2>&1
+tap_eq "OPTIONS=leak_exitcode=7: 7 with leaks, 0 without" "7 0" "$? $rc0"
 
 # ---- verbose -------------------------------------------------------------------------
 MEMLEDGER_VERBOSE=1 MEMLEDGER_MIN_SIZE=2K basic verbose

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # dump_signals.sh - memledger dump PID reads MEMLEDGER_SIGNAL and
-# MEMLEDGER_ENABLED with the library's own grammar and never kills or misses:
+# MEMLEDGER_ENABLED (or MEMLEDGER_OPTIONS) with the library's own grammar and
+# never kills or misses:
 # for nine settings of a sleeping program (off, none, 0, ENABLED=0: nothing
 # sent, exit 1 with a reason; RTMAX, SIGRTMIN, RTMAX-2: that signal; KILL,
 # SEGV: refused by the library, so SIGUSR2) the program is still running
@@ -9,7 +10,7 @@
 # called one; a `memledger run` process is dumped through its program.
 . "$(dirname "$0")/lib_tools.sh" || { echo "Bail out! cannot read lib_tools.sh"; exit 1; }
 
-tap_plan 12
+tap_plan 14
 d=$(fresh_dir dsig)
 
 # term_caught PID: the library has installed its handlers (SIGTERM's, for
@@ -63,6 +64,9 @@ check_case sigrtmin MEMLEDGER_SIGNAL=SIGRTMIN on
 check_case rtmax2 MEMLEDGER_SIGNAL=RTMAX-2 on
 check_case kill MEMLEDGER_SIGNAL=KILL on
 check_case segv MEMLEDGER_SIGNAL=SEGV on
+# the same from MEMLEDGER_OPTIONS
+check_case listoff MEMLEDGER_OPTIONS=max_frames=8:signal=off off
+check_case listrtmax MEMLEDGER_OPTIONS=signal=RTMAX-1,max_frames=8 on
 
 # A handler for the dump signal is required: a program exec'd with the
 # library but without its handler yet is not signalled (here: tracking off

@@ -9,7 +9,7 @@
 
 LEAK=$ML_BUILDDIR/examples/leak_basic
 need_file "$LEAK"
-tap_plan 16
+tap_plan 17
 
 d=$(fresh_dir run)
 $ML_TIMEOUT "$ML" run --dir "$d" -- "$LEAK" >"$d/out" 2>"$d/err"
@@ -38,6 +38,12 @@ $ML_TIMEOUT "$ML" run -q --dir "$d" --fail-on-leak --function load_config -- "$L
 tap_eq "--fail-on-leak counts what the filters keep (1 block)" 99 "$?"
 $ML_TIMEOUT "$ML" run -q --dir "$d" --fail-on-leak --min-size 20000 -- "$LEAK" >/dev/null 2>&1
 tap_eq "--min-size 20000 reaches the library: nothing tracked, exit 0" 0 "$?"
+
+# Without --dir, the library's dir option: here from MEMLEDGER_OPTIONS.
+dl=$(fresh_dir rundir)
+(cd "$d" && MEMLEDGER_OPTIONS="dir=$dl:max_frames=8" $ML_TIMEOUT "$ML" run -- "$LEAK" >/dev/null 2>"$dl.err")
+tap_eq "no --dir, MEMLEDGER_OPTIONS=dir=DIR: the exit dump is in DIR and reported" "1 1" \
+  "$(count_dumps "$dl") $(grep -c '^  remaining:  4 blocks, 22288 bytes in 2 stacks$' "$dl.err")"
 
 $ML_TIMEOUT "$ML" run -q --dir "$d" -- sh -c 'exit 7' >/dev/null 2>&1
 tap_eq "the program's exit status passes through" 7 "$?"

@@ -8,6 +8,7 @@
  * MEMLEDGER_* variable is removed before and after each test.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,8 +32,42 @@
 #include "options.h"
 
 extern char **environ;
-/* The secure-execution check options.c calls (ML_TESTING builds only). */
+/* The secure-execution check and the configuration file options.c uses
+ * (ML_TESTING builds only). */
 extern bool (*ml_opt_is_secure)(void);
+extern const char *ml_opt_conf_path;
+
+/* Allocations while ml_test_count_mallocs is set: the loader runs inside the
+ * program's first malloc and must not call it.  The whole family goes to
+ * glibc's own entry points, so that what is freed came from the same heap.
+ * Not in sanitizer builds (make check-sanitizers), whose runtime owns
+ * malloc: there the test is skipped. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ML_TEST_COUNTS_MALLOC 0
+#else
+#define ML_TEST_COUNTS_MALLOC 1
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t size);
+extern void __libc_free(void *p);
+#endif
+static volatile bool ml_test_count_mallocs;
+static volatile int ml_test_mallocs;
+#if ML_TEST_COUNTS_MALLOC
+void *malloc(size_t size) {
+  if (ml_test_count_mallocs) ml_test_mallocs++;
+  return __libc_malloc(size);
+}
+void *calloc(size_t n, size_t size) {
+  if (ml_test_count_mallocs) ml_test_mallocs++;
+  return __libc_calloc(n, size);
+}
+void *realloc(void *p, size_t size) {
+  if (ml_test_count_mallocs) ml_test_mallocs++;
+  return __libc_realloc(p, size);
+}
+void free(void *p) { __libc_free(p); }
+#endif
 
 /* ---- fixtures ----------------------------------------------------------- */
 
@@ -51,6 +87,8 @@ static int ml_test_setup(void **state) {
   ml_log_ready();
   ml_log_set_max(-1);
   ml_opt_is_secure = ml_test_secure_no;
+  /* The machine's own file (if any) stays out of the tests. */
+  ml_opt_conf_path = "/nonexistent/memledger.conf";
   ml_options_reset();
   return 0;
 }
@@ -670,28 +708,375 @@ static void test_options_path_is_stored(void **state) {
   assert_string_equal(ml_option_str(ML_OPT_DIR), ".");
 }
 
-static void test_options_path_ignored_when_secure(void **state) {
+/* ---- MEMLEDGER_OPTIONS ------------------------------------------------------ */
+
+static void test_options_list_sets_options(void **state) {
   int problems;
   const char *out;
 
   (void)state;
-  ml_opt_is_secure = ml_test_secure_yes;
-  out = ml_test_load1("MEMLEDGER_DIR", "/tmp/evil", &problems);
-  assert_int_equal(problems, 1);
-  assert_string_equal(out, "memledger: warning: MEMLEDGER_DIR is ignored in "
-                           "secure-execution mode (set-uid, set-gid or "
-                           "capabilities); using the default \".\"\n");
-  assert_string_equal(ml_option_str(ML_OPT_DIR), ".");
-  assert_int_equal(ml_option_state(ML_OPT_DIR), ML_OPT_DEFAULTED);
-
-  /* other options are still read in secure mode */
-  out = ml_test_load1("MEMLEDGER_MAX_FRAMES", "8", &problems);
+  out = ml_test_load1("MEMLEDGER_OPTIONS", "min_size=0:unwind=fp:dir=/x",
+                      &problems);
   assert_int_equal(problems, 0);
+  assert_string_equal(out, "");
+  assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 0);
+  assert_int_equal(ml_option_state(ML_OPT_MIN_SIZE), ML_OPT_SET);
+  assert_int_equal(ml_option_get(ML_OPT_UNWIND), 2); // "fp" in auto|libunwind|fp|...
+  assert_string_equal(ml_option_str(ML_OPT_DIR), "/x");
+  assert_int_equal(ml_option_get(ML_OPT_MAX_FRAMES), 32);
+  assert_int_equal(ml_option_state(ML_OPT_MAX_FRAMES), ML_OPT_DEFAULTED);
+
+  /* commas, blanks, empty items, a quoted value holding the separators, a
+   * bare name (a boolean's empty value: true), the last occurrence wins */
+  out = ml_test_load1("MEMLEDGER_OPTIONS",
+                      " max_frames = 8 ,, quiet ,dir='/tmp/a:b,c' ,"
+                      "max_frames=12:signal=\"USR1\"",
+                      &problems);
+  assert_int_equal(problems, 0);
+  assert_string_equal(out, "");
+  assert_int_equal(ml_option_get(ML_OPT_MAX_FRAMES), 12);
+  assert_int_equal(ml_option_get(ML_OPT_QUIET), 1);
+  assert_string_equal(ml_option_str(ML_OPT_DIR), "/tmp/a:b,c");
+  assert_int_equal(ml_option_get(ML_OPT_SIGNAL), SIGUSR1);
+
+  /* empty: nothing */
+  out = ml_test_load1("MEMLEDGER_OPTIONS", "", &problems);
+  assert_int_equal(problems, 0);
+  assert_string_equal(out, "");
+}
+
+static void test_options_variable_wins_over_list(void **state) {
+  (void)state;
+  assert_int_equal(setenv("MEMLEDGER_OPTIONS", "min_size=4K:max_frames=8", 1),
+                   0);
+  assert_int_equal(setenv("MEMLEDGER_MIN_SIZE", "8K", 1), 0);
+  assert_int_equal(ml_options_load(), 0);
+  assert_string_equal(ml_test_output(), "");
+  assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 8192);
   assert_int_equal(ml_option_get(ML_OPT_MAX_FRAMES), 8);
 
-  /* and the program itself may still set the path */
+  /* a bad variable leaves the list's value in effect */
+  ml_options_reset();
+  assert_int_equal(setenv("MEMLEDGER_MIN_SIZE", "big", 1), 0);
+  assert_int_equal(ml_options_load(), 1);
+  assert_string_equal(ml_test_output(),
+                      "memledger: warning: MEMLEDGER_MIN_SIZE=\"big\" is not "
+                      "valid (expected a size 0..1T with an optional K/M/G/T "
+                      "suffix); using 4K\n");
+  assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 4096);
+}
+
+static void test_options_list_bad_value_and_unknown_name_warn_once(void **state) {
+  int problems;
+  const char *out;
+
+  (void)state;
+  out = ml_test_load1("MEMLEDGER_OPTIONS",
+                      "max_frames=abc:mni_size=0:MIN_SIZE=1:colour=1:"
+                      "skip_frames=99:arenas=12",
+                      &problems);
+  assert_int_equal(problems, 6);
+  assert_string_equal(
+      out,
+      "memledger: warning: unknown option mni_size in MEMLEDGER_OPTIONS "
+      "ignored; did you mean min_size?\n"
+      "memledger: warning: unknown option MIN_SIZE in MEMLEDGER_OPTIONS "
+      "ignored; did you mean min_size?\n"
+      "memledger: warning: unknown option colour in MEMLEDGER_OPTIONS "
+      "ignored\n"
+      "memledger: warning: MEMLEDGER_OPTIONS: max_frames=\"abc\" is not valid "
+      "(expected an integer 1..128); using the default 32\n"
+      "memledger: warning: MEMLEDGER_OPTIONS: skip_frames=99 is out of range "
+      "0..16; using 16\n"
+      "memledger: warning: MEMLEDGER_OPTIONS: arenas=12 is not a power of "
+      "two; using 16\n");
+  assert_int_equal(ml_option_get(ML_OPT_MAX_FRAMES), 32);
+  assert_int_equal(ml_option_get(ML_OPT_SKIP_FRAMES), 16);
+  assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 1024);
+  /* MEMLEDGER_OPTIONS itself is no unknown variable */
+  assert_null(strstr(out, "unknown option MEMLEDGER_OPTIONS"));
+
+  /* malformed items: an unclosed quote, text after a closing quote or a
+   * name; the items around them still apply */
+  out = ml_test_load1("MEMLEDGER_OPTIONS",
+                      "quiet=1:dir='/a'b:max_frames 9:=4:verbose=1:dir=\"/c",
+                      &problems);
+  assert_int_equal(problems, 4);
+  assert_string_equal(
+      out,
+      "memledger: warning: MEMLEDGER_OPTIONS: \"dir='/a'b\" is not "
+      "name=value (no name, a quote not closed, or text after the name or the "
+      "closing quote); ignored\n"
+      "memledger: warning: MEMLEDGER_OPTIONS: \"max_frames 9\" is not "
+      "name=value (no name, a quote not closed, or text after the name or the "
+      "closing quote); ignored\n"
+      "memledger: warning: MEMLEDGER_OPTIONS: \"=4\" is not "
+      "name=value (no name, a quote not closed, or text after the name or the "
+      "closing quote); ignored\n"
+      "memledger: warning: MEMLEDGER_OPTIONS: \"dir=\\\"/c\" is not "
+      "name=value (no name, a quote not closed, or text after the name or the "
+      "closing quote); ignored\n");
+  assert_int_equal(ml_option_get(ML_OPT_QUIET), 1);
+  assert_int_equal(ml_option_get(ML_OPT_VERBOSE), 1);
+  assert_string_equal(ml_option_str(ML_OPT_DIR), ".");
+}
+
+static void test_options_list_max_errors_caps_its_warnings(void **state) {
+  (void)state;
+  /* max_errors from the list caps the list's own warnings */
+  assert_int_equal(setenv("MEMLEDGER_OPTIONS",
+                          "max_errors=1:max_frames=x:verbose=y:quiet=z", 1),
+                   0);
+  ml_log_reset();
+  ml_log_set_fd(ml_test_pipe[1]);
+  ml_log_ready();
+  assert_int_equal(ml_options_load(), 3);
+  assert_int_equal(ml_test_count(ml_test_output(), "memledger: warning: "
+                                                   "MEMLEDGER_OPTIONS: "),
+                   1);
+  assert_int_equal(ml_option_get(ML_OPT_MAX_ERRORS), 1);
+}
+
+/* ---- the configuration file ------------------------------------------------- */
+
+static char ml_test_conf[] = "/tmp/ml-test-conf.XXXXXX";
+
+/* Write text to a fresh file for ml_opt_conf_path, with mode. */
+static void ml_test_write_conf(const char *text, mode_t mode) {
+  int fd;
+
+  strcpy(ml_test_conf, "/tmp/ml-test-conf.XXXXXX");
+  fd = mkstemp(ml_test_conf);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  assert_int_equal(fchmod(fd, mode), 0);
+  close(fd);
+  ml_opt_conf_path = ml_test_conf;
+}
+
+static void test_options_conf_file_is_the_lowest_source(void **state) {
+  const char *out;
+
+  (void)state;
+  if (geteuid() != 0) skip(); /* the file must be owned by root */
+  ml_test_write_conf("# memledger options\n"
+                     "min_size = 2K\n"
+                     "  max_frames=8, skip_frames=2\n"
+                     "\n"
+                     "dir = /var/tmp/dumps with space  \r\n"
+                     "signal=USR1 # not a comment\n"
+                     "quiet=1:verbose=1\n",
+                     0644);
+  assert_int_equal(setenv("MEMLEDGER_OPTIONS", "max_frames=16", 1), 0);
+  assert_int_equal(setenv("MEMLEDGER_SKIP_FRAMES", "3", 1), 0);
+  assert_int_equal(ml_options_load(), 1);
+  /* '#' starts a comment only where an item could start */
+  out = ml_test_output();
+  assert_int_equal(ml_test_count(out, "\n"), 1);
+  assert_int_equal(strncmp(out, "memledger: warning: ", 20), 0);
+  assert_int_equal(strncmp(out + 20, ml_test_conf, strlen(ml_test_conf)), 0);
+  assert_string_equal(out + 20 + strlen(ml_test_conf),
+                      ": signal=\"USR1 # not a comment\" is not valid"
+                      " (expected a signal name such as USR2 or "
+                      "RTMIN+1, or a number 1..64, but not KILL, STOP, SEGV, "
+                      "BUS, ILL, FPE, ABRT or TRAP; 0/off/none = off); using "
+                      "the default 12\n");
+  assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 2048);    // the file
+  assert_int_equal(ml_option_get(ML_OPT_MAX_FRAMES), 16);    // the list
+  assert_int_equal(ml_option_get(ML_OPT_SKIP_FRAMES), 3);    // the variable
+  assert_string_equal(ml_option_str(ML_OPT_DIR), "/var/tmp/dumps with space");
+  assert_int_equal(ml_option_get(ML_OPT_QUIET), 1);
+  assert_int_equal(ml_option_get(ML_OPT_SIGNAL), SIGUSR2);
+  /* the listing names the file as the source */
+  ml_test_output();
+  ml_options_print();
+  assert_non_null(strstr(ml_test_output(), "(MEMLEDGER_MIN_SIZE, /tmp/ml-test-conf."));
+  assert_non_null(strstr(ml_test_out, "(MEMLEDGER_MAX_FRAMES, MEMLEDGER_OPTIONS)"));
+  assert_non_null(strstr(ml_test_out, "(MEMLEDGER_SKIP_FRAMES, environment)"));
+  unlink(ml_test_conf);
+}
+
+/* Load with the file written by ml_test_write_conf and check that it was
+ * ignored with the one warning "<path> is ignored: <why>", errno unchanged;
+ * then remove it. */
+static void ml_test_conf_ignored(const char *why) {
+  char want[256];
+
+  ml_options_reset();
+  errno = 4242;
+  assert_int_equal(ml_options_load(), 1);
+  assert_int_equal(errno, 4242);
+  snprintf(want, sizeof(want), "memledger: warning: %s is ignored: %s\n",
+           ml_test_conf, why);
+  assert_string_equal(ml_test_output(), want);
+  assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 1024);
+  unlink(ml_test_conf);
+}
+
+static void test_options_conf_file_untrusted_is_ignored(void **state) {
+  /* writable by others; owned by another user (nobody) */
+  static const struct {
+    mode_t mode;
+    uid_t owner;
+  } cases[] = {{0666, 0}, {0644, 65534}};
+
+  (void)state;
+  if (geteuid() != 0) skip();
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    ml_test_write_conf("min_size=2K\n", cases[i].mode);
+    assert_int_equal(chown(ml_test_conf, cases[i].owner, 0), 0);
+    ml_test_conf_ignored("it must be a regular file owned by root and not "
+                         "writable by group or others");
+  }
+
+  /* a directory; a missing file says nothing */
+  ml_options_reset();
+  ml_opt_conf_path = "/tmp";
+  assert_int_equal(ml_options_load(), 1);
+  assert_non_null(strstr(ml_test_output(), "/tmp is ignored: it must be a regular file"));
+  ml_options_reset();
+  ml_opt_conf_path = "/nonexistent/memledger.conf";
+  assert_int_equal(ml_options_load(), 0);
+  assert_string_equal(ml_test_output(), "");
+}
+
+static void test_options_conf_file_size_limit_and_errno(void **state) {
+  static char text[8194];
+  const char *line = "min_size=2K\n";
+
+  (void)state;
+  if (geteuid() != 0) skip();
+  /* 8192 bytes: read; errno unchanged (the loader runs inside malloc) */
+  memset(text, '#', sizeof(text));
+  text[8191 - strlen(line)] = '\n';
+  memcpy(text + 8192 - strlen(line), line, strlen(line) + 1);
+  assert_int_equal(strlen(text), 8192);
+  ml_test_write_conf(text, 0644);
+  errno = 4242;
+  assert_int_equal(ml_options_load(), 0);
+  assert_int_equal(errno, 4242);
+  assert_int_equal(ml_option_get(ML_OPT_MIN_SIZE), 2048);
+  unlink(ml_test_conf);
+
+  /* 8193 bytes: ignored */
+  memmove(text + 1, text, 8193);
+  ml_test_write_conf(text, 0644);
+  ml_test_conf_ignored("larger than 8192 bytes");
+
+  /* missing: errno unchanged too */
+  ml_options_reset();
+  ml_opt_conf_path = "/nonexistent/memledger.conf";
+  errno = 4242;
+  assert_int_equal(ml_options_load(), 0);
+  assert_int_equal(errno, 4242);
+}
+
+static void test_options_load_does_not_allocate(void **state) {
+  (void)state;
+  if (!ML_TEST_COUNTS_MALLOC) skip();
+  if (geteuid() == 0)
+    ml_test_write_conf("# defaults\nmin_size=2K\nmax_frames=abc\ncolour=1\n", 0644);
+  assert_int_equal(setenv("MEMLEDGER_OPTIONS",
+                          "unwind=fp:dir='/tmp/a:b':mni_size=1:skip_frames=99", 1),
+                   0);
+  assert_int_equal(setenv("MEMLEDGER_VERBOSE", "x", 1), 0);
+  assert_int_equal(setenv("MEMLEDGER_TYPO", "1", 1), 0);
+  ml_test_mallocs = 0;
+  ml_test_count_mallocs = true;
+  int problems = ml_options_load();
+  ml_options_print();
+  ml_test_count_mallocs = false;
+  assert_int_equal(ml_test_mallocs, 0);
+  assert_int_equal(problems, geteuid() == 0 ? 6 : 4);
+  assert_string_equal(ml_option_str(ML_OPT_DIR), "/tmp/a:b");
+  if (geteuid() == 0) unlink(ml_test_conf);
+  /* the counter counts */
+  ml_test_count_mallocs = true;
+  void *volatile p = malloc(16);
+  ml_test_count_mallocs = false;
+  free(p);
+  assert_int_equal(ml_test_mallocs, 1);
+}
+
+/* ---- secure-execution mode --------------------------------------------------- */
+
+static void test_options_secure_ignores_the_environment(void **state) {
+  const char *out;
+
+  (void)state;
+  ml_opt_is_secure = ml_test_secure_yes;
+  assert_int_equal(setenv("MEMLEDGER_DIR", "/tmp/evil", 1), 0);
+  assert_int_equal(setenv("MEMLEDGER_LEAK_EXITCODE", "3", 1), 0);
+  assert_int_equal(setenv("MEMLEDGER_MIN_SIZE", "0", 1), 0);
+  assert_int_equal(setenv("MEMLEDGER_TYPO", "0", 1), 0);
+  assert_int_equal(setenv("MEMLEDGER_OPTIONS", "dir=/tmp/evil:unwind=fp:"
+                                               "abort_on_bad_option=1:x=1", 1),
+                   0);
+  assert_int_equal(ml_options_load(), 0);
+  out = ml_test_output();
+  assert_string_equal(out, "memledger: warning: secure-execution mode "
+                           "(set-uid, set-gid or capabilities): the "
+                           "MEMLEDGER_* variables are ignored; options come "
+                           "from /nonexistent/memledger.conf only\n");
+  for (int i = 0; i < ML_OPT_COUNT; i++)
+    if (i != ML_OPT_ENABLED) {
+      assert_int_equal(ml_option_state((ml_opt_t)i), ML_OPT_DEFAULTED);
+      assert_int_equal(ml_option_get((ml_opt_t)i), ml_opt_desc[i].def);
+    }
+  assert_string_equal(ml_option_str(ML_OPT_DIR), ".");
+  /* no directory from root: no dump, so no tracking */
+  assert_false(ml_options_dir_trusted());
+  assert_int_equal(ml_option_get(ML_OPT_ENABLED), 0);
+  ml_options_print();
+  assert_non_null(strstr(ml_test_output(),
+                         "(MEMLEDGER_ENABLED, secure-execution mode without a "
+                         "dir in the configuration file)"));
+
+  /* nothing set: silent, and still off */
+  ml_test_clear_env();
+  ml_options_reset();
+  assert_int_equal(ml_options_load(), 0);
+  assert_string_equal(ml_test_output(), "");
+  assert_int_equal(ml_option_get(ML_OPT_ENABLED), 0);
+
+  /* the program itself may still choose the directory */
   assert_int_equal(ml_option_set_text(ML_OPT_DIR, "/srv/dumps"), 0);
   assert_string_equal(ml_option_str(ML_OPT_DIR), "/srv/dumps");
+  assert_true(ml_options_dir_trusted());
+
+  /* not secure: the same environment counts */
+  ml_opt_is_secure = ml_test_secure_no;
+  ml_options_reset();
+  assert_int_equal(setenv("MEMLEDGER_LEAK_EXITCODE", "3", 1), 0);
+  assert_int_equal(ml_options_load(), 0);
+  assert_int_equal(ml_option_get(ML_OPT_LEAK_EXITCODE), 3);
+  assert_int_equal(ml_option_get(ML_OPT_ENABLED), 1);
+  assert_true(ml_options_dir_trusted());
+}
+
+static void test_options_secure_reads_the_conf_file(void **state) {
+  (void)state;
+  if (geteuid() != 0) skip();
+  ml_opt_is_secure = ml_test_secure_yes;
+  ml_test_write_conf("dir=/var/lib/memledger\nleak_exitcode=4\n", 0600);
+  assert_int_equal(setenv("MEMLEDGER_LEAK_EXITCODE", "9", 1), 0);
+  assert_int_equal(setenv("MEMLEDGER_DIR", "/tmp/evil", 1), 0);
+  assert_int_equal(ml_options_load(), 0);
+  assert_non_null(strstr(ml_test_output(), "the MEMLEDGER_* variables are ignored"));
+  assert_string_equal(ml_option_str(ML_OPT_DIR), "/var/lib/memledger");
+  assert_int_equal(ml_option_get(ML_OPT_LEAK_EXITCODE), 4);
+  assert_int_equal(ml_option_get(ML_OPT_ENABLED), 1);
+  assert_true(ml_options_dir_trusted());
+  unlink(ml_test_conf);
+
+  /* a file without dir: tracking off */
+  ml_options_reset();
+  ml_test_write_conf("leak_exitcode=4\n", 0600);
+  assert_int_equal(ml_options_load(), 0);
+  assert_int_equal(ml_option_get(ML_OPT_LEAK_EXITCODE), 4);
+  assert_false(ml_options_dir_trusted());
+  assert_int_equal(ml_option_get(ML_OPT_ENABLED), 0);
+  unlink(ml_test_conf);
 }
 
 /* ---- load, set_text, abort ---------------------------------------------- */
@@ -954,7 +1339,16 @@ int main(void) {
       ML_TEST(test_options_unknown_variable_suggests_near_name),
       ML_TEST(test_options_arenas_rounded_to_pow2),
       ML_TEST(test_options_path_is_stored),
-      ML_TEST(test_options_path_ignored_when_secure),
+      ML_TEST(test_options_list_sets_options),
+      ML_TEST(test_options_variable_wins_over_list),
+      ML_TEST(test_options_list_bad_value_and_unknown_name_warn_once),
+      ML_TEST(test_options_list_max_errors_caps_its_warnings),
+      ML_TEST(test_options_conf_file_is_the_lowest_source),
+      ML_TEST(test_options_conf_file_untrusted_is_ignored),
+      ML_TEST(test_options_conf_file_size_limit_and_errno),
+      ML_TEST(test_options_load_does_not_allocate),
+      ML_TEST(test_options_secure_ignores_the_environment),
+      ML_TEST(test_options_secure_reads_the_conf_file),
       ML_TEST(test_options_load_reads_several_in_table_order),
       ML_TEST(test_options_load_is_idempotent),
       ML_TEST(test_options_load_without_environ_keeps_defaults),

@@ -28,7 +28,10 @@
   X(EXIT, "exit")                 /* normal exit, after every destructor */    \
   X(API, "api")                   /* memledger_dump() */                       \
   X(FATAL, "fatal-signal")        /* SIGTERM, SIGINT, SIGHUP, SIGQUIT */       \
-  X(CRASH, "crash")               /* SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL */
+  X(CRASH, "crash")               /* SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL */ \
+  X(INTERVAL, "interval")         /* MEMLEDGER_INTERVAL's timer */             \
+  X(LIMIT, "limit")               /* MEMLEDGER_DUMP_AT reached */              \
+  X(ALLOC_FAILURE, "alloc-failure") /* the first allocation that failed */
 
 typedef enum ml_trigger_e {
 #define ML_TRIGGER_ENUM(id, name) ML_TRIGGER_##id,

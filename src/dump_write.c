@@ -275,6 +275,7 @@ static void ml_w_totals(ml_writer_t *w, const ml_dump_req_t *q, const ml_collect
            (unsigned long long)ml_core.stacks.overflow,
            (unsigned long long)atomic_load(&ml_core.unwind_failures), c->nstacks);
   ml_w_fmt(w, "foreign_frees: %llu\n", (unsigned long long)atomic_load(&ml_core.foreign_frees));
+  ml_w_fmt(w, "alloc_failures: %llu\n", (unsigned long long)atomic_load(&ml_core.alloc_failures));
   ml_w_fmt(w, "shadow_overflows: %llu\n", (unsigned long long)atomic_load(&ml_shadow_overflows));
   ml_w_fmt(w, "metadata_bytes: %zu\n", meta);
   /* jemalloc's own statistics count every block, tracked or not; reading

@@ -1,0 +1,38 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# dump_at.sh - MEMLEDGER_DUMP_AT: a dump with trigger limit when the tracked
+# live bytes first reach the limit, and again at each further step of it;
+# a percentage of RLIMIT_AS (ulimit -v).
+. "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
+
+PROG=$ML_BUILDDIR/tests/time/prog_time
+need_file "$PROG"
+tap_plan 4
+
+# limit_dumps DIR: "<unfreed bytes>" of each limit dump, space-separated
+limit_dumps() {
+  local f
+  for f in $(dumps_in "$1"); do
+    [ "$(dump_header "$f" trigger)" = limit ] && dump_unfreed "$f" | cut -d' ' -f2
+  done | tr '\n' ' '
+}
+
+d=$(fresh_dir size)
+MEMLEDGER_DUMP_AT=3M ml_run "$d" "$PROG" limit 10 2>"$d/err"
+# 1 MiB blocks: each step is reached exactly (the check comes every 64 KiB
+# of tracked allocation per thread).
+tap_eq "MEMLEDGER_DUMP_AT=3M, 10 MiB allocated: dumps at 3, 6 and 9 MiB" \
+  "3145728 6291456 9437184 " "$(limit_dumps "$d")"
+ok=1
+for f in $(dumps_in "$d"); do dump_consistent "$f" >/dev/null || ok=0; done
+tap_eq "every dump is complete and consistent" 1 $ok
+
+d=$(fresh_dir pct)
+(ulimit -v 204800 && MEMLEDGER_DUMP_AT=10% ml_run "$d" "$PROG" limit 45) 2>"$d/err"
+tap_eq "MEMLEDGER_DUMP_AT=10% under ulimit -v 200 MiB: dumps at 20 and 40 MiB" \
+  "20971520 41943040 " "$(limit_dumps "$d")"
+
+d=$(fresh_dir off)
+ml_run "$d" "$PROG" limit 10 2>"$d/err"
+tap_eq "without MEMLEDGER_DUMP_AT: no limit dump" "" "$(limit_dumps "$d")"
+[ "$T_FAILED" = 0 ]

@@ -79,6 +79,7 @@ static const char usage_main[] =
     "path\n"
     "  report [OPTIONS] FILE          report a dump: unfreed blocks by stack\n"
     "  diff [OPTIONS] OLD NEW         growth per stack between two dumps\n"
+    "  trend [OPTIONS] DUMP|DIR...    steady growth per stack over a series of dumps\n"
     "\n"
     "  memledger COMMAND --help       options of a command\n"
     "  memledger --version            version\n"
@@ -118,6 +119,16 @@ static const char usage_diff[] =
     "Growth of unfreed blocks per stack from dump OLD to dump NEW (stacks are\n"
     "matched by their symbolized frames): grown, new, shrunk and gone stacks,\n"
     "largest growth first.  Formats: text (default) and json.\n"
+    "\n" REPORT_OPTS_HELP "  -q, --quiet             no progress messages on stderr\n"
+    "  -h, --help              this help\n";
+
+static const char usage_trend[] =
+    "Usage: memledger trend [OPTIONS] DUMP|DIR...\n"
+    "Rank stacks by steady growth over a series of dumps (MEMLEDGER_INTERVAL,\n"
+    "MEMLEDGER_DUMP_AT, or dumps by signal): the least-squares slope of each\n"
+    "stack's bytes (or blocks, --sort count) per minute and its R2 fit, first and\n"
+    "last seen.  A directory stands for every memledger.*.dump in it; dumps are\n"
+    "ordered by their header's time.  Formats: text (default) and json.\n"
     "\n" REPORT_OPTS_HELP "  -q, --quiet             no progress messages on stderr\n"
     "  -h, --help              this help\n";
 
@@ -412,23 +423,30 @@ static int report_one(const char *path, const ropts_t *r, const mlr_supp_t *supp
 /* ---- report
  * ------------------------------------------------------------------------------ */
 
-static int cmd_report(int argc, char **argv) {
+/* The options of report, diff and trend (report options and --quiet) into
+ * *r; exits 2 on a bad one.  Returns false after printing usage (--help). */
+static bool report_args(const char *cmd, const char *usage, int argc, char **argv,
+                        ropts_t *r) {
   static const struct option lo[] = {
       REPORT_LONGOPTS, {"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
-  ropts_t r = {.color = -1};
   int c;
+  *r = (ropts_t){.color = -1};
   while ((c = getopt_long(argc, argv, REPORT_SHORTOPTS "q", lo, NULL)) != -1) {
     if (c == 'h') {
-      fputs(usage_report, stdout);
-      return 0;
+      fputs(usage, stdout);
+      return false;
     }
-    if (c == 'q') {
+    if (c == 'q')
       mlr_progress_quiet = true;
-      continue;
-    }
-    if (c == '?' || !report_opt("report ", &r, c, optarg))
-      die_usage("report ", "bad option");
+    else if (c == '?' || !report_opt(cmd, r, c, optarg))
+      die_usage(cmd, "bad option");
   }
+  return true;
+}
+
+static int cmd_report(int argc, char **argv) {
+  ropts_t r;
+  if (!report_args("report ", usage_report, argc, argv, &r)) return 0;
   if (argc - optind != 1)
     die_usage("report ",
               argc == optind ? "missing dump FILE" : "one dump FILE at a time");
@@ -446,21 +464,8 @@ static int cmd_report(int argc, char **argv) {
  * ---------------------------------------------------------------------------------- */
 
 static int cmd_diff(int argc, char **argv) {
-  static const struct option lo[] = {
-      REPORT_LONGOPTS, {"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
-  ropts_t r = {.color = -1};
-  int c;
-  while ((c = getopt_long(argc, argv, REPORT_SHORTOPTS "q", lo, NULL)) != -1) {
-    if (c == 'h') {
-      fputs(usage_diff, stdout);
-      return 0;
-    }
-    if (c == 'q') {
-      mlr_progress_quiet = true;
-      continue;
-    }
-    if (c == '?' || !report_opt("diff ", &r, c, optarg)) die_usage("diff ", "bad option");
-  }
+  ropts_t r;
+  if (!report_args("diff ", usage_diff, argc, argv, &r)) return 0;
   if (argc - optind != 2) die_usage("diff ", "expected two dump files: OLD NEW");
   const char *fmt = r.format ? r.format : "text";
   find_format("diff ", fmt, true);
@@ -505,6 +510,42 @@ out_d1:
 out_d0:
   mlr_dump_free(&d0);
 out_supp:
+  mlr_supp_free(supp);
+  free(r.supp_files);
+  return rc;
+}
+
+/* ---- trend
+ * ---------------------------------------------------------------------------------- */
+
+static int cmd_trend(int argc, char **argv) {
+  ropts_t r;
+  if (!report_args("trend ", usage_trend, argc, argv, &r)) return 0;
+  if (argc - optind < 1) die_usage("trend ", "expected dump files or directories");
+  const char *fmt = r.format ? r.format : "text";
+  if (strcmp(fmt, "text") && strcmp(fmt, "json"))
+    die_usage("trend ", "--format: trend writes text or json, not '%s'", fmt);
+  mlr_supp_t *supp = load_supp(&r);
+  mlr_report_opts_t ro = r.ro;
+  ro.supp = supp;
+  mlr_symbolize_opts_t so = {.debug_dirs = r.debug_dirs, .sysroot = r.sysroot};
+  mlr_trend_t t;
+  mlr_err_t err;
+  int rc = 0;
+  if (mlr_trend_build(&t, argv + optind, (size_t)(argc - optind), &so, &ro, &err)) {
+    msg("%s", err.msg);
+    rc = EXIT_USAGE;
+  } else {
+    FILE *out = open_out(&r, stdout);
+    mlr_format_opts_t fo = {.color = use_color(&r, out)};
+    if ((!strcmp(fmt, "json") ? mlr_format_trend_json : mlr_format_trend_text)(out, &t, &fo,
+                                                                              &err)) {
+      msg("%s", err.msg);
+      rc = 1;
+    }
+    if (close_out(&r, out, rc == 0) && !rc) rc = 1;
+    mlr_trend_free(&t);
+  }
   mlr_supp_free(supp);
   free(r.supp_files);
   return rc;
@@ -1339,5 +1380,6 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "dump")) return cmd_dump(argc - 1, argv + 1);
   if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
   if (!strcmp(cmd, "diff")) return cmd_diff(argc - 1, argv + 1);
-  die_usage(NULL, "unknown command '%s' (run, dump, report, diff)", cmd);
+  if (!strcmp(cmd, "trend")) return cmd_trend(argc - 1, argv + 1);
+  die_usage(NULL, "unknown command '%s' (run, dump, report, diff, trend)", cmd);
 }

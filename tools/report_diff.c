@@ -21,9 +21,7 @@ typedef struct dkey_s {
   UT_hash_handle hh;
 } dkey_t;
 
-/* The identity of a stack across dumps: its frames' function, file and line,
- * or module name + offset when not symbolized (addresses move between runs). */
-static char *stack_key(const mlr_dump_t *d, const mlr_stack_t *s) {
+char *mlr_stack_key(const mlr_dump_t *d, const mlr_stack_t *s) {
   size_t cap = 256, len = 0;
   char *k = mlr_xmalloc(cap);
   k[0] = 0;
@@ -80,7 +78,7 @@ int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r,
   dkey_t *map = NULL;
   for (size_t i = 0; i < old_r->nshown; i++) {
     mlr_stack_t *s = old_r->shown[i];
-    char *k = stack_key(old_r->dump, s);
+    char *k = mlr_stack_key(old_r->dump, s);
     dkey_t *e;
     HASH_FIND_STR(map, k, e);
     if (e) { /* two ids, one symbolized stack: merged */
@@ -103,7 +101,7 @@ int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r,
   }
   for (size_t i = 0; i < new_r->nshown; i++) {
     mlr_stack_t *s = new_r->shown[i];
-    char *k = stack_key(new_r->dump, s);
+    char *k = mlr_stack_key(new_r->dump, s);
     dkey_t *e;
     HASH_FIND_STR(map, k, e);
     if (!e) {

@@ -40,6 +40,11 @@ void mlr_json_str(FILE *out, const char *s);
  * (note)". */
 void mlr_text_frames(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s,
                      const char *indent);
+/* The identity of a stack across dumps (diff, trend): its frames' function,
+ * file and line, or module name + offset when not symbolized (addresses move
+ * between runs).  malloc'd; the caller frees it. */
+char *mlr_stack_key(const mlr_dump_t *d, const mlr_stack_t *s);
+
 /* JSON array of frames. */
 void mlr_json_frames(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s);
 

@@ -58,6 +58,8 @@ typedef struct ml_dump_req_s {
   int signo;        // the signal behind a fatal-signal or crash dump, else 0
   bool frozen;      // read the tables without locks (a snapshot child)
   pid_t pid;        // the program's pid (a snapshot child has its own)
+  uint64_t time_ns; // CLOCK_REALTIME of the state dumped (a snapshot: just
+                    // before the fork); 0: when the header is written
 } ml_dump_req_t;
 
 /* Memory shared between the program and its snapshot children (a

@@ -246,7 +246,7 @@ static void ml_w_header(ml_writer_t *w, const ml_dump_req_t *q, unsigned seq,
   ml_w_str(w, "\ncmdline: ");
   ml_w_text(w, ml_prim_cmdline(text, sizeof text) >= 0 ? text : "?");
   ml_w_raw(w, "\n", 1);
-  ml_w_time(w, ml_prim_realtime_ns());
+  ml_w_time(w, q->time_ns ? q->time_ns : ml_prim_realtime_ns());
   ml_w_fmt(w, "trigger: %s\n", ml_trigger_name(q->trigger));
   if (q->signo) ml_w_fmt(w, "signal: %d\n", q->signo);
   ml_w_fmt(w, "sequence: %u\n", seq);

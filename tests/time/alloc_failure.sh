@@ -6,8 +6,7 @@
 # on); later failures are only counted (totals: alloc_failures).
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
-PROG=$ML_BUILDDIR/tests/time/prog_time
-need_file "$PROG"
+. "$ML_SRCDIR/tests/time/lib_time.sh" || bail "cannot read lib_time.sh"
 tap_plan 5
 
 d=$(fresh_dir eat)

@@ -5,17 +5,11 @@
 # a percentage of RLIMIT_AS (ulimit -v).
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
-PROG=$ML_BUILDDIR/tests/time/prog_time
-need_file "$PROG"
+. "$ML_SRCDIR/tests/time/lib_time.sh" || bail "cannot read lib_time.sh"
 tap_plan 4
 
-# limit_dumps DIR: "<unfreed bytes>" of each limit dump, space-separated
-limit_dumps() {
-  local f
-  for f in $(dumps_in "$1"); do
-    [ "$(dump_header "$f" trigger)" = limit ] && dump_unfreed "$f" | cut -d' ' -f2
-  done | tr '\n' ' '
-}
+# limit_dumps DIR: the unfreed bytes of each limit dump, on one line
+limit_dumps() { dump_series "$1" | awk '$1 == "limit" { printf "%s ", $3 }'; }
 
 d=$(fresh_dir size)
 MEMLEDGER_DUMP_AT=3M ml_run "$d" "$PROG" limit 10 2>"$d/err"

@@ -8,19 +8,12 @@
 # child gets a timer of its own, and a bad value is refused with a warning.
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
-PROG=$ML_BUILDDIR/tests/time/prog_time
-need_file "$PROG"
+. "$ML_SRCDIR/tests/time/lib_time.sh" || bail "cannot read lib_time.sh"
 tap_plan 9
-
-# triggers DIR: the trigger of every dump, in order, one line
-triggers() {
-  local f
-  for f in $(dumps_in "$1"); do dump_header "$f" trigger; done | tr '\n' ' '
-}
 
 d=$(fresh_dir grow)
 worst=$(MEMLEDGER_INTERVAL=500ms ml_run "$d" "$PROG" grow 26 100 2>"$d/err")
-n=$(triggers "$d" | grep -o interval | grep -c .)
+n=$(trigger_count "$d" interval)
 if [ "$n" -ge 3 ] && [ "$n" -le 6 ]; then
   tap_ok "2.6 s at MEMLEDGER_INTERVAL=500ms: $n interval dumps"
 else
@@ -28,13 +21,12 @@ else
 fi
 tap_diag "longest stall the program saw in its busy loop: ${worst:-?} us"
 ok=1 prev=-1
-for f in $(dumps_in "$d"); do
-  dump_consistent "$f" >/dev/null || ok=0
-  [ "$(dump_header "$f" trigger)" = interval ] || continue
-  b=$(dump_unfreed "$f" | cut -d' ' -f2)
-  [ "$b" -gt "$prev" ] || ok=0
-  prev=$b
-done
+for f in $(dumps_in "$d"); do dump_consistent "$f" >/dev/null || ok=0; done
+while read -r trig _ bytes; do
+  [ "$trig" = interval ] || continue
+  [ "$bytes" -gt "$prev" ] || ok=0
+  prev=$bytes
+done < <(dump_series "$d")
 if [ $ok = 1 ]; then tap_ok "the interval dumps are complete and grow with the leak"; else
   tap_fail "the interval dumps are complete and grow with the leak" "$(for f in $(dumps_in "$d"); do sed -n 2p "$f"; done)"; fi
 tap_eq "the exit dump comes last" exit "$(triggers "$d" | awk '{ print $NF }')"
@@ -45,7 +37,7 @@ tap_eq "without MEMLEDGER_INTERVAL: the exit dump only" "exit " "$(triggers "$d"
 
 d=$(fresh_dir sleep)
 eintr=$(MEMLEDGER_INTERVAL=300ms ml_run "$d" "$PROG" sleep 1000 2>"$d/err")
-n=$(triggers "$d" | grep -o interval | grep -c .)
+n=$(trigger_count "$d" interval)
 if [ "${eintr:-0}" -ge 1 ] && [ "$n" -ge 2 ]; then
   tap_ok "nanosleep is interrupted (EINTR, $eintr times) and resumed; $n interval dumps"
 else
@@ -60,9 +52,7 @@ tap_eq "... and no interval dump is written meanwhile" "exit " "$(triggers "$d")
 d=$(fresh_dir fork)
 child=$(MEMLEDGER_INTERVAL=400ms ml_run "$d" "$PROG" fork 1500 2>"$d/err")
 n=0
-[ -n "$child" ] && for f in $(dumps_in "$d" "$child"); do
-  [ "$(dump_header "$f" trigger)" = interval ] && n=$((n + 1))
-done
+[ -n "$child" ] && n=$(trigger_count "$d" interval "$child")
 if [ "$n" -ge 2 ]; then tap_ok "a forked child writes interval dumps under its own pid ($n)"; else
   tap_fail "a forked child writes interval dumps under its own pid" "child ${child:-?}: $n" "$(ls "$d")"; fi
 

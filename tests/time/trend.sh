@@ -8,10 +8,9 @@
 # series; fewer than two dumps is a usage error; --quiet silences the
 # progress line.
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
-
-PROG=$ML_BUILDDIR/tests/time/prog_time
+. "$ML_SRCDIR/tests/time/lib_time.sh" || bail "cannot read lib_time.sh"
 ML=$ML_BUILDDIR/memledger
-need_file "$PROG" "$ML"
+need_file "$ML"
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 not found"; exit 0; }
 tap_plan 8
 

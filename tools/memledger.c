@@ -128,7 +128,8 @@ static const char usage_trend[] =
     "MEMLEDGER_DUMP_AT, or dumps by signal): the least-squares slope of each\n"
     "stack's bytes (or blocks, --sort count) per minute and its R2 fit, first and\n"
     "last seen.  A directory stands for every memledger.*.dump in it; dumps are\n"
-    "ordered by their header's time.  Formats: text (default) and json.\n"
+    "ordered by their header's time.  Formats: text (default), json, and html (a\n"
+    "page charting the remaining bytes and the steepest stacks over time).\n"
     "\n" REPORT_OPTS_HELP "  -q, --quiet             no progress messages on stderr\n"
     "  -h, --help              this help\n";
 
@@ -522,9 +523,17 @@ static int cmd_trend(int argc, char **argv) {
   ropts_t r;
   if (!report_args("trend ", usage_trend, argc, argv, &r)) return 0;
   if (argc - optind < 1) die_usage("trend ", "expected dump files or directories");
+  static const struct {
+    const char *name;
+    int (*fn)(FILE *, const mlr_trend_t *, const mlr_format_opts_t *, mlr_err_t *);
+  } tformats[] = {{"text", mlr_format_trend_text},
+                  {"json", mlr_format_trend_json},
+                  {"html", mlr_format_trend_html}};
   const char *fmt = r.format ? r.format : "text";
-  if (strcmp(fmt, "text") && strcmp(fmt, "json"))
-    die_usage("trend ", "--format: trend writes text or json, not '%s'", fmt);
+  size_t fi = 0;
+  while (fi < sizeof tformats / sizeof *tformats && strcmp(tformats[fi].name, fmt)) fi++;
+  if (fi == sizeof tformats / sizeof *tformats)
+    die_usage("trend ", "--format: trend writes text, json or html, not '%s'", fmt);
   mlr_supp_t *supp = load_supp(&r);
   mlr_report_opts_t ro = r.ro;
   ro.supp = supp;
@@ -538,8 +547,7 @@ static int cmd_trend(int argc, char **argv) {
   } else {
     FILE *out = open_out(&r, stdout);
     mlr_format_opts_t fo = {.color = use_color(&r, out)};
-    if ((!strcmp(fmt, "json") ? mlr_format_trend_json : mlr_format_trend_text)(out, &t, &fo,
-                                                                              &err)) {
+    if (tformats[fi].fn(out, &t, &fo, &err)) {
       msg("%s", err.msg);
       rc = 1;
     }

@@ -296,6 +296,9 @@ int mlr_format_trend_text(FILE *out, const mlr_trend_t *t, const mlr_format_opts
                           mlr_err_t *err);
 int mlr_format_trend_json(FILE *out, const mlr_trend_t *t, const mlr_format_opts_t *o,
                           mlr_err_t *err);
+/* One self-contained page: charts (inline SVG) and the table (o->title). */
+int mlr_format_trend_html(FILE *out, const mlr_trend_t *t, const mlr_format_opts_t *o,
+                          mlr_err_t *err);
 
 /* ---- helpers for every format ------------------------------------------------ */
 /* The last path component of a module ("libc.so.6"), or "?" when m < 0. */

@@ -78,4 +78,10 @@ long mlr_u64map_get(const mlr_u64map_t *m, uint64_t key);
 int mlr_u64map_put(mlr_u64map_t *m, uint64_t key, uint32_t val);
 void mlr_u64map_free(mlr_u64map_t *m);
 
+/* html text with &, <, >, " and ' escaped (invalid UTF-8 and control
+ * characters made safe as mlr_safe/mlr_utf8_fix do); report_html.c. */
+void mlr_html_esc(FILE *out, const char *s);
+/* 22288 -> "21.8 KiB"; returns buf (report_html.c). */
+const char *mlr_human(char *buf, size_t len, uint64_t n);
+
 #endif /* MLR_REPORT_FMTUTIL_H */

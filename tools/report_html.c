@@ -20,7 +20,8 @@
 #include "report_html_assets.h"
 
 // ---- escaping -------------------------------------------------------------------
-static void html(FILE *out, const char *s) {
+static void html(FILE *out, const char *s) { mlr_html_esc(out, s); }
+void mlr_html_esc(FILE *out, const char *s) {
   for (s = mlr_utf8_fix(mlr_safe(s)); s && *s; s++) {
     switch (*s) {
     case '&': fputs("&amp;", out); break;
@@ -51,8 +52,8 @@ static void json_str(FILE *out, const char *s) {
   fputc('"', out);
 }
 
-/* 22288 -> "21.8 KiB" */
-static const char *human(char *buf, size_t len, uint64_t n) {
+static const char *human(char *buf, size_t len, uint64_t n) { return mlr_human(buf, len, n); }
+const char *mlr_human(char *buf, size_t len, uint64_t n) {
   static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   if (n < 1024) {
     snprintf(buf, len, "%" PRIu64 " B", n);

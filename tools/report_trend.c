@@ -172,8 +172,11 @@ static fit_t fit(const mlr_trend_t *t, const mlr_trend_point_t *p, size_t np, bo
     syy += (double)(n - np) * my * my; /* the dumps it is absent from: y = 0 */
   }
   fit_t f = {0, 0};
+  /* An amount that never changes has slope 0, not the rounding error of
+   * c * sum(x - mean x). */
+  if (syy <= 1e-12 * (my * my * (double)n + 1)) return f;
   if (sxx > 0) f.slope = sxy / sxx;
-  if (sxx > 0 && syy > 0) f.r2 = sxy * sxy / (sxx * syy);
+  if (sxx > 0) f.r2 = sxy * sxy / (sxx * syy);
   if (f.r2 > 1) f.r2 = 1;
   return f;
 }
@@ -316,6 +319,13 @@ static size_t shown_count(const mlr_trend_t *t) {
   return t->top && t->top < t->nstacks ? t->top : t->nstacks;
 }
 
+/* +37.5 MiB, -512 B */
+static const char *signed_human(char *buf, size_t len, double v) {
+  buf[0] = v < 0 ? '-' : '+';
+  mlr_human(buf + 1, len - 1, (uint64_t)(v < 0 ? -v : v));
+  return buf;
+}
+
 static const char *when(const mlr_trend_t *t, size_t i) {
   return t->dumps[i].time ? mlr_safe(t->dumps[i].time) : "?";
 }
@@ -337,9 +347,10 @@ int mlr_format_trend_text(FILE *out, const mlr_trend_t *t, const mlr_format_opts
     fputs("  warning:    the dumps come from several processes: their stacks are summed by "
           "time\n",
           out);
-  fprintf(out, "  remaining:  %llu -> %llu bytes, %+.1f bytes/min (r2 %.3f)\n",
+  char hb[64];
+  fprintf(out, "  remaining:  %llu -> %llu bytes, %s/min (%+.0f bytes/min, r2 %.3f)\n",
           (unsigned long long)d0->shown_bytes, (unsigned long long)dn->shown_bytes,
-          t->slope_bytes, t->r2);
+          signed_human(hb, sizeof hb, t->slope_bytes), t->slope_bytes, t->r2);
   fprintf(out, "  stacks:     %zu, steepest %s growth first\n", t->nstacks,
           t->sort == MLR_SORT_COUNT ? "block" : "byte");
   size_t n = shown_count(t);
@@ -347,8 +358,9 @@ int mlr_format_trend_text(FILE *out, const mlr_trend_t *t, const mlr_format_opts
     const mlr_trend_stack_t *s = &t->stacks[i];
     const mlr_trend_point_t *first = &s->points[0], *last = &s->points[s->npoints - 1];
     bool now = last->dump == t->ndumps - 1;
-    fprintf(out, "\n%s#%zu %+.1f bytes/min, %+.2f blocks/min (r2 %.3f)%s\n", bold, i + 1,
-            s->slope_bytes, s->slope_blocks, s->r2, plain);
+    fprintf(out, "\n%s#%zu %s/min (%+.0f bytes/min), %+.2f blocks/min (r2 %.3f)%s\n", bold,
+            i + 1, signed_human(hb, sizeof hb, s->slope_bytes), s->slope_bytes,
+            s->slope_blocks, s->r2, plain);
     fprintf(out, "    %s %llu %s, %llu %s; in %zu of %zu dumps, first %s, last %s\n",
             now ? "now" : "at its last dump", (unsigned long long)last->blocks,
             mlr_plural(last->blocks, "block", "blocks"), (unsigned long long)last->bytes,

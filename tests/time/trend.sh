@@ -6,13 +6,13 @@
 # and a good fit, the constant one has a slope of about 0; text and JSON
 # agree; a directory and the files given in any order give the same
 # series; fewer than two dumps is a usage error; --quiet silences the
-# progress line.
+# progress line; the html page has its two charts.
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 . "$ML_SRCDIR/tests/time/lib_time.sh" || bail "cannot read lib_time.sh"
 ML=$ML_BUILDDIR/memledger
 need_file "$ML"
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 not found"; exit 0; }
-tap_plan 8
+tap_plan 10
 
 d=$(fresh_dir series)
 MEMLEDGER_INTERVAL=500ms ml_run "$d" "$PROG" grow 30 100 >/dev/null 2>"$d/err"
@@ -55,6 +55,16 @@ PY
 )
 tap_eq "json: leak_more first, growing, fitting well; keep_const flat; dumps in time order" \
   "first growing fit flat ordered" "$check"
+
+"$ML" trend --format html -o "$d/page.html" "$d" 2>>"$d/terr"
+tap_eq "html: exit 0, an HTML5 page" "0 <!DOCTYPE html>" "$? $(head -n1 "$d/page.html")"
+svgs=$(grep -c '^<svg class="chart"' "$d/page.html")
+first=$(sed -n 's/.*<tr id="trend-1">.*<summary>\([^<]*\)<.*/\1/p' "$d/page.html")
+if [ "$svgs" = 2 ] && [ "$first" = leak_more ] && ! grep -q '<script' "$d/page.html"; then
+  tap_ok "html: two charts, leak_more first in the table, no script"
+else
+  tap_fail "html: two charts, leak_more first in the table, no script" "charts $svgs, first '$first'"
+fi
 
 # The same files in reverse order give the same ranking.
 "$ML" trend --format json $(dumps_in "$d" | sort -r) >"$d/json2" 2>>"$d/terr"

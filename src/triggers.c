@@ -151,9 +151,15 @@ static __attribute__((noreturn)) void ml_snapshot_child(ml_trigger_t trigger, in
   ml_dump_req_t q = {trigger, signo, true, pid, when};
   ml_dump_result_t res;
   int rc = ml_dump_write_req(&q, &res);
-  if (rc == 0 && trigger == ML_TRIGGER_SIGNAL && ml_option_get(ML_OPT_VERBOSE) >= 2)
-    ml_info("dump written to %s (%llu blocks, %llu bytes)", res.path,
-            (unsigned long long)res.blocks, (unsigned long long)res.bytes);
+  /* A failed allocation says where its dump is (the program may not live
+   * long); the other unattended dumps only with MEMLEDGER_VERBOSE=2. */
+  bool say = trigger == ML_TRIGGER_ALLOC_FAILURE
+                 ? !ml_option_get(ML_OPT_QUIET)
+                 : (trigger == ML_TRIGGER_SIGNAL || trigger == ML_TRIGGER_INTERVAL ||
+                    trigger == ML_TRIGGER_LIMIT) && ml_option_get(ML_OPT_VERBOSE) >= 2;
+  if (rc == 0 && say)
+    ml_info("%s: dump written to %s (%llu blocks, %llu bytes)", ml_trigger_name(trigger),
+            res.path, (unsigned long long)res.blocks, (unsigned long long)res.bytes);
   if (req) {
     unsigned s = req % ML_DUMP_SLOTS;
     ml_dump_shared->slot[s].res = res;
@@ -375,6 +381,7 @@ static void ml_limit_start(void) {
 void ml_triggers_alloc_failed(void) {
   atomic_fetch_add_explicit(&ml_core.alloc_failures, 1, memory_order_relaxed);
   if (ml_tls.guard || atomic_load(&ml_core.state) != ML_STATE_READY ||
+      !ml_option_get(ML_OPT_DUMP_ON_FAILURE) ||
       atomic_load(&ml_trig.failed_dumped) || atomic_exchange(&ml_trig.failed_dumped, true))
     return;
   int saved = errno;

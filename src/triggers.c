@@ -429,8 +429,8 @@ static void ml_on_signal(int sig, siginfo_t *info, void *uc) {
   int saved = errno;
   if (sig == ml_trig.dump_sig && !ml_trig.sig[sig].fatal) {
     if (atomic_load(&ml_core.state) == ML_STATE_READY) {
-      /* Our timer's signals carry its cookie (kill and sigqueue from
-       * another process cannot send SI_TIMER). */
+      /* Our timer's signals are SI_TIMER with its cookie (a kill or a
+       * plain sigqueue is not; a forged one only names a dump wrongly). */
       bool timer = info && info->si_code == SI_TIMER &&
                    info->si_value.sival_int == ML_TIMER_COOKIE;
       ml_tls.guard++;

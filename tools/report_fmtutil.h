@@ -81,6 +81,9 @@ void mlr_u64map_free(mlr_u64map_t *m);
 /* html text with &, <, >, " and ' escaped (invalid UTF-8 and control
  * characters made safe as mlr_safe/mlr_utf8_fix do); report_html.c. */
 void mlr_html_esc(FILE *out, const char *s);
+/* One frame as the html report lists it: <li> with function, file:line,
+ * an inlined tag, address and module, note (report_html.c). */
+void mlr_html_frame_li(FILE *out, const mlr_dump_t *d, const mlr_frame_t *f);
 /* 22288 -> "21.8 KiB"; returns buf (report_html.c). */
 const char *mlr_human(char *buf, size_t len, uint64_t n);
 

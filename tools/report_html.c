@@ -199,6 +199,9 @@ static void write_summary(FILE *out, const mlr_report_t *r) {
 }
 
 static void write_frame_li(FILE *out, const mlr_dump_t *d, const mlr_frame_t *f) {
+  mlr_html_frame_li(out, d, f);
+}
+void mlr_html_frame_li(FILE *out, const mlr_dump_t *d, const mlr_frame_t *f) {
   char label[512];
   frame_label(label, sizeof label, d, f, f->addr);
   fprintf(out, "<li%s><span class=\"fn\">", f->inlined ? " class=\"inl\"" : "");

@@ -95,22 +95,8 @@ static void write_frames(FILE *out, const mlr_trend_stack_t *s) {
   char name[512];
   fputs("<details><summary>", out);
   mlr_html_esc(out, stack_name(s, name, sizeof name));
-  fputs("</summary><ol class=\"frames\">", out);
-  for (size_t i = 0; i < s->stack->nframes; i++) {
-    const mlr_frame_t *f = &s->stack->frames[i];
-    fprintf(out, "<li%s><span class=\"fn\">", f->inlined ? " class=\"inl\"" : "");
-    mlr_html_esc(out, mlr_frame_name(s->dump, f, name, sizeof name));
-    fputs("</span>", out);
-    if (f->file) {
-      fputs(" <span class=\"src\">", out);
-      mlr_html_esc(out, f->file);
-      if (f->line) fprintf(out, ":%u", f->line);
-      fputs("</span>", out);
-    }
-    fputs(" <span class=\"addr\">", out);
-    mlr_html_esc(out, mlr_module_name(s->dump, f->module));
-    fputs("</span></li>", out);
-  }
+  fputs("</summary><ol class=\"frames\">\n", out);
+  for (size_t i = 0; i < s->stack->nframes; i++) mlr_html_frame_li(out, s->dump, &s->stack->frames[i]);
   fputs("</ol></details>", out);
 }
 

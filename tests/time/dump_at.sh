@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: MIT
 # dump_at.sh - MEMLEDGER_DUMP_AT: a dump with trigger limit when the tracked
 # live bytes first reach the limit, and again at each further step of it;
-# a percentage of RLIMIT_AS (ulimit -v).
+# a percentage of RLIMIT_AS (ulimit -v), and a warning when no limit is set.
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
 . "$ML_SRCDIR/tests/time/lib_time.sh" || bail "cannot read lib_time.sh"
-tap_plan 4
+tap_plan 5
 
 # limit_dumps DIR: the unfreed bytes of each limit dump, on one line
 limit_dumps() { dump_series "$1" | awk '$1 == "limit" { printf "%s ", $3 }'; }
@@ -29,4 +29,17 @@ tap_eq "MEMLEDGER_DUMP_AT=10% under ulimit -v 200 MiB: dumps at 20 and 40 MiB" \
 d=$(fresh_dir off)
 ml_run "$d" "$PROG" limit 10 2>"$d/err"
 tap_eq "without MEMLEDGER_DUMP_AT: no limit dump" "" "$(limit_dumps "$d")"
+
+d=$(fresh_dir nolimit)
+(ulimit -v unlimited 2>/dev/null; [ "$(ulimit -v)" = unlimited ] || exit 3
+  MEMLEDGER_DUMP_AT=50% ml_run "$d" "$PROG" limit 4) 2>"$d/err"
+rc=$?
+if [ $rc = 3 ] ||
+  [ -n "$(grep -v max "/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)/memory.max" 2>/dev/null)" ]; then
+  tap_skip "this test runs under an address-space limit or in a cgroup with a memory.max"
+elif grep -q "MEMLEDGER_DUMP_AT=50%: neither RLIMIT_AS nor a cgroup memory.max is set" "$d/err"; then
+  tap_ok "a percentage without any memory limit: one warning, no limit dumps ($(limit_dumps "$d"))"
+else
+  tap_fail "a percentage without any memory limit: one warning" "$(cat "$d/err")"
+fi
 [ "$T_FAILED" = 0 ]

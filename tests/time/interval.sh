@@ -9,7 +9,7 @@
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
 . "$ML_SRCDIR/tests/time/lib_time.sh" || bail "cannot read lib_time.sh"
-tap_plan 9
+tap_plan 10
 
 d=$(fresh_dir grow)
 worst=$(MEMLEDGER_INTERVAL=500ms ml_run "$d" "$PROG" grow 26 100 2>"$d/err")
@@ -60,4 +60,12 @@ d=$(fresh_dir bad)
 MEMLEDGER_INTERVAL=soon ml_run "$d" "$PROG" grow 1 10 >/dev/null 2>"$d/err"
 if grep -q 'MEMLEDGER_INTERVAL="soon" is not valid' "$d/err"; then tap_ok "a bad MEMLEDGER_INTERVAL is refused with a warning"; else
   tap_fail "a bad MEMLEDGER_INTERVAL is refused with a warning" "$(cat "$d/err")"; fi
+
+d=$(fresh_dir nosig)
+MEMLEDGER_SIGNAL=0 MEMLEDGER_INTERVAL=200ms ml_run "$d" "$PROG" grow 6 100 >/dev/null 2>"$d/err"
+if grep -q "MEMLEDGER_INTERVAL needs the dump signal" "$d/err" && [ "$(triggers "$d")" = "exit " ]; then
+  tap_ok "MEMLEDGER_SIGNAL=0: one warning, no periodic dumps"
+else
+  tap_fail "MEMLEDGER_SIGNAL=0: one warning, no periodic dumps" "$(triggers "$d")" "$(cat "$d/err")"
+fi
 [ "$T_FAILED" = 0 ]

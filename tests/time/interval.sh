@@ -5,11 +5,12 @@
 # dumps grow with the program's leak, nanosleep sees EINTR (the one thing a
 # program observes, as with the dump signal), a program that installs its
 # own handler for the dump signal never gets the timer's signals, a forked
-# child gets a timer of its own, and a bad value is refused with a warning.
+# child gets a timer of its own, a bad value is refused with a warning, no
+# dump signal means no timer, and `memledger dump` is not fooled by them.
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
 . "$ML_SRCDIR/tests/time/lib_time.sh" || bail "cannot read lib_time.sh"
-tap_plan 10
+tap_plan 11
 
 d=$(fresh_dir grow)
 worst=$(MEMLEDGER_INTERVAL=500ms ml_run "$d" "$PROG" grow 26 100 2>"$d/err")
@@ -68,4 +69,17 @@ if grep -q "MEMLEDGER_INTERVAL needs the dump signal" "$d/err" && [ "$(triggers 
 else
   tap_fail "MEMLEDGER_SIGNAL=0: one warning, no periodic dumps" "$(triggers "$d")" "$(cat "$d/err")"
 fi
+
+# memledger dump PID prints the dump its signal asked for, not a periodic
+# one written meanwhile.
+d=$(fresh_dir cmd)
+: >"$d/in"
+MEMLEDGER_INTERVAL=100ms ml_bg "$d" "$d/in" "$d/out" "$d/err" "$PROG" grow 30 100
+sleep 0.5
+p=$("$ML_BUILDDIR/memledger" dump "$BG_PID" 2>"$d/derr")
+wait_pid "$BG_PID" >/dev/null
+got=$([ -n "$p" ] && dump_header "$p" trigger)
+if [ "$got" = signal ]; then tap_ok "memledger dump PID among interval dumps: the signal's dump"; else
+  tap_fail "memledger dump PID among interval dumps: the signal's dump" "got '$got' from '$p'" \
+    "$(cat "$d/derr")"; fi
 [ "$T_FAILED" = 0 ]

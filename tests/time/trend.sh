@@ -5,14 +5,14 @@
 # the growing stack ranks first with a positive slope (about 38 MiB/min)
 # and a good fit, the constant one has a slope of about 0; text and JSON
 # agree; a directory and the files given in any order give the same
-# series; fewer than two dumps is a usage error; --quiet silences the
-# progress line; the html page has its two charts.
+# series; fewer than two dumps, a bad dump or format is a usage error;
+# --quiet silences the progress line; the html page has its two charts.
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 . "$ML_SRCDIR/tests/time/lib_time.sh" || bail "cannot read lib_time.sh"
 ML=$ML_BUILDDIR/memledger
 need_file "$ML"
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 not found"; exit 0; }
-tap_plan 10
+tap_plan 12
 
 d=$(fresh_dir series)
 MEMLEDGER_INTERVAL=500ms ml_run "$d" "$PROG" grow 30 100 >/dev/null 2>"$d/err"
@@ -75,6 +75,13 @@ if cmp -s "$d/json" "$d/json2"; then tap_ok "files in any order give the same se
 rc=$?
 if [ $rc = 2 ] && grep -q "two dumps or more" "$d/one"; then tap_ok "one dump: exit 2 with a message"; else
   tap_fail "one dump: exit 2 with a message" "rc $rc" "$(cat "$d/one")"; fi
+
+"$ML" trend "$(dumps_in "$d" | head -n1)" "$ML_SRCDIR/tests/data/bad_truncated.dump" >/dev/null 2>"$d/bad"
+rc=$?
+if [ $rc = 2 ] && grep -q "bad_truncated.dump" "$d/bad"; then tap_ok "a bad dump in the series: exit 2 naming it"; else
+  tap_fail "a bad dump in the series: exit 2 naming it" "rc $rc" "$(cat "$d/bad")"; fi
+"$ML" trend -f folded "$d" >/dev/null 2>"$d/fmt"
+tap_eq "an unknown trend format: exit 2" 2 $?
 
 MEMLEDGER_PROGRESS_AFTER=0 "$ML" trend "$d" >/dev/null 2>"$d/prog"
 if grep -q "reading $n dumps" "$d/prog"; then tap_ok "a progress line on stderr"; else

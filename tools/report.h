@@ -245,6 +245,7 @@ void mlr_diff_free(mlr_diff_t *df);
 /* Stacks are matched across dumps as in the diff (mlr_stack_key); a stack
  * absent from a dump has 0 blocks there.  Slopes are least-squares fits of
  * the stack's amount against the dumps' times (header unix_time_ns). */
+typedef struct mlr_symcache_s mlr_symcache_t;
 typedef struct mlr_trend_dump_s {
   char *path;             // as found (a directory's entries: DIR/NAME)
   long pid;
@@ -282,6 +283,7 @@ typedef struct mlr_trend_s {
   mlr_sort_t sort;           // bytes: rank by bytes/min; count: by blocks/min
   size_t top;                // 0 = all
   mlr_dump_t **loaded;       // per dump: kept while a stack refers to it
+  struct mlr_symcache_s *symcache; // frames already symbolized (private)
 } mlr_trend_t;
 
 /* Read, symbolize and report (filters, suppressions: ro) every dump of

@@ -12,7 +12,7 @@
 ML=$ML_BUILDDIR/memledger
 need_file "$ML"
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 not found"; exit 0; }
-tap_plan 12
+tap_plan 13
 
 d=$(fresh_dir series)
 MEMLEDGER_INTERVAL=500ms ml_run "$d" "$PROG" grow 30 100 >/dev/null 2>"$d/err"
@@ -65,6 +65,19 @@ if [ "$svgs" = 2 ] && [ "$first" = leak_more ] && ! grep -q '<script' "$d/page.h
 else
   tap_fail "html: two charts, leak_more first in the table, no script" "charts $svgs, first '$first'"
 fi
+
+# Frames come from a cache across the series: the same as a report of the
+# last dump gives.
+"$ML" report --format json "$(dumps_in "$d" | tail -n1)" >"$d/last.json" 2>>"$d/terr"
+same=$(python3 - "$d/json" "$d/last.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+r = json.load(open(sys.argv[2]))
+rf = [s["frames"] for s in r["stacks"]]
+print("same" if t["stacks"] and all(s["frames"] in rf for s in t["stacks"]) else "differ")
+PY
+)
+tap_eq "the trend's frames are those of a report of the last dump" same "$same"
 
 # The same files in reverse order give the same ranking.
 "$ML" trend --format json $(dumps_in "$d" | sort -r) >"$d/json2" 2>>"$d/terr"

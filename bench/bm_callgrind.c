@@ -94,6 +94,95 @@ static void bm_cg_part(const char *name, bm_part_t part, unsigned nframes, unsig
   printf("%s %u 0 0\n", name, n);
 }
 
+/* ---- mixes ------------------------------------------------------------------ */
+
+typedef struct bm_side_s {
+  void *(*malloc)(size_t);
+  void (*free)(void *);
+  void *(*calloc)(size_t, size_t);
+  void *(*realloc)(void *, size_t);
+  void *(*aligned)(size_t, size_t);
+} bm_side_t;
+
+static const bm_side_t bm_side_je = {bm_je_malloc, bm_je_free, bm_je_calloc_mn, bm_je_realloc_pn,
+                                     bm_je_aligned_an};
+static const bm_side_t bm_side_ml = {bm_ml_malloc, bm_ml_free, bm_ml_calloc_mn, bm_ml_realloc_pn,
+                                     bm_ml_aligned_an};
+
+#define BM_MIX_SLOTS 1024
+
+typedef struct bm_mix_case_s {
+  const char *name;
+  const bm_side_t *side;
+  bm_unwind_t mode; // memledger's capture (0: jemalloc alone)
+  int all;          // track every block (MEMLEDGER_MIN_SIZE=0)
+  int small;        // 1: the untracked mix; 0: bm_mixed's mix (a fifth tracked)
+  unsigned n;
+} bm_mix_case_t;
+
+/* The mixes are not instrumented: the shadow-stack hooks would add their
+ * cost to both sides. */
+#define BM_NO_HOOKS __attribute__((no_instrument_function))
+
+BM_NO_HOOKS static uint64_t bm_cg_xorshift(uint64_t *s) {
+  uint64_t x = *s;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return *s = x;
+}
+
+/* A request of the mix: the untracked one stays in size classes below the
+ * default threshold (up to 896 bytes), the other is bm_mixed's (80% under
+ * 1 KiB, 20% 1 to 16 KiB). */
+BM_NO_HOOKS static size_t bm_mix_size(uint64_t r, int small) {
+  if (small) return 8 + (size_t)((r >> 20) % (896 - 8 + 1));
+  if (r % 5 == 0) return 1024 + (size_t)((r >> 8) % (15 * 1024 + 1));
+  return 8 + (size_t)((r >> 8) % (1000 - 8));
+}
+
+/* One operation per iteration on a ring of live blocks.  Untracked mix: 20%
+ * realloc of a live block to a new size (growth and shrinking), and 80% a
+ * free of a live block (of any size) and a new block from malloc (50%),
+ * calloc (15%) or aligned_alloc(64) (15%).  The other mix: free and malloc. */
+BM_NO_HOOKS static void bm_mix_loop(void *arg) {
+  bm_mix_case_t *c = arg;
+  const bm_side_t *s = c->side;
+  static void *ring[BM_MIX_SLOTS];
+  uint64_t seed = UINT64_C(0x9e3779b97f4a7c15);
+  for (unsigned i = 0; i < BM_MIX_SLOTS; i++)
+    ring[i] = s->malloc(bm_mix_size(bm_cg_xorshift(&seed), c->small));
+  for (unsigned i = 0; i < BM_WARMUP + c->n; i++) {
+    if (i == BM_WARMUP) CALLGRIND_ZERO_STATS;
+    uint64_t r = bm_cg_xorshift(&seed);
+    unsigned slot = (unsigned)(r >> 40) % BM_MIX_SLOTS, op = (unsigned)((r >> 8) % 20);
+    size_t n = bm_mix_size(r, c->small);
+    if (!c->small) op = 19;
+    if (op < 4) {
+      ring[slot] = s->realloc(ring[slot], n);
+    } else {
+      s->free(ring[slot]);
+      ring[slot] = op < 7 ? s->calloc(1, n) : op < 10 ? s->aligned(64, n) : s->malloc(n);
+    }
+    bm_do_not_optimize(ring[slot]);
+  }
+  CALLGRIND_DUMP_STATS_AT(c->name);
+  for (unsigned i = 0; i < BM_MIX_SLOTS; i++) s->free(ring[i]);
+}
+
+static __attribute__((noinline)) int bm_cg_mix(bm_mix_case_t *c) {
+  bm_calib_t cal = {0};
+  if (c->mode) {
+    if (bm_calibrate(c->mode, BM_CHAIN_DEPTH, &cal)) return -1;
+    bm_front_set_unwind(c->mode, cal.skip, 0);
+  }
+  bm_front_track_all(c->all);
+  bm_chain_run(BM_CHAIN_DEPTH, bm_mix_loop, c);
+  bm_front_track_all(0);
+  __asm__ __volatile__("" : : : "memory");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   unsigned scale = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 1;
   if (scale == 0) scale = 1;
@@ -129,6 +218,28 @@ int main(int argc, char **argv) {
         c->alloc ? (c->mode && c->mode != BM_UNWIND_NONE ? c->cal.walked : 0) : c->frames;
     unsigned kept = c->alloc && c->mode != BM_UNWIND_NONE ? c->cal.kept : 0;
     printf("%s %u %u %u\n", c->name, c->n, walked, kept);
+  }
+  bm_mix_case_t mixes[] = {
+      {"smallmix_je", &bm_side_je, 0, 0, 1, 100000},
+      {"smallmix_ml", &bm_side_ml, 0, 0, 1, 100000},
+      {"mixed_je", &bm_side_je, 0, 0, 0, 100000},
+      {"mixed_ml_eh", &bm_side_ml, BM_UNWIND_EH, 0, 0, 100000},
+      {"mixed_ml_none", &bm_side_ml, BM_UNWIND_NONE, 0, 0, 100000},
+      {"mixed_ml_eh_all", &bm_side_ml, BM_UNWIND_EH, 1, 0, 100000},
+  };
+  for (size_t i = 0; i < sizeof mixes / sizeof mixes[0]; i++) {
+    bm_mix_case_t *c = &mixes[i];
+    int named = argc <= 2;
+    for (int a = 2; a < argc; a++)
+      named |= strcmp(argv[a], c->name) == 0;
+    if (!named) continue;
+    c->n *= scale;
+    uint64_t hits = bm_front_capture_hits();
+    if (bm_cg_mix(c)) return 1;
+    printf("%s %u 0 0\n", c->name, c->n);
+    if (c->mode == BM_UNWIND_EH)
+      fprintf(stderr, "%s: %llu capture cache hits\n", c->name,
+              (unsigned long long)(bm_front_capture_hits() - hits));
   }
   if (argc > 2) return 0;
   bm_hooks_loop(BM_WARMUP);

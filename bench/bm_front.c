@@ -11,6 +11,7 @@
  * replaces: a constructor would run before main() could turn dumps off.
  */
 #include "bm_front.h"
+#include "capture.h"
 #include "front.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,13 @@ ML_NOINLINE void *bm_ml_aligned64(size_t n) { return ml_f_aligned_alloc(64, n); 
 ML_NOINLINE void *bm_je_aligned64(size_t n) { return ml_je_aligned_alloc(64, n); }
 ML_NOINLINE void *bm_ml_realloc_grow(size_t n) { return ml_f_realloc(ml_f_malloc(n / 2), n); }
 ML_NOINLINE void *bm_je_realloc_grow(size_t n) { return ml_je_realloc(ml_je_malloc(n / 2), n); }
+/* The whole family, each side, for the mixes of bm_callgrind. */
+ML_NOINLINE void *bm_ml_calloc_mn(size_t m, size_t n) { return ml_f_calloc(m, n); }
+ML_NOINLINE void *bm_je_calloc_mn(size_t m, size_t n) { return ml_je_calloc(m, n); }
+ML_NOINLINE void *bm_ml_realloc_pn(void *p, size_t n) { return ml_f_realloc(p, n); }
+ML_NOINLINE void *bm_je_realloc_pn(void *p, size_t n) { return ml_je_realloc(p, n); }
+ML_NOINLINE void *bm_ml_aligned_an(size_t a, size_t n) { return ml_f_aligned_alloc(a, n); }
+ML_NOINLINE void *bm_je_aligned_an(size_t a, size_t n) { return ml_je_aligned_alloc(a, n); }
 
 // ---- core knobs -----------------------------------------------------------------
 
@@ -84,6 +92,21 @@ const char *bm_front_jemalloc_version(void) {
 
 size_t bm_front_threshold(void) { return ml_gate.threshold; }
 
+void bm_front_track_all(int on) {
+  static ml_gate_t saved;
+  static int saved_ok;
+  if (!saved_ok) {
+    saved = ml_gate;
+    saved_ok = 1;
+  }
+  if (on) {
+    ml_gate.threshold = 0; /* MEMLEDGER_MIN_SIZE=0 */
+    ml_gate.cutoff = 0;
+  } else {
+    ml_gate = saved;
+  }
+}
+
 const char *bm_unwind_name(bm_unwind_t mode) {
   return ml_unwind_mode_name((ml_unwind_mode_t)mode);
 }
@@ -115,6 +138,12 @@ uint64_t bm_front_tracked_allocs(void) {
   ml_counts_t c;
   ml_tables_counts(&ml_core.tables, &c);
   return c.allocs;
+}
+
+uint64_t bm_front_capture_hits(void) {
+  ml_capture_stats_t c;
+  ml_capture_stats(&c);
+  return c.hits;
 }
 
 uint64_t bm_front_tracked_live(void) {

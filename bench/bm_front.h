@@ -33,6 +33,13 @@ void *bm_ml_aligned64(size_t n);
 void *bm_je_aligned64(size_t n);
 void *bm_ml_realloc_grow(size_t n);
 void *bm_je_realloc_grow(size_t n);
+/* calloc, realloc and aligned_alloc themselves, each side. */
+void *bm_ml_calloc_mn(size_t m, size_t n);
+void *bm_je_calloc_mn(size_t m, size_t n);
+void *bm_ml_realloc_pn(void *p, size_t n);
+void *bm_je_realloc_pn(void *p, size_t n);
+void *bm_ml_aligned_an(size_t a, size_t n);
+void *bm_je_aligned_an(size_t a, size_t n);
 
 /* Unwinders (memledger's MEMLEDGER_UNWIND values). */
 typedef enum bm_unwind_e {
@@ -57,6 +64,10 @@ const char *bm_front_jemalloc_version(void);
 /* Blocks whose usable size is at least this are tracked. */
 size_t bm_front_threshold(void);
 
+/* on: track every block from now on (the gate of MEMLEDGER_MIN_SIZE=0);
+ * off: the gate the front started with. */
+void bm_front_track_all(int on);
+
 /* Stack capture for the tracked allocations that follow: unwinder, frames
  * dropped above the caller (the front's own, see bm_front_calibrate), and
  * the depth kept (0 = MEMLEDGER_MAX_FRAMES).  Plain stores read by each
@@ -73,6 +84,9 @@ int bm_front_stack_of(void *p, uintptr_t *out, unsigned max);
 
 /* Tracked allocations recorded since start (all arenas; takes their locks). */
 uint64_t bm_front_tracked_allocs(void);
+
+/* Captures answered by the eh walk cache (capture.h), all threads. */
+uint64_t bm_front_capture_hits(void);
 
 /* Tracked blocks live right now (records in all arenas; takes their locks). */
 uint64_t bm_front_tracked_live(void);

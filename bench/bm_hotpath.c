@@ -105,7 +105,7 @@ static void bm_case_run(bm_state *st) {
       .st = st, .c = c, .size = c->kind == BM_PAIR ? (size_t)bm_range(st, 0) : 0};
   int lead = bm_thread_index(st) == 0;
   unsigned depth = c->depth ? c->depth : BM_CHAIN_DEPTH;
-  uint64_t before = 0;
+  uint64_t before = 0, hits_before = 0;
   /* Thread 0 sets the front up before its first bm_keep_running_batch; the
    * other threads wait in theirs until it gets there. */
   if (lead) {
@@ -118,6 +118,7 @@ static void bm_case_run(bm_state *st) {
     }
     if (c->mode) bm_front_set_unwind(c->mode, c->cal.skip, 0);
     before = bm_front_tracked_allocs();
+    hits_before = bm_front_capture_hits();
   }
   if (c->kind == BM_RAW)
     bm_chain_run(depth + (c->depth ? 0 : c->cal.pad), bm_raw_loop, &r);
@@ -143,6 +144,9 @@ static void bm_case_run(bm_state *st) {
     if (c->mode != BM_UNWIND_SHADOW)
       bm_counter_set(st, "frames", c->cal.walked, BM_COUNTER_DEFAULT);
     bm_counter_set(st, "kept", c->cal.kept, BM_COUNTER_DEFAULT);
+    if (c->mode == BM_UNWIND_EH)
+      bm_counter_set(st, "hit", (double)(bm_front_capture_hits() - hits_before) / (double)iters,
+                     BM_COUNTER_DEFAULT);
   }
 }
 

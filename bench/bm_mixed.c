@@ -39,6 +39,7 @@ typedef struct bm_mix_s {
   void (*volatile release)(void *);
   bm_unwind_t mode; // 0: jemalloc alone, or memledger without a capture set
   int tracked;
+  int all; // track every block (MEMLEDGER_MIN_SIZE=0)
   int calibrated;
   bm_calib_t cal;
   void **ring; // shared by the threads of a run
@@ -104,6 +105,7 @@ static void bm_mix_run(bm_state *st) {
       c->calibrated = 1;
     }
     if (c->mode) bm_front_set_unwind(c->mode, c->cal.skip, 0);
+    bm_front_track_all(c->all);
     c->live_before = bm_front_tracked_live();
     c->slots = (size_t)BM_RING_SLOTS * (size_t)threads;
     c->ring = calloc(c->slots, sizeof(void *));
@@ -131,13 +133,17 @@ static void bm_mix_run(bm_state *st) {
     bm_skip_with_error(st, msg);
   }
   bm_counter_set(st, "leaked", (double)got, BM_COUNTER_DEFAULT);
+  bm_front_track_all(0);
 }
 
-static bm_mix_t bm_mix_je = {"je", bm_je_malloc, bm_je_free, 0, 0};
-static bm_mix_t bm_mix_fp = {"ml_fp", bm_ml_malloc, bm_ml_free, BM_UNWIND_FP, 1};
-static bm_mix_t bm_mix_lu = {"ml_libunwind", bm_ml_malloc, bm_ml_free, BM_UNWIND_LIBUNWIND, 1};
-static bm_mix_t bm_mix_shadow = {"ml_shadow", bm_ml_malloc, bm_ml_free, BM_UNWIND_SHADOW, 1};
-static bm_mix_t bm_mix_none = {"ml_none", bm_ml_malloc, bm_ml_free, BM_UNWIND_NONE, 1};
+static bm_mix_t bm_mix_je = {"je", bm_je_malloc, bm_je_free, 0, 0, 0};
+static bm_mix_t bm_mix_eh = {"ml_eh", bm_ml_malloc, bm_ml_free, BM_UNWIND_EH, 1, 0};
+static bm_mix_t bm_mix_fp = {"ml_fp", bm_ml_malloc, bm_ml_free, BM_UNWIND_FP, 1, 0};
+static bm_mix_t bm_mix_lu = {"ml_libunwind", bm_ml_malloc, bm_ml_free, BM_UNWIND_LIBUNWIND, 1, 0};
+static bm_mix_t bm_mix_shadow = {"ml_shadow", bm_ml_malloc, bm_ml_free, BM_UNWIND_SHADOW, 1, 0};
+static bm_mix_t bm_mix_none = {"ml_none", bm_ml_malloc, bm_ml_free, BM_UNWIND_NONE, 1, 0};
+/* MEMLEDGER_MIN_SIZE=0: every block tracked, with the default capture. */
+static bm_mix_t bm_mix_eh_all = {"ml_eh_all", bm_ml_malloc, bm_ml_free, BM_UNWIND_EH, 1, 1};
 
 int main(int argc, char **argv) {
   if (bm_front_init()) return 1;
@@ -158,7 +164,8 @@ int main(int argc, char **argv) {
   bm_add_context("jemalloc", bm_front_jemalloc_version());
   bm_add_context("setup", "mixed: ring of 4096 live blocks per thread, 80% < 1 KiB, "
                           "20% 1-16 KiB, cross-thread frees");
-  bm_mix_t *sides[] = {&bm_mix_je, &bm_mix_fp, &bm_mix_lu, &bm_mix_shadow, &bm_mix_none};
+  bm_mix_t *sides[] = {&bm_mix_je,     &bm_mix_eh,   &bm_mix_fp,    &bm_mix_lu,
+                       &bm_mix_shadow, &bm_mix_none, &bm_mix_eh_all};
   for (int th = 1; th <= BM_MAX_THREADS; th *= 2)
     for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
       char name[64];

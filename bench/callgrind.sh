@@ -55,6 +55,12 @@ for mode in ("none", "shadow", "fp", "eh", "libunwind"):
     a, b = g("pair_ml_%s/4096" % mode), g("pair_je/4096")
     if a and b:
         show("tracked pair, %s - jemalloc pair" % mode, a - b, "%+.1f Ir")
+if g("smallmix_ml") and g("smallmix_je"):
+    show("untracked mix (calloc, realloc, aligned) - jemalloc", g("smallmix_ml") - g("smallmix_je"), "%+.1f Ir")
+for side in ("eh", "none", "eh_all"):
+    a, b = g("mixed_ml_%s" % side), g("mixed_je")
+    if a and b:
+        show("mixed workload, %s / jemalloc" % side, a / b, "%.2fx")
 for mode in ("fp", "eh", "libunwind"):
     a, u = g("pair_ml_%s/4096" % mode), g("unwind_%s" % mode)
     if a and u:

@@ -674,12 +674,27 @@ ML_NOINLINE static uint64_t ml_eh_miss(const ml_eh_list_t *l, uintptr_t ra, ml_e
 #define ML_EH_UC_RSP (ML_EH_UC_GREGS + 8 * 15)
 #define ML_EH_UC_RIP (ML_EH_UC_GREGS + 8 * 16)
 
-/* Not instrumented by ASan: it reads other frames' return-address and
+/* Note that the walk read *addr == val and that its result depends on it. */
+ML_INLINE void ml_eh_log_add(ml_eh_log_t *log, uintptr_t addr, uintptr_t val) {
+  intptr_t off = (intptr_t)(addr - log->base);
+  if (ml_unlikely(log->n == log->cap || off != (int32_t)off)) {
+    log->bad = true;
+    return;
+  }
+  log->off[log->n] = (int32_t)off;
+  log->val[log->n++] = val;
+}
+
+/* The walk; with log (a constant NULL in ml_eh_walk, so that the plain walk
+ * pays nothing for it) every value it depends on is noted.  Not
+ * instrumented by ASan: it reads other frames' return-address and
  * saved-register slots on purpose (validated against the stack bounds). */
-ML_NOINLINE __attribute__((no_sanitize_address)) unsigned
-ml_eh_walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *frames, unsigned max) {
-  const ml_eh_list_t *l = atomic_load_explicit(&ml_eh_cur, memory_order_acquire);
+__attribute__((always_inline, no_sanitize_address)) static inline unsigned
+ml_eh_walk_body(const ml_eh_list_t *l, uintptr_t pc, uintptr_t sp, uintptr_t fp,
+                uintptr_t *frames, unsigned max, ml_eh_log_t *log) {
   if (ml_unlikely(!l) || max == 0) return 0;
+  /* Where the current fp was read from (0: it is the starting register). */
+  uintptr_t fp_at = 0;
   ml_eh_rule_t big;
   uintptr_t lo, hi, slo;
   __asm__("mov %%rsp, %0" : "=r"(lo));
@@ -715,17 +730,24 @@ ml_eh_walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *frames, unsigned
         saved = big.rbp_saved;
         rbp_back = (uintptr_t)-big.rbp_off;
       }
+      if (log && cfa_rbp) {
+        if (fp_at) ml_eh_log_add(log, fp_at, fp);
+        else log->fp0 = true;
+      }
       uintptr_t cfa = (cfa_rbp ? fp : sp) + cfa_off;
       /* the return address at cfa - 8, and the frame moves up */
       if (cfa <= sp || cfa < lo + 8 || cfa > hi) break;
       npc = ((const uintptr_t *)cfa)[-1];
+      if (log) ml_eh_log_add(log, cfa - 8, npc);
       if (saved) {
         uintptr_t at = cfa - rbp_back;
         if (at < lo || at > hi - 8) break;
         nfp = *(const uintptr_t *)at;
+        if (log) fp_at = at;
       }
       nsp = cfa;
     } else if (kind == ML_EH_KIND_SIGNAL) {
+      if (log) log->bad = true; /* not worth noting: never cached */
       /* sp is the trampoline's: the ucontext the kernel pushed. */
       if (sp < lo || sp > hi - (ML_EH_UC_RIP + 8)) break;
       npc = *(const uintptr_t *)(sp + ML_EH_UC_RIP);
@@ -737,11 +759,13 @@ ml_eh_walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *frames, unsigned
       ra = npc + 1;
       sp = nsp;
       fp = nfp;
+      fp_at = 0; /* (log only: the walk is not cached) */
       continue;
     } else {
       break;
     }
     if (!npc) break;
+    if (log && log->mark) log->mark[n] = (uint16_t)log->n;
     frames[n++] = npc;
     ra = npc;
     sp = nsp;
@@ -749,6 +773,25 @@ ml_eh_walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *frames, unsigned
   }
   return n;
 }
+
+ML_NOINLINE unsigned ml_eh_walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *frames,
+                                unsigned max) {
+  return ml_eh_walk_body(atomic_load_explicit(&ml_eh_cur, memory_order_acquire), pc, sp, fp,
+                         frames, max, NULL);
+}
+
+ML_NOINLINE unsigned ml_eh_walk_logged(uintptr_t pc, uintptr_t sp, uintptr_t fp,
+                                       uintptr_t *frames, unsigned max, ml_eh_log_t *log) {
+  const ml_eh_list_t *l = atomic_load_explicit(&ml_eh_cur, memory_order_acquire);
+  log->list = l;
+  log->base = sp;
+  log->n = 0;
+  log->fp0 = log->bad = false;
+  if (log->cap > UINT16_MAX) log->cap = UINT16_MAX;
+  return ml_eh_walk_body(l, pc, sp, fp, frames, max, log);
+}
+
+const void *ml_eh_list_now(void) { return atomic_load_explicit(&ml_eh_cur, memory_order_acquire); }
 
 ML_NOINLINE unsigned ml_eh_backtrace(uintptr_t *frames, unsigned max) {
   uintptr_t pc, sp, fp;
@@ -768,6 +811,13 @@ unsigned ml_eh_backtrace(uintptr_t *frames, unsigned max) {
   (void)frames, (void)max;
   return 0;
 }
+unsigned ml_eh_walk_logged(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *frames,
+                           unsigned max, ml_eh_log_t *log) {
+  (void)pc, (void)sp, (void)fp, (void)frames, (void)max;
+  log->bad = true;
+  return 0;
+}
+const void *ml_eh_list_now(void) { return NULL; }
 void ml_eh_refresh(void) {}
 unsigned ml_eh_module_count(void) { return 0; }
 

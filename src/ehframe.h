@@ -46,6 +46,35 @@
 unsigned ml_eh_walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *frames,
                     unsigned max) ML_HIDDEN;
 
+/* What a walk depended on, for the per-thread capture cache (capture.c):
+ * the object list it used, and every stack word whose value it used (a
+ * return address, a saved %rbp that fed a CFA), as an offset from the
+ * starting sp and the value read.  A later walk from the same pc and sp,
+ * with the same list, on the same thread, in which every noted word still
+ * holds its value (and, when fp0, with the same starting %rbp) returns the
+ * same frames.  bad: the walk cannot be replayed this way (the log
+ * overflowed, an offset did not fit, a signal frame was crossed). */
+typedef struct ml_eh_log_s {
+  const void *list; // the object list walked with
+  uintptr_t base;   // the starting sp
+  unsigned n, cap;  // words noted / room in off[] and val[]
+  bool fp0;         // the starting %rbp was used to find a CFA
+  bool bad;
+  int32_t *off;
+  uintptr_t *val;
+  uint16_t *mark;   // NULL, or mark[i] = words noted when frame i was found
+                    // (a result cut after frame i depends on those only)
+} ml_eh_log_t;
+
+/* ml_eh_walk noting in *log (off, val and cap set by the caller) what the
+ * result depends on. */
+unsigned ml_eh_walk_logged(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *frames,
+                           unsigned max, ml_eh_log_t *log) ML_HIDDEN;
+
+/* The current object list (an identity: a cached walk is valid only with
+ * the list it was made with).  NULL before the first refresh. */
+const void *ml_eh_list_now(void) ML_HIDDEN;
+
 /* The walk from the caller of this function (tests, benchmarks). */
 unsigned ml_eh_backtrace(uintptr_t *frames, unsigned max) ML_HIDDEN;
 

@@ -38,13 +38,14 @@
 
 /* jemalloc returned NULL: the first time a dump (triggers.h), before the
  * program gets the NULL.  Out of line and cold, called where a path tests
- * the result anyway: the tracked paths, realloc, the aligned family and
- * jemalloc's API.  The untracked malloc and calloc stay a compare and a
- * jump into jemalloc: testing their result there would cost the untracked
- * pair 6 instructions of 98 (callgrind, bench/callgrind_guard.sh: over its
- * 1.25x budget where the page map has a leaf), so a failed small malloc or
- * calloc is neither dumped nor counted.  Under an address-space or cgroup
- * limit a tracked-size request (a fresh mapping) normally fails first. */
+ * the result anyway: the tracked paths (aligned ones included), realloc
+ * and jemalloc's API.  The untracked malloc, calloc and aligned calls stay
+ * a compare and a jump into jemalloc: testing their result there would
+ * cost the untracked pair 6 instructions of 98 (callgrind,
+ * bench/callgrind_guard.sh: over its 1.25x budget where the page map has a
+ * leaf), so a failed small allocation is neither dumped nor counted.
+ * Under an address-space or cgroup limit a tracked-size request (a fresh
+ * mapping) normally fails first. */
 static ML_NOINLINE ML_COLD void *ml_f_failed(void) {
   ml_triggers_alloc_failed();
   return NULL;
@@ -105,6 +106,19 @@ static ML_NOINLINE void ml_f_track_by_usable(void *p, size_t n, ML_CALLER) {
   if (ML_TRACKED(ml_je_malloc_usable_size(p))) ml_track_alloc_from(p, n, ML_AT);
 }
 
+/* Can aligned_alloc(align, n) (align a power of two) give a tracked block?
+ * jemalloc 5.3 serves an alignment up to a page from the size class of n
+ * rounded up to a multiple of the alignment (sz_sa2u), so for those the
+ * answer is exact without asking jemalloc: the rounded request reaches the
+ * gate's cutoff or not (tests/integration/semantics.sh compares it with
+ * malloc_usable_size over a grid of sizes and alignments).  Larger
+ * alignments: maybe (the usable size decides). */
+ML_INLINE bool ml_f_aligned_maybe_tracked(size_t align, size_t n) {
+  if (ml_unlikely(align > 4096)) return true;
+  size_t rounded = (n + align - 1) & ~(align - 1); /* n + align cannot wrap here: */
+  return rounded >= ml_gate.cutoff || rounded < n; /* a wrap is "maybe" */
+}
+
 /* ---- the C and POSIX family --------------------------------------------- */
 
 ML_INLINE void *ml_f_malloc(size_t n) {
@@ -157,21 +171,23 @@ ML_INLINE void *ml_f_reallocarray(void *p, size_t nmemb, size_t size) {
   return ml_f_realloc(p, n);
 }
 
-ML_INLINE void *ml_f_aligned(size_t align, size_t n, ML_CALLER) {
+/* An aligned allocation that may be tracked (its usable size decides). */
+static ML_NOINLINE void *ml_f_aligned_tracked(size_t align, size_t n, ML_CALLER) {
   void *p = ml_je_aligned_alloc(align, n);
   if (ml_unlikely(!p)) return ml_f_failed();
   ml_f_track_by_usable(p, n, ML_AT);
   return p;
 }
 
+ML_INLINE void *ml_f_aligned(size_t align, size_t n, ML_CALLER) {
+  if (ml_likely(!ml_f_aligned_maybe_tracked(align, n))) return ml_je_aligned_alloc(align, n);
+  return ml_f_aligned_tracked(align, n, ML_AT);
+}
+
 ML_INLINE int ml_f_posix_memalign(void **out, size_t align, size_t n) {
   if (!ml_is_pow2(align) || align % sizeof(void *)) return EINVAL;
-  void *p = ml_je_aligned_alloc(align, n ? n : 1);
-  if (!p) {
-    ml_f_failed();
-    return ENOMEM;
-  }
-  ml_f_track_by_usable(p, n, ML_RA, ML_FA);
+  void *p = ml_f_aligned(align, n ? n : 1, ML_RA, ML_FA);
+  if (!p) return ENOMEM;
   *out = p;
   return 0;
 }

@@ -2,17 +2,17 @@
 /*
  * pagemap.c - marking and clearing pages in the page map (layer: core).
  * See pagemap.h for the layout and why it is safe.  Leaves come from mmap
- * and are never freed (256 KiB of address space per 8 GiB that ever held a
- * tracked block; only the pages of the bitmap that are written become
+ * and are never freed (1 MiB of address space per 4 GiB that ever held a
+ * tracked block; only the pages of the map that are written become
  * resident).  Lock-free; never calls malloc; marking maps memory, so it is
  * not for signal handlers.
  */
 #include "pagemap.h"
 #include "prim.h"
 
-_Atomic(uint64_t *) ml_pagemap_root[1u << ML_PM_ROOT_BITS];
+_Atomic(uint8_t *) ml_pagemap_root[1u << ML_PM_ROOT_BITS];
 
-#define ML_PM_LEAF_BYTES (((size_t)1 << ML_PM_LEAF_BITS) / 8)
+#define ML_PM_LEAF_BYTES ((size_t)1 << ML_PM_LEAF_BITS)
 #define ML_PM_LEAF_MASK ((UINT64_C(1) << ML_PM_LEAF_BITS) - 1)
 
 static _Atomic size_t ml_pagemap_bytes; // leaves mapped (winners only)
@@ -21,11 +21,11 @@ static _Atomic size_t ml_pagemap_bytes; // leaves mapped (winners only)
  * false, or when mmap failed.  A new leaf is published with a CAS (release:
  * a reader that sees the pointer sees the zeros behind it); the loser of a
  * race unmaps its copy and uses the winner's. */
-static uint64_t *ml_pagemap_leaf(uintptr_t a, bool create) {
-  _Atomic(uint64_t *) *slot = &ml_pagemap_root[a >> ML_PM_ROOT_SHIFT];
-  uint64_t *leaf = atomic_load_explicit(slot, memory_order_acquire);
+static uint8_t *ml_pagemap_leaf(uintptr_t a, bool create) {
+  _Atomic(uint8_t *) *slot = &ml_pagemap_root[a >> ML_PM_ROOT_SHIFT];
+  uint8_t *leaf = atomic_load_explicit(slot, memory_order_acquire);
   if (leaf || !create) return leaf;
-  uint64_t *fresh = ml_prim_map(ML_PM_LEAF_BYTES);
+  uint8_t *fresh = ml_prim_map(ML_PM_LEAF_BYTES);
   if (!fresh) return NULL;
   if (atomic_compare_exchange_strong_explicit(slot, &leaf, fresh, memory_order_acq_rel,
                                               memory_order_acquire)) {
@@ -39,23 +39,21 @@ static uint64_t *ml_pagemap_leaf(uintptr_t a, bool create) {
 bool ml_pagemap_mark(const void *p) {
   uintptr_t a = (uintptr_t)p;
   if ((a >> ML_PM_ROOT_SHIFT) >= (1u << ML_PM_ROOT_BITS))
-    return true; /* always "maybe" up there */
-  uint64_t *leaf = ml_pagemap_leaf(a, true);
+    return false; /* never recorded up there (pagemap.h) */
+  uint8_t *leaf = ml_pagemap_leaf(a, true);
   if (!leaf) return false;
   uintptr_t g = (a >> ML_PM_PAGE_SHIFT) & ML_PM_LEAF_MASK;
-  uint64_t bit = UINT64_C(1) << (g & 63);
-  if (!(__atomic_load_n(&leaf[g >> 6], __ATOMIC_RELAXED) & bit))
-    __atomic_fetch_or(&leaf[g >> 6], bit, __ATOMIC_RELAXED);
+  __atomic_store_n(&leaf[g], 1, __ATOMIC_RELAXED);
   return true;
 }
 
 void ml_pagemap_clear(const void *p) {
   uintptr_t a = (uintptr_t)p;
   if ((a >> ML_PM_ROOT_SHIFT) >= (1u << ML_PM_ROOT_BITS)) return;
-  uint64_t *leaf = ml_pagemap_leaf(a, false);
+  uint8_t *leaf = ml_pagemap_leaf(a, false);
   if (!leaf) return;
   uintptr_t g = (a >> ML_PM_PAGE_SHIFT) & ML_PM_LEAF_MASK;
-  __atomic_fetch_and(&leaf[g >> 6], ~(UINT64_C(1) << (g & 63)), __ATOMIC_RELAXED);
+  __atomic_store_n(&leaf[g], 0, __ATOMIC_RELAXED);
 }
 
 size_t ml_pagemap_mapped(void) {

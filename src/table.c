@@ -67,6 +67,19 @@ static size_t ml_home(unsigned shift, size_t cap, uintptr_t ptr) {
 
 static size_t ml_slot(const ml_arena_t *a, uintptr_t ptr) { return ml_home(a->shift, a->cap, ptr); }
 
+/* The slot of hash h in a (the same as ml_slot, without the log2). */
+ML_INLINE size_t ml_slot_h(const ml_arena_t *a, uint64_t h) {
+  return (size_t)((h << a->shift) >> a->cap_shift);
+}
+
+/* The thresholds that send an insert or a removal to its slow path. */
+static void ml_arena_limits(ml_arena_t *a) {
+  size_t load = a->cap / 4 * 3;
+  a->grow_at = load < a->max_live ? load : a->max_live;
+  a->shrink_at = a->cap > ML_TABLE_MIN_CAP ? a->cap / 8 : 0;
+  a->cap_shift = a->cap ? 64 - ml_log2(a->cap) : 64;
+}
+
 int ml_tables_init(ml_tables_t *t, unsigned narenas, size_t max_records) {
   if (!ml_is_pow2(narenas)) narenas = (unsigned)ml_next_pow2(narenas);
   t->narenas = narenas;
@@ -79,6 +92,7 @@ int ml_tables_init(ml_tables_t *t, unsigned narenas, size_t max_records) {
     ml_lock_init(&t->arenas[i].lock);
     t->arenas[i].shift = t->abits;
     t->arenas[i].max_live = per;
+    ml_arena_limits(&t->arenas[i]);
   }
   return 0;
 }
@@ -111,6 +125,7 @@ static bool ml_resize_locked(ml_arena_t *a, size_t new_cap) {
   for (size_t i = 0; i < old_cap; i++)
     if (old[i].ptr) ml_place(a, fresh, &old[i]);
   __atomic_store_n(&a->slots, fresh, __ATOMIC_RELEASE); /* complete: publish */
+  ml_arena_limits(a);
   ml_slots_unmap(old, old_cap);
   return true;
 }
@@ -167,10 +182,10 @@ static size_t ml_probe_locked(ml_arena_t *a, uintptr_t ptr, bool *found) {
   }
 }
 
-bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) {
-  ml_arena_t *a = ml_tables_arena(t, r->ptr);
-  bool ok = false, found = false;
-  ml_lock(&a->lock);
+/* The insert of a record that may need room: replace, grow or drop (the
+ * fast path in ml_tables_insert handles a new record below grow_at). */
+static ML_NOINLINE bool ml_insert_slow_locked(ml_arena_t *a, const ml_rec_t *r) {
+  bool found = false;
   size_t i = a->cap ? ml_probe_locked(a, r->ptr, &found) : 0;
   if (found) {
     /* The address was handed out again without the free being seen. */
@@ -181,8 +196,7 @@ bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) {
     ml_rec_publish(&a->slots[i], r);
     a->n.allocs++;
     a->n.bytes_alloc += ml_rec_size(r);
-    ok = true;
-    goto out;
+    return true;
   }
   if (a->n.live >= a->max_live) goto drop;
   if ((a->n.live + 1) * 4 > a->cap * 3) {
@@ -195,35 +209,69 @@ bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) {
   a->n.live_bytes += ml_rec_size(r);
   a->n.allocs++;
   a->n.bytes_alloc += ml_rec_size(r);
-  ok = true;
-  goto out;
+  return true;
 drop:
   a->n.dropped++;
+  return false;
+}
+
+bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) {
+  uint64_t h = ml_hash_ptr(r->ptr);
+  ml_arena_t *a = &t->arenas[t->abits ? h >> (64 - t->abits) : 0];
+  bool ok = true;
+  ml_lock(&a->lock);
+  if (ml_unlikely(a->n.live >= a->grow_at)) {
+    ok = ml_insert_slow_locked(a, r);
+    goto out;
+  }
+  ml_rec_t *slots = a->slots;
+  size_t mask = a->cap - 1, i = ml_slot_h(a, h);
+  for (;; i = (i + 1) & mask) {
+    uintptr_t q = slots[i].ptr;
+    if (!q) break;
+    if (ml_unlikely(q == r->ptr)) {
+      ok = ml_insert_slow_locked(a, r); /* finds it again: replaces */
+      goto out;
+    }
+  }
+  ml_rec_publish(&slots[i], r);
+  size_t sz = ml_rec_size(r);
+  a->n.live++;
+  a->n.live_bytes += sz;
+  a->n.allocs++;
+  a->n.bytes_alloc += sz;
 out:
   ml_unlock(&a->lock);
   return ok;
 }
 
 bool ml_tables_remove(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out) {
-  ml_arena_t *a = ml_tables_arena(t, ptr);
+  uint64_t h = ml_hash_ptr(ptr);
+  ml_arena_t *a = &t->arenas[t->abits ? h >> (64 - t->abits) : 0];
   ml_lock(&a->lock);
-  size_t i = ml_lookup_locked(a, ptr);
-  if (i == SIZE_MAX) {
-    ml_unlock(&a->lock);
-    return false;
+  ml_rec_t *slots = a->slots;
+  if (ml_unlikely(!slots)) goto absent;
+  size_t mask = a->cap - 1, i = ml_slot_h(a, h);
+  for (;; i = (i + 1) & mask) {
+    uintptr_t q = slots[i].ptr;
+    if (q == ptr) break;
+    if (!q) goto absent;
   }
-  size_t sz = ml_rec_size(&a->slots[i]);
-  if (out) *out = a->slots[i];
-  ml_erase_locked(a, i);
+  size_t sz = ml_rec_size(&slots[i]);
+  if (out) *out = slots[i];
+  if (ml_likely(!slots[(i + 1) & mask].ptr)) ml_rec_retract(&slots[i]); /* nothing to shift */
+  else ml_erase_locked(a, i);
   a->n.live--;
   a->n.live_bytes -= sz;
   a->n.frees++;
   a->n.bytes_freed += sz;
   /* Shrink at 1/8 load so a burst does not pin memory forever. */
-  if (a->cap > ML_TABLE_MIN_CAP && a->n.live * 8 < a->cap)
-    (void)ml_resize_locked(a, a->cap / 2);
+  if (ml_unlikely(a->n.live < a->shrink_at)) (void)ml_resize_locked(a, a->cap / 2);
   ml_unlock(&a->lock);
   return true;
+absent:
+  ml_unlock(&a->lock);
+  return false;
 }
 
 bool ml_tables_find(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out) {

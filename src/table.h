@@ -67,8 +67,12 @@ typedef struct ml_counts_s {
 typedef struct ml_arena_s {
   ml_lock_t lock;
   unsigned shift;   // arena bits: the slot index is the hash bits below them
+  unsigned cap_shift; // 64 - log2(cap): the slot is (hash << shift) >> cap_shift
   size_t cap;       // slots (power of two); 0 before the first insert
   size_t max_live;  // capacity bound for this arena
+  size_t grow_at;   // an insert that would make live exceed this takes the
+                    // slow path (grow at 3/4 load, or drop at max_live)
+  size_t shrink_at; // a removal that leaves live below this shrinks (1/8)
   ml_rec_t *slots;  // cap records, mmap'd after a header holding cap
                     // (table.c); published with a release store
   ml_counts_t n;

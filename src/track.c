@@ -12,8 +12,8 @@
  * preserve it themselves, so the common path pays nothing for it.
  */
 #include "track.h"
+#include "capture.h"
 #include "pagemap.h"
-#include "shadow.h"
 
 #define ML_SEQ_BATCH 64 /* sequence numbers a thread takes at a time */
 
@@ -33,35 +33,7 @@ static unsigned ml_thread_serial(void) {
   return ml_tls.serial;
 }
 
-/* Inline into ml_track_alloc_from: the stack walk starts in its frame. */
-ML_INLINE uint32_t ml_track_stack_id_here(uintptr_t ra, uintptr_t anchor) {
-  ml_unwind_mode_t mode = ml_core.unwind;
-  if (mode == ML_UNWIND_NONE) {
-    /* Every block shares the empty stack, interned once. */
-    if (ml_unlikely(!ml_core.empty_stack))
-      ml_core.empty_stack = ml_stacks_intern(&ml_core.stacks, NULL, 0);
-    return ml_core.empty_stack;
-  }
-  /* auto: the shadow stack when this thread is in instrumented code and not
-   * deeper than the array holds (the innermost frames would be missing). */
-  if (mode == ML_UNWIND_SHADOW ||
-      (mode == ML_UNWIND_AUTO && ml_shadow_active() && ml_shadow.depth <= ML_SHADOW_CAP)) {
-    bool empty = false;
-    uint32_t id = ml_shadow_stack_id(&ml_core.stacks, ra, anchor, ml_core.max_frames,
-                                     ml_core.skip_frames, &empty);
-    if (ml_unlikely(empty))
-      atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
-    return id;
-  }
-  uintptr_t buf[ML_UNWIND_BUF_FRAMES];
-  const uintptr_t *frames;
-  unsigned n = ml_unwind_capture(mode, buf, &frames, ml_core.max_frames, ml_core.skip_frames, ra);
-  if (ml_unlikely(n == 0))
-    atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
-  return ml_stacks_intern(&ml_core.stacks, frames, n);
-}
-
-uint32_t ml_track_stack_id(void) { return ml_track_stack_id_here(0, 0); }
+uint32_t ml_track_stack_id(void) { return ml_capture_stack_id(0, 0); }
 
 /* Recording is on and this is not the tracker's own allocation. */
 static bool ml_recording(void) {
@@ -82,7 +54,7 @@ void ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) {
   if (ml_unlikely(atomic_load_explicit(&ml_core.dump_children, memory_order_relaxed)))
     ml_core.reap(); /* a finished dump child is a zombie until reaped */
   ml_guard_enter();
-  uint32_t stack = ml_track_stack_id_here(ra, anchor);
+  uint32_t stack = ml_capture_stack_id(ra, anchor);
   ml_rec_t r = ml_rec_make((uintptr_t)p, size, ml_thread_serial(), ml_next_seq(), stack);
   /* The page bit first: a free of p can only follow our return, but it must
    * then find the bit set. */

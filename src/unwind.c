@@ -75,7 +75,8 @@ ML_NOINLINE unsigned ml_unwind_libunwind(uintptr_t *frames, unsigned max) {
 
 unsigned ml_unwind_check_period;
 static _Atomic unsigned long long ml_unwind_check_count, ml_unwind_checked,
-    ml_unwind_mismatches, ml_unwind_eh_empty, ml_unwind_check_frames;
+    ml_unwind_mismatches, ml_unwind_eh_empty, ml_unwind_check_frames, ml_unwind_cached_checked,
+    ml_unwind_cached_differ;
 
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 
@@ -83,11 +84,14 @@ static void ml_unwind_check_report(void *arg) {
   (void)arg;
   ml_log(ML_LOG_INFO,
          "unwind check: %llu stacks compared with libunwind, %llu mismatches (%llu frames "
-         "agreed, %llu eh stacks empty)",
+         "agreed, %llu eh stacks empty); %llu cached stacks compared with a fresh walk, "
+         "%llu differed",
          (unsigned long long)atomic_load(&ml_unwind_checked),
          (unsigned long long)atomic_load(&ml_unwind_mismatches),
          (unsigned long long)atomic_load(&ml_unwind_check_frames),
-         (unsigned long long)atomic_load(&ml_unwind_eh_empty));
+         (unsigned long long)atomic_load(&ml_unwind_eh_empty),
+         (unsigned long long)atomic_load(&ml_unwind_cached_checked),
+         (unsigned long long)atomic_load(&ml_unwind_cached_differ));
 }
 
 void ml_unwind_init_process(ml_unwind_mode_t mode) {
@@ -117,22 +121,30 @@ void ml_unwind_modules_changed(void) { ml_eh_refresh(); }
 /* frames[0..n) is an eh walk from our caller's frame (want asked for);
  * walk again with libunwind from here and compare, frame for frame, from
  * the eh walk's first frame on. */
-ML_NOINLINE void ml_unwind_check(const uintptr_t *frames, unsigned n, unsigned want) {
+bool ml_unwind_check_due(void) {
   unsigned long long k = atomic_fetch_add_explicit(&ml_unwind_check_count, 1, memory_order_relaxed);
-  if (k % ml_unwind_check_period || !ml_unwind_unw_backtrace) return;
+  return k % ml_unwind_check_period == 0 && ml_unwind_unw_backtrace;
+}
+
+void ml_unwind_check_cached(bool same) {
+  atomic_fetch_add_explicit(&ml_unwind_cached_checked, 1, memory_order_relaxed);
+  if (!same) atomic_fetch_add_explicit(&ml_unwind_cached_differ, 1, memory_order_relaxed);
+}
+
+ML_NOINLINE void ml_unwind_check(const uintptr_t *frames, unsigned n, unsigned want) {
   uintptr_t lu[ML_UNWIND_BUF_FRAMES + 8];
   unsigned cap = want + 4 <= ML_UNWIND_BUF_FRAMES + 8 ? want + 4 : ML_UNWIND_BUF_FRAMES + 8;
   unsigned nl = ml_unwind_libunwind(lu, cap);
   atomic_fetch_add_explicit(&ml_unwind_checked, 1, memory_order_relaxed);
   unsigned j = 0;
   if (n) {
-    while (j < nl && j < 4 && lu[j] != frames[0]) j++;
+    while (j < nl && j < 8 && lu[j] != frames[0]) j++;
   } else {
     atomic_fetch_add_explicit(&ml_unwind_eh_empty, 1, memory_order_relaxed);
     j = 1; /* ml_unwind_check's own return address */
   }
   unsigned bad = UINT32_MAX;
-  if (n && (j == nl || j == 4)) bad = 0;
+  if (n && (j == nl || j == 8)) bad = 0;
   for (unsigned i = 0; bad == UINT32_MAX && i < n; i++)
     if (j + i >= nl || lu[j + i] != frames[i]) bad = i;
   /* The eh walk stopped early (libunwind went on, below its own cap). */

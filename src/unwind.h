@@ -80,7 +80,13 @@ extern int (*ml_unwind_unw_backtrace)(void **frames, int max) ML_HIDDEN;
 /* MEMLEDGER_UNWIND_CHECK: every n-th eh capture is compared with a fresh
  * libunwind walk (0 = off); the counts are printed at exit. */
 extern unsigned ml_unwind_check_period ML_HIDDEN;
+/* This capture is the n-th: compare it (and libunwind is loaded). */
+bool ml_unwind_check_due(void) ML_HIDDEN;
+/* Compare frames[0..n), an eh walk from the caller's frame for want
+ * frames, with libunwind's walk from here; count the result. */
 void ml_unwind_check(const uintptr_t *frames, unsigned n, unsigned want) ML_HIDDEN;
+/* Count a cached stack compared with a fresh walk (same: they agreed). */
+void ml_unwind_check_cached(bool same) ML_HIDDEN;
 
 /* This thread's stack bounds [*lo, *hi) (learnt on the first call; *hi <=
  * 1 when unknown). */
@@ -95,6 +101,35 @@ unsigned ml_unwind_fp_from(uintptr_t fp, uintptr_t *frames, unsigned max) ML_HID
 
 extern uintptr_t ml_unwind_own_lo, ml_unwind_own_hi ML_HIDDEN;
 
+/* The frames of a walk buf[0..n) (innermost first, from inside the
+ * tracker) that belong to the program: drop own frames and `skip` more from
+ * the top, point *frames at the first kept, return how many are kept (at
+ * most max).  ra: the allocation call's return address, or 0 (own frames
+ * are then found by address range). */
+ML_INLINE unsigned ml_unwind_keep(const uintptr_t *buf, unsigned n, const uintptr_t **frames,
+                                  unsigned max, unsigned skip, uintptr_t ra) {
+  unsigned i = 0;
+  if (ra) {
+    while (i < n && i < 16 && buf[i] != ra) i++;
+    if (i == n || i == 16) i = 0; /* not among the first frames: by range */
+    else goto found;
+  }
+  uintptr_t lo = ml_unwind_own_lo, span = ml_unwind_own_hi - lo;
+  while (i < n && buf[i] - lo < span) i++;
+found:
+  i += skip;
+  *frames = buf + i;
+  if (i >= n) return 0;
+  return n - i < max ? n - i : max;
+}
+
+/* How many frames a capture walks: the frames kept plus room for our own
+ * frames (a few) and the skipped ones. */
+ML_INLINE unsigned ml_unwind_want(unsigned max, unsigned skip) {
+  unsigned want = max + skip + 8;
+  return want > ML_UNWIND_BUF_FRAMES ? ML_UNWIND_BUF_FRAMES : want;
+}
+
 /* Capture the stack of the function this is inlined into into buf
  * (ML_UNWIND_BUF_FRAMES entries), drop own frames and `skip` more from its
  * top, and point *frames at the first frame kept, innermost first.  ra is
@@ -107,9 +142,7 @@ extern uintptr_t ml_unwind_own_lo, ml_unwind_own_hi ML_HIDDEN;
 ML_INLINE unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *buf,
                                      const uintptr_t **frames, unsigned max,
                                      unsigned skip, uintptr_t ra) {
-  /* Room for our own frames (a few) on top of what is kept. */
-  unsigned want = max + skip + 8;
-  if (want > ML_UNWIND_BUF_FRAMES) want = ML_UNWIND_BUF_FRAMES;
+  unsigned want = ml_unwind_want(max, skip);
   unsigned n;
   *frames = buf;
   if (mode == ML_UNWIND_NONE) return 0;
@@ -124,25 +157,13 @@ ML_INLINE unsigned ml_unwind_capture(ml_unwind_mode_t mode, uintptr_t *buf,
     __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                      : "=r"(pc), "=r"(sp), "=r"(fp));
     n = ml_eh_walk(pc, sp, fp, buf, want);
-    if (ml_unlikely(ml_unwind_check_period)) ml_unwind_check(buf, n, want);
+    if (ml_unlikely(ml_unwind_check_period) && ml_unwind_check_due()) ml_unwind_check(buf, n, want);
 #else
     /* No eh walk on this architecture yet: frame pointers. */
     n = ml_unwind_fp_from((uintptr_t)__builtin_frame_address(0), buf, want);
 #endif
   }
-  unsigned i = 0;
-  if (ra) {
-    while (i < n && i < 16 && buf[i] != ra) i++;
-    if (i == n || i == 16) i = 0; /* not among the first frames: by range */
-    else goto found;
-  }
-  uintptr_t lo = ml_unwind_own_lo, span = ml_unwind_own_hi - lo;
-  while (i < n && buf[i] - lo < span) i++;
-found:
-  i += skip;
-  *frames = buf + i;
-  if (i >= n) return 0;
-  return n - i < max ? n - i : max;
+  return ml_unwind_keep(buf, n, frames, max, skip, ra);
 }
 
 /* Forget the per-thread stack bounds (the child after fork keeps its

@@ -11,8 +11,8 @@ MLR_CORE_SOURCES = tools/report.h tools/report_priv.h tools/report_read.c
 MLT_LIBOPTS_SOURCES = tools/libopts.c tools/libopts.h src/options.c src/fmt.c
 memledger_SOURCES = tools/memledger.c $(MLR_CORE_SOURCES) $(MLT_LIBOPTS_SOURCES) \
 	tools/report_symbolize.c tools/report_build.c tools/report_text.c \
-	tools/report_json.c tools/report_folded.c tools/report_diff.c tools/report_trend.c \
-	tools/report_trend_html.c \
+	tools/report_json.c tools/report_folded.c tools/report_diff.c tools/report_trim.c \
+	tools/report_junit.c tools/report_sarif.c tools/report_trend.c tools/report_trend_html.c \
 	$(MLR_FORMAT_SOURCES)
 memledger_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -I$(top_srcdir)/tools \
 	-DMLR_LIBDIR='"$(libdir)"' -DMLR_VERSION='"$(PACKAGE_VERSION)"'
@@ -21,23 +21,37 @@ memledger_CFLAGS = $(AM_CFLAGS) -fvisibility=default -ftls-model=global-dynamic 
 memledger_LDADD = $(LIBDW_LIBS) $(ZLIB_LIBS) $(MLR_FORMAT_LIBS) -lstdc++
 man_MANS = tools/memledger.1
 EXTRA_DIST += tools/memledger.1 tools/fuzz_read.c doc/report-json.md \
-	doc/memledger-command.md
+	doc/memledger-command.md tools/memledger.bash-completion
+
+# The bash completion, installed under the command's name (bash-completion
+# loads <completionsdir>/<command> on first use); configure picks the
+# directory (--with-bash-completion-dir).
+if ML_BASH_COMPLETION
+bashcompletiondir = $(BASH_COMPLETION_DIR)
+bashcompletion_DATA = tools/bash-completion/memledger
+endif
+tools/bash-completion/memledger: $(srcdir)/tools/memledger.bash-completion
+	$(AM_V_GEN)$(MKDIR_P) tools/bash-completion && cp $(srcdir)/tools/memledger.bash-completion $@
+CLEANFILES += tools/bash-completion/memledger
 
 # ---- tests ---------------------------------------------------------------
 # TAP scripts over the built command; golden dumps and expected outputs in
 # tests/data/ (module paths there do not exist: output is machine-independent).
 TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
 	tests/tools/run.sh tests/tools/dump_live.sh tests/tools/dump_signals.sh tests/tools/run_tree.sh \
-	tests/tools/diff.sh \
+	tests/tools/diff.sh tests/tools/diff_time.sh tests/tools/trim.sh tests/tools/ci_formats.sh \
+	tests/tools/completion.sh \
 	tests/tools/clean_programs.sh tests/tools/symbolize.sh \
 	tests/tools/hostile.sh tests/tools/big.sh
 TESTS += $(TOOLS_TESTS)
 check_PROGRAMS += tests/tools/prog_wait tests/tools/prog_grow \
-	tests/tools/prog_clean_c tests/tools/prog_clean_cxx
+	tests/tools/prog_clean_c tests/tools/prog_clean_cxx tests/tools/prog_wrappers
 tests_tools_prog_wait_SOURCES = tests/tools/prog_wait.c
 tests_tools_prog_wait_CFLAGS = $(IT_CFLAGS)
 tests_tools_prog_grow_SOURCES = tests/tools/prog_grow.c
 tests_tools_prog_grow_CFLAGS = $(IT_CFLAGS)
+tests_tools_prog_wrappers_SOURCES = tests/tools/prog_wrappers.c
+tests_tools_prog_wrappers_CFLAGS = $(IT_CFLAGS)
 tests_tools_prog_clean_c_SOURCES = tests/tools/prog_clean_c.c
 tests_tools_prog_clean_c_CFLAGS = $(IT_CFLAGS)
 tests_tools_prog_clean_cxx_SOURCES = tests/tools/prog_clean_cxx.cc

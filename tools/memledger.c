@@ -10,6 +10,7 @@
  * it was killed, 126/127 when it could not be started).
  */
 #include "libopts.h"
+#include "report_fmtutil.h"
 #include "report_priv.h"
 
 #include <ctype.h>
@@ -90,13 +91,17 @@ static const char usage_main[] =
 
 #define REPORT_OPTS_HELP                                                                 \
   "Report options:\n"                                                                    \
-  "  -f, --format FMT        text (default), json, folded, jeprof, pprof, html\n"        \
+  "  -f, --format FMT        text (default), json, folded, jeprof, pprof, html,\n"       \
+  "                          junit, sarif (CI: JUnit XML, SARIF 2.1.0)\n"                \
   "  -o, --output FILE       write the report to FILE\n"                                 \
   "  -s, --sort KEY          bytes (default) or count\n"                                 \
   "  -n, --top N             the N largest stacks only\n"                                \
   "  -w, --weight KEY        folded/html/pprof weights: bytes (default) or count\n"      \
   "  -m, --module REGEX      only stacks with a frame in a module matching REGEX\n"      \
   "  -F, --function REGEX    only stacks with a frame whose function matches REGEX\n"    \
+  "      --alloc-fn REGEX    drop the frames from the innermost to the last one whose\n" \
+  "                          function matches (allocator wrappers; repeatable)\n"       \
+  "      --hide REGEX        drop the frames whose function matches (repeatable)\n"     \
   "  -S, --suppress FILE     suppression rules (repeatable; syntax in memledger(1))\n"   \
   "      --no-default-suppressions  do not apply the built-in rules\n"                   \
   "      --debug-dir DIRS    ':'-separated roots for .build-id debug files\n"            \
@@ -118,7 +123,9 @@ static const char usage_diff[] =
     "Usage: memledger diff [OPTIONS] OLD NEW\n"
     "Growth of unfreed blocks per stack from dump OLD to dump NEW (stacks are\n"
     "matched by their symbolized frames): grown, new, shrunk and gone stacks,\n"
-    "largest growth first.  Formats: text (default) and json.\n"
+    "largest growth first, with the time between the dumps and the growth rate.\n"
+    "Warns when the dumps were taken with different thresholds or unwinding.\n"
+    "Formats: text (default) and json.\n"
     "\n" REPORT_OPTS_HELP "  -q, --quiet             no progress messages on stderr\n"
     "  -h, --help              this help\n";
 
@@ -191,6 +198,7 @@ typedef struct ropts_s {
   const char *debug_dirs, *sysroot;
   int color; // -1 auto, 0 never, 1 always
   size_t html_rows; // 0: the default; SIZE_MAX: all
+  const char **alloc_fn, **hide; // --alloc-fn, --hide (r->ro points to them)
 } ropts_t;
 
 enum {
@@ -208,7 +216,9 @@ enum {
   OPT_FAIL,
   OPT_LIB,
   OPT_TRACE_CHILDREN,
-  OPT_HTML_ROWS
+  OPT_HTML_ROWS,
+  OPT_ALLOC_FN,
+  OPT_HIDE
 };
 
 #define REPORT_LONGOPTS                                                                  \
@@ -222,7 +232,9 @@ enum {
       {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},                             \
       {"sysroot", required_argument, NULL, OPT_SYSROOT},                                 \
       {"color", required_argument, NULL, OPT_COLOR},                                     \
-      {"html-rows", required_argument, NULL, OPT_HTML_ROWS}, {                           \
+      {"html-rows", required_argument, NULL, OPT_HTML_ROWS},                             \
+      {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},                               \
+      {"hide", required_argument, NULL, OPT_HIDE}, {                                     \
     "help", no_argument, NULL, 'h'                                                       \
   }
 #define REPORT_SHORTOPTS "f:o:s:n:w:m:F:S:h"
@@ -235,6 +247,29 @@ static bool parse_u64(const char *s, uint64_t *v) {
   if (errno || *end) return false;
   *v = x;
   return true;
+}
+
+/* Append s to the vector *v of *n strings. */
+static const char **str_push(const char **v, size_t *n, const char *s) {
+  v = mlr_xrealloc(v, (*n + 1) * sizeof *v);
+  v[(*n)++] = s;
+  return v;
+}
+
+static void ropts_free(ropts_t *r) {
+  free(r->supp_files);
+  free(r->alloc_fn);
+  free(r->hide);
+}
+
+/* A regular expression of option --what, checked before any dump is read
+ * (or program run): an empty one would match every function. */
+static void check_re(const char *cmd, const char *what, const char *pat) {
+  if (!*pat) die_usage(cmd, "--%s: expected a regular expression, not ''", what);
+  regex_t re;
+  mlr_err_t err;
+  if (mlr_regcomp(&re, pat, what, &err)) die_usage(cmd, "%s", err.msg);
+  regfree(&re);
 }
 
 /* Handles one report option; false when c is not one. */
@@ -265,9 +300,14 @@ static bool report_opt(const char *cmd, ropts_t *r, int c, const char *arg) {
     return true;
   case 'm': r->ro.module_re = arg; return true;
   case 'F': r->ro.function_re = arg; return true;
-  case 'S':
-    r->supp_files = mlr_xrealloc(r->supp_files, (r->nsupp + 1) * sizeof *r->supp_files);
-    r->supp_files[r->nsupp++] = arg;
+  case 'S': r->supp_files = str_push(r->supp_files, &r->nsupp, arg); return true;
+  case OPT_ALLOC_FN:
+    check_re(cmd, "alloc-fn", arg);
+    r->ro.alloc_fn = r->alloc_fn = str_push(r->alloc_fn, &r->ro.nalloc_fn, arg);
+    return true;
+  case OPT_HIDE:
+    check_re(cmd, "hide", arg);
+    r->ro.hide = r->hide = str_push(r->hide, &r->ro.nhide, arg);
     return true;
   case OPT_NO_DEFAULTS: r->no_defaults = true; return true;
   case OPT_DEBUG_DIR: r->debug_dirs = arg; return true;
@@ -312,6 +352,7 @@ static const struct {
     {"text", mlr_format_text},     {"json", mlr_format_json},
     {"folded", mlr_format_folded}, {"jeprof", mlr_format_jeprof},
     {"pprof", mlr_format_pprof},   {"html", mlr_format_html},
+    {"junit", mlr_format_junit},   {"sarif", mlr_format_sarif},
 };
 
 static format_fn find_format(const char *cmd, const char *name, bool diff) {
@@ -321,7 +362,9 @@ static format_fn find_format(const char *cmd, const char *name, bool diff) {
   }
   for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
     if (!strcmp(formats[i].name, name)) return formats[i].fn;
-  die_usage(cmd, "--format: expected text, json, folded, jeprof, pprof or html, not '%s'",
+  die_usage(cmd,
+            "--format: expected text, json, folded, jeprof, pprof, html, junit or sarif, "
+            "not '%s'",
             name);
 }
 
@@ -457,12 +500,38 @@ static int cmd_report(int argc, char **argv) {
   int rc = report_one(argv[optind], &r, supp, out, NULL);
   if (close_out(&r, out, rc == 0) && !rc) rc = 1;
   mlr_supp_free(supp);
-  free(r.supp_files);
+  ropts_free(&r);
   return rc;
 }
 
 /* ---- diff
  * ---------------------------------------------------------------------------------- */
+
+/* Warnings about two dumps that do not compare well: taken with different
+ * thresholds (blocks between the two are counted on one side only) or
+ * stack settings (stacks may not match), or NEW older than OLD. */
+static void diff_warnings(const mlr_dump_t *d0, const mlr_dump_t *d1) {
+  const char *t0 = mlr_kv_get(d0->header, d0->nheader, "threshold");
+  const char *t1 = mlr_kv_get(d1->header, d1->nheader, "threshold");
+  if (t0 && t1 && strcmp(t0, t1))
+    msg("warning: the dumps were taken with different thresholds (MEMLEDGER_MIN_SIZE: %s "
+        "and %s bytes): blocks between the two are tracked in one dump only",
+        mlr_safe(t0), mlr_safe(t1));
+  static const char *const keys[] = {"unwind", "max_frames"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    const char *v0 = mlr_kv_get(d0->header, d0->nheader, keys[i]);
+    const char *v1 = mlr_kv_get(d1->header, d1->nheader, keys[i]);
+    if (v0 && v1 && strcmp(v0, v1))
+      msg("warning: the dumps were taken with different unwind settings (%s: %s and %s): "
+          "the same allocation site may give different stacks",
+          keys[i], mlr_safe(v0), mlr_safe(v1));
+  }
+  double s0, s1;
+  if (mlr_dump_time(d0, &s0) && mlr_dump_time(d1, &s1) && s1 < s0)
+    msg("warning: NEW (%s) was taken %.3f s before OLD (%s): growth is shrinkage "
+        "(swap them?)",
+        mlr_safe(d1->path), s0 - s1, mlr_safe(d0->path));
+}
 
 static int cmd_diff(int argc, char **argv) {
   ropts_t r;
@@ -484,6 +553,7 @@ static int cmd_diff(int argc, char **argv) {
     msg("warning: the dumps come from different programs (%s, %s)", e0, e1);
   else if (p0 && p1 && strcmp(p0, p1))
     msg("warning: the dumps come from different processes (pid %s, pid %s)", p0, p1);
+  diff_warnings(&d0, &d1);
   mlr_report_t r0, r1;
   mlr_err_t err;
   mlr_report_opts_t ro = r.ro;
@@ -512,7 +582,7 @@ out_d0:
   mlr_dump_free(&d0);
 out_supp:
   mlr_supp_free(supp);
-  free(r.supp_files);
+  ropts_free(&r);
   return rc;
 }
 
@@ -1386,7 +1456,7 @@ static int cmd_run(int argc, char **argv) {
   free_dumps(after, nafter);
   free_dumps(stale, nstale);
   mlr_supp_free(supp);
-  free(r.supp_files);
+  ropts_free(&r);
   free(lib);
   free(ldp);
   free(adir);

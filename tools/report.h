@@ -63,6 +63,9 @@ typedef struct mlr_stack_s {
   const char *suppressed_by; // name of the suppression rule, or NULL
   /* From [stack_epochs] (last, so that positional initializers still fit): */
   uint32_t epoch;           // dlcloses made before it was captured
+  /* Filled by the report builder with --alloc-fn / --hide (report_trim.c): */
+  size_t hidden;            // frames removed from this stack
+  uint32_t merged;          // other stacks of the dump merged into this one
 } mlr_stack_t;
 
 typedef struct mlr_dump_s {
@@ -164,7 +167,17 @@ typedef struct mlr_diff_s {
   size_t ndeltas;
   mlr_delta_t *deltas;      // sorted by growth (bytes, or count), largest first
   int64_t dblocks, dbytes;  // totals
+  /* Added with the growth rate: the time from the old dump to the new one
+   * (header unix_time_ns, else time), when both dumps have one. */
+  bool have_interval;
+  double interval;          // seconds; negative when NEW is the older dump
+  bool have_rate;           // the interval is known and positive:
+  double bytes_per_min, blocks_per_min; // growth over it, per minute
 } mlr_diff_t;
+
+/* The time of a dump in seconds since the Unix epoch, from its header's
+ * unix_time_ns (else its ISO 8601 time); false when it has neither. */
+bool mlr_dump_time(const mlr_dump_t *d, double *secs);
 
 /* ---- output formats (one file each: report_<format>.c) --------------------- */
 /* Each writes to out; returns 0 or -1 (I/O error, message in err). */
@@ -198,6 +211,8 @@ int mlr_format_folded(FILE *out, const mlr_report_t *r, const mlr_format_opts_t 
 int mlr_format_jeprof(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
 int mlr_format_pprof(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
 int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
+int mlr_format_junit(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
+int mlr_format_sarif(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err);
 int mlr_format_diff_text(FILE *out, const mlr_diff_t *d, const mlr_format_opts_t *o, mlr_err_t *err);
 int mlr_format_diff_json(FILE *out, const mlr_diff_t *d, const mlr_format_opts_t *o, mlr_err_t *err);
 
@@ -221,11 +236,20 @@ typedef struct mlr_report_opts_s {
   const char *module_re;     // keep stacks with a frame whose module matches (POSIX ERE), or NULL
   const char *function_re;   // keep stacks with a frame whose function matches, or NULL
   const mlr_supp_t *supp;    // rules, or NULL
+  /* Frames removed after symbolization (report_trim.c), POSIX EREs matched
+   * against function names: */
+  const char *const *alloc_fn; // --alloc-fn: drop every frame from the
+  size_t nalloc_fn;            // innermost down to the last match
+  const char *const *hide;     // --hide: drop matching frames anywhere
+  size_t nhide;
 } mlr_report_opts_t;
 
-/* Apply filters and suppressions to a symbolized dump and sort what is left.
- * The report points into d (which must outlive it).  Returns 0 or -1 (bad
- * regular expression, message in err). */
+/* Apply suppressions (to the stacks as symbolized), then --alloc-fn and
+ * --hide (the dump's stacks are changed in place: frames removed, stacks
+ * that became identical merged into the first, d->nstacks reduced), then
+ * the filters, to a symbolized dump, and sort what is left.  The report
+ * points into d (which must outlive it).  Returns 0 or -1 (bad regular
+ * expression, message in err; d is unchanged then). */
 int mlr_report_build(mlr_report_t *r, mlr_dump_t *d, const mlr_report_opts_t *o, mlr_err_t *err);
 void mlr_report_free(mlr_report_t *r);
 /* Per-rule totals of a report's suppressed stacks, for the summaries:

@@ -2,8 +2,8 @@
 /*
  * report_build.c - from a symbolized dump to a report: filters (--module,
  * --function: POSIX extended regular expressions), suppression rules (the
- * built-in defaults and --suppress files), sorting; and the diff of two
- * reports is in report_diff.c.
+ * built-in defaults and --suppress files), --alloc-fn and --hide
+ * (report_trim.c), sorting; the diff of two reports is in report_diff.c.
  * Runs outside the target process.  Reports point into their dump and into
  * the suppression list (rule names): both must outlive the report.
  */
@@ -321,7 +321,7 @@ static bool any_frame_re(const regex_t *re, const mlr_dump_t *d, const mlr_stack
   return false;
 }
 
-static int compile_re(regex_t *re, const char *pat, const char *what, mlr_err_t *err) {
+int mlr_regcomp(regex_t *re, const char *pat, const char *what, mlr_err_t *err) {
   int rc = regcomp(re, pat, REG_EXTENDED | REG_NOSUB);
   if (rc) {
     char msg[256];
@@ -340,25 +340,38 @@ int mlr_report_build(mlr_report_t *r, mlr_dump_t *d, const mlr_report_opts_t *o,
   r->top = o ? o->top : 0;
   regex_t mre, fre;
   bool have_m = o && o->module_re, have_f = o && o->function_re;
-  if (have_m && compile_re(&mre, o->module_re, "module", err)) return -1;
-  if (have_f && compile_re(&fre, o->function_re, "function", err)) {
+  mlr_trim_t *trim = NULL;
+  if (have_m && mlr_regcomp(&mre, o->module_re, "module", err)) return -1;
+  if (have_f && mlr_regcomp(&fre, o->function_re, "function", err)) {
     if (have_m) regfree(&mre);
     return -1;
   }
-  r->shown = mlr_xcalloc(d->nstacks, sizeof *r->shown);
-  r->suppressed = mlr_xcalloc(d->nstacks, sizeof *r->suppressed);
+  if (mlr_trim_new(&trim, o, err)) {
+    if (have_m) regfree(&mre);
+    if (have_f) regfree(&fre);
+    return -1;
+  }
+  /* Suppressions see the whole stack, as symbolized: --hide 'std::' must
+   * not turn libstdc++'s one-time allocations into leaks. */
   const mlr_supp_t *sp = o ? o->supp : NULL;
   for (size_t i = 0; i < d->nstacks; i++) {
     mlr_stack_t *s = &d->stacks[i];
     s->suppressed_by = NULL;
-    if (have_m && !any_frame_re(&mre, d, s, true)) continue;
-    if (have_f && !any_frame_re(&fre, d, s, false)) continue;
     for (size_t k = 0; sp && k < sp->n; k++) {
       if (rule_match(&sp->rules[k], d, s)) {
         s->suppressed_by = sp->rules[k].name;
         break;
       }
     }
+  }
+  mlr_trim_apply(trim, d);
+  mlr_trim_free(trim);
+  r->shown = mlr_xcalloc(d->nstacks, sizeof *r->shown);
+  r->suppressed = mlr_xcalloc(d->nstacks, sizeof *r->suppressed);
+  for (size_t i = 0; i < d->nstacks; i++) {
+    mlr_stack_t *s = &d->stacks[i];
+    if (have_m && !any_frame_re(&mre, d, s, true)) continue;
+    if (have_f && !any_frame_re(&fre, d, s, false)) continue;
     if (s->suppressed_by) {
       r->suppressed[r->nsuppressed++] = s;
       r->suppressed_blocks += s->blocks;

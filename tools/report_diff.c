@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report_diff.c - the diff of two reports (memledger diff OLD NEW): stacks
- * are matched by their symbolized frames (function, file, line; module +
- * offset when unknown), not by id, since ids and addresses differ between
+ * are matched by their symbolized frames (mlr_stack_key: function, file,
+ * line; module + offset when unknown), not by id, since ids and addresses differ between
  * dumps and runs.  Output is in report_text.c and report_json.c.
  * Runs outside the target process.
  */
@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uthash.h>
 
 /* ---- the diff
@@ -20,33 +21,6 @@ typedef struct dkey_s {
   mlr_delta_t *delta;
   UT_hash_handle hh;
 } dkey_t;
-
-char *mlr_stack_key(const mlr_dump_t *d, const mlr_stack_t *s) {
-  size_t cap = 256, len = 0;
-  char *k = mlr_xmalloc(cap);
-  k[0] = 0;
-  if (s->id == 0) {
-    snprintf(k, cap, "#overflow");
-    return k;
-  }
-  for (size_t i = 0; i < s->nframes; i++) {
-    const mlr_frame_t *f = &s->frames[i];
-    char one[4096];
-    int n;
-    if (f->function)
-      n = snprintf(one, sizeof one, "%s\x1f%s\x1f%u%s\x1e", f->function,
-                   f->file ? f->file : "", f->line, f->inlined ? "i" : "");
-    else
-      n = snprintf(one, sizeof one, "%s+%llx\x1e", mlr_module_name(d, f->module),
-                   (unsigned long long)(f->module >= 0 ? f->offset : f->addr));
-    if (n < 0) continue;
-    if ((size_t)n >= sizeof one) n = sizeof one - 1;
-    if (len + (size_t)n + 1 > cap) k = mlr_xrealloc(k, cap = (len + (size_t)n + 1) * 2);
-    memcpy(k + len, one, (size_t)n + 1);
-    len += (size_t)n;
-  }
-  return k;
-}
 
 static mlr_sort_t d_sort;
 static int64_t dkey1(const mlr_delta_t *x) {
@@ -67,6 +41,28 @@ static int cmp_delta(const void *a, const void *b) {
   bool nx = x->new_stack != NULL, ny = y->new_stack != NULL;
   if (nx != ny) return nx ? -1 : 1;
   return did(x) < did(y) ? -1 : did(x) > did(y);
+}
+
+bool mlr_dump_time(const mlr_dump_t *d, double *secs) {
+  const char *ns = mlr_kv_get(d->header, d->nheader, "unix_time_ns");
+  if (ns && *ns && strspn(ns, "0123456789") == strlen(ns) && strlen(ns) <= 19) {
+    *secs = (double)strtoull(ns, NULL, 10) / 1e9;
+    return true;
+  }
+  /* "2026-01-02T03:04:05.678Z" (older dumps, hand-written ones) */
+  const char *t = mlr_kv_get(d->header, d->nheader, "time");
+  struct tm tm = {0};
+  const char *rest = t ? strptime(t, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+  if (!rest) return false;
+  double frac = 0;
+  if (*rest == '.') {
+    char *end;
+    frac = strtod(rest, &end);
+    rest = end;
+  }
+  if (strcmp(rest, "Z") != 0 && *rest) return false;
+  *secs = (double)timegm(&tm) + frac;
+  return true;
 }
 
 int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r,
@@ -127,6 +123,16 @@ int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r,
   for (size_t i = 0; i < df->ndeltas; i++) {
     df->dblocks += df->deltas[i].dblocks;
     df->dbytes += df->deltas[i].dbytes;
+  }
+  double t0, t1;
+  if (mlr_dump_time(df->old_dump, &t0) && mlr_dump_time(df->new_dump, &t1)) {
+    df->have_interval = true;
+    df->interval = t1 - t0;
+    if (df->interval > 0) {
+      df->have_rate = true;
+      df->bytes_per_min = (double)df->dbytes * 60 / df->interval;
+      df->blocks_per_min = (double)df->dblocks * 60 / df->interval;
+    }
   }
   d_sort = sort;
   qsort(df->deltas, df->ndeltas, sizeof *df->deltas, cmp_delta);

@@ -147,8 +147,27 @@ const char *mlr_utf8_fix(const char *s) {
   return ring_keep(out);
 }
 
+void mlr_xml_str(FILE *out, const char *s) {
+  for (s = mlr_safe(s); s && *s; s++) {
+    switch (*s) {
+    case '&': fputs("&amp;", out); break;
+    case '<': fputs("&lt;", out); break;
+    case '>': fputs("&gt;", out); break;
+    case '"': fputs("&quot;", out); break;
+    case '\'': fputs("&#39;", out); break;
+    default:
+      if (s[0] == '\xef' && s[1] == '\xbf' && (s[2] == '\xbe' || s[2] == '\xbf')) {
+        fputs(s[2] == '\xbe' ? "\\uFFFE" : "\\uFFFF", out);
+        s += 2;
+      } else {
+        fputc(*s, out);
+      }
+    }
+  }
+}
+
 // ---- string table --------------------------------------------------------------
-static uint64_t hash_str(const char *s) { // FNV-1a
+uint64_t mlr_hash_str(const char *s) { // FNV-1a
   uint64_t h = 14695981039346656037ull;
   for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
   return h;
@@ -173,7 +192,7 @@ static int strtab_grow(mlr_strtab_t *t) {
   }
   t->strs = strs;
   for (size_t i = 0; i < t->n; i++) {
-    size_t h = hash_str(strs[i]) & (cap - 1);
+    size_t h = mlr_hash_str(strs[i]) & (cap - 1);
     while (slots[h]) h = (h + 1) & (cap - 1);
     slots[h] = (uint32_t)i + 1;
   }
@@ -186,14 +205,14 @@ static int strtab_grow(mlr_strtab_t *t) {
 long mlr_strtab_add(mlr_strtab_t *t, const char *s) {
   if (!s) s = "";
   if (t->cap) {
-    size_t h = hash_str(s) & (t->cap - 1);
+    size_t h = mlr_hash_str(s) & (t->cap - 1);
     for (; t->slots[h]; h = (h + 1) & (t->cap - 1))
       if (strcmp(t->strs[t->slots[h] - 1], s) == 0) return (long)t->slots[h] - 1;
   }
   if ((t->n + 1) * 2 > t->cap && strtab_grow(t) < 0) return -1;
   char *copy = strdup(s);
   if (!copy) return -1;
-  size_t h = hash_str(s) & (t->cap - 1);
+  size_t h = mlr_hash_str(s) & (t->cap - 1);
   while (t->slots[h]) h = (h + 1) & (t->cap - 1);
   t->strs[t->n] = copy;
   t->slots[h] = (uint32_t)++t->n;

@@ -54,6 +54,15 @@ const char *mlr_safe(const char *s);
  * copy with the same lifetime rule as mlr_safe. */
 const char *mlr_utf8_fix(const char *s);
 
+/* s as XML or HTML character data or attribute value: first mlr_safe
+ * (XML 1.0 allows no control characters but tab and newlines, not even as
+ * references; no bytes that are not UTF-8), then & < > " ' as entities;
+ * U+FFFE and U+FFFF, which XML also refuses, as "\uFFFE", "\uFFFF". */
+void mlr_xml_str(FILE *out, const char *s);
+
+/* FNV-1a, 64 bits, of s (string tables; stable fingerprints of stacks). */
+uint64_t mlr_hash_str(const char *s);
+
 /* ---- a string -> index table (dedup for string tables) ------------------- */
 typedef struct mlr_strtab_s {
   size_t n, cap;          // entries, hash capacity (power of two)
@@ -78,9 +87,6 @@ long mlr_u64map_get(const mlr_u64map_t *m, uint64_t key);
 int mlr_u64map_put(mlr_u64map_t *m, uint64_t key, uint32_t val);
 void mlr_u64map_free(mlr_u64map_t *m);
 
-/* html text with &, <, >, " and ' escaped (invalid UTF-8 and control
- * characters made safe as mlr_safe/mlr_utf8_fix do); report_html.c. */
-void mlr_html_esc(FILE *out, const char *s);
 /* One frame as the html report lists it: <li> with function, file:line,
  * an inlined tag, address and module, note (report_html.c). */
 void mlr_html_frame_li(FILE *out, const mlr_dump_t *d, const mlr_frame_t *f);

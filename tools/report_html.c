@@ -20,19 +20,7 @@
 #include "report_html_assets.h"
 
 // ---- escaping -------------------------------------------------------------------
-static void html(FILE *out, const char *s) { mlr_html_esc(out, s); }
-void mlr_html_esc(FILE *out, const char *s) {
-  for (s = mlr_utf8_fix(mlr_safe(s)); s && *s; s++) {
-    switch (*s) {
-    case '&': fputs("&amp;", out); break;
-    case '<': fputs("&lt;", out); break;
-    case '>': fputs("&gt;", out); break;
-    case '"': fputs("&quot;", out); break;
-    case '\'': fputs("&#39;", out); break;
-    default: fputc(*s, out);
-    }
-  }
-}
+/* HTML text and attribute values: mlr_xml_str (report_fmtutil.c). */
 
 /* A JSON string for a <script type="application/json"> block: besides the
  * JSON escapes, '<', '>' and '&' become \u003c etc., so that neither
@@ -117,9 +105,9 @@ static void frames_at(const mlr_dump_t *d, const mlr_stack_t *s, size_t i, size_
 static void dl_item(FILE *out, const char *term, const char *value) {
   if (!value) return;
   fputs("<dt>", out);
-  html(out, term);
+  mlr_xml_str(out, term);
   fputs("</dt><dd>", out);
-  html(out, value);
+  mlr_xml_str(out, value);
   fputs("</dd>\n", out);
 }
 
@@ -161,11 +149,11 @@ static void write_summary(FILE *out, const mlr_report_t *r) {
     const char *v = mlr_fmt_kv(d->totals, d->ntotals, lost[i][0]);
     if (v && strcmp(v, "0") != 0) {
       fputs("<p class=\"warn\">", out);
-      html(out, v);
+      mlr_xml_str(out, v);
       fputc(' ', out);
-      html(out, lost[i][1]);
+      mlr_xml_str(out, lost[i][1]);
       fputs(" (", out);
-      html(out, lost[i][0]);
+      mlr_xml_str(out, lost[i][0]);
       fputs(")</p>\n", out);
     }
   }
@@ -189,7 +177,7 @@ static void write_summary(FILE *out, const mlr_report_t *r) {
         if (strcmp(o, rule) == 0) n++, blocks += r->suppressed[j]->blocks, bytes += r->suppressed[j]->bytes;
       }
       fputs("<tr><td>", out);
-      html(out, rule);
+      mlr_xml_str(out, rule);
       fprintf(out, "</td><td class=\"n\">%zu</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
               n, grouped(a, sizeof a, blocks), grouped(b, sizeof b, bytes));
     }
@@ -205,21 +193,21 @@ void mlr_html_frame_li(FILE *out, const mlr_dump_t *d, const mlr_frame_t *f) {
   char label[512];
   frame_label(label, sizeof label, d, f, f->addr);
   fprintf(out, "<li%s><span class=\"fn\">", f->inlined ? " class=\"inl\"" : "");
-  html(out, label);
+  mlr_xml_str(out, label);
   fputs("</span>", out);
   if (f->file) {
     fputs(" <span class=\"src\">", out);
-    html(out, f->file);
+    mlr_xml_str(out, f->file);
     if (f->line) fprintf(out, ":%u", f->line);
     fputs("</span>", out);
   }
   if (f->inlined) fputs(" <span class=\"tag\">inlined</span>", out);
   fprintf(out, " <span class=\"addr\">0x%" PRIx64 " ", f->addr);
-  html(out, mlr_fmt_module_name(d, f->module));
+  mlr_xml_str(out, mlr_fmt_module_name(d, f->module));
   fputs("</span>", out);
   if (f->note) {
     fputs(" <span class=\"note\">", out);
-    html(out, f->note);
+    mlr_xml_str(out, f->note);
     fputs("</span>", out);
   }
   fputs("</li>\n", out);
@@ -261,7 +249,7 @@ static void write_table(FILE *out, const mlr_report_t *r, const mlr_format_opts_
       frames_at(d, s, 0, &pos, &fr);
       frame_label(label, sizeof label, d, &fr.f[0], fr.f[0].addr);
       fputs("<details><summary><span class=\"fn\">", out);
-      html(out, label);
+      mlr_xml_str(out, label);
       fprintf(out, "</span> <span class=\"count\">%zu frames</span></summary><ol class=\"frames\">\n",
               s->nframes ? s->nframes : s->nraw);
       pos = 0;
@@ -369,11 +357,11 @@ int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         "<meta name=\"generator\" content=\"memledger\">\n<title>",
         out);
-  html(out, title);
+  mlr_xml_str(out, title);
   fputs("</title>\n<style>\n", out);
   fputs(mlr_html_css, out);
   fputs("</style>\n</head>\n<body>\n<header><h1>", out);
-  html(out, title);
+  mlr_xml_str(out, title);
   fputs("</h1></header>\n<main>\n", out);
   write_summary(out, r);
 

@@ -91,6 +91,8 @@ static void json_stack(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s, boo
           s->id, (unsigned long long)s->blocks, (unsigned long long)s->bytes,
           (unsigned long long)s->usable, (unsigned long long)s->min_size,
           (unsigned long long)s->max_size, (unsigned long long)s->oldest_seq);
+  if (s->merged || s->hidden) // only with --alloc-fn/--hide
+    fprintf(out, ", \"merged\": %u, \"hidden_frames\": %zu", (unsigned)s->merged, s->hidden);
   if (supp) {
     fputs(", \"suppressed_by\": ", out);
     mlr_json_str(out, s->suppressed_by);
@@ -170,6 +172,19 @@ int mlr_format_diff_json(FILE *out, const mlr_diff_t *df, const mlr_format_opts_
           (unsigned long long)((int64_t)oy + df->dbytes));
   fprintf(out, ",\n  \"growth\": {\"blocks\": %lld, \"bytes\": %lld}",
           (long long)df->dblocks, (long long)df->dbytes);
+  if (df->have_interval)
+    fprintf(out, ",\n  \"interval_seconds\": %.3f", df->interval);
+  else
+    fputs(",\n  \"interval_seconds\": null", out);
+  if (df->have_rate) {
+    fprintf(out,
+            ",\n  \"growth_rate\": {\"bytes_per_minute\": %.3f, \"bytes_per_hour\": %.3f, "
+            "\"blocks_per_minute\": %.3f, \"blocks_per_hour\": %.3f}",
+            df->bytes_per_min, df->bytes_per_min * 60, df->blocks_per_min,
+            df->blocks_per_min * 60);
+  } else {
+    fputs(",\n  \"growth_rate\": null", out);
+  }
   fputs(",\n  \"stacks\": [", out);
   size_t k = 0;
   for (size_t i = 0; i < df->ndeltas; i++) {

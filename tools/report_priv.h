@@ -11,6 +11,7 @@
 
 #include "report.h"
 
+#include <regex.h>
 #include <stdarg.h>
 
 /* Bump allocator owned by a dump (mlr_dump_t.pool); freed with the dump. */
@@ -33,6 +34,28 @@ int mlr_io_result(FILE *out, mlr_err_t *err);
 /* "1 block" / "3 blocks" (static buffer per call site is the caller's). */
 const char *mlr_plural(uint64_t n, const char *one, const char *many);
 
+/* Compile a POSIX extended regular expression (REG_NOSUB) given to option
+ * --what.  Returns 0, or -1 with err "--WHAT 'PAT': reason". */
+int mlr_regcomp(regex_t *re, const char *pat, const char *what, mlr_err_t *err);
+
+/* The identity of a stack across dumps and after --alloc-fn/--hide: its
+ * frames' function, file and line, or module name + offset when not
+ * symbolized (addresses move between runs); "#overflow" for stack 0.
+ * Returns a malloc'd string. */
+char *mlr_stack_key(const mlr_dump_t *d, const mlr_stack_t *s);
+
+/* --alloc-fn and --hide (report_trim.c): compiled once, applied to a dump.
+ * mlr_trim_new sets *t to NULL when o asks for nothing; returns 0, or -1
+ * with err on a bad regular expression. */
+typedef struct mlr_trim_s mlr_trim_t;
+int mlr_trim_new(mlr_trim_t **t, const mlr_report_opts_t *o, mlr_err_t *err);
+/* Remove the frames from every stack of d (and their raw addresses when no
+ * frame of an address is left), then merge the stacks that became identical
+ * (same mlr_stack_key and suppression rule) into the first of them.
+ * pre: d is symbolized; suppressed_by is set. */
+void mlr_trim_apply(const mlr_trim_t *t, mlr_dump_t *d);
+void mlr_trim_free(mlr_trim_t *t);
+
 /* JSON string literal (with quotes), or null for NULL. */
 void mlr_json_str(FILE *out, const char *s);
 
@@ -40,10 +63,14 @@ void mlr_json_str(FILE *out, const char *s);
  * (note)". */
 void mlr_text_frames(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s,
                      const char *indent);
-/* The identity of a stack across dumps (diff, trend): its frames' function,
- * file and line, or module name + offset when not symbolized (addresses move
- * between runs).  malloc'd; the caller frees it. */
-char *mlr_stack_key(const mlr_dump_t *d, const mlr_stack_t *s);
+/* "3 blocks, 12288 bytes (4096 bytes each)" or "(sizes 1501 to 1600
+ * bytes)": a stack's amount, as the text report heads it.  Returns buf. */
+const char *mlr_stack_amount(const mlr_stack_t *s, char *buf, size_t size);
+/* "make_session_cache (leak_basic.c:29)": mlr_frame_name and the base name
+ * of the frame's file:line when known; raw (escape it for output).
+ * Returns buf. */
+const char *mlr_frame_site(const mlr_dump_t *d, const mlr_frame_t *f, char *buf,
+                           size_t size);
 
 /* JSON array of frames. */
 void mlr_json_frames(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s);

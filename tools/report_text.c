@@ -32,6 +32,10 @@ void mlr_text_frames(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s,
             indent);
     return;
   }
+  if (s->nframes == 0 && s->hidden) {
+    fprintf(out, "%s(no frames: all %zu removed by --alloc-fn/--hide)\n", indent, s->hidden);
+    return;
+  }
   if (s->nframes == 0) {
     fprintf(out, "%s(no frames: %s)\n", indent,
             s->nraw ? "only the tracker's own frames" : "stack capture off or failed");
@@ -56,12 +60,30 @@ void mlr_text_frames(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s,
   }
 }
 
-static void sizes(FILE *out, const mlr_stack_t *s) {
+const char *mlr_stack_amount(const mlr_stack_t *s, char *buf, size_t size) {
+  int n = snprintf(buf, size, "%llu %s, %llu %s (", (unsigned long long)s->blocks,
+                   mlr_plural(s->blocks, "block", "blocks"), (unsigned long long)s->bytes,
+                   mlr_plural(s->bytes, "byte", "bytes"));
+  if (n < 0 || (size_t)n >= size) return buf;
   if (s->min_size == s->max_size)
-    fprintf(out, "%llu bytes each", (unsigned long long)s->min_size);
+    snprintf(buf + n, size - (size_t)n, "%llu bytes each)", (unsigned long long)s->min_size);
   else
-    fprintf(out, "sizes %llu to %llu bytes", (unsigned long long)s->min_size,
-            (unsigned long long)s->max_size);
+    snprintf(buf + n, size - (size_t)n, "sizes %llu to %llu bytes)",
+             (unsigned long long)s->min_size, (unsigned long long)s->max_size);
+  return buf;
+}
+
+const char *mlr_frame_site(const mlr_dump_t *d, const mlr_frame_t *f, char *buf,
+                           size_t size) {
+  char name[512];
+  const char *fn = mlr_frame_name(d, f, name, sizeof name);
+  if (f->file && f->line) {
+    const char *base = strrchr(f->file, '/');
+    snprintf(buf, size, "%s (%s:%u)", fn, base ? base + 1 : f->file, f->line);
+  } else {
+    snprintf(buf, size, "%s", fn);
+  }
+  return buf;
 }
 
 static void amount(FILE *out, uint64_t blocks, uint64_t bytes, uint64_t stacks) {
@@ -135,11 +157,11 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
   size_t n = r->top && r->top < r->nshown ? r->top : r->nshown;
   for (size_t i = 0; i < n; i++) {
     const mlr_stack_t *s = r->shown[i];
-    fprintf(out, "\n%s%llu %s, %llu %s (", bold, (unsigned long long)s->blocks,
-            mlr_plural(s->blocks, "block", "blocks"), (unsigned long long)s->bytes,
-            mlr_plural(s->bytes, "byte", "bytes"));
-    sizes(out, s);
-    fprintf(out, "), stack %u:%s\n", s->id, plain);
+    char am[160];
+    fprintf(out, "\n%s%s, stack %u", bold, mlr_stack_amount(s, am, sizeof am), s->id);
+    if (s->merged)
+      fprintf(out, " and %u more merged by --alloc-fn/--hide", (unsigned)s->merged);
+    fprintf(out, ":%s\n", plain);
     mlr_text_frames(out, d, s, "    ");
   }
   if (n < r->nshown) {
@@ -179,6 +201,25 @@ static void dump_line(FILE *out, const char *label, const mlr_dump_t *d, uint64_
           (unsigned long long)by, mlr_plural(by, "byte", "bytes"));
 }
 
+/* 754.5 -> "12 min 34.5 s" (sign kept). */
+static const char *duration(char *buf, size_t size, double secs) {
+  const char *sign = secs < 0 ? "-" : "";
+  double a = secs < 0 ? -secs : secs;
+  unsigned long long whole = (unsigned long long)a;
+  double frac = a - (double)whole;
+  unsigned long long d = whole / 86400, h = whole / 3600 % 24, m = whole / 60 % 60;
+  double sec = (double)(whole % 60) + frac;
+  if (a < 60)
+    snprintf(buf, size, "%s%.3f s", sign, a);
+  else if (a < 3600)
+    snprintf(buf, size, "%s%llu min %.1f s", sign, m, sec);
+  else if (a < 86400)
+    snprintf(buf, size, "%s%llu h %llu min %.0f s", sign, h, m, sec);
+  else
+    snprintf(buf, size, "%s%llu d %llu h %llu min", sign, d, h, m);
+  return buf;
+}
+
 int mlr_format_diff_text(FILE *out, const mlr_diff_t *df, const mlr_format_opts_t *o,
                          mlr_err_t *err) {
   (void)o;
@@ -205,8 +246,20 @@ int mlr_format_diff_text(FILE *out, const mlr_diff_t *df, const mlr_format_opts_
   fputs("memledger diff (unfreed blocks after suppressions)\n", out);
   dump_line(out, "old", df->old_dump, ob, oy);
   dump_line(out, "new", df->new_dump, nb, ny);
+  char dur[64];
+  if (!df->have_interval)
+    fputs("  time:    unknown (a dump's header has no time)\n", out);
+  else
+    fprintf(out, "  time:    %s from old to new (%.3f s)\n",
+            duration(dur, sizeof dur, df->interval), df->interval);
   fprintf(out, "  growth:  %+lld blocks, %+lld bytes\n", (long long)df->dblocks,
           (long long)df->dbytes);
+  if (df->have_rate)
+    fprintf(out,
+            "  rate:    %+.1f bytes/min, %+.0f bytes/hour; %+.2f blocks/min, %+.1f "
+            "blocks/hour\n",
+            df->bytes_per_min, df->bytes_per_min * 60, df->blocks_per_min,
+            df->blocks_per_min * 60);
   fprintf(out, "  stacks:  %zu grew, %zu new, %zu shrank, %zu gone, %zu unchanged\n",
           grew, fresh, shrank, gone, same);
   for (size_t i = 0; i < df->ndeltas; i++) {

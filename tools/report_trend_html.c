@@ -45,7 +45,7 @@ static void chart_open(FILE *out, const chart_t *c, const char *label) {
   fprintf(out, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" "
                "aria-label=\"",
           CHART_W, CHART_H, CHART_W, CHART_H);
-  mlr_html_esc(out, label);
+  mlr_xml_str(out, label);
   fputs("\" style=\"max-width:100%;height:auto;font:11px system-ui,sans-serif\">\n", out);
   for (int i = 0; i <= 2; i++) {
     double y = cy(c, c->ymax * i / 2);
@@ -73,7 +73,7 @@ static void chart_line(FILE *out, const chart_t *c, const mlr_trend_t *t, const 
   for (size_t i = 0; i < t->ndumps; i++) {
     fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", cx(c, t->dumps[i].minutes),
             cy(c, ys[i]), color);
-    mlr_html_esc(out, t->dumps[i].time ? t->dumps[i].time : "?");
+    mlr_xml_str(out, t->dumps[i].time ? t->dumps[i].time : "?");
     fprintf(out, ": %s</title></circle>\n", mlr_human(b, sizeof b, (uint64_t)ys[i]));
   }
 }
@@ -94,7 +94,7 @@ static const char *stack_name(const mlr_trend_stack_t *s, char *buf, size_t len)
 static void write_frames(FILE *out, const mlr_trend_stack_t *s) {
   char name[512];
   fputs("<details><summary>", out);
-  mlr_html_esc(out, stack_name(s, name, sizeof name));
+  mlr_xml_str(out, stack_name(s, name, sizeof name));
   fputs("</summary><ol class=\"frames\">\n", out);
   for (size_t i = 0; i < s->stack->nframes; i++) mlr_html_frame_li(out, s->dump, &s->stack->frames[i]);
   fputs("</ol></details>", out);
@@ -114,11 +114,11 @@ int mlr_format_trend_html(FILE *out, const mlr_trend_t *t, const mlr_format_opts
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         "<meta name=\"generator\" content=\"memledger\">\n<title>",
         out);
-  mlr_html_esc(out, title);
+  mlr_xml_str(out, title);
   fputs("</title>\n<style>\n", out);
   fputs(mlr_html_css, out);
   fputs("</style>\n</head>\n<body>\n<header><h1>", out);
-  mlr_html_esc(out, title);
+  mlr_xml_str(out, title);
   fputs("</h1></header>\n<main>\n<section id=\"summary\">\n<div class=\"cards\">\n", out);
   fprintf(out, "<div class=\"card big\"><div class=\"k\">growth</div><div class=\"v\">%s%s/min</div>"
                "<div class=\"s\">remaining bytes, r&sup2; %.3f</div></div>\n",
@@ -132,13 +132,13 @@ int mlr_format_trend_html(FILE *out, const mlr_trend_t *t, const mlr_format_opts
                "<div class=\"s\">over %.2f minutes, %zu stacks</div></div>\n</div>\n",
           t->ndumps, dn->minutes, t->nstacks);
   fputs("<dl class=\"facts\">\n<dt>from</dt><dd>", out);
-  mlr_html_esc(out, d0->time ? d0->time : "?");
+  mlr_xml_str(out, d0->time ? d0->time : "?");
   fputs(" ", out);
-  mlr_html_esc(out, d0->path);
+  mlr_xml_str(out, d0->path);
   fputs("</dd>\n<dt>to</dt><dd>", out);
-  mlr_html_esc(out, dn->time ? dn->time : "?");
+  mlr_xml_str(out, dn->time ? dn->time : "?");
   fputs(" ", out);
-  mlr_html_esc(out, dn->path);
+  mlr_xml_str(out, dn->path);
   fputs("</dd>\n</dl>\n</section>\n", out);
 
   chart_t c = {.xmax = dn->minutes, .ymax = 1};
@@ -172,7 +172,7 @@ int mlr_format_trend_html(FILE *out, const mlr_trend_t *t, const mlr_format_opts
     char name[512];
     fprintf(out, "<li><span style=\"color:%s\">&#9632;</span> <a href=\"#trend-%zu\">#%zu</a> ",
             colors[k], k + 1, k + 1);
-    mlr_html_esc(out, stack_name(&t->stacks[k], name, sizeof name));
+    mlr_xml_str(out, stack_name(&t->stacks[k], name, sizeof name));
     fputs("</li>", out);
   }
   fputs("</ol>\n</section>\n", out);

@@ -9,7 +9,7 @@
 PROG=$IT_BIN/prog_api
 need_file "$PROG"
 
-tap_plan 15
+tap_plan 16
 
 val() { sed -n "s/^$1=//p" "$2"; }
 
@@ -27,6 +27,8 @@ tap_eq "stats after a free and a realloc to 12000: +1 alloc, +2 frees, live +2 b
   "$(val allocs_delta2 "$d/out") $(val frees_delta2 "$d/out") $(val live_blocks_delta2 "$d/out") $(val live_bytes_delta2 "$d/out")"
 tap_eq "the gate is the usable size: the smallest request reaching 1024 usable is tracked, one less is not" \
   "1|1 0" "$(val cutoff_below_threshold "$d/out")|$(val cutoff_delta "$d/out")"
+tap_eq "aligned_alloc, posix_memalign, memalign: tracked exactly when the usable size reaches the threshold" \
+  "648 cases, 0 disagree with malloc_usable_size" "$(val aligned_grid "$d/out")"
 path=$(val dump_path "$d/out")
 tap_eq "memledger_dump() returns 0 and a path in MEMLEDGER_DIR that exists" "0|$d/|yes" \
   "$(val dump_rc "$d/out")|${path%/memledger.*}/|$([ -f "$path" ] && echo yes)"

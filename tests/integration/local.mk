@@ -11,7 +11,7 @@ IT_PROGS = tests/integration/prog_semantics tests/integration/prog_leaks \
 	tests/integration/prog_early tests/integration/prog_cxx \
 	tests/integration/prog_api tests/integration/prog_opts \
 	tests/integration/prog_dliter tests/integration/prog_unwind_scope \
-	tests/integration/prog_ehdiff tests/integration/prog_xallocx
+	tests/integration/prog_ehdiff tests/integration/prog_xallocx tests/integration/prog_capcache
 check_PROGRAMS += $(IT_PROGS)
 
 tests_integration_prog_xallocx_SOURCES = tests/integration/prog_xallocx.c
@@ -51,6 +51,11 @@ tests_integration_prog_ehdiff_SOURCES = tests/integration/prog_ehdiff.cc
 tests_integration_prog_ehdiff_CXXFLAGS = -std=c++17 -Wall -Wextra -O2 -g -fomit-frame-pointer
 tests_integration_prog_ehdiff_LDADD = -lpthread $(DL_LIBS)
 
+# capture_cache.sh: look-alike stacks for the capture cache, no frame pointers.
+tests_integration_prog_capcache_SOURCES = tests/integration/prog_capcache.c
+tests_integration_prog_capcache_CFLAGS = -std=gnu11 -Wall -Wextra -O2 -g -fomit-frame-pointer
+tests_integration_prog_capcache_LDADD = -lpthread
+
 # A dlopen'able module for early_dlopen.sh (found under .libs/).
 check_LTLIBRARIES += tests/integration/plugin_leak.la
 tests_integration_plugin_leak_la_SOURCES = tests/integration/plugin_leak.c
@@ -63,7 +68,7 @@ IT_TESTS = tests/integration/semantics.sh tests/integration/exact_counts.sh \
 	tests/integration/early_dlopen.sh tests/integration/cxx.sh \
 	tests/integration/real_programs.sh tests/integration/options.sh \
 	tests/integration/api.sh tests/integration/exports.sh \
-	tests/integration/unwind_eh.sh
+	tests/integration/unwind_eh.sh tests/integration/capture_cache.sh
 TESTS += $(IT_TESTS)
 EXTRA_DIST += $(IT_TESTS) tests/integration/lib.sh
 

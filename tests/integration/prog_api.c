@@ -10,6 +10,7 @@
 #include "memledger.h"
 #include <dlfcn.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,37 @@ int main(void) {
       (long long)(s4.live_bytes - s3.live_bytes) - (long long)cut);
   free(below);
   free(at);
+
+  /* Aligned allocations: tracked exactly when their usable size reaches the
+   * threshold (the front decides alignments up to a page without asking
+   * jemalloc: front.h), over a grid around the threshold's size classes. */
+  static const size_t aligns[] = {8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384};
+  static const size_t sizes[] = {1,   7,    100,  500,  640,  768,  896,   897,   1000,
+                                 1023, 1024, 1025, 1280, 2000, 4095, 4096, 10000, 16384};
+  unsigned grid = 0, grid_bad = 0;
+  for (size_t a = 0; a < sizeof aligns / sizeof aligns[0]; a++)
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
+      for (int how = 0; how < 3; how++) {
+        memledger_stats_t g0, g1;
+        stats(&g0);
+        void *q = NULL;
+        if (how == 0) q = aligned_alloc(aligns[a], sizes[z]);
+        else if (how == 1 && posix_memalign(&q, aligns[a], sizes[z]) != 0) q = NULL;
+        else if (how == 2) q = memalign(aligns[a], sizes[z]);
+        stats(&g1);
+        if (!q) continue;
+        int want = malloc_usable_size(q) >= s0.threshold;
+        int got = (int)(g1.tracked_allocs - g0.tracked_allocs);
+        grid++;
+        if (got != want) {
+          if (grid_bad++ < 5)
+            say("aligned_mismatch=%s(%zu, %zu) usable %zu tracked %d",
+                how == 0 ? "aligned_alloc" : how == 1 ? "posix_memalign" : "memalign",
+                aligns[a], sizes[z], malloc_usable_size(q), got);
+        }
+        free(q);
+      }
+  say("aligned_grid=%u cases, %u disagree with malloc_usable_size", grid, grid_bad);
 
   char path[4096];
   errno = 0;

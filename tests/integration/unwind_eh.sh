@@ -88,21 +88,24 @@ else
 fi
 
 # ---- eh against libunwind -------------------------------------------------------------
-# check_out NAME FILE: every "unwind check" line of FILE (one per process)
-# reports 0 mismatches, and at least one stack was compared.
+# check_out NAME FILE [CACHED]: every "unwind check" line of FILE (one per
+# process) reports 0 mismatches, at least one stack was compared, and no
+# stack from the per-thread capture cache differed from a fresh walk (with
+# CACHED, at least one was compared: the program repeats its stacks).
 check_out() {
-  local name=$1 f=$2 lines compared bad frames
+  local name=$1 f=$2 want_cached=${3:-} lines compared bad frames cached differ
   lines=$(grep 'unwind check: [0-9]* stacks compared' "$f")
-  compared=$(printf '%s\n' "$lines" | sed -n 's/.*unwind check: \([0-9]*\) stacks.*/\1/p' |
-    awk '{s += $1} END {print s + 0}')
-  bad=$(printf '%s\n' "$lines" | sed -n 's/.*, \([0-9]*\) mismatches.*/\1/p' |
-    awk '{s += $1} END {print s + 0}')
-  frames=$(printf '%s\n' "$lines" | sed -n 's/.*(\([0-9]*\) frames agreed.*/\1/p' |
-    awk '{s += $1} END {print s + 0}')
-  if [ -n "$lines" ] && [ "$bad" = 0 ] && [ "$compared" -gt 0 ]; then
-    tap_ok "$name: eh and libunwind agree on all $compared stacks compared ($frames frames)"
+  sum() { printf '%s\n' "$lines" | sed -n "s/$1/\1/p" | awk '{s += $1} END {print s + 0}'; }
+  compared=$(sum '.*unwind check: \([0-9]*\) stacks.*')
+  bad=$(sum '.*, \([0-9]*\) mismatches.*')
+  frames=$(sum '.*(\([0-9]*\) frames agreed.*')
+  cached=$(sum '.*; \([0-9]*\) cached stacks compared.*')
+  differ=$(sum '.*fresh walk, \([0-9]*\) differed.*')
+  if [ -n "$lines" ] && [ "$bad" = 0 ] && [ "$compared" -gt 0 ] && [ "$differ" = 0 ] &&
+    { [ -z "$want_cached" ] || [ "$cached" -gt 0 ]; }; then
+    tap_ok "$name: eh and libunwind agree on all $compared stacks compared ($frames frames); $cached cached stacks equal a fresh walk"
   else
-    tap_fail "$name: eh and libunwind agree (compared: $compared, mismatches: $bad)" \
+    tap_fail "$name: eh and libunwind agree (compared: $compared, mismatches: $bad; cached: $cached, differed: $differ)" \
       "$(grep memledger "$f" | head -20)"
   fi
 }
@@ -111,16 +114,17 @@ check_out() {
 out=$(MEMLEDGER_UNWIND_CHECK=1 MEMLEDGER_DUMP_AT_EXIT=0 ml_run "$d" "$IT_BIN/prog_ehdiff" \
   $PLUGIN 2>"$d/ehdiff.err")
 tap_eq "prog_ehdiff runs under the check" "0|done" "$?|$out"
-check_out prog_ehdiff "$d/ehdiff.err"
+check_out prog_ehdiff "$d/ehdiff.err" cached
 
 HOME=$T_TMP/home
 mkdir -p "$HOME"
 export HOME GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null PYTHONDONTWRITEBYTECODE=1
-# real NAME PROGRAM COMMAND...: COMMAND under the check, standard input from
+# real NAME PROGRAM CACHED COMMAND...: COMMAND under the check (CACHED: see
+# check_out), standard input from
 # $d/NAME.in when it exists.
 real() {
-  local name=$1 need=$2 in=/dev/null
-  shift 2
+  local name=$1 need=$2 cached=$3 in=/dev/null
+  shift 3
   if ! command -v "$need" >/dev/null 2>&1; then
     tap_skip "$name: $need not installed"
     return
@@ -128,9 +132,9 @@ real() {
   [ -f "$d/$name.in" ] && in=$d/$name.in
   (cd "$d" && MEMLEDGER_UNWIND_CHECK=1 MEMLEDGER_DUMP_AT_EXIT=0 ml_run "$d" "$@") \
     <"$in" >"$d/$name.out" 2>"$d/$name.err"
-  check_out "$name" "$d/$name.err"
+  check_out "$name" "$d/$name.err" "$cached"
 }
-real python3 python3 "$(command -v python3)" -c '
+real python3 python3 cached "$(command -v python3)" -c '
 import json, decimal, sqlite3, re, collections
 d = {str(i): [i] * 300 for i in range(3000)}
 s = json.dumps(d)
@@ -146,10 +150,10 @@ insert into t select x, printf('%.3000c', 'y') from c;
 create index ib on t(b);
 select count(*), sum(length(b)) from t;
 SQL
-real sqlite3 sqlite3 sqlite3
-real as as as -o "$d/a2.o" "$d/a.s"
-real perl perl perl -e 'my %h; $h{$_} = "x" x (1000 + $_) for 1..3000; my @s = sort keys %h; print scalar(@s), "\n"'
+real sqlite3 sqlite3 cached sqlite3
+real as as "" as -o "$d/a2.o" "$d/a.s"
+real perl perl cached perl -e 'my %h; $h{$_} = "x" x (1000 + $_) for 1..3000; my @s = sort keys %h; print scalar(@s), "\n"'
 git init -q "$d/repo" 2>/dev/null
 for i in 1 2 3 4 5 6 7 8; do head -c 20000 /dev/urandom | base64 >"$d/repo/f$i"; done
-real git git git -C "$d/repo" -c user.name=t -c user.email=t@t add -A
-real git-commit git git -C "$d/repo" -c user.name=t -c user.email=t@t commit -q -m one
+real git git "" git -C "$d/repo" -c user.name=t -c user.email=t@t add -A
+real git-commit git "" git -C "$d/repo" -c user.name=t -c user.email=t@t commit -q -m one

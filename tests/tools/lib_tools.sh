@@ -20,3 +20,13 @@ same_output() {
     tap_fail "$1" "$(diff -u "$2" "$3" | head -n 40)"
   fi
 }
+
+# dump_of NAME PROG [ARGS...]: run PROG under the library with dumps into a
+# fresh directory NAME; prints the path of its one dump, fails when none.
+dump_of() {
+  local d
+  d=$(fresh_dir "$1") || return 1
+  shift
+  ml_run "$d" "$@" >/dev/null 2>&1
+  only_dump "$d"
+}

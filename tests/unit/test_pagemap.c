@@ -2,8 +2,9 @@
 /*
  * test_pagemap.c - unit tests for pagemap.c: a page reads "maybe" exactly
  * when it was marked and not cleared since, at 4 KiB granularity, in the
- * first and last pages of a leaf (8 GiB) and of the whole 47-bit range;
- * addresses at or above 2^47 are always "maybe" and map nothing; leaves are
+ * first and last pages of a leaf (4 GiB) and of the whole 47-bit range;
+ * addresses at or above 2^47 are never marked, map nothing and never clear
+ * the low page they alias; leaves are
  * mapped on the first mark in their region only (clear and test never
  * map), and threads marking one fresh region race to install a single leaf
  * (ml_pagemap_mapped counts it once).  The map is process-wide and never
@@ -25,8 +26,8 @@
 #include "pagemap.h"
 
 #define ML_TEST_PAGE ((uintptr_t)1 << ML_PM_PAGE_SHIFT)
-#define ML_TEST_LEAF_SPAN ((uintptr_t)1 << ML_PM_ROOT_SHIFT)  /* 8 GiB */
-#define ML_TEST_LEAF_BYTES (((size_t)1 << ML_PM_LEAF_BITS) / 8) /* 256 KiB */
+#define ML_TEST_LEAF_SPAN ((uintptr_t)1 << ML_PM_ROOT_SHIFT)  /* 4 GiB */
+#define ML_TEST_LEAF_BYTES ((size_t)1 << ML_PM_LEAF_BITS) /* 1 MiB */
 #define ML_TEST_TOP ((uintptr_t)1 << 47)
 
 /* The first address of leaf region r (each test uses its own r). */
@@ -112,20 +113,24 @@ static void test_pagemap_top_of_the_47_bit_range(void **state) {
   assert_true(ml_test(last));
 }
 
-static void test_pagemap_above_47_bits_is_always_maybe(void **state) {
+static void test_pagemap_above_47_bits_is_never_marked(void **state) {
   const uintptr_t high[] = {ML_TEST_TOP, ML_TEST_TOP + ML_TEST_PAGE, (uintptr_t)1 << 56,
                             (uintptr_t)0xffff800000000000u, UINTPTR_MAX - 15};
+  /* A low page that the first high addresses alias (same bits below 47). */
+  uintptr_t low = ml_test_region(14) + 3 * ML_TEST_PAGE;
 
   (void)state;
+  assert_true(ml_mark(low));
   size_t mapped = ml_pagemap_mapped();
   for (size_t i = 0; i < sizeof high / sizeof high[0]; i++) {
-    assert_true(ml_test(high[i])); /* never marked, still "maybe" */
-    assert_true(ml_mark(high[i])); /* marking succeeds without a leaf */
-    ml_clear(high[i]);             /* and clearing cannot make it "no" */
-    assert_true(ml_test(high[i]));
+    assert_false(ml_mark(high[i])); /* refused: such a block is not recorded */
+    ml_clear(high[i]);              /* never clears the page it aliases */
   }
+  assert_false(ml_mark(ML_TEST_TOP + low)); /* the alias of the marked page */
+  ml_clear(ML_TEST_TOP + low);
+  assert_true(ml_test(low));
   assert_int_equal(ml_pagemap_mapped(), mapped);
-  /* nothing leaked into the low addresses the top bits would wrap to */
+  /* nothing was marked in the low addresses the top bits would wrap to */
   assert_false(ml_test(0));
   assert_false(ml_test(ML_TEST_PAGE));
 }
@@ -189,7 +194,7 @@ int main(void) {
       cmocka_unit_test(test_pagemap_mark_test_clear_one_page),
       cmocka_unit_test(test_pagemap_leaf_boundaries),
       cmocka_unit_test(test_pagemap_top_of_the_47_bit_range),
-      cmocka_unit_test(test_pagemap_above_47_bits_is_always_maybe),
+      cmocka_unit_test(test_pagemap_above_47_bits_is_never_marked),
       cmocka_unit_test(test_pagemap_clear_and_test_never_map),
       cmocka_unit_test(test_pagemap_concurrent_marks_install_one_leaf),
   };

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * capture.c - the per-thread cache of eh walks (layer: core).  See
+ * capture.h for why a hit is exact.  Memory: one block per stack a thread
+ * ran on (mmap, ~6 KiB touched as used), kept in a registry keyed by the
+ * stack's top and reused by the next thread on that stack; a registry of
+ * ML_CAPTURE_THREADS entries bounds the blocks, and a thread that finds it
+ * full walks uncached.  Locks: the registry's spinlock, only at a thread's
+ * first capture.  Never allocates through malloc.
+ */
+#include "capture.h"
+#include "lock.h"
+#include "prim.h"
+
+ML_NOINLINE uint32_t ml_capture_walk(ml_unwind_mode_t mode, uintptr_t ra) {
+#if defined(__x86_64__) && defined(__linux__)
+  if (mode == ML_UNWIND_LIBUNWIND && !ml_unwind_unw_backtrace) return ml_capture_eh(ra);
+#endif
+  uintptr_t buf[ML_UNWIND_BUF_FRAMES];
+  const uintptr_t *frames;
+  unsigned n = ml_unwind_capture(mode, buf, &frames, ml_core.max_frames, ml_core.skip_frames, ra);
+  if (ml_unlikely(n == 0))
+    atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
+  return ml_stacks_intern(&ml_core.stacks, frames, n);
+}
+
+#if defined(__x86_64__) && defined(__linux__)
+
+/* One remembered walk: its key (starting sp, and fp when the walk used it;
+ * the allocation call's return address, the object list and the walk's
+ * length only narrow the key) and the words it depends on. */
+typedef struct ml_cap_entry_s {
+  uintptr_t sp, fp, ra;
+  const void *list;
+  uint32_t id;   // the interned stack
+  uint16_t n;    // words in off[], val[]
+  uint8_t fp0;   // the walk used the starting %rbp
+  uint8_t valid;
+  uint32_t want; // frames walked for
+  int32_t off[ML_CAPTURE_WORDS];
+  uintptr_t val[ML_CAPTURE_WORDS];
+} ml_cap_entry_t;
+
+typedef struct ml_cap_block_s {
+  uintptr_t top;                        // the stack's top (registry key)
+  uint64_t hits, misses, uncacheable;   // written by the owning thread only
+  unsigned last;                        // the way of the last hit
+  unsigned next;                        // the way the next miss replaces
+  ml_cap_entry_t e[ML_CAPTURE_WAYS];
+} ml_cap_block_t;
+
+#define ML_CAPTURE_THREADS 4096
+
+static ML_TLS ml_cap_block_t *ml_cap_mine;
+static ML_TLS bool ml_cap_none; // this thread gets no block (no bounds, no memory)
+
+static struct {
+  ml_lock_t lock;
+  unsigned n;
+  ml_cap_block_t *blocks[ML_CAPTURE_THREADS];
+} ml_cap_reg;
+
+/* This thread's block: the one left on this stack by a thread that ended,
+ * or a new one.  NULL when the thread gets none. */
+static ML_NOINLINE ml_cap_block_t *ml_cap_thread_init(void) {
+  uintptr_t lo, hi;
+  ml_unwind_stack_bounds(&lo, &hi);
+  ml_cap_none = true;
+  if (hi <= 1) return NULL;
+  ml_cap_block_t *b = NULL;
+  ml_lock(&ml_cap_reg.lock);
+  for (unsigned i = 0; i < ml_cap_reg.n && !b; i++)
+    if (ml_cap_reg.blocks[i]->top == hi) b = ml_cap_reg.blocks[i];
+  if (!b && ml_cap_reg.n < ML_CAPTURE_THREADS && (b = ml_prim_map(sizeof *b))) {
+    b->top = hi;
+    ml_cap_reg.blocks[ml_cap_reg.n] = b;
+    __atomic_store_n(&ml_cap_reg.n, ml_cap_reg.n + 1, __ATOMIC_RELEASE); /* ml_capture_stats */
+  }
+  ml_unlock(&ml_cap_reg.lock);
+  if (!b) return NULL;
+  /* A block left by another thread: its walks are not this thread's (its
+   * counters stay: they are the stack's). */
+  for (unsigned w = 0; w < ML_CAPTURE_WAYS; w++) b->e[w].valid = 0;
+  ml_cap_none = false;
+  ml_cap_mine = b;
+  return b;
+}
+
+/* Does e still describe the walk from (sp, fp)?  Every noted word lies
+ * between sp and the stack's top: the first walk read it from there. */
+__attribute__((no_sanitize_address)) ML_INLINE bool
+ml_cap_valid(const ml_cap_entry_t *e, uintptr_t sp, uintptr_t fp, uintptr_t ra,
+             const void *list, unsigned want) {
+  if (!e->valid || e->sp != sp || e->ra != ra || e->list != list || e->want != want ||
+      (e->fp0 && e->fp != fp))
+    return false;
+  /* Branch-free in groups of 8 (a hit compares every word anyway; a miss
+   * is followed by a walk that costs far more than the group). */
+  const int32_t *off = e->off;
+  const uintptr_t *val = e->val;
+  unsigned n = e->n, i = 0;
+#define ML_CAP_DIFF(k) (*(const uintptr_t *)(sp + (intptr_t)off[i + (k)]) ^ val[i + (k)])
+  for (; i + 8 <= n; i += 8) {
+    uintptr_t d = ML_CAP_DIFF(0) | ML_CAP_DIFF(1) | ML_CAP_DIFF(2) | ML_CAP_DIFF(3) |
+                  ML_CAP_DIFF(4) | ML_CAP_DIFF(5) | ML_CAP_DIFF(6) | ML_CAP_DIFF(7);
+    if (d) return false;
+  }
+  uintptr_t d = 0;
+  for (; i < n; i++) d |= ML_CAP_DIFF(0);
+#undef ML_CAP_DIFF
+  return d == 0;
+}
+
+/* MEMLEDGER_UNWIND_CHECK on a hit: walk again and compare. */
+static ML_NOINLINE void ml_cap_check_hit(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t ra,
+                                         unsigned want, uint32_t id) {
+  uintptr_t buf[ML_UNWIND_BUF_FRAMES];
+  const uintptr_t *frames;
+  unsigned n = ml_eh_walk(pc, sp, fp, buf, want);
+  unsigned k = ml_unwind_keep(buf, n, &frames, ml_core.max_frames, ml_core.skip_frames, ra);
+  const ml_stack_t *st = ml_stacks_get(&ml_core.stacks, id);
+  bool same = st && st->nframes == k;
+  for (unsigned i = 0; same && i < k; i++) same = st->frames[i] == frames[i];
+  ml_unwind_check_cached(same);
+  ml_unwind_check(buf, n, want); /* and the walk with libunwind's */
+}
+
+ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) {
+  uintptr_t pc, sp, fp;
+  /* This frame's registers, read together: the rule at pc matches them. */
+  __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+                   : "=r"(pc), "=r"(sp), "=r"(fp));
+  unsigned want = ml_unwind_want(ml_core.max_frames, ml_core.skip_frames);
+  const void *list = ml_eh_list_now();
+  ml_cap_block_t *b = ml_cap_mine;
+  if (ml_unlikely(!b) && !ml_cap_none) b = ml_cap_thread_init();
+  ml_cap_entry_t *e = NULL;
+  if (ml_likely(b != NULL)) {
+    /* The last hit first (a loop allocating from one place), then the
+     * others (two paths that alternate at one stack pointer). */
+    unsigned w = b->last;
+    for (unsigned k = 0; k < ML_CAPTURE_WAYS; k++, w = (w + 1) % ML_CAPTURE_WAYS) {
+      if (!ml_cap_valid(&b->e[w], sp, fp, ra, list, want)) continue;
+      b->last = w;
+      b->hits++;
+      if (ml_unlikely(ml_unwind_check_period) && ml_unwind_check_due())
+        ml_cap_check_hit(pc, sp, fp, ra, want, b->e[w].id);
+      return b->e[w].id;
+    }
+    e = &b->e[b->next];
+    b->last = b->next;
+    b->next = (b->next + 1) % ML_CAPTURE_WAYS;
+  }
+
+  uintptr_t buf[ML_UNWIND_BUF_FRAMES];
+  const uintptr_t *frames;
+  unsigned n;
+  ml_eh_log_t log;
+  uint16_t mark[ML_UNWIND_BUF_FRAMES];
+  if (e) {
+    e->valid = 0; /* its arrays receive the new log */
+    log.off = e->off;
+    log.val = e->val;
+    log.mark = mark;
+    log.cap = ML_CAPTURE_WORDS;
+    n = ml_eh_walk_logged(pc, sp, fp, buf, want, &log);
+  } else {
+    n = ml_eh_walk(pc, sp, fp, buf, want);
+  }
+  if (ml_unlikely(ml_unwind_check_period) && ml_unwind_check_due()) ml_unwind_check(buf, n, want);
+  unsigned k = ml_unwind_keep(buf, n, &frames, ml_core.max_frames, ml_core.skip_frames, ra);
+  if (ml_unlikely(k == 0))
+    atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
+  uint32_t id = ml_stacks_intern(&ml_core.stacks, frames, k);
+  if (e) {
+    if (!log.bad && id) {
+      e->sp = sp;
+      e->fp = fp;
+      e->ra = ra;
+      e->list = log.list;
+      e->want = want;
+      e->id = id;
+      /* Cut at the last frame kept, unless the walk ended by itself
+       * (then why it ended depends on the words read after it). */
+      unsigned used = (unsigned)(frames - buf) + k;
+      e->n = (uint16_t)(k == ml_core.max_frames && used < n ? mark[used - 1] : log.n);
+      e->fp0 = log.fp0;
+      e->valid = 1;
+      b->misses++;
+    } else {
+      b->uncacheable++;
+    }
+  }
+  return id;
+}
+
+void ml_capture_stats(ml_capture_stats_t *out) {
+  ml_capture_stats_t s = {0};
+  unsigned n = __atomic_load_n(&ml_cap_reg.n, __ATOMIC_ACQUIRE);
+  for (unsigned i = 0; i < n; i++) {
+    const ml_cap_block_t *b = ml_cap_reg.blocks[i];
+    s.hits += __atomic_load_n(&b->hits, __ATOMIC_RELAXED);
+    s.misses += __atomic_load_n(&b->misses, __ATOMIC_RELAXED);
+    s.uncacheable += __atomic_load_n(&b->uncacheable, __ATOMIC_RELAXED);
+  }
+  *out = s;
+}
+
+#else /* no eh walk on this architecture: frame pointers */
+
+uint32_t ml_capture_eh(uintptr_t ra) { return ml_capture_walk(ML_UNWIND_FP, ra); }
+void ml_capture_stats(ml_capture_stats_t *out) { *out = (ml_capture_stats_t){0}; }
+
+#endif

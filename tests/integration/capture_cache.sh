@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# capture_cache.sh - the per-thread cache of eh walks (src/capture.h) gives
+# every block the stack a fresh walk gives it.  prog_capcache (-O2, no
+# frame pointers) allocates from pairs of paths that reach malloc at the
+# same stack pointer through the same innermost frames and differ only
+# further out (the second frame, the fourth, one below 20 identical ones),
+# with a loop counter in %rbp under a %rbp-framed function, across longjmp,
+# and on a second thread.  A cache keyed on the stack pointer or the first
+# return addresses would merge each pair; the report must count every path
+# exactly, and MEMLEDGER_UNWIND_CHECK=1 (each capture compared: hits with a
+# fresh walk, and every walk with libunwind) must find no difference.
+. "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
+
+tap_plan 4
+
+need_file "$IT_BIN/prog_capcache" "$ML_BUILDDIR/memledger"
+d=$(fresh_dir capcache)
+N=400
+
+out=$(MEMLEDGER_UNWIND_CHECK=1 MEMLEDGER_DUMP_AT_EXIT=0 ml_run "$d" "$IT_BIN/prog_capcache" \
+  2>"$d/check.err")
+tap_eq "prog_capcache runs under the check" "0|done" "$?|$out"
+line=$(grep 'unwind check:' "$d/check.err")
+read -r compared bad cached differ <<<"$(printf '%s\n' "$line" | sed -n \
+  's/.*check: \([0-9]*\) stacks compared with libunwind, \([0-9]*\) mismatches.*; \([0-9]*\) cached stacks compared with a fresh walk, \([0-9]*\) differed.*/\1 \2 \3 \4/p')"
+# 12 paths of N blocks, nearly all from the cache.
+if [ "${bad:-x}" = 0 ] && [ "${differ:-x}" = 0 ] && [ "${cached:-0}" -ge $((10 * N)) ]; then
+  tap_ok "check: $compared walks agree with libunwind, $cached cached stacks equal a fresh walk"
+else
+  tap_fail "check: no mismatch, no cached stack differs, >= $((10 * N)) hits" "$line" \
+    "$(head -20 "$d/check.err")"
+fi
+
+rm -f "$d"/*.dump
+out=$(ml_run "$d" "$IT_BIN/prog_capcache" 2>"$d/run.err")
+tap_eq "prog_capcache runs" "0|done" "$?|$out"
+dump=$(only_dump "$d")
+got=$("$ML_BUILDDIR/memledger" report --format json --quiet "$dump" 2>"$d/report.err" | python3 -c '
+import json, sys
+paths = ["near_a", "near_b", "far_a", "far_b", "deep_a", "deep_b", "rbp_a", "rbp_b",
+         "jump_deep", "jump_other"]
+count = {p: 0 for p in paths}
+for s in json.load(sys.stdin)["stacks"]:
+    names = {f.get("function") for f in s["frames"]}
+    for p in paths:
+        if p in names:
+            count[p] += s["blocks"]
+print(" ".join("%s=%d" % (p, count[p]) for p in paths))
+')
+want="near_a=$((2 * N)) near_b=$((2 * N)) far_a=$N far_b=$N deep_a=$N deep_b=$N rbp_a=$N rbp_b=$N jump_deep=$N jump_other=$N"
+tap_eq "every path's blocks are on its own stack" "$want" "$got"

@@ -337,6 +337,22 @@ done:
   return rc;
 }
 
+void mlr_html_head(FILE *out, const char *title, bool script) {
+  fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+               // Nothing may be fetched: the page must work offline and leak nothing.
+               "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+               "%sstyle-src 'unsafe-inline'; img-src data:\">\n"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+               "<meta name=\"generator\" content=\"memledger\">\n<title>",
+          script ? "script-src 'unsafe-inline'; " : "");
+  mlr_xml_str(out, title);
+  fputs("</title>\n<style>\n", out);
+  fputs(mlr_html_css, out);
+  fputs("</style>\n</head>\n<body>\n<header><h1>", out);
+  mlr_xml_str(out, title);
+  fputs("</h1></header>\n<main>\n", out);
+}
+
 int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err) {
   const mlr_dump_t *d = r->dump;
   char title[512];
@@ -350,19 +366,7 @@ int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
              pid ? " (pid " : "", pid ? pid : "", pid ? ")" : "");
   }
 
-  fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        // Nothing may be fetched: the page must work offline and leak nothing.
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        "<meta name=\"generator\" content=\"memledger\">\n<title>",
-        out);
-  mlr_xml_str(out, title);
-  fputs("</title>\n<style>\n", out);
-  fputs(mlr_html_css, out);
-  fputs("</style>\n</head>\n<body>\n<header><h1>", out);
-  mlr_xml_str(out, title);
-  fputs("</h1></header>\n<main>\n", out);
+  mlr_html_head(out, title, true);
   write_summary(out, r);
 
   fputs("<section id=\"flame\">\n<h2>Flame graph <span class=\"count\">callers on top, "

@@ -10,7 +10,6 @@
  */
 #include "report_priv.h"
 #include "report_fmtutil.h"
-#include "report_html_assets.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -108,18 +107,8 @@ int mlr_format_trend_html(FILE *out, const mlr_trend_t *t, const mlr_format_opts
     snprintf(title, sizeof title, "%s", o->title);
   else
     snprintf(title, sizeof title, "memledger trend: %zu dumps of pid %ld", t->ndumps, d0->pid);
-  fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'; img-src data:\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        "<meta name=\"generator\" content=\"memledger\">\n<title>",
-        out);
-  mlr_xml_str(out, title);
-  fputs("</title>\n<style>\n", out);
-  fputs(mlr_html_css, out);
-  fputs("</style>\n</head>\n<body>\n<header><h1>", out);
-  mlr_xml_str(out, title);
-  fputs("</h1></header>\n<main>\n<section id=\"summary\">\n<div class=\"cards\">\n", out);
+  mlr_html_head(out, title, false);
+  fputs("<section id=\"summary\">\n<div class=\"cards\">\n", out);
   fprintf(out, "<div class=\"card big\"><div class=\"k\">growth</div><div class=\"v\">%s%s/min</div>"
                "<div class=\"s\">remaining bytes, r&sup2; %.3f</div></div>\n",
           t->slope_bytes < 0 ? "&minus;" : "+",

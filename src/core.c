@@ -6,4 +6,4 @@
 
 ml_gate_t ml_gate; /* zero: everything reaches the recorder until init */
 ML_TLS ml_tls_t ml_tls;
-ml_core_t ml_core;
+ml_core_t ml_core = {.limit_every = UINT64_MAX};

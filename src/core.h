@@ -41,6 +41,8 @@ typedef struct ml_tls_s {
   unsigned serial;    // thread number for records, from 1 (0 = not yet)
   uint64_t seq_next;  // next sequence number of this thread's batch
   uint64_t seq_end;   // end of the batch
+  uint64_t limit_acc; // tracked bytes allocated since this thread last
+                      // checked MEMLEDGER_DUMP_AT (ml_core.limit_every)
 } ml_tls_t;
 extern ML_TLS ml_tls_t ml_tls ML_HIDDEN;
 
@@ -73,6 +75,12 @@ typedef struct ml_core_s {
   bool options_loaded;        // environ was readable at init
   _Atomic unsigned dump_children; // snapshot children not reaped yet
   void (*reap)(void);         // reaps finished ones (triggers.c), or NULL
+  /* MEMLEDGER_DUMP_AT: a thread that has allocated limit_every tracked
+   * bytes since its last check calls limit_check (triggers.c), which sums
+   * the arenas' live bytes.  UINT64_MAX (never) when off. */
+  uint64_t limit_every;
+  void (*limit_check)(void);
+  _Atomic uint64_t alloc_failures; // allocations jemalloc returned NULL for
 } ml_core_t;
 extern ml_core_t ml_core ML_HIDDEN;
 

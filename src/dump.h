@@ -28,7 +28,10 @@
   X(EXIT, "exit")                 /* normal exit, after every destructor */    \
   X(API, "api")                   /* memledger_dump() */                       \
   X(FATAL, "fatal-signal")        /* SIGTERM, SIGINT, SIGHUP, SIGQUIT */       \
-  X(CRASH, "crash")               /* SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL */
+  X(CRASH, "crash")               /* SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL */ \
+  X(INTERVAL, "interval")         /* MEMLEDGER_INTERVAL's timer */             \
+  X(LIMIT, "limit")               /* MEMLEDGER_DUMP_AT reached */              \
+  X(ALLOC_FAILURE, "alloc-failure") /* the first allocation that failed */
 
 typedef enum ml_trigger_e {
 #define ML_TRIGGER_ENUM(id, name) ML_TRIGGER_##id,
@@ -55,6 +58,8 @@ typedef struct ml_dump_req_s {
   int signo;        // the signal behind a fatal-signal or crash dump, else 0
   bool frozen;      // read the tables without locks (a snapshot child)
   pid_t pid;        // the program's pid (a snapshot child has its own)
+  uint64_t time_ns; // CLOCK_REALTIME of the state dumped (a snapshot: just
+                    // before the fork); 0: when the header is written
 } ml_dump_req_t;
 
 /* Memory shared between the program and its snapshot children (a

@@ -246,7 +246,7 @@ static void ml_w_header(ml_writer_t *w, const ml_dump_req_t *q, unsigned seq,
   ml_w_str(w, "\ncmdline: ");
   ml_w_text(w, ml_prim_cmdline(text, sizeof text) >= 0 ? text : "?");
   ml_w_raw(w, "\n", 1);
-  ml_w_time(w, ml_prim_realtime_ns());
+  ml_w_time(w, q->time_ns ? q->time_ns : ml_prim_realtime_ns());
   ml_w_fmt(w, "trigger: %s\n", ml_trigger_name(q->trigger));
   if (q->signo) ml_w_fmt(w, "signal: %d\n", q->signo);
   ml_w_fmt(w, "sequence: %u\n", seq);
@@ -275,6 +275,7 @@ static void ml_w_totals(ml_writer_t *w, const ml_dump_req_t *q, const ml_collect
            (unsigned long long)ml_core.stacks.overflow,
            (unsigned long long)atomic_load(&ml_core.unwind_failures), c->nstacks);
   ml_w_fmt(w, "foreign_frees: %llu\n", (unsigned long long)atomic_load(&ml_core.foreign_frees));
+  ml_w_fmt(w, "alloc_failures: %llu\n", (unsigned long long)atomic_load(&ml_core.alloc_failures));
   ml_w_fmt(w, "shadow_overflows: %llu\n", (unsigned long long)atomic_load(&ml_shadow_overflows));
   ml_w_fmt(w, "metadata_bytes: %zu\n", meta);
   /* jemalloc's own statistics count every block, tracked or not; reading

@@ -235,6 +235,40 @@ int ml_parse_enum(const char *s, const char *values, long long *out) {
   }
 }
 
+int ml_parse_duration(const char *s, long long min, long long max,
+                      long long *out) {
+  static const struct {
+    char unit[3];
+    unsigned ms;
+  } ml_units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
+  bool overflow;
+  uint64_t v;
+  const char *end = ml_opt_digits(s, &v, &overflow);
+
+  if (end == s) return -1;
+  for (size_t i = 0; i < ML_ARRAY_SIZE(ml_units); i++) {
+    if (ml_strcasecmp(end, ml_units[i].unit) != 0) continue;
+    if (overflow || v > (uint64_t)LLONG_MAX / ml_units[i].ms) { /* beyond any bound */
+      *out = max;
+      return 1;
+    }
+    return ml_opt_clamp((long long)(v * ml_units[i].ms), min, max, out);
+  }
+  return -1;
+}
+
+int ml_parse_limit(const char *s, long long min, long long max, long long *out) {
+  size_t n = strlen(s);
+  bool overflow;
+  uint64_t v;
+
+  if (n == 0 || s[n - 1] != '%') return ml_parse_size(s, min, max, out);
+  if (ml_opt_digits(s, &v, &overflow) != s + n - 1 || n == 1) return -1;
+  if (overflow || v == 0 || v > 100) return -1;
+  *out = -(long long)v;
+  return 0;
+}
+
 /* Signals a dump may be requested with, by name (without "SIG"). */
 static const struct ml_opt_sig_s {
   char name[8];
@@ -384,7 +418,28 @@ static const char *ml_opt_value_text(ml_opt_t opt, long long v, bool human,
       ml_opt_size_text(v, buf, size);
       break;
     }
-    /* fall through */
+    ml_snprintf(buf, size, "%lld", v);
+    break;
+  case ML_OPT_TYPE_LIMIT:
+    if (v < 0)
+      ml_snprintf(buf, size, "%lld%%", -v);
+    else if (human)
+      ml_opt_size_text(v, buf, size);
+    else
+      ml_snprintf(buf, size, "%lld", v);
+    break;
+  case ML_OPT_TYPE_DURATION:
+    if (v == 0)
+      ml_snprintf(buf, size, "0");
+    else if (v % 3600000 == 0)
+      ml_snprintf(buf, size, "%lldh", v / 3600000);
+    else if (v % 60000 == 0)
+      ml_snprintf(buf, size, "%lldm", v / 60000);
+    else if (v % 1000 == 0)
+      ml_snprintf(buf, size, "%llds", v / 1000);
+    else
+      ml_snprintf(buf, size, "%lldms", v);
+    break;
   default: ml_snprintf(buf, size, "%lld", v); break;
   }
   return buf;
@@ -408,6 +463,15 @@ static void ml_opt_expected(const ml_opt_desc_t *d, char *buf, size_t size) {
                 hi);
     break;
   case ML_OPT_TYPE_ENUM: ml_snprintf(buf, size, "one of %s", d->values); break;
+  case ML_OPT_TYPE_DURATION:
+    ml_snprintf(buf, size, "a time such as 30s, 5m, 1h or 500ms (a bare number is "
+                "seconds); 0 = off");
+    break;
+  case ML_OPT_TYPE_LIMIT:
+    ml_opt_size_text(d->max, hi, sizeof(hi));
+    ml_snprintf(buf, size, "a size up to %s with an optional K/M/G/T suffix, or a "
+                "percentage 1%%..100%% of the memory limit; 0 = off", hi);
+    break;
   case ML_OPT_TYPE_SIGNAL:
     ml_snprintf(buf, size,
                 "a signal name such as USR2 or RTMIN+1, or a number %lld..%lld,"
@@ -469,6 +533,10 @@ static int ml_opt_apply(ml_opt_t opt, const char *text, ml_opt_src_t src,
   case ML_OPT_TYPE_SIGNAL:
     rc = ml_parse_signal(text, d->min, d->max, &v);
     break;
+  case ML_OPT_TYPE_DURATION:
+    rc = ml_parse_duration(text, d->min, d->max, &v);
+    break;
+  case ML_OPT_TYPE_LIMIT: rc = ml_parse_limit(text, d->min, d->max, &v); break;
   case ML_OPT_TYPE_PATH:
     rc = (len == 0 || len >= ML_OPT_PATH_MAX) ? -1 : 0;
     break;

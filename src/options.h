@@ -29,6 +29,10 @@ typedef enum ml_opt_type_e {
   ML_OPT_TYPE_SIGNAL, // a signal name (USR2, SIGUSR2, RTMIN+3; any case)
                       // or number in [min, max]; 0 = off
   ML_OPT_TYPE_PATH,   // a string (ignored in secure-execution mode)
+  ML_OPT_TYPE_DURATION, // a time: number with ms/s/m/h (bare: seconds); the
+                        // value is in milliseconds; 0 = off
+  ML_OPT_TYPE_LIMIT,  // a SIZE, or a percentage "N%" (1..100) of the memory
+                      // limit in effect: the value is then -N
 } ml_opt_type_t;
 
 typedef enum ml_opt_e {
@@ -97,5 +101,9 @@ int ml_parse_size(const char *s, long long min, long long max, long long *out)
 int ml_parse_enum(const char *s, const char *values, long long *out) ML_HIDDEN;
 int ml_parse_signal(const char *s, long long min, long long max,
                     long long *out) ML_HIDDEN;
+int ml_parse_duration(const char *s, long long min, long long max,
+                      long long *out) ML_HIDDEN;
+int ml_parse_limit(const char *s, long long min, long long max,
+                   long long *out) ML_HIDDEN;
 
 #endif /* ML_OPTIONS_H */

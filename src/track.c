@@ -60,6 +60,10 @@ void ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) {
    * then find the bit set. */
   if (ml_pagemap_test(p) || ml_pagemap_mark(p)) (void)ml_tables_insert(&ml_core.tables, &r);
   else ml_tables_count_drop(&ml_core.tables, r.ptr);
+  if (ml_unlikely((ml_tls.limit_acc += size) >= ml_core.limit_every)) {
+    ml_tls.limit_acc = 0;
+    ml_core.limit_check(); /* MEMLEDGER_DUMP_AT */
+  }
   ml_guard_leave();
 }
 

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -69,7 +70,14 @@ static struct {
   _Atomic int dying;              // a fatal signal is being handled
   ml_lock_t lock;                 // the signal table
   ml_sig_t sig[NSIG];
-} ml_trig;
+  /* MEMLEDGER_INTERVAL: a kernel POSIX timer sending the dump signal. */
+  int timer;                      // kernel timer id, -1 = none
+  bool timer_armed;               // running (the dump signal is ours)
+  /* MEMLEDGER_DUMP_AT */
+  uint64_t limit_step;            // bytes; 0 = off
+  _Atomic uint64_t limit_next;    // the next crossing that dumps
+  _Atomic bool failed_dumped;     // the alloc-failure dump was taken
+} ml_trig = {.timer = -1};
 
 /* ---- small raw helpers ------------------------------------------------------ */
 
@@ -133,18 +141,25 @@ void ml_triggers_reap(void) {
 
 /* The child: write the dump from the frozen copy, report, exit. */
 static __attribute__((noreturn)) void ml_snapshot_child(ml_trigger_t trigger, int signo,
-                                                        pid_t pid, unsigned req) {
+                                                        pid_t pid, unsigned req,
+                                                        uint64_t when) {
   ml_ksigset_t ignored;
   ml_block_all(&ignored);
   ml_tls.guard++;
   ml_log_set_main_tid(ml_prim_gettid());
   ml_sys2(SYS_prctl, PR_SET_NAME, "memledger-dump");
-  ml_dump_req_t q = {trigger, signo, true, pid};
+  ml_dump_req_t q = {trigger, signo, true, pid, when};
   ml_dump_result_t res;
   int rc = ml_dump_write_req(&q, &res);
-  if (rc == 0 && trigger == ML_TRIGGER_SIGNAL && ml_option_get(ML_OPT_VERBOSE) >= 2)
-    ml_info("dump written to %s (%llu blocks, %llu bytes)", res.path,
-            (unsigned long long)res.blocks, (unsigned long long)res.bytes);
+  /* A failed allocation says where its dump is (the program may not live
+   * long); the other unattended dumps only with MEMLEDGER_VERBOSE=2. */
+  bool say = trigger == ML_TRIGGER_ALLOC_FAILURE
+                 ? !ml_option_get(ML_OPT_QUIET)
+                 : (trigger == ML_TRIGGER_SIGNAL || trigger == ML_TRIGGER_INTERVAL ||
+                    trigger == ML_TRIGGER_LIMIT) && ml_option_get(ML_OPT_VERBOSE) >= 2;
+  if (rc == 0 && say)
+    ml_info("%s: dump written to %s (%llu blocks, %llu bytes)", ml_trigger_name(trigger),
+            res.path, (unsigned long long)res.blocks, (unsigned long long)res.bytes);
   if (req) {
     unsigned s = req % ML_DUMP_SLOTS;
     ml_dump_shared->slot[s].res = res;
@@ -181,9 +196,12 @@ static int ml_snapshot(ml_trigger_t trigger, int signo, bool wait, ml_dump_resul
   }
   unsigned req = wait ? atomic_fetch_add(&ml_trig.requests, 1) + 1 : 0;
   pid_t self = ml_prim_getpid();
+  /* The header's time is the snapshot's: children of snapshots taken in a
+   * row may run (and number their files) in any order. */
+  uint64_t when = ml_prim_realtime_ns();
   uint64_t t0 = ml_prim_now_ns();
   long pid = ml_sys5(SYS_clone, 0 /* exit signal 0 */, 0, 0, 0, 0);
-  if (pid == 0) ml_snapshot_child(trigger, signo, self, req);
+  if (pid == 0) ml_snapshot_child(trigger, signo, self, req, when);
   uint64_t pause = ml_prim_now_ns() - t0;
   if (pid < 0) {
     atomic_store(&ml_trig.child[slot], 0);
@@ -220,6 +238,159 @@ int ml_triggers_api_dump(ml_dump_result_t *res) {
   return rc;
 }
 
+/* ---- MEMLEDGER_INTERVAL: the timer -------------------------------------------- */
+
+/* si_value of our timer's signals. */
+#define ML_TIMER_COOKIE 0x6d6c6474 /* "mldt" */
+
+/* Create the timer (raw timer_create: glibc's wrapper is not needed for
+ * SIGEV_SIGNAL, and SIGEV_THREAD, which would make a thread, is never
+ * used).  Process-directed: the kernel gives the signal to a thread that
+ * does not block it.  Returns false when it cannot be made. */
+static bool ml_timer_create(void) {
+  struct sigevent ev;
+  memset(&ev, 0, sizeof ev);
+  ev.sigev_notify = SIGEV_SIGNAL;
+  ev.sigev_signo = ml_trig.dump_sig;
+  ev.sigev_value.sival_int = ML_TIMER_COOKIE;
+  int id = -1;
+  long rc = ml_sys3(SYS_timer_create, CLOCK_MONOTONIC, &ev, &id);
+  if (rc < 0) {
+    static int once;
+    ml_log_once(&once, ML_LOG_WARNING, "MEMLEDGER_INTERVAL: cannot create the timer: %s "
+                "(errno %d); no periodic dumps", ml_errno_name((int)-rc), (int)-rc);
+    return false;
+  }
+  ml_trig.timer = id;
+  return true;
+}
+
+/* Start (on) or stop the timer.  The first period starts now.
+ * async-signal-safe. */
+static void ml_timer_arm(bool on) {
+  if (ml_trig.timer < 0 || ml_trig.timer_armed == on) return;
+  long long ms = on ? ml_option_get(ML_OPT_INTERVAL) : 0;
+  struct itimerspec its;
+  its.it_value.tv_sec = its.it_interval.tv_sec = (time_t)(ms / 1000);
+  its.it_value.tv_nsec = its.it_interval.tv_nsec = (long)(ms % 1000) * 1000000L;
+  if (ml_sys4(SYS_timer_settime, ml_trig.timer, 0, &its, NULL) == 0) ml_trig.timer_armed = on;
+}
+
+/* Make and start the timer when MEMLEDGER_INTERVAL asks for one and the
+ * dump signal is memledger's.  pre: ml_trig.lock held, signals blocked. */
+static void ml_timer_start(void) {
+  if (ml_option_get(ML_OPT_INTERVAL) <= 0) return;
+  int sig = ml_trig.dump_sig;
+  if (sig <= 0 || !ml_trig.sig[sig].managed) {
+    ml_warning("MEMLEDGER_INTERVAL needs the dump signal (MEMLEDGER_SIGNAL is off or the "
+               "program handles it): no periodic dumps");
+    return;
+  }
+  ml_trig.timer_armed = false;
+  if (ml_timer_create()) ml_timer_arm(ml_trig.sig[sig].ours);
+}
+
+/* ---- MEMLEDGER_DUMP_AT: the live-bytes limit -------------------------------------- */
+
+/* Tracked live bytes now: the arenas' counters read without their locks
+ * (each is exact, their sum a moment's approximation). */
+static uint64_t ml_live_bytes(void) {
+  uint64_t sum = 0;
+  for (unsigned i = 0; i < ml_core.tables.narenas; i++)
+    sum += __atomic_load_n(&ml_core.tables.arenas[i].n.live_bytes, __ATOMIC_RELAXED);
+  return sum;
+}
+
+/* ml_core.limit_check: a thread that allocated limit_every tracked bytes
+ * since its last check.  The thread that moves limit_next on takes the
+ * snapshot (it waits for the fork only).  Runs under the guard. */
+static void ml_limit_check(void) {
+  uint64_t live = ml_live_bytes();
+  uint64_t next = atomic_load_explicit(&ml_trig.limit_next, memory_order_relaxed);
+  if (live < next) return;
+  uint64_t step = ml_trig.limit_step;
+  if (!atomic_compare_exchange_strong(&ml_trig.limit_next, &next, (live / step + 1) * step))
+    return; /* another thread got there first */
+  int saved = errno;
+  (void)ml_snapshot(ML_TRIGGER_LIMIT, 0, false, NULL);
+  errno = saved;
+}
+
+/* The smaller of RLIMIT_AS and the cgroup v2 memory.max that apply, in
+ * bytes; 0 when neither is set. */
+static uint64_t ml_memory_limit(const char **what) {
+  uint64_t lim = 0;
+  struct rlimit rl;
+  if (ml_sys4(SYS_prlimit64, 0, RLIMIT_AS, NULL, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    lim = rl.rlim_cur;
+    *what = "RLIMIT_AS";
+  }
+  /* cgroup v2: the line "0::<path>" of /proc/self/cgroup. */
+  static char buf[4096];
+  static char path[4200];
+  ssize_t n = ml_prim_read_file("/proc/self/cgroup", buf, sizeof buf);
+  const char *p = n > 0 ? strstr(buf, "0::") : NULL;
+  if (p && (p == buf || p[-1] == '\n')) {
+    p += 3;
+    size_t len = strcspn(p, "\n");
+    if (len == 1) len = 0; /* the root: "/" */
+    ml_snprintf(path, sizeof path, "/sys/fs/cgroup%.*s/memory.max", (int)len, p);
+    char val[64];
+    uint64_t v = 0;
+    if (ml_prim_read_file(path, val, sizeof val) > 0 && val[0] >= '0' && val[0] <= '9') {
+      for (const char *c = val; *c >= '0' && *c <= '9'; c++) v = v * 10 + (uint64_t)(*c - '0');
+      if (v && (!lim || v < lim)) {
+        lim = v;
+        *what = "the cgroup's memory.max";
+      }
+    }
+  }
+  return lim;
+}
+
+static void ml_limit_start(void) {
+  long long v = ml_option_get(ML_OPT_DUMP_AT);
+  if (v == 0) return;
+  uint64_t step = (uint64_t)v;
+  if (v < 0) {
+    const char *what = NULL;
+    uint64_t lim = ml_memory_limit(&what);
+    if (!lim) {
+      ml_warning("MEMLEDGER_DUMP_AT=%lld%%: neither RLIMIT_AS nor a cgroup memory.max is "
+                 "set; no limit dumps", -v);
+      return;
+    }
+    step = lim / 100 * (uint64_t)-v;
+    if (ml_option_get(ML_OPT_VERBOSE) >= 1)
+      ml_info("MEMLEDGER_DUMP_AT=%lld%% of %s (%llu bytes): %llu bytes", -v, what,
+              (unsigned long long)lim, (unsigned long long)step);
+  }
+  if (step == 0) return;
+  ml_trig.limit_step = step;
+  atomic_store(&ml_trig.limit_next, step);
+  /* Precision: each thread looks after every 1/64 of the step it
+   * allocates (64 KiB to 16 MiB). */
+  uint64_t every = step / 64;
+  every = every < (64 << 10) ? (64 << 10) : every > (16 << 20) ? (16 << 20) : every;
+  ml_core.limit_check = ml_limit_check;
+  ml_core.limit_every = every;
+}
+
+/* ---- the first failed allocation --------------------------------------------------- */
+
+void ml_triggers_alloc_failed(void) {
+  atomic_fetch_add_explicit(&ml_core.alloc_failures, 1, memory_order_relaxed);
+  if (ml_tls.guard || atomic_load(&ml_core.state) != ML_STATE_READY ||
+      !ml_option_get(ML_OPT_DUMP_ON_FAILURE) ||
+      atomic_load(&ml_trig.failed_dumped) || atomic_exchange(&ml_trig.failed_dumped, true))
+    return;
+  int saved = errno;
+  ml_tls.guard++;
+  (void)ml_snapshot(ML_TRIGGER_ALLOC_FAILURE, 0, false, NULL);
+  ml_tls.guard--;
+  errno = saved;
+}
+
 /* ---- the handlers ------------------------------------------------------------- */
 
 static void ml_install(int sig, bool ours, const struct sigaction *prog);
@@ -254,13 +425,16 @@ static void ml_on_fatal(int sig) {
 }
 
 static void ml_on_signal(int sig, siginfo_t *info, void *uc) {
-  (void)info;
   (void)uc;
   int saved = errno;
   if (sig == ml_trig.dump_sig && !ml_trig.sig[sig].fatal) {
     if (atomic_load(&ml_core.state) == ML_STATE_READY) {
+      /* Our timer's signals are SI_TIMER with its cookie (a kill or a
+       * plain sigqueue is not; a forged one only names a dump wrongly). */
+      bool timer = info && info->si_code == SI_TIMER &&
+                   info->si_value.sival_int == ML_TIMER_COOKIE;
       ml_tls.guard++;
-      (void)ml_snapshot(ML_TRIGGER_SIGNAL, 0, false, NULL);
+      (void)ml_snapshot(timer ? ML_TRIGGER_INTERVAL : ML_TRIGGER_SIGNAL, 0, false, NULL);
       ml_tls.guard--;
     }
   } else {
@@ -284,6 +458,9 @@ static void ml_install(int sig, bool ours, const struct sigaction *prog) {
     __sigaction(sig, prog, NULL);
   }
   s->ours = ours;
+  /* The timer sends the dump signal: only while memledger handles it (the
+   * program's own handler must never see signals it did not ask for). */
+  if (sig == ml_trig.dump_sig && !s->fatal) ml_timer_arm(ours);
 }
 
 bool ml_triggers_sigaction(int sig, const struct sigaction *act, struct sigaction *old,
@@ -384,7 +561,9 @@ void ml_triggers_start(bool virtual_signals) {
   if (virtual_signals)
     for (size_t i = 0; i < ML_ARRAY_SIZE(ml_fatal_signals); i++)
       if (ml_fatal_signals[i] != sig) ml_manage(ml_fatal_signals[i], true);
+  ml_timer_start();
   ml_sig_unlock(&mask);
+  ml_limit_start();
 }
 
 void ml_triggers_at_exit(void *unused) {
@@ -395,6 +574,7 @@ void ml_triggers_at_exit(void *unused) {
     return;
   }
   ml_guard_enter();
+  ml_timer_arm(false); /* no periodic dump races the exit dump */
   /* Dumps still being written finish first (their files are complete when
    * the program's exit is seen, as `memledger run` expects). */
   ml_reap_all(true);
@@ -430,4 +610,13 @@ void ml_triggers_after_fork_child(void) {
   (void)ml_dump_share();
   atomic_store(&ml_trig.reaped_seen, 0);
   ml_dump_after_fork_child();
+  /* Timers are not inherited: a child that follows fork (a pre-forking
+   * server's worker) gets a timer of its own, running while the dump
+   * signal is memledger's. */
+  ml_trig.timer = -1;
+  ml_trig.timer_armed = false;
+  if (ml_option_get(ML_OPT_FOLLOW_FORK) && atomic_load(&ml_core.state) == ML_STATE_READY &&
+      ml_option_get(ML_OPT_INTERVAL) > 0 && ml_trig.dump_sig > 0 &&
+      ml_trig.sig[ml_trig.dump_sig].managed && ml_timer_create())
+    ml_timer_arm(ml_trig.sig[ml_trig.dump_sig].ours);
 }

@@ -56,6 +56,11 @@ void ml_triggers_sigset_taken(const sigset_t *set, const char *how) ML_HIDDEN;
  * it when the call failed. */
 void ml_triggers_seccomp(bool installed) ML_HIDDEN;
 
+/* An allocation got NULL from jemalloc: counted; the first one (in a
+ * program's own call, while recording) takes an alloc-failure snapshot
+ * before the caller gets the NULL.  Keeps errno.  async-signal-safe. */
+void ml_triggers_alloc_failed(void) ML_HIDDEN ML_COLD;
+
 /* Reap snapshot children that have finished (ml_core.reap). */
 void ml_triggers_reap(void) ML_HIDDEN;
 

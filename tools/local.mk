@@ -13,7 +13,7 @@ MLT_LIBOPTS_SOURCES = tools/libopts.c tools/libopts.h src/options.c src/fmt.c \
 memledger_SOURCES = tools/memledger.c $(MLR_CORE_SOURCES) $(MLT_LIBOPTS_SOURCES) \
 	tools/report_symbolize.c tools/report_build.c tools/report_text.c \
 	tools/report_json.c tools/report_folded.c tools/report_diff.c tools/report_trim.c \
-	tools/report_junit.c tools/report_sarif.c \
+	tools/report_junit.c tools/report_sarif.c tools/report_trend.c tools/report_trend_html.c \
 	$(MLR_FORMAT_SOURCES)
 memledger_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -I$(top_srcdir)/tools \
 	-DMLR_LIBDIR='"$(libdir)"' -DMLR_VERSION='"$(PACKAGE_VERSION)"'

@@ -80,6 +80,7 @@ static const char usage_main[] =
     "path\n"
     "  report [OPTIONS] FILE          report a dump: unfreed blocks by stack\n"
     "  diff [OPTIONS] OLD NEW         growth per stack between two dumps\n"
+    "  trend [OPTIONS] DUMP|DIR...    steady growth per stack over a series of dumps\n"
     "\n"
     "  memledger COMMAND --help       options of a command\n"
     "  memledger --version            version\n"
@@ -125,6 +126,17 @@ static const char usage_diff[] =
     "largest growth first, with the time between the dumps and the growth rate.\n"
     "Warns when the dumps were taken with different thresholds or unwinding.\n"
     "Formats: text (default) and json.\n"
+    "\n" REPORT_OPTS_HELP "  -q, --quiet             no progress messages on stderr\n"
+    "  -h, --help              this help\n";
+
+static const char usage_trend[] =
+    "Usage: memledger trend [OPTIONS] DUMP|DIR...\n"
+    "Rank stacks by steady growth over a series of dumps (MEMLEDGER_INTERVAL,\n"
+    "MEMLEDGER_DUMP_AT, or dumps by signal): the least-squares slope of each\n"
+    "stack's bytes (or blocks, --sort count) per minute and its R2 fit, first and\n"
+    "last seen.  A directory stands for every memledger.*.dump in it; dumps are\n"
+    "ordered by their header's time.  Formats: text (default), json, and html (a\n"
+    "page charting the remaining bytes and the steepest stacks over time).\n"
     "\n" REPORT_OPTS_HELP "  -q, --quiet             no progress messages on stderr\n"
     "  -h, --help              this help\n";
 
@@ -458,23 +470,30 @@ static int report_one(const char *path, const ropts_t *r, const mlr_supp_t *supp
 /* ---- report
  * ------------------------------------------------------------------------------ */
 
-static int cmd_report(int argc, char **argv) {
+/* The options of report, diff and trend (report options and --quiet) into
+ * *r; exits 2 on a bad one.  Returns false after printing usage (--help). */
+static bool report_args(const char *cmd, const char *usage, int argc, char **argv,
+                        ropts_t *r) {
   static const struct option lo[] = {
       REPORT_LONGOPTS, {"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
-  ropts_t r = {.color = -1};
   int c;
+  *r = (ropts_t){.color = -1};
   while ((c = getopt_long(argc, argv, REPORT_SHORTOPTS "q", lo, NULL)) != -1) {
     if (c == 'h') {
-      fputs(usage_report, stdout);
-      return 0;
+      fputs(usage, stdout);
+      return false;
     }
-    if (c == 'q') {
+    if (c == 'q')
       mlr_progress_quiet = true;
-      continue;
-    }
-    if (c == '?' || !report_opt("report ", &r, c, optarg))
-      die_usage("report ", "bad option");
+    else if (c == '?' || !report_opt(cmd, r, c, optarg))
+      die_usage(cmd, "bad option");
   }
+  return true;
+}
+
+static int cmd_report(int argc, char **argv) {
+  ropts_t r;
+  if (!report_args("report ", usage_report, argc, argv, &r)) return 0;
   if (argc - optind != 1)
     die_usage("report ",
               argc == optind ? "missing dump FILE" : "one dump FILE at a time");
@@ -518,21 +537,8 @@ static void diff_warnings(const mlr_dump_t *d0, const mlr_dump_t *d1) {
 }
 
 static int cmd_diff(int argc, char **argv) {
-  static const struct option lo[] = {
-      REPORT_LONGOPTS, {"quiet", no_argument, NULL, 'q'}, {0, 0, 0, 0}};
-  ropts_t r = {.color = -1};
-  int c;
-  while ((c = getopt_long(argc, argv, REPORT_SHORTOPTS "q", lo, NULL)) != -1) {
-    if (c == 'h') {
-      fputs(usage_diff, stdout);
-      return 0;
-    }
-    if (c == 'q') {
-      mlr_progress_quiet = true;
-      continue;
-    }
-    if (c == '?' || !report_opt("diff ", &r, c, optarg)) die_usage("diff ", "bad option");
-  }
+  ropts_t r;
+  if (!report_args("diff ", usage_diff, argc, argv, &r)) return 0;
   if (argc - optind != 2) die_usage("diff ", "expected two dump files: OLD NEW");
   const char *fmt = r.format ? r.format : "text";
   find_format("diff ", fmt, true);
@@ -580,6 +586,49 @@ out_d0:
 out_supp:
   mlr_supp_free(supp);
   ropts_free(&r);
+  return rc;
+}
+
+/* ---- trend
+ * ---------------------------------------------------------------------------------- */
+
+static int cmd_trend(int argc, char **argv) {
+  ropts_t r;
+  if (!report_args("trend ", usage_trend, argc, argv, &r)) return 0;
+  if (argc - optind < 1) die_usage("trend ", "expected dump files or directories");
+  static const struct {
+    const char *name;
+    int (*fn)(FILE *, const mlr_trend_t *, const mlr_format_opts_t *, mlr_err_t *);
+  } tformats[] = {{"text", mlr_format_trend_text},
+                  {"json", mlr_format_trend_json},
+                  {"html", mlr_format_trend_html}};
+  const char *fmt = r.format ? r.format : "text";
+  size_t fi = 0;
+  while (fi < sizeof tformats / sizeof *tformats && strcmp(tformats[fi].name, fmt)) fi++;
+  if (fi == sizeof tformats / sizeof *tformats)
+    die_usage("trend ", "--format: trend writes text, json or html, not '%s'", fmt);
+  mlr_supp_t *supp = load_supp(&r);
+  mlr_report_opts_t ro = r.ro;
+  ro.supp = supp;
+  mlr_symbolize_opts_t so = {.debug_dirs = r.debug_dirs, .sysroot = r.sysroot};
+  mlr_trend_t t;
+  mlr_err_t err;
+  int rc = 0;
+  if (mlr_trend_build(&t, argv + optind, (size_t)(argc - optind), &so, &ro, &err)) {
+    msg("%s", err.msg);
+    rc = EXIT_USAGE;
+  } else {
+    FILE *out = open_out(&r, stdout);
+    mlr_format_opts_t fo = {.color = use_color(&r, out)};
+    if (tformats[fi].fn(out, &t, &fo, &err)) {
+      msg("%s", err.msg);
+      rc = 1;
+    }
+    if (close_out(&r, out, rc == 0) && !rc) rc = 1;
+    mlr_trend_free(&t);
+  }
+  mlr_supp_free(supp);
+  free(r.supp_files);
   return rc;
 }
 
@@ -634,6 +683,22 @@ static void free_dumps(dumpname_t *v, size_t n) {
     free(v[i].name);
   free(v);
 }
+/* The dump DIR/NAME was written on the dump signal (not by the interval
+ * timer, a limit or a failed allocation meanwhile). */
+static bool is_signal_dump(const char *dir, const char *name) {
+  char path[3 * PATH_MAX + 64], line[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "r");
+  bool yes = false;
+  for (int i = 0; f && i < 64 && fgets(line, sizeof line, f); i++)
+    if (!strncmp(line, "trigger: ", 9)) {
+      yes = !strcmp(line + 9, "signal\n");
+      break;
+    }
+  if (f) fclose(f);
+  return yes;
+}
+
 static bool in_list(const dumpname_t *v, size_t n, const char *name) {
   for (size_t i = 0; i < n; i++)
     if (!strcmp(v[i].name, name)) return true;
@@ -694,7 +759,21 @@ static bool mask_has(uint64_t mask, int sig) { return sig > 0 && sig <= 64 && (m
 
 /* Blocked in every thread of pid (then a process-directed signal only
  * waits): true only when every thread's SigBlk has sig. */
+static bool blocked_everywhere_now(long pid, int sig);
+
+/* blocked_everywhere_now, and still so 10 times over 200 ms: memledger's
+ * own handler blocks every signal while it forks a snapshot (with
+ * MEMLEDGER_INTERVAL, several times a second). */
 static bool blocked_everywhere(long pid, int sig) {
+  for (int i = 0; i < 10; i++) {
+    if (!blocked_everywhere_now(pid, sig)) return false;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return true;
+}
+
+static bool blocked_everywhere_now(long pid, int sig) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%ld/task", pid);
   DIR *dp = opendir(path);
@@ -976,7 +1055,9 @@ static int cmd_dump(int argc, char **argv) {
     size_t nafter = list_dumps(dir, pid, &after);
     unsigned long best = 0;
     for (size_t i = 0; i < nafter; i++)
-      if (after[i].seq > maxseq && (!best || after[i].seq < best)) best = after[i].seq;
+      if (after[i].seq > maxseq && (!best || after[i].seq < best) &&
+          is_signal_dump(dir, after[i].name))
+        best = after[i].seq;
     free_dumps(after, nafter);
     if (best) {
       printf("%s/memledger.%ld.%lu.dump\n", dir, pid, best);
@@ -1421,5 +1502,6 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "dump")) return cmd_dump(argc - 1, argv + 1);
   if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
   if (!strcmp(cmd, "diff")) return cmd_diff(argc - 1, argv + 1);
-  die_usage(NULL, "unknown command '%s' (run, dump, report, diff)", cmd);
+  if (!strcmp(cmd, "trend")) return cmd_trend(argc - 1, argv + 1);
+  die_usage(NULL, "unknown command '%s' (run, dump, report, diff, trend)", cmd);
 }

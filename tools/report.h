@@ -265,6 +265,67 @@ void mlr_report_supp_totals(const mlr_report_t *r,
 int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r, mlr_sort_t sort);
 void mlr_diff_free(mlr_diff_t *df);
 
+/* ---- a trend over a series of dumps (tools/report_trend.c) ----------------- */
+/* Stacks are matched across dumps as in the diff (mlr_stack_key); a stack
+ * absent from a dump has 0 blocks there.  Slopes are least-squares fits of
+ * the stack's amount against the dumps' times (header unix_time_ns). */
+typedef struct mlr_symcache_s mlr_symcache_t;
+typedef struct mlr_trend_dump_s {
+  char *path;             // as found (a directory's entries: DIR/NAME)
+  long pid;
+  unsigned long seq;      // the header's sequence
+  uint64_t time_ns;       // the header's unix_time_ns (0: absent)
+  double minutes;         // since the first dump of the series
+  char *time;             // the header's time (ISO 8601), or NULL
+  char *trigger;          // the header's trigger, or NULL
+  uint64_t blocks, bytes; // its "unfreed:" line
+  uint64_t shown_blocks, shown_bytes; // after filters and suppressions
+} mlr_trend_dump_t;
+
+typedef struct mlr_trend_point_s {
+  uint32_t dump;          // index into mlr_trend_t.dumps
+  uint64_t blocks, bytes; // the stack's amount in that dump
+} mlr_trend_point_t;
+
+typedef struct mlr_trend_stack_s {
+  mlr_dump_t *dump;       // the dump it was last seen in (for its frames)
+  mlr_stack_t *stack;     // its stack there
+  size_t npoints;
+  mlr_trend_point_t *points; // the dumps it is in, in series order
+  double slope_bytes;     // bytes per minute
+  double slope_blocks;    // blocks per minute
+  double r2;              // coefficient of determination of the sorted-by fit
+                          // (0 when the amount never changes)
+} mlr_trend_stack_t;
+
+typedef struct mlr_trend_s {
+  size_t ndumps;
+  mlr_trend_dump_t *dumps;   // ordered by time, then pid, then sequence
+  size_t nstacks;
+  mlr_trend_stack_t *stacks; // steepest growth first
+  double slope_bytes, r2;    // the shown (remaining) bytes of every dump
+  mlr_sort_t sort;           // bytes: rank by bytes/min; count: by blocks/min
+  size_t top;                // 0 = all
+  mlr_dump_t **loaded;       // per dump: kept while a stack refers to it
+  struct mlr_symcache_s *symcache; // frames already symbolized (private)
+} mlr_trend_t;
+
+/* Read, symbolize and report (filters, suppressions: ro) every dump of
+ * paths (files, or directories: each memledger.*.dump[.gz] in them), order
+ * them, and fit every stack.  Needs two dumps or more.  Returns 0, or -1
+ * with err (exit status 2: a bad dump, too few dumps). */
+int mlr_trend_build(mlr_trend_t *t, char *const *paths, size_t npaths,
+                    const mlr_symbolize_opts_t *so, const mlr_report_opts_t *ro,
+                    mlr_err_t *err);
+void mlr_trend_free(mlr_trend_t *t);
+int mlr_format_trend_text(FILE *out, const mlr_trend_t *t, const mlr_format_opts_t *o,
+                          mlr_err_t *err);
+int mlr_format_trend_json(FILE *out, const mlr_trend_t *t, const mlr_format_opts_t *o,
+                          mlr_err_t *err);
+/* One self-contained page: charts (inline SVG) and the table (o->title). */
+int mlr_format_trend_html(FILE *out, const mlr_trend_t *t, const mlr_format_opts_t *o,
+                          mlr_err_t *err);
+
 /* ---- helpers for every format ------------------------------------------------ */
 /* The last path component of a module ("libc.so.6"), or "?" when m < 0. */
 const char *mlr_module_name(const mlr_dump_t *d, int m);

@@ -87,4 +87,13 @@ long mlr_u64map_get(const mlr_u64map_t *m, uint64_t key);
 int mlr_u64map_put(mlr_u64map_t *m, uint64_t key, uint32_t val);
 void mlr_u64map_free(mlr_u64map_t *m);
 
+/* An html page's head, style sheet and <header> with title, up to an open
+ * <main>; script: the page has an inline script (CSP allows it) (report_html.c). */
+void mlr_html_head(FILE *out, const char *title, bool script);
+/* One frame as the html report lists it: <li> with function, file:line,
+ * an inlined tag, address and module, note (report_html.c). */
+void mlr_html_frame_li(FILE *out, const mlr_dump_t *d, const mlr_frame_t *f);
+/* 22288 -> "21.8 KiB"; returns buf (report_html.c). */
+const char *mlr_human(char *buf, size_t len, uint64_t n);
+
 #endif /* MLR_REPORT_FMTUTIL_H */

@@ -40,8 +40,8 @@ static void json_str(FILE *out, const char *s) {
   fputc('"', out);
 }
 
-/* 22288 -> "21.8 KiB" */
-static const char *human(char *buf, size_t len, uint64_t n) {
+static const char *human(char *buf, size_t len, uint64_t n) { return mlr_human(buf, len, n); }
+const char *mlr_human(char *buf, size_t len, uint64_t n) {
   static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   if (n < 1024) {
     snprintf(buf, len, "%" PRIu64 " B", n);
@@ -187,6 +187,9 @@ static void write_summary(FILE *out, const mlr_report_t *r) {
 }
 
 static void write_frame_li(FILE *out, const mlr_dump_t *d, const mlr_frame_t *f) {
+  mlr_html_frame_li(out, d, f);
+}
+void mlr_html_frame_li(FILE *out, const mlr_dump_t *d, const mlr_frame_t *f) {
   char label[512];
   frame_label(label, sizeof label, d, f, f->addr);
   fprintf(out, "<li%s><span class=\"fn\">", f->inlined ? " class=\"inl\"" : "");
@@ -334,6 +337,22 @@ done:
   return rc;
 }
 
+void mlr_html_head(FILE *out, const char *title, bool script) {
+  fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+               // Nothing may be fetched: the page must work offline and leak nothing.
+               "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+               "%sstyle-src 'unsafe-inline'; img-src data:\">\n"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+               "<meta name=\"generator\" content=\"memledger\">\n<title>",
+          script ? "script-src 'unsafe-inline'; " : "");
+  mlr_xml_str(out, title);
+  fputs("</title>\n<style>\n", out);
+  fputs(mlr_html_css, out);
+  fputs("</style>\n</head>\n<body>\n<header><h1>", out);
+  mlr_xml_str(out, title);
+  fputs("</h1></header>\n<main>\n", out);
+}
+
 int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o, mlr_err_t *err) {
   const mlr_dump_t *d = r->dump;
   char title[512];
@@ -347,19 +366,7 @@ int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
              pid ? " (pid " : "", pid ? pid : "", pid ? ")" : "");
   }
 
-  fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        // Nothing may be fetched: the page must work offline and leak nothing.
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        "<meta name=\"generator\" content=\"memledger\">\n<title>",
-        out);
-  mlr_xml_str(out, title);
-  fputs("</title>\n<style>\n", out);
-  fputs(mlr_html_css, out);
-  fputs("</style>\n</head>\n<body>\n<header><h1>", out);
-  mlr_xml_str(out, title);
-  fputs("</h1></header>\n<main>\n", out);
+  mlr_html_head(out, title, true);
   write_summary(out, r);
 
   fputs("<section id=\"flame\">\n<h2>Flame graph <span class=\"count\">callers on top, "

@@ -39,7 +39,7 @@ tap_eq "an unknown format: exit 2" "2" "$?"
 "$ML" frobnicate >/dev/null 2>&1
 tap_eq "an unknown command: exit 2" "2" "$?"
 ok=0
-for c in "" run dump report diff; do
+for c in "" run dump report diff trend; do
   "$ML" $c --help | grep -q '^Usage: memledger' || ok=1
 done
 "$ML" --version | grep -q '^memledger [0-9]' || ok=1

@@ -9,7 +9,7 @@
 
 COMPLETION=$ML_SRCDIR/tools/memledger.bash-completion
 need_file "$COMPLETION"
-tap_plan 16
+tap_plan 17
 # shellcheck source=../../tools/memledger.bash-completion
 . "$COMPLETION"
 tap_eq "sourcing it registers _memledger for memledger" "complete -F _memledger memledger" \
@@ -28,13 +28,14 @@ comp() {
 }
 
 tap_eq "memledger re<TAB> -> report" "report" "$(comp memledger re)"
-tap_eq "memledger <TAB> -> the commands" "--help --version diff dump help report run" "$(comp memledger '')"
+tap_eq "memledger <TAB> -> the commands" "--help --version diff dump help report run trend" "$(comp memledger '')"
 tap_eq "memledger report --for<TAB> -> --format" "--format" "$(comp memledger report --for)"
 tap_eq "memledger report --format <TAB> -> every report format" \
   "folded html jeprof json junit pprof sarif text" "$(comp memledger report --format '')"
 tap_eq "memledger report -f j<TAB>" "jeprof json junit" "$(comp memledger report -f j)"
 tap_eq "memledger report --format=s<TAB> (bash splits at =)" "sarif" "$(comp memledger report --format = s)"
 tap_eq "memledger diff --format <TAB> -> text and json only" "json text" "$(comp memledger diff --format '')"
+tap_eq "memledger trend --format <TAB> -> text, json and html" "html json text" "$(comp memledger trend --format '')"
 tap_eq "memledger run --sort <TAB>" "bytes count" "$(comp memledger run --sort '')"
 tap_eq "memledger run --unw<TAB> and its values" "--unwind|auto eh fp libunwind none shadow" \
   "$(comp memledger run --unw)|$(comp memledger run --unwind '')"
@@ -54,7 +55,7 @@ tap_eq "memledger dump <TAB> offers this shell's pid" 1 \
 
 # Every long option of --help is offered (the lists cannot drift apart).
 missing=
-for cmd in report diff run dump; do
+for cmd in report diff trend run dump; do
   offered=" $(comp memledger $cmd --) "
   for opt in $("$ML" $cmd --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
     [[ $offered == *" $opt "* ]] || missing="$missing $cmd:$opt"

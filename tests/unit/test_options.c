@@ -1225,6 +1225,55 @@ static void test_options_max_errors_caps_option_warnings(void **state) {
   assert_int_equal(ml_option_get(ML_OPT_MAX_ERRORS), 1);
 }
 
+/* ---- duration and limit (MEMLEDGER_INTERVAL, MEMLEDGER_DUMP_AT) --------- */
+
+static void test_options_duration_suffixes(void **state) {
+  static const struct {
+    const char *text;
+    long long ms;
+  } cases[] = {{"0", 0},        {"30", 30000},  {"30s", 30000}, {"30S", 30000},
+               {"5m", 300000},  {"2h", 7200000}, {"500ms", 500}, {"1MS", 1}};
+  static const char *const bad[] = {"", "s", "1.5s", "10 s", "-1s", "1d", "1sec", "m5"};
+  long long v;
+
+  (void)state;
+  for (size_t i = 0; i < ML_ARRAY_SIZE(cases); i++) {
+    v = -7;
+    assert_int_equal(ml_parse_duration(cases[i].text, 0, 1LL << 40, &v), 0);
+    assert_true(v == cases[i].ms);
+  }
+  for (size_t i = 0; i < ML_ARRAY_SIZE(bad); i++) {
+    v = -7;
+    assert_int_equal(ml_parse_duration(bad[i], 0, 1LL << 40, &v), -1);
+    assert_int_equal(v, -7);
+  }
+  /* too long: clamped to max */
+  assert_int_equal(ml_parse_duration("99999999999999999999h", 0, 1000, &v), 1);
+  assert_int_equal(v, 1000);
+  assert_int_equal(ml_option_set_text(ML_OPT_INTERVAL, "90s"), 0);
+  assert_true(ml_option_get(ML_OPT_INTERVAL) == 90000);
+}
+
+static void test_options_limit_size_or_percent(void **state) {
+  static const char *const bad[] = {"%", "0%", "101%", "-5%", "5%%", "5 %", "1.5%", "2X"};
+  long long v;
+
+  (void)state;
+  assert_int_equal(ml_parse_limit("2G", 0, 1LL << 50, &v), 0);
+  assert_true(v == 2LL << 30);
+  assert_int_equal(ml_parse_limit("80%", 0, 1LL << 50, &v), 0);
+  assert_true(v == -80);
+  assert_int_equal(ml_parse_limit("100%", 0, 1LL << 50, &v), 0);
+  assert_true(v == -100);
+  for (size_t i = 0; i < ML_ARRAY_SIZE(bad); i++) {
+    v = -7;
+    assert_int_equal(ml_parse_limit(bad[i], 0, 1LL << 50, &v), -1);
+    assert_int_equal(v, -7);
+  }
+  assert_int_equal(ml_option_set_text(ML_OPT_DUMP_AT, "75%"), 0);
+  assert_true(ml_option_get(ML_OPT_DUMP_AT) == -75);
+}
+
 /* ---- listings ----------------------------------------------------------- */
 
 /* The default of option i as the listings show it (independent of
@@ -1328,6 +1377,8 @@ int main(void) {
       ML_TEST(test_options_size_suffixes),
       ML_TEST(test_options_size_rejects_bad_suffixes),
       ML_TEST(test_options_size_overflow_clamps),
+      ML_TEST(test_options_duration_suffixes),
+      ML_TEST(test_options_limit_size_or_percent),
       ML_TEST(test_options_enum_case_insensitive),
       ML_TEST(test_options_enum_loads_by_name),
       ML_TEST(test_options_signal_names_and_numbers),

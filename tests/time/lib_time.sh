@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: MIT
+# tests/time/lib_time.sh - sourced by the tests/time/*.sh scripts after
+# tests/integration/lib.sh: the program and the series of dumps it writes.
+PROG=$ML_BUILDDIR/tests/time/prog_time
+need_file "$PROG"
+
+# dump_series DIR [PID]: "<trigger> <unfreed blocks> <unfreed bytes>" of
+# every dump, in the order of their header's unix_time_ns (the snapshots'
+# instants: the sequence numbers of snapshots taken in quick succession
+# need not follow it)
+dump_series() {
+  local f
+  for f in $(dumps_in "$@"); do
+    printf '%s %s %s\n' "$(dump_header "$f" unix_time_ns)" "$(dump_header "$f" trigger)" \
+      "$(dump_unfreed "$f")"
+  done | sort -n -k1,1 | cut -d' ' -f2-
+}
+# triggers DIR [PID]: the triggers of the dumps on one line
+triggers() { dump_series "$@" | awk '{ printf "%s ", $1 }'; }
+# trigger_count DIR TRIGGER [PID]: how many dumps have that trigger
+trigger_count() { dump_series "$1" ${3:-} | awk -v t="$2" '$1 == t { n++ } END { print n + 0 }'; }

@@ -18,9 +18,10 @@
 
 #include "internal.h"
 #include "lock.h"
+#include "scan.h"
 #include <sys/types.h>
 
-#define ML_DUMP_FORMAT_VERSION 1
+#define ML_DUMP_FORMAT_VERSION 2
 
 /* Why a dump was written (the header's `trigger:`), in one list. */
 #define ML_TRIGGERS(X)                                                         \
@@ -108,8 +109,10 @@ typedef struct ml_collect_s {
   uint64_t allocs, frees, bytes_alloc, bytes_freed, dropped, replaced;
 } ml_collect_t;
 
-/* Stage 1: aggregate every record per stack into the reserved scratch.
- * Returns 0 or ENOMEM (scratch too small and not growable). */
-int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res) ML_HIDDEN;
+/* Stage 1: aggregate every record per stack into the reserved scratch:
+ * the records of scan when given (a copy taken by ml_scan_collect), else
+ * the tables'.  Returns 0 or ENOMEM (scratch too small and not growable). */
+int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res,
+                    const ml_scan_t *scan) ML_HIDDEN;
 
 #endif /* ML_DUMP_H */

@@ -98,6 +98,8 @@ static const char usage_main[] =
   "  -F, --function REGEX    only stacks with a frame whose function matches REGEX\n"    \
   "  -S, --suppress FILE     suppression rules (repeatable; syntax in memledger(1))\n"   \
   "      --no-default-suppressions  do not apply the built-in rules\n"                   \
+  "      --kinds LIST        leak kinds to show: definite,indirect,possible,reachable\n" \
+  "                          or all (default: all but reachable, as memcheck)\n"       \
   "      --debug-dir DIRS    ':'-separated roots for .build-id debug files\n"            \
   "                          (default /usr/lib/debug)\n"                                 \
   "      --sysroot DIR       prefix for the module paths of the dump\n"                  \
@@ -196,7 +198,8 @@ enum {
   OPT_FAIL,
   OPT_LIB,
   OPT_TRACE_CHILDREN,
-  OPT_HTML_ROWS
+  OPT_HTML_ROWS,
+  OPT_KINDS
 };
 
 #define REPORT_LONGOPTS                                                                  \
@@ -210,7 +213,8 @@ enum {
       {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},                             \
       {"sysroot", required_argument, NULL, OPT_SYSROOT},                                 \
       {"color", required_argument, NULL, OPT_COLOR},                                     \
-      {"html-rows", required_argument, NULL, OPT_HTML_ROWS}, {                           \
+      {"html-rows", required_argument, NULL, OPT_HTML_ROWS},                             \
+      {"kinds", required_argument, NULL, OPT_KINDS}, {                                   \
     "help", no_argument, NULL, 'h'                                                       \
   }
 #define REPORT_SHORTOPTS "f:o:s:n:w:m:F:S:h"
@@ -258,6 +262,11 @@ static bool report_opt(const char *cmd, ropts_t *r, int c, const char *arg) {
     r->supp_files[r->nsupp++] = arg;
     return true;
   case OPT_NO_DEFAULTS: r->no_defaults = true; return true;
+  case OPT_KINDS: {
+    mlr_err_t e;
+    if (mlr_kinds_parse(arg, &r->ro.kinds, &e)) die_usage(cmd, "%s", e.msg);
+    return true;
+  }
   case OPT_DEBUG_DIR: r->debug_dirs = arg; return true;
   case OPT_SYSROOT: r->sysroot = arg; return true;
   case OPT_HTML_ROWS:
@@ -482,6 +491,7 @@ static int cmd_diff(int argc, char **argv) {
   mlr_err_t err;
   mlr_report_opts_t ro = r.ro;
   ro.supp = supp;
+  if (!ro.kinds) ro.kinds = MLR_KINDS_ALL; /* growth of any kind: a cache grows reachable */
   if (mlr_report_build(&r0, &d0, &ro, &err) || mlr_report_build(&r1, &d1, &ro, &err)) {
     msg("%s", err.msg);
     rc = EXIT_USAGE;

@@ -164,7 +164,7 @@ only_dump() {
 
 # dump_complete FILE: the first line is the format line, the last is [end].
 dump_complete() {
-  [ -f "$1" ] && [ "$(head -n1 "$1")" = "memledger-dump 1" ] &&
+  [ -f "$1" ] && [ "$(head -n1 "$1")" = "memledger-dump 2" ] &&
     [ "$(tail -n1 "$1")" = "[end]" ]
 }
 
@@ -184,7 +184,8 @@ dump_section() {
 }
 
 # dump_consistent FILE: complete, and the unfreed line equals the sums of
-# the [unfreed] section, whose lines are well formed (7 numbers, min <= max,
+# the [unfreed] section, whose lines are well formed (7 numbers and a leak
+# kind, one line per stack and kind, min <= max,
 # blocks*min <= bytes <= blocks*max, usable >= bytes) and whose stacks are
 # listed in [stacks].  Prints the reason when not.
 dump_consistent() {
@@ -199,8 +200,11 @@ dump_consistent() {
     /^\[[a-z_]+\]$/ { sec = ""; next }
     sec == "s" { if ($2 + 2 != NF) { print "bad stack line: " $0; bad = 1 } stk[$1] = 1 }
     sec == "u" {
-      if (NF != 7) { print "bad unfreed line: " $0; bad = 1; next }
+      if (NF != 8) { print "bad unfreed line: " $0; bad = 1; next }
       for (i = 1; i <= 7; i++) if ($i !~ /^[0-9]+$/) { print "not a number: " $0; bad = 1 }
+      if ($8 !~ /^(definite|indirect|possible|reachable|-)$/) { print "bad kind: " $0; bad = 1 }
+      if (($1 " " $8) in seen) { print "stack and kind twice: " $0; bad = 1 }
+      seen[$1 " " $8] = 1
       if ($5 > $6 || $2 * $5 > $3 || $3 > $2 * $6 || $4 < $3 || $2 < 1) {
         print "inconsistent unfreed line: " $0; bad = 1
       }
@@ -220,8 +224,9 @@ dump_consistent() {
 unfreed_by_size() {
   dump_section "$1" unfreed | awk -v s="$2" '$5 == s && $6 == s'
 }
-# unfreed_stacks FILE: number of [unfreed] lines
-unfreed_stacks() { dump_section "$1" unfreed | grep -c . ; }
+# unfreed_stacks FILE: number of stacks in [unfreed] (a stack has a line
+# per leak kind of its blocks)
+unfreed_stacks() { dump_section "$1" unfreed | awk '{ print $1 }' | sort -u | grep -c . ; }
 
 # module_range FILE PATH_SUFFIX: "lo hi buildid" of the first [modules] line
 # whose path ends with PATH_SUFFIX

@@ -14,6 +14,12 @@ IT_PROGS = tests/integration/prog_semantics tests/integration/prog_leaks \
 	tests/integration/prog_ehdiff tests/integration/prog_xallocx
 check_PROGRAMS += $(IT_PROGS)
 
+# kinds.sh: blocks of every leak kind (no frame-pointer needs; -O1 keeps
+# the noinline helpers).
+tests_integration_prog_kinds_SOURCES = tests/integration/prog_kinds.c
+tests_integration_prog_kinds_CFLAGS = $(IT_CFLAGS)
+tests_integration_prog_kinds_LDADD = -lpthread
+
 tests_integration_prog_xallocx_SOURCES = tests/integration/prog_xallocx.c
 tests_integration_prog_xallocx_CFLAGS = $(IT_CFLAGS)
 tests_integration_prog_xallocx_LDADD = $(DL_LIBS)
@@ -58,6 +64,7 @@ tests_integration_plugin_leak_la_CFLAGS = $(IT_CFLAGS)
 tests_integration_plugin_leak_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 
 IT_TESTS = tests/integration/semantics.sh tests/integration/exact_counts.sh \
+	tests/integration/kinds.sh \
 	tests/integration/xallocx.sh \
 	tests/integration/signal_threads.sh tests/integration/fork.sh \
 	tests/integration/early_dlopen.sh tests/integration/cxx.sh \

@@ -178,9 +178,27 @@ dump_header() {
   awk -v k="$2:" '/^\[(resources|modules)\]$/ { exit } $1 == k { sub(/^[^:]*: /, ""); print; exit }' "$1"
 }
 
-# dump_section FILE NAME: the lines of section [NAME]
-dump_section() {
+# dump_section_raw FILE NAME: the lines of section [NAME]
+dump_section_raw() {
   awk -v s="[$2]" '$0 == s { on = 1; next } /^\[[a-z]+\]$/ { on = 0 } on' "$1"
+}
+# dump_section FILE NAME: the same, but [unfreed] merged per stack in the
+# shape of format 1 (7 numbers: format 2 has a line per stack and leak kind;
+# kinds.sh reads those with dump_section_raw)
+dump_section() {
+  if [ "$2" = unfreed ]; then
+    dump_section_raw "$1" unfreed | awk '
+      { id = $1
+        if (!(id in b)) { order[n++] = id; mn[id] = $5; mx[id] = $6; old[id] = $7 }
+        b[id] += $2; y[id] += $3; u[id] += $4
+        if ($5 < mn[id]) mn[id] = $5
+        if ($6 > mx[id]) mx[id] = $6
+        if ($7 < old[id]) old[id] = $7 }
+      END { for (i = 0; i < n; i++) { id = order[i]
+              printf "%s %.0f %.0f %.0f %.0f %.0f %.0f\n", id, b[id], y[id], u[id], mn[id], mx[id], old[id] } }'
+  else
+    dump_section_raw "$@"
+  fi
 }
 
 # dump_consistent FILE: complete, and the unfreed line equals the sums of
@@ -224,9 +242,8 @@ dump_consistent() {
 unfreed_by_size() {
   dump_section "$1" unfreed | awk -v s="$2" '$5 == s && $6 == s'
 }
-# unfreed_stacks FILE: number of stacks in [unfreed] (a stack has a line
-# per leak kind of its blocks)
-unfreed_stacks() { dump_section "$1" unfreed | awk '{ print $1 }' | sort -u | grep -c . ; }
+# unfreed_stacks FILE: number of stacks in [unfreed]
+unfreed_stacks() { dump_section "$1" unfreed | grep -c . ; }
 
 # module_range FILE PATH_SUFFIX: "lo hi buildid" of the first [modules] line
 # whose path ends with PATH_SUFFIX

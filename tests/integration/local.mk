@@ -11,7 +11,7 @@ IT_PROGS = tests/integration/prog_semantics tests/integration/prog_leaks \
 	tests/integration/prog_early tests/integration/prog_cxx \
 	tests/integration/prog_api tests/integration/prog_opts \
 	tests/integration/prog_dliter tests/integration/prog_unwind_scope \
-	tests/integration/prog_ehdiff tests/integration/prog_xallocx
+	tests/integration/prog_ehdiff tests/integration/prog_xallocx tests/integration/prog_kinds
 check_PROGRAMS += $(IT_PROGS)
 
 # kinds.sh: blocks of every leak kind (no frame-pointer needs; -O1 keeps

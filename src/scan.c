@@ -238,9 +238,10 @@ typedef struct ml_mark_s {
   uint8_t *st;             // state per block
   size_t n;
   uintptr_t lo_all, hi_all;// [lowest start, highest end)
-  uint64_t *bits;          // 1 bit per 2^grain bytes of [lo_all, hi_all) with a block
+  uint32_t *first;         // per 2^grain-byte granule of [lo_all, hi_all): the
+                           // first block ending after its start (ngran + 1)
   unsigned grain;
-  size_t bits_bytes;
+  size_t first_bytes;
   uint32_t *stack;         // work stack of block indexes
   size_t top, stack_cap;
   long clique;             // leader of the clique being traced, -1 for none
@@ -255,18 +256,22 @@ ML_INLINE uintptr_t ml_blk_end(const ml_rec_t *r) {
   return r->ptr + (sz ? sz : 1); /* memcheck: a 0-byte block covers 1 byte */
 }
 
-/* The block containing v, or -1.  Bitmap first: most words are not. */
+/* The block containing v, or -1.  The granule index narrows the search to
+ * the blocks that overlap v's granule (a handful: the granule is sized to
+ * the number of blocks), so a word costs one or two loads, not a binary
+ * search over every block: most words of a big heap point into it. */
 ML_INLINE long ml_find(const ml_mark_t *m, uintptr_t v) {
   if (v < m->lo_all || v >= m->hi_all) return -1;
-  size_t b = (v - m->lo_all) >> m->grain;
-  if (!((m->bits[b >> 6] >> (b & 63)) & 1)) return -1;
-  size_t lo = 0, hi = m->n;
-  while (hi - lo > 1) {
-    size_t mid = lo + (hi - lo) / 2;
+  size_t g = (v - m->lo_all) >> m->grain;
+  size_t lo = m->first[g], hi = m->first[g + 1]; /* candidates: [lo, hi] */
+  if (hi >= m->n) hi = m->n - 1;
+  if (lo > hi || m->r[lo].ptr > v) return -1;
+  while (lo < hi) { /* the last block starting at or below v */
+    size_t mid = lo + (hi - lo + 1) / 2;
     if (m->r[mid].ptr <= v) lo = mid;
-    else hi = mid;
+    else hi = mid - 1;
   }
-  return v >= m->r[lo].ptr && v < ml_blk_end(&m->r[lo]) ? (long)lo : -1;
+  return v < ml_blk_end(&m->r[lo]) ? (long)lo : -1;
 }
 
 static void ml_push(ml_mark_t *m, size_t i) {
@@ -460,23 +465,26 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
   m->n = s->n;
   memset(m->st, ML_ST_UNREACHED, s->n);
 
-  /* The bitmap of address granules that hold a block. */
+  /* The granule index: about 4 granules per block, 2^26 at most. */
   if (m->n) {
     m->lo_all = m->r[0].ptr;
     for (size_t i = 0; i < m->n; i++) {
       uintptr_t e = ml_blk_end(&m->r[i]);
       if (e > m->hi_all) m->hi_all = e;
     }
-    m->grain = 12;
-    while (((m->hi_all - m->lo_all) >> m->grain) > ((size_t)1 << 28)) m->grain++;
-    size_t nbits = ((m->hi_all - m->lo_all) >> m->grain) + 1;
-    m->bits_bytes = (nbits + 63) / 64 * 8;
-    m->bits = ml_map_or_null(m->bits_bytes);
-    if (!m->bits) return 1;
-    for (size_t i = 0; i < m->n; i++) {
-      size_t b0 = (m->r[i].ptr - m->lo_all) >> m->grain;
-      size_t b1 = (ml_blk_end(&m->r[i]) - 1 - m->lo_all) >> m->grain;
-      for (size_t b = b0; b <= b1; b++) m->bits[b >> 6] |= UINT64_C(1) << (b & 63);
+    size_t span = m->hi_all - m->lo_all, want = 4 * m->n + 4096;
+    if (want > ((size_t)1 << 26)) want = (size_t)1 << 26;
+    m->grain = 3;
+    while ((span >> m->grain) > want) m->grain++;
+    size_t ngran = (span >> m->grain) + 1;
+    m->first_bytes = (ngran + 1) * sizeof *m->first;
+    m->first = ml_map_or_null(m->first_bytes);
+    if (!m->first) return 1;
+    size_t i = 0;
+    for (size_t g = 0; g <= ngran; g++) {
+      uintptr_t base = m->lo_all + ((uintptr_t)g << m->grain);
+      while (i < m->n && ml_blk_end(&m->r[i]) <= base) i++;
+      m->first[g] = (uint32_t)i;
     }
     m->stack_cap = 2 * m->n + 16;
     m->stack = ml_map_or_null(m->stack_cap * sizeof *m->stack);
@@ -511,7 +519,7 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
   }
   ml_exclude(&R, (uintptr_t)((ml_scan_hdr_t *)s->recs - 1),
              (uintptr_t)((ml_scan_hdr_t *)s->recs - 1) + s->map_bytes);
-  ml_exclude(&R, (uintptr_t)m->bits, (uintptr_t)m->bits + m->bits_bytes);
+  ml_exclude(&R, (uintptr_t)m->first, (uintptr_t)m->first + m->first_bytes);
   ml_exclude(&R, (uintptr_t)m->stack, (uintptr_t)(m->stack + m->stack_cap));
   ml_exclude(&R, (uintptr_t)R.v, (uintptr_t)(R.v + R.cap));
   ml_exclude(&R, (uintptr_t)R.ex, (uintptr_t)(R.ex + R.capex));
@@ -559,7 +567,7 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
 out:
   ml_prim_unmap(R.v, R.cap * sizeof *R.v);
   ml_prim_unmap(R.ex, R.capex * sizeof *R.ex);
-  ml_prim_unmap(m->bits, m->bits_bytes);
+  ml_prim_unmap(m->first, m->first_bytes);
   ml_prim_unmap(m->stack, m->stack_cap * sizeof *m->stack);
   s->faults = m->faults;
   s->ns = ml_prim_now_ns() - t0;

@@ -146,7 +146,8 @@ static const char usage_run[] =
     "                          into the same --dir)\n"
     "      --set NAME=VALUE    any other option: MEMLEDGER_NAME=VALUE\n"
     "      --fail-on-leak[=N]  exit 99 when more than N blocks (default 0) remain\n"
-    "                          after suppressions and PROG itself exited 0\n"
+    "                          after suppressions and PROG itself exited 0 (with\n"
+    "                          leak kinds: definitely and indirectly lost only)\n"
     "      --lib PATH          the library to preload (default: $MEMLEDGER_LIB, the\n"
     "                          build tree, then " MLR_LIBDIR "/libmemledger.so)\n"
     "  -q, --quiet             no report, only the exit status (and --fail-on-leak)\n"
@@ -387,7 +388,8 @@ static int load_dump(const char *path, const ropts_t *r, mlr_dump_t *d) {
   return 0;
 }
 
-/* Report one dump to out.  *remaining gets the blocks left after suppressions. */
+/* Report one dump to out.  *remaining gets the blocks left after
+ * suppressions (definitely and indirectly lost ones when classified). */
 static int report_one(const char *path, const ropts_t *r, const mlr_supp_t *supp,
                       FILE *out, uint64_t *remaining) {
   format_fn fn = find_format("report ", r->format ? r->format : "text", false);
@@ -403,7 +405,12 @@ static int report_one(const char *path, const ropts_t *r, const mlr_supp_t *supp
     mlr_dump_free(&d);
     return EXIT_USAGE;
   }
-  if (remaining) *remaining = rep.shown_blocks;
+  /* --fail-on-leak counts what LSan fails on: definitely and indirectly
+   * lost blocks, when the dump has kinds; else every remaining block. */
+  if (remaining)
+    *remaining = rep.classified ? rep.kind_blocks[MLR_KIND_DEFINITE] +
+                                      rep.kind_blocks[MLR_KIND_INDIRECT]
+                                : rep.shown_blocks;
   mlr_format_opts_t fo = {
       .color = use_color(r, out), .title = path, .html_rows = r->html_rows};
   mlr_progress_t pr;
@@ -1305,7 +1312,8 @@ static int cmd_run(int argc, char **argv) {
   }
   if (report_rc && rc == 0) rc = report_rc;
   if (fail && rc == 0 && mine && total_remaining > fail_max) {
-    msg("%llu %s remain after suppressions (--fail-on-leak=%llu): exit status %d",
+    msg("%llu %s (definitely or indirectly lost, or unclassified) remain after "
+        "suppressions (--fail-on-leak=%llu): exit status %d",
         (unsigned long long)total_remaining,
         mlr_plural(total_remaining, "block", "blocks"), (unsigned long long)fail_max,
         EXIT_LEAK);

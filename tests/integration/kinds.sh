@@ -6,13 +6,14 @@
 # by globals, another thread's stack while it is blocked, thread-local
 # variables and untracked small blocks are still reachable; the per-kind
 # block counts equal memcheck's LEAK SUMMARY on the same program (skipped
-# without valgrind); the report's LEAK SUMMARY and --kinds.
+# without valgrind); the report's LEAK SUMMARY and --kinds; --fail-on-leak
+# fails on definitely and indirectly lost blocks only.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
 PROG=$IT_BIN/prog_kinds
 need_file "$PROG"
 MEMLEDGER=$ML_BUILDDIR/memledger
-tap_plan 25
+tap_plan 27
 
 # kind_of FILE SIZE: the kinds of the [unfreed] lines of blocks of SIZE
 kind_of() {
@@ -117,6 +118,13 @@ assert all(s['kind'] in ('definite', 'indirect', 'possible') for s in d['stacks'
 " "$d/json"
 "$MEMLEDGER" report --kinds bogus "$f" >/dev/null 2>&1
 tap_eq "--kinds bogus is a usage error" 2 "$?"
+
+# ---- memledger run --fail-on-leak: definitely and indirectly lost only --------------------
+d=$(fresh_dir kinds-fail)
+(cd "$d" && "$MEMLEDGER" run --lib "$ML_LIB" --fail-on-leak -q -- "$PROG" basic >/dev/null 2>&1)
+tap_eq "--fail-on-leak: lost blocks fail the run (99)" 99 "$?"
+(cd "$d" && "$MEMLEDGER" run --lib "$ML_LIB" --fail-on-leak -q -- "$PROG" reachable >/dev/null 2>&1)
+tap_eq "--fail-on-leak: a block still reachable from a global does not (0)" 0 "$?"
 
 # ---- memcheck on the same program ------------------------------------------------------------
 if ! command -v valgrind >/dev/null; then

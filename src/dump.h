@@ -46,6 +46,8 @@ typedef struct ml_dump_result_s {
   uint64_t pause_ns;// in a thread: longest time one arena was locked;
                     // from a snapshot: the fork, as the signalled thread saw it
   uint64_t total_ns;// time to the published file
+  bool classified;  // the leak scan gave every block a kind
+  uint64_t lost;    // then: definitely and indirectly lost blocks
   int err;          // 0, or the errno of the first failure
   char path[4096];  // the file written ("" on failure)
 } ml_dump_result_t;

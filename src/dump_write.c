@@ -477,6 +477,11 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
   if (have_scan) ml_scan_classify(&scan, (uintptr_t)regs, q->frozen);
   ml_collect_t c;
   int err = ml_dump_collect(q->frozen, &c, res, have_scan ? &scan : NULL);
+  if (have_scan && scan.classified) {
+    res->classified = true;
+    for (size_t i = 0; i < scan.n; i++)
+      res->lost += scan.kind[i] == ML_KIND_DEFINITE || scan.kind[i] == ML_KIND_INDIRECT;
+  }
   if (err) {
     ml_dump_fail(res, err, "map", "scratch memory");
     goto out;

@@ -410,7 +410,9 @@ void ml_triggers_at_exit(void *unused) {
             (unsigned long long)res.stacks, ml_gate.threshold, res.path);
   }
   int code = (int)ml_option_get(ML_OPT_LEAK_EXITCODE);
-  if (rc == 0 && code && res.blocks) {
+  /* With leak kinds, what the report fails on: definitely and indirectly
+   * lost blocks (not stdio's buffers, nor a forked child's inherited ones). */
+  if (rc == 0 && code && (res.classified ? res.lost : res.blocks)) {
     /* exit() flushes stdio only after its handlers: do it now, then leave
      * with the leak status without running anything twice.  (The one stdio
      * call of the library, at exit time only.) */

@@ -6,7 +6,8 @@
 # blocks tracked (1 KiB at the default threshold, or 64 bytes with
 # MEMLEDGER_MIN_SIZE=0) or untracked (64 bytes at the default threshold:
 # then the heap is scanned as roots).  Every word of every block points at
-# a block (the slowest case).  Usage, from the build directory:
+# a block (the slowest case; SCAN_FILL=zero: zeroed blocks).  Usage, from
+# the build directory:
 #   bench/scan.sh [--quick]        (--quick: the 100 MB cases only)
 # Prints one line per case: heap, block size, threshold, blocks, the
 # signalled thread's pause, the scan's time, the time until the file exists.
@@ -25,7 +26,7 @@ for c in $cases; do
   d=$T/d$mb.$bs.$th
   mkdir -p "$d"
   out=$(env LD_PRELOAD="$LIB" MEMLEDGER_DIR="$d" MEMLEDGER_MIN_SIZE="$th" \
-    MEMLEDGER_DUMP_AT_EXIT=0 MEMLEDGER_QUIET=1 "$T/scan_prog" "$mb" "$bs" ptr)
+    MEMLEDGER_DUMP_AT_EXIT=0 MEMLEDGER_QUIET=1 "$T/scan_prog" "$mb" "$bs" "${SCAN_FILL:-ptr}")
   f=$(ls "$d"/memledger.*.dump 2>/dev/null | head -n1)
   scan=$(sed -n 's/^leak_scan_ms: //p' "$f" 2>/dev/null)
   kinds=$(awk '/^\[unfreed\]$/ { on = 1; next } /^\[/ { on = 0 } on { n[$8] += $2 }

@@ -108,7 +108,7 @@ typedef struct ml_collect_s {
   ml_acc_t *acc;        // per stack id, 0..nstacks
   size_t nstacks;       // stack ids 1..nstacks were published
   uint64_t usable;      // usable bytes of the unfreed tracked blocks
-  uint64_t allocs, frees, bytes_alloc, bytes_freed, dropped, replaced;
+  ml_counts_t n;         // every arena's counters, summed (live: unused)
 } ml_collect_t;
 
 /* Stage 1: aggregate every record per stack into the reserved scratch:

@@ -82,15 +82,6 @@ static void ml_agg_one(const ml_rec_t *r, void *arg) {
   g->usable += us;
 }
 
-static void ml_collect_counts(ml_collect_t *c, const ml_counts_t *n) {
-  c->allocs += n->allocs;
-  c->frees += n->frees;
-  c->bytes_alloc += n->bytes_alloc;
-  c->bytes_freed += n->bytes_freed;
-  c->dropped += n->dropped;
-  c->replaced += n->replaced;
-}
-
 int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res,
                     const ml_scan_t *scan) {
   memset(c, 0, sizeof *c);
@@ -103,7 +94,7 @@ int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res,
   if (scan) {
     /* The scan's copy: its records are the ones classified. */
     for (size_t i = 0; i < scan->n; i++) ml_agg_one(&scan->recs[i], &g);
-    ml_collect_counts(c, &scan->counts);
+    c->n = scan->counts;
     res->pause_ns = scan->lock_ns;
   } else {
     ml_tables_t *t = &ml_core.tables;
@@ -115,7 +106,7 @@ int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res,
         uint64_t dt = ml_prim_now_ns() - t0;
         if (dt > res->pause_ns) res->pause_ns = dt;
       }
-      ml_collect_counts(c, &n);
+      ml_counts_add(&c->n, &n);
     }
   }
   c->usable = g.usable;

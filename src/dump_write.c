@@ -263,14 +263,14 @@ static void ml_w_totals(ml_writer_t *w, const ml_dump_req_t *q, const ml_collect
   size_t meta = ml_tables_metadata_bytes(&ml_core.tables) + ml_core.stacks.mapped +
                 ml_pagemap_mapped();
   ml_w_str(w, "[totals]\n");
-  ml_w_fmt(w, "tracked_allocs: %llu\ntracked_frees: %llu\n", (unsigned long long)c->allocs,
-           (unsigned long long)c->frees);
+  ml_w_fmt(w, "tracked_allocs: %llu\ntracked_frees: %llu\n", (unsigned long long)c->n.allocs,
+           (unsigned long long)c->n.frees);
   ml_w_fmt(w, "tracked_bytes_allocated: %llu\ntracked_bytes_freed: %llu\n",
-           (unsigned long long)c->bytes_alloc, (unsigned long long)c->bytes_freed);
+           (unsigned long long)c->n.bytes_alloc, (unsigned long long)c->n.bytes_freed);
   ml_w_fmt(w, "tracked_live_blocks: %llu\ntracked_live_bytes: %llu\n",
            (unsigned long long)res->blocks, (unsigned long long)res->bytes);
   ml_w_fmt(w, "dropped_records: %llu\nreplaced_records: %llu\n",
-           (unsigned long long)c->dropped, (unsigned long long)c->replaced);
+           (unsigned long long)c->n.dropped, (unsigned long long)c->n.replaced);
   ml_w_fmt(w, "stack_table_full: %llu\nunwind_failures: %llu\nstacks: %zu\n",
            (unsigned long long)ml_core.stacks.overflow,
            (unsigned long long)atomic_load(&ml_core.unwind_failures), c->nstacks);

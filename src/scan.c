@@ -130,7 +130,7 @@ static void ml_copy_one(const ml_rec_t *r, void *arg) {
   else c->over++;
 }
 
-static void ml_counts_add(ml_counts_t *sum, const ml_counts_t *n) {
+void ml_counts_add(ml_counts_t *sum, const ml_counts_t *n) {
   sum->allocs += n->allocs;
   sum->frees += n->frees;
   sum->bytes_alloc += n->bytes_alloc;

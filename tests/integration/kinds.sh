@@ -39,6 +39,14 @@ check_kinds() {
   esac
 }
 
+# check_held LABEL FILE: the blocks held by threads, TLS and a small block
+check_held() {
+  local got
+  got="1200=$(kind_of "$2" 1200) 1300=$(kind_of "$2" 1300) 1400=$(kind_of "$2" 1400) 1500=$(kind_of "$2" 1500)"
+  tap_eq "$1: blocked thread's stack, untracked small holder, main and thread TLS: reachable" \
+    "1200=reachable 1300=reachable 1400=reachable 1500=reachable" "$got"
+}
+
 # ---- at exit, default threshold ------------------------------------------------
 d=$(fresh_dir kinds-exit)
 ml_run "$d" "$PROG" all >"$d/out" 2>"$d/err"
@@ -50,9 +58,7 @@ else
   tap_fail "exit dump: consistent, leak scan done" "$why" "$(grep '^leak_scan' "$f")"
 fi
 check_kinds "exit" "$f"
-got="1200=$(kind_of "$f" 1200) 1300=$(kind_of "$f" 1300) 1400=$(kind_of "$f" 1400) 1500=$(kind_of "$f" 1500)"
-tap_eq "exit: blocked thread's stack, untracked small holder, main and thread TLS: reachable" \
-  "1200=reachable 1300=reachable 1400=reachable 1500=reachable" "$got"
+check_held "exit" "$f"
 
 # ---- on the dump signal, while the thread is blocked ------------------------------
 d=$(fresh_dir kinds-signal)
@@ -61,9 +67,7 @@ tap_eq "prog_kinds signal exits 0" 0 "$?"
 f=$(dumps_in "$d" | head -n1)
 tap_eq "the first dump is the signal's" "signal" "$(sed -n 's/^trigger: //p' "$f")"
 check_kinds "signal" "$f"
-got="1200=$(kind_of "$f" 1200) 1300=$(kind_of "$f" 1300) 1400=$(kind_of "$f" 1400) 1500=$(kind_of "$f" 1500)"
-tap_eq "signal: blocked thread's stack, untracked small holder, main and thread TLS: reachable" \
-  "1200=reachable 1300=reachable 1400=reachable 1500=reachable" "$got"
+check_held "signal" "$f"
 
 # ---- MEMLEDGER_MIN_SIZE=0: every block tracked ---------------------------------------
 d=$(fresh_dir kinds-all)

@@ -18,7 +18,7 @@ check_PROGRAMS += $(IT_PROGS)
 # the noinline helpers).
 tests_integration_prog_kinds_SOURCES = tests/integration/prog_kinds.c
 tests_integration_prog_kinds_CFLAGS = $(IT_CFLAGS)
-tests_integration_prog_kinds_LDADD = -lpthread
+tests_integration_prog_kinds_LDADD = -lpthread $(DL_LIBS)
 
 tests_integration_prog_xallocx_SOURCES = tests/integration/prog_xallocx.c
 tests_integration_prog_xallocx_CFLAGS = $(IT_CFLAGS)

@@ -14,11 +14,15 @@
  *     list), 2300 (one of a lost cycle of two);
  *   indirect:  3200 (tail of that list), 3300 (the other of the cycle);
  *   possible:  4100 (a global points 40 bytes into it).
+ * Mode "register" (x86_64): a 3700-byte block whose only pointer is in a
+ * callee-saved register (r12) while the program calls memledger_dump():
+ * reachable in that dump, definitely lost at exit.
  * Modes: "reachable" (the global's block only), "basic" (no threads: for
  * memcheck's summary), "all" (also the
  * thread, TLS and untracked-holder cases), "signal" (as "all", with a
  * dump signal while the thread is blocked, before exit).
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -81,8 +85,43 @@ static void *holder(void *arg) {
   return (void *)mine;
 }
 
+#if defined(__x86_64__)
+/* reg_only_dump(alloc, dump, size): p = alloc(size) kept in r12 only, the
+ * 16 KiB below the stack pointer zeroed (malloc's dead frames), dump(NULL,
+ * 0); nothing of p is left in a register or the live stack afterwards. */
+void reg_only_dump(void *(*alloc)(size_t), int (*dump)(char *, size_t), size_t size);
+__asm__(".text\n"
+        ".globl reg_only_dump\n"
+        ".type reg_only_dump, @function\n"
+        "reg_only_dump:\n"
+        "  push %r12\n  push %r13\n  push %r14\n" /* rsp 16-aligned again */
+        "  mov %rdi, %r14\n  mov %rsi, %r13\n  mov %rdx, %rdi\n"
+        "  call *%r14\n"
+        "  mov %rax, %r12\n"
+        "  lea -16384(%rsp), %rdi\n  mov $2048, %ecx\n  xor %eax, %eax\n  rep stosq\n"
+        "  xor %edi, %edi\n  xor %esi, %esi\n"
+        "  call *%r13\n"
+        "  xor %eax, %eax\n"
+        "  pop %r14\n  pop %r13\n  pop %r12\n"
+        "  lea -16384(%rsp), %rdi\n  mov $2048, %ecx\n  rep stosq\n"
+        "  ret\n"
+        ".size reg_only_dump, .-reg_only_dump\n");
+#endif
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "basic";
+  if (strcmp(mode, "register") == 0) {
+#if defined(__x86_64__)
+    int (*dump)(char *, size_t) = (int (*)(char *, size_t))dlsym(RTLD_DEFAULT, "memledger_dump");
+    if (!dump) return 4; /* not under the preload */
+    reg_only_dump(malloc, dump, 3700);
+    dump = NULL;
+    wipe_stack();
+    return 0;
+#else
+    return 5; /* no such test here */
+#endif
+  }
   keep_global = xcalloc(1100);
   if (strcmp(mode, "reachable") == 0) return 0; /* nothing lost */
   keep_interior = (char *)xcalloc(4100) + 40;

@@ -14,7 +14,7 @@
 PROG=$IT_BIN/prog_kinds
 need_file "$PROG"
 MEMLEDGER=$ML_BUILDDIR/memledger
-tap_plan 28
+tap_plan 29
 
 # kind_of FILE SIZE: the kinds of the [unfreed] lines of blocks of SIZE
 kind_of() {
@@ -121,6 +121,9 @@ assert k['possible'] == {'blocks': 1, 'bytes': 4100, 'shown': True}, k
 assert k['reachable']['shown'] is False, k
 assert all(s['kind'] in ('definite', 'indirect', 'possible') for s in d['stacks']), d['stacks']
 " "$d/json"
+fold() { "$MEMLEDGER" report -f folded --no-default-suppressions "$@" "$f" 2>/dev/null | grep -c ' 1100$'; }
+tap_eq "folded: the still reachable stack (1100 bytes) only with --kinds all" "0 1" \
+  "$(fold) $(fold --kinds all)"
 "$MEMLEDGER" report --kinds bogus "$f" >/dev/null 2>&1
 tap_eq "--kinds bogus is a usage error" 2 "$?"
 

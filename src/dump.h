@@ -18,9 +18,10 @@
 
 #include "internal.h"
 #include "lock.h"
+#include "scan.h"
 #include <sys/types.h>
 
-#define ML_DUMP_FORMAT_VERSION 1
+#define ML_DUMP_FORMAT_VERSION 2
 
 /* Why a dump was written (the header's `trigger:`), in one list. */
 #define ML_TRIGGERS(X)                                                         \
@@ -48,6 +49,8 @@ typedef struct ml_dump_result_s {
   uint64_t pause_ns;// in a thread: longest time one arena was locked;
                     // from a snapshot: the fork, as the signalled thread saw it
   uint64_t total_ns;// time to the published file
+  bool classified;  // the leak scan gave every block a kind
+  uint64_t lost;    // then: definitely and indirectly lost blocks
   int err;          // 0, or the errno of the first failure
   char path[4096];  // the file written ("" on failure)
 } ml_dump_result_t;
@@ -110,11 +113,13 @@ typedef struct ml_collect_s {
   ml_acc_t *acc;        // per stack id, 0..nstacks
   size_t nstacks;       // stack ids 1..nstacks were published
   uint64_t usable;      // usable bytes of the unfreed tracked blocks
-  uint64_t allocs, frees, bytes_alloc, bytes_freed, dropped, replaced;
+  ml_counts_t n;         // every arena's counters, summed (live: unused)
 } ml_collect_t;
 
-/* Stage 1: aggregate every record per stack into the reserved scratch.
- * Returns 0 or ENOMEM (scratch too small and not growable). */
-int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res) ML_HIDDEN;
+/* Stage 1: aggregate every record per stack into the reserved scratch:
+ * the records of scan when given (a copy taken by ml_scan_collect), else
+ * the tables'.  Returns 0 or ENOMEM (scratch too small and not growable). */
+int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res,
+                    const ml_scan_t *scan) ML_HIDDEN;
 
 #endif /* ML_DUMP_H */

@@ -82,7 +82,8 @@ static void ml_agg_one(const ml_rec_t *r, void *arg) {
   g->usable += us;
 }
 
-int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res) {
+int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res,
+                    const ml_scan_t *scan) {
   memset(c, 0, sizeof *c);
   c->nstacks = ml_stacks_count(&ml_core.stacks);
   if (!ml_dump_reserve(c->nstacks)) return ENOMEM;
@@ -90,21 +91,23 @@ int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res) {
   c->acc = s->acc;
   memset(c->acc, 0, (c->nstacks + 1) * sizeof(ml_acc_t));
   ml_agg_t g = {c->acc, c->nstacks, s->cap, res, 0};
-  ml_tables_t *t = &ml_core.tables;
-  for (unsigned i = 0; i < t->narenas; i++) {
-    ml_counts_t n;
-    uint64_t t0 = frozen ? 0 : ml_prim_now_ns();
-    ml_tables_visit(t, i, frozen, ml_agg_one, &g, &n);
-    if (!frozen) {
-      uint64_t dt = ml_prim_now_ns() - t0;
-      if (dt > res->pause_ns) res->pause_ns = dt;
+  if (scan) {
+    /* The scan's copy: its records are the ones classified. */
+    for (size_t i = 0; i < scan->n; i++) ml_agg_one(&scan->recs[i], &g);
+    c->n = scan->counts;
+    res->pause_ns = scan->lock_ns;
+  } else {
+    ml_tables_t *t = &ml_core.tables;
+    for (unsigned i = 0; i < t->narenas; i++) {
+      ml_counts_t n;
+      uint64_t t0 = frozen ? 0 : ml_prim_now_ns();
+      ml_tables_visit(t, i, frozen, ml_agg_one, &g, &n);
+      if (!frozen) {
+        uint64_t dt = ml_prim_now_ns() - t0;
+        if (dt > res->pause_ns) res->pause_ns = dt;
+      }
+      ml_counts_add(&c->n, &n);
     }
-    c->allocs += n.allocs;
-    c->frees += n.frees;
-    c->bytes_alloc += n.bytes_alloc;
-    c->bytes_freed += n.bytes_freed;
-    c->dropped += n.dropped;
-    c->replaced += n.replaced;
   }
   c->usable = g.usable;
   c->nstacks = g.nstacks;

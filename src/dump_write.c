@@ -259,18 +259,18 @@ static void ml_w_header(ml_writer_t *w, const ml_dump_req_t *q, unsigned seq,
 }
 
 static void ml_w_totals(ml_writer_t *w, const ml_dump_req_t *q, const ml_collect_t *c,
-                        const ml_dump_result_t *res) {
+                        const ml_dump_result_t *res, const ml_scan_t *scan) {
   size_t meta = ml_tables_metadata_bytes(&ml_core.tables) + ml_core.stacks.mapped +
                 ml_pagemap_mapped();
   ml_w_str(w, "[totals]\n");
-  ml_w_fmt(w, "tracked_allocs: %llu\ntracked_frees: %llu\n", (unsigned long long)c->allocs,
-           (unsigned long long)c->frees);
+  ml_w_fmt(w, "tracked_allocs: %llu\ntracked_frees: %llu\n", (unsigned long long)c->n.allocs,
+           (unsigned long long)c->n.frees);
   ml_w_fmt(w, "tracked_bytes_allocated: %llu\ntracked_bytes_freed: %llu\n",
-           (unsigned long long)c->bytes_alloc, (unsigned long long)c->bytes_freed);
+           (unsigned long long)c->n.bytes_alloc, (unsigned long long)c->n.bytes_freed);
   ml_w_fmt(w, "tracked_live_blocks: %llu\ntracked_live_bytes: %llu\n",
            (unsigned long long)res->blocks, (unsigned long long)res->bytes);
   ml_w_fmt(w, "dropped_records: %llu\nreplaced_records: %llu\n",
-           (unsigned long long)c->dropped, (unsigned long long)c->replaced);
+           (unsigned long long)c->n.dropped, (unsigned long long)c->n.replaced);
   ml_w_fmt(w, "stack_table_full: %llu\nunwind_failures: %llu\nstacks: %zu\n",
            (unsigned long long)ml_core.stacks.overflow,
            (unsigned long long)atomic_load(&ml_core.unwind_failures), c->nstacks);
@@ -278,6 +278,16 @@ static void ml_w_totals(ml_writer_t *w, const ml_dump_req_t *q, const ml_collect
   ml_w_fmt(w, "alloc_failures: %llu\n", (unsigned long long)atomic_load(&ml_core.alloc_failures));
   ml_w_fmt(w, "shadow_overflows: %llu\n", (unsigned long long)atomic_load(&ml_shadow_overflows));
   ml_w_fmt(w, "metadata_bytes: %zu\n", meta);
+  if (scan && scan->classified) {
+    ml_w_fmt(w, "leak_scan: done\nleak_scan_ms: %llu\nleak_scan_root_bytes: %llu\n"
+                "leak_scan_block_bytes: %llu\nleak_scan_faults: %llu\n",
+             (unsigned long long)(scan->ns / 1000000u), (unsigned long long)scan->root_bytes,
+             (unsigned long long)scan->block_bytes, (unsigned long long)scan->faults);
+  } else {
+    ml_w_str(w, "leak_scan: not done: ");
+    ml_w_text(w, scan && scan->why && scan->why[0] ? scan->why : "no memory for the scan");
+    ml_w_raw(w, "\n", 1);
+  }
   /* jemalloc's own statistics count every block, tracked or not; reading
    * them takes jemalloc's locks, which a snapshot child may find held by a
    * thread it does not have: only a thread's dump writes them.  The
@@ -313,7 +323,35 @@ static void ml_w_modules(ml_writer_t *w, size_t *nun_out) {
   }
 }
 
-static void ml_w_stacks(ml_writer_t *w, const ml_collect_t *c, size_t nun) {
+static void ml_w_unfreed(ml_writer_t *w, size_t id, const ml_acc_t *a, unsigned kind) {
+  ml_w_fmt(w, "%zu %llu %llu %llu %llu %llu %llu %s\n", id, (unsigned long long)a->blocks,
+           (unsigned long long)a->bytes, (unsigned long long)a->usable,
+           (unsigned long long)a->min_size, (unsigned long long)a->max_size,
+           (unsigned long long)a->oldest_seq, ml_kind_name(kind));
+}
+
+/* [unfreed] from the scan's records: one line per (stack, kind). */
+static void ml_w_groups(ml_writer_t *w, ml_scan_t *scan, size_t nstacks) {
+  ml_scan_sort_by_stack_kind(scan, nstacks);
+  ml_acc_t a;
+  for (size_t i = 0; i < scan->n;) {
+    uintptr_t key = scan->recs[i].ptr;
+    memset(&a, 0, sizeof a);
+    for (; i < scan->n && scan->recs[i].ptr == key; i++) {
+      const ml_rec_t *r = &scan->recs[i];
+      size_t sz = ml_rec_size(r);
+      if (!a.blocks || sz < a.min_size) a.min_size = sz;
+      if (sz > a.max_size) a.max_size = sz;
+      if (!a.blocks || ml_rec_seq(r) < a.oldest_seq) a.oldest_seq = ml_rec_seq(r);
+      a.blocks++;
+      a.bytes += sz;
+      a.usable += ml_backend.good_size(sz);
+    }
+    ml_w_unfreed(w, key >> 3, &a, key & 7);
+  }
+}
+
+static void ml_w_stacks(ml_writer_t *w, const ml_collect_t *c, size_t nun, ml_scan_t *scan) {
   const ml_acc_t *acc = c->acc;
   ml_w_str(w, "[stacks]\n");
   for (size_t id = 1; id <= c->nstacks; id++) {
@@ -334,13 +372,13 @@ static void ml_w_stacks(ml_writer_t *w, const ml_collect_t *c, size_t nun) {
     }
   }
   ml_w_str(w, "[unfreed]\n");
-  for (size_t id = 0; id <= c->nstacks; id++) {
-    const ml_acc_t *a = &acc[id];
-    if (!a->blocks) continue;
-    ml_w_fmt(w, "%zu %llu %llu %llu %llu %llu %llu\n", id, (unsigned long long)a->blocks,
-             (unsigned long long)a->bytes, (unsigned long long)a->usable,
-             (unsigned long long)a->min_size, (unsigned long long)a->max_size,
-             (unsigned long long)a->oldest_seq);
+  if (scan) {
+    ml_w_groups(w, scan, c->nstacks);
+  } else {
+    for (size_t id = 0; id <= c->nstacks; id++) {
+      const ml_acc_t *a = &acc[id];
+      if (a->blocks) ml_w_unfreed(w, id, a, ML_KIND_UNKNOWN);
+    }
   }
   ml_w_str(w, "[end]\n");
 }
@@ -420,6 +458,8 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
   uint64_t t_start = ml_prim_now_ns();
   if (!q->frozen) ml_lock(&ml_dump_lock);
   int rc = -1;
+  static ml_scan_t scan; /* one dump at a time: the dump lock, or a child */
+  bool have_scan = false;
 
   /* What the program holds, before this dump opens anything. */
   char path[64];
@@ -429,8 +469,20 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
   ml_proc_path(path, sizeof path, q->frozen ? q->pid : 0, "fd");
   bool have_fds = ml_prim_fd_counts_in(path, &fds) == 0;
 
+  /* The leak scan: records copied, then classified in a process of its
+   * own (this one when it is a snapshot child).  Its stack root starts at
+   * regs, above the dump's own frames. */
+  uintptr_t regs[ML_SCAN_NREGS];
+  ml_scan_save_regs(regs);
+  have_scan = ml_scan_collect(&scan, q->frozen) == 0;
+  if (have_scan) ml_scan_classify(&scan, (uintptr_t)regs, q->frozen);
   ml_collect_t c;
-  int err = ml_dump_collect(q->frozen, &c, res);
+  int err = ml_dump_collect(q->frozen, &c, res, have_scan ? &scan : NULL);
+  if (have_scan && scan.classified) {
+    res->classified = true;
+    for (size_t i = 0; i < scan.n; i++)
+      res->lost += scan.kind[i] == ML_KIND_DEFINITE || scan.kind[i] == ML_KIND_INDIRECT;
+  }
   if (err) {
     ml_dump_fail(res, err, "map", "scratch memory");
     goto out;
@@ -474,11 +526,11 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
            (unsigned long long)res->bytes);
   ml_w_fmt(w, "usable: %llu bytes\n", (unsigned long long)c.usable);
   ml_w_header(w, q, seq, have_status);
-  ml_w_totals(w, q, &c, res);
+  ml_w_totals(w, q, &c, res, have_scan ? &scan : NULL);
   ml_w_resources(w, have_status, &fds, have_fds);
   size_t nun;
   ml_w_modules(w, &nun);
-  ml_w_stacks(w, &c, nun);
+  ml_w_stacks(w, &c, nun, have_scan ? &scan : NULL);
   ml_w_flush(w);
 
   int werr = w->err;
@@ -507,6 +559,7 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
   }
   res->total_ns = ml_prim_now_ns() - t_start;
 out:
+  if (have_scan) ml_scan_release(&scan);
   if (!q->frozen) ml_unlock(&ml_dump_lock);
   return rc;
 }

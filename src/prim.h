@@ -145,4 +145,20 @@ int ml_prim_modules(ml_prim_module_fn fn, void *arg) ML_HIDDEN;
  * async-signal-safe. */
 int ml_prim_modules_maps(ml_prim_module_fn fn, void *arg) ML_HIDDEN;
 
+/* One line of /proc/self/maps. */
+typedef struct ml_map_s {
+  uintptr_t lo, hi;  // [lo, hi)
+  char perms[5];     // "rw-p", NUL-terminated
+  uintptr_t offset;  // file offset
+  const char *path;  // the rest of the line ("" for anonymous memory)
+} ml_map_t;
+
+/* Call fn for every mapping of /proc/self/maps, in address order, until
+ * it returns non-zero.  Returns what the last fn call returned, or -errno
+ * when the file cannot be read.  Static buffer: callers are serialised (the
+ * dump lock, or a dump's single-threaded child); fn must not call it
+ * again.  async-signal-safe. */
+typedef int (*ml_prim_map_fn)(const ml_map_t *m, void *arg);
+int ml_prim_maps_foreach(ml_prim_map_fn fn, void *arg) ML_HIDDEN;
+
 #endif /* ML_PRIM_H */

@@ -408,28 +408,32 @@ static uintptr_t ml_hex(const char **p) {
   }
 }
 
-/* One line: "lo-hi perms offset dev inode   path". */
-static int ml_maps_line(char *line, ml_prim_module_fn fn, void *arg) {
+/* One line: "lo-hi perms offset dev inode   path".  Returns false when it
+ * is not in that form. */
+static bool ml_maps_parse(char *line, ml_map_t *m) {
   const char *p = line;
-  uintptr_t lo = ml_hex(&p);
-  if (*p++ != '-') return 0;
-  uintptr_t hi = ml_hex(&p);
-  if (*p++ != ' ' || p[0] != 'r') return 0;
-  p += 5; /* "rwxp " */
-  uintptr_t off = ml_hex(&p);
-  if (off != 0) return 0;
+  m->lo = ml_hex(&p);
+  if (*p++ != '-') return false;
+  m->hi = ml_hex(&p);
+  if (*p++ != ' ') return false;
+  for (int i = 0; i < 4; i++) {
+    if (!p[i]) return false;
+    m->perms[i] = p[i];
+  }
+  m->perms[4] = 0;
+  p += 4;
+  if (*p++ != ' ') return false;
+  m->offset = ml_hex(&p);
   for (int field = 0; field < 2; field++) { /* dev, inode */
     while (*p == ' ') p++;
     while (*p && *p != ' ') p++;
   }
   while (*p == ' ') p++;
-  const char *path = p;
-  if (strcmp(path, "[vdso]") == 0) path = "linux-vdso.so.1";
-  else if (path[0] != '/') return 0;
-  return ml_maps_object(lo, hi, path, fn, arg);
+  m->path = p;
+  return true;
 }
 
-int ml_prim_modules_maps(ml_prim_module_fn fn, void *arg) {
+int ml_prim_maps_foreach(ml_prim_map_fn fn, void *arg) {
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -errno;
   size_t have = 0;
@@ -443,7 +447,8 @@ int ml_prim_modules_maps(ml_prim_module_fn fn, void *arg) {
     char *line = ml_maps_buf, *nl;
     while (rc == 0 && (nl = strchr(line, '\n')) != NULL) {
       *nl = 0;
-      rc = ml_maps_line(line, fn, arg);
+      ml_map_t m;
+      if (ml_maps_parse(line, &m)) rc = fn(&m, arg);
       line = nl + 1;
     }
     if (rc) break;
@@ -453,4 +458,24 @@ int ml_prim_modules_maps(ml_prim_module_fn fn, void *arg) {
   }
   close(fd);
   return rc;
+}
+
+typedef struct ml_maps_obj_s {
+  ml_prim_module_fn fn;
+  void *arg;
+} ml_maps_obj_t;
+
+/* A readable mapping at offset 0 of a file, or the vDSO: an object? */
+static int ml_maps_object_line(const ml_map_t *m, void *arg) {
+  const ml_maps_obj_t *a = arg;
+  if (m->perms[0] != 'r' || m->offset != 0) return 0;
+  const char *path = m->path;
+  if (strcmp(path, "[vdso]") == 0) path = "linux-vdso.so.1";
+  else if (path[0] != '/') return 0;
+  return ml_maps_object(m->lo, m->hi, path, a->fn, a->arg);
+}
+
+int ml_prim_modules_maps(ml_prim_module_fn fn, void *arg) {
+  ml_maps_obj_t a = {fn, arg};
+  return ml_prim_maps_foreach(ml_maps_object_line, &a);
 }

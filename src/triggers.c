@@ -584,13 +584,19 @@ void ml_triggers_at_exit(void *unused) {
   /* From here on allocations and frees still work but are not recorded. */
   atomic_store(&ml_core.state, ML_STATE_SHUTDOWN);
   if (rc == 0 && !ml_option_get(ML_OPT_QUIET)) {
+    char lost[64] = "";
+    if (res.classified)
+      ml_snprintf(lost, sizeof lost, "; %llu definitely or indirectly lost",
+                  (unsigned long long)res.lost);
     ml_info("%llu unfreed blocks, %llu bytes, from %llu stacks (blocks of %zu bytes "
-            "and more); dump: %s",
+            "and more%s); dump: %s",
             (unsigned long long)res.blocks, (unsigned long long)res.bytes,
-            (unsigned long long)res.stacks, ml_gate.threshold, res.path);
+            (unsigned long long)res.stacks, ml_gate.threshold, lost, res.path);
   }
   int code = (int)ml_option_get(ML_OPT_LEAK_EXITCODE);
-  if (rc == 0 && code && res.blocks) {
+  /* With leak kinds, what the report fails on: definitely and indirectly
+   * lost blocks (not stdio's buffers, nor a forked child's inherited ones). */
+  if (rc == 0 && code && (res.classified ? res.lost : res.blocks)) {
     /* exit() flushes stdio only after its handlers: do it now, then leave
      * with the leak status without running anything twice.  (The one stdio
      * call of the library, at exit time only.) */

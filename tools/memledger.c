@@ -104,6 +104,8 @@ static const char usage_main[] =
   "      --hide REGEX        drop the frames whose function matches (repeatable)\n"     \
   "  -S, --suppress FILE     suppression rules (repeatable; syntax in memledger(1))\n"   \
   "      --no-default-suppressions  do not apply the built-in rules\n"                   \
+  "      --kinds LIST        leak kinds to show: definite,indirect,possible,reachable\n" \
+  "                          or all (default: all but reachable, as memcheck)\n"       \
   "      --debug-dir DIRS    ':'-separated roots for .build-id debug files\n"            \
   "                          (default /usr/lib/debug)\n"                                 \
   "      --sysroot DIR       prefix for the module paths of the dump\n"                  \
@@ -165,7 +167,8 @@ static const char usage_run[] =
     "                          into the same --dir)\n"
     "      --set NAME=VALUE    any other option: MEMLEDGER_NAME=VALUE\n"
     "      --fail-on-leak[=N]  exit 99 when more than N blocks (default 0) remain\n"
-    "                          after suppressions and PROG itself exited 0\n"
+    "                          after suppressions and PROG itself exited 0 (with\n"
+    "                          leak kinds: definitely and indirectly lost only)\n"
     "      --lib PATH          the library to preload (default: $MEMLEDGER_LIB, the\n"
     "                          build tree, then " MLR_LIBDIR "/libmemledger.so)\n"
     "  -q, --quiet             no report, only the exit status (and --fail-on-leak)\n"
@@ -221,7 +224,8 @@ enum {
   OPT_TRACE_CHILDREN,
   OPT_HTML_ROWS,
   OPT_ALLOC_FN,
-  OPT_HIDE
+  OPT_HIDE,
+  OPT_KINDS
 };
 
 #define REPORT_LONGOPTS                                                                  \
@@ -237,7 +241,8 @@ enum {
       {"color", required_argument, NULL, OPT_COLOR},                                     \
       {"html-rows", required_argument, NULL, OPT_HTML_ROWS},                             \
       {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},                               \
-      {"hide", required_argument, NULL, OPT_HIDE}, {                                     \
+      {"hide", required_argument, NULL, OPT_HIDE},                                       \
+      {"kinds", required_argument, NULL, OPT_KINDS}, {                                   \
     "help", no_argument, NULL, 'h'                                                       \
   }
 #define REPORT_SHORTOPTS "f:o:s:n:w:m:F:S:h"
@@ -313,6 +318,11 @@ static bool report_opt(const char *cmd, ropts_t *r, int c, const char *arg) {
     r->ro.hide = r->hide = str_push(r->hide, &r->ro.nhide, arg);
     return true;
   case OPT_NO_DEFAULTS: r->no_defaults = true; return true;
+  case OPT_KINDS: {
+    mlr_err_t e;
+    if (mlr_kinds_parse(arg, &r->ro.kinds, &e)) die_usage(cmd, "%s", e.msg);
+    return true;
+  }
   case OPT_DEBUG_DIR: r->debug_dirs = arg; return true;
   case OPT_SYSROOT: r->sysroot = arg; return true;
   case OPT_HTML_ROWS:
@@ -436,7 +446,8 @@ static int load_dump(const char *path, const ropts_t *r, mlr_dump_t *d) {
   return 0;
 }
 
-/* Report one dump to out.  *remaining gets the blocks left after suppressions. */
+/* Report one dump to out.  *remaining gets the blocks left after
+ * suppressions (definitely and indirectly lost ones when classified). */
 static int report_one(const char *path, const ropts_t *r, const mlr_supp_t *supp,
                       FILE *out, uint64_t *remaining) {
   format_fn fn = find_format("report ", r->format ? r->format : "text", false);
@@ -452,7 +463,12 @@ static int report_one(const char *path, const ropts_t *r, const mlr_supp_t *supp
     mlr_dump_free(&d);
     return EXIT_USAGE;
   }
-  if (remaining) *remaining = rep.shown_blocks;
+  /* --fail-on-leak counts what LSan fails on: definitely and indirectly
+   * lost blocks, when the dump has kinds; else every remaining block. */
+  if (remaining)
+    *remaining = rep.classified ? rep.kind_blocks[MLR_KIND_DEFINITE] +
+                                      rep.kind_blocks[MLR_KIND_INDIRECT]
+                                : rep.shown_blocks;
   mlr_format_opts_t fo = {
       .color = use_color(r, out), .title = path, .html_rows = r->html_rows};
   mlr_progress_t pr;
@@ -561,6 +577,7 @@ static int cmd_diff(int argc, char **argv) {
   mlr_err_t err;
   mlr_report_opts_t ro = r.ro;
   ro.supp = supp;
+  if (!ro.kinds) ro.kinds = MLR_KINDS_ALL; /* growth of any kind: a cache grows reachable */
   if (mlr_report_build(&r0, &d0, &ro, &err) || mlr_report_build(&r1, &d1, &ro, &err)) {
     msg("%s", err.msg);
     rc = EXIT_USAGE;
@@ -1458,7 +1475,8 @@ static int cmd_run(int argc, char **argv) {
   }
   if (report_rc && rc == 0) rc = report_rc;
   if (fail && rc == 0 && mine && total_remaining > fail_max) {
-    msg("%llu %s remain after suppressions (--fail-on-leak=%llu): exit status %d",
+    msg("%llu %s (definitely or indirectly lost, or unclassified) remain after "
+        "suppressions (--fail-on-leak=%llu): exit status %d",
         (unsigned long long)total_remaining,
         mlr_plural(total_remaining, "block", "blocks"), (unsigned long long)fail_max,
         EXIT_LEAK);

@@ -50,6 +50,21 @@ typedef struct mlr_frame_s {
   const char *note;     // why it is unknown ("no symbols", "build id differs"), or NULL
 } mlr_frame_t;
 
+/* memcheck's leak kinds ([unfreed] of a version 2 dump).  UNKNOWN: a
+ * version 1 dump, or no scan was made (reported as before). */
+typedef enum mlr_kind_e {
+  MLR_KIND_UNKNOWN,
+  MLR_KIND_DEFINITE,  // definitely lost
+  MLR_KIND_INDIRECT,  // indirectly lost
+  MLR_KIND_POSSIBLE,  // possibly lost
+  MLR_KIND_REACHABLE, // still reachable
+  MLR_KIND_COUNT
+} mlr_kind_t;
+/* The dump's word for a kind ("definite", ..., "-"). */
+const char *mlr_kind_word(mlr_kind_t k);
+/* Parse a dump's word; 0, or -1 when unknown. */
+int mlr_kind_parse(const char *s, size_t n, mlr_kind_t *out);
+
 typedef struct mlr_stack_s {
   uint32_t id;              // the dump's stack id (0: "stack table full")
   size_t nraw;
@@ -66,11 +81,13 @@ typedef struct mlr_stack_s {
   /* Filled by the report builder with --alloc-fn / --hide (report_trim.c): */
   size_t hidden;            // frames removed from this stack
   uint32_t merged;          // other stacks of the dump merged into this one
+  /* From [unfreed] of a version 2 dump: one mlr_stack_t per (stack, kind). */
+  mlr_kind_t kind;
 } mlr_stack_t;
 
 typedef struct mlr_dump_s {
   char *path;               // file it was read from
-  int version;              // 1
+  int version;              // 1 or 2
   uint64_t unfreed_blocks;  // the "unfreed:" line
   uint64_t unfreed_bytes;
   uint64_t usable_bytes;    // the "usable:" line
@@ -79,7 +96,7 @@ typedef struct mlr_dump_s {
   size_t nmodules;
   mlr_module_t *modules;
   size_t nstacks;           // stacks that have unfreed blocks
-  mlr_stack_t *stacks;      // in file order; ids unique
+  mlr_stack_t *stacks;      // in file order; (id, kind) unique
   void *pool;               // owned strings (private)
 } mlr_dump_t;
 
@@ -148,6 +165,14 @@ typedef struct mlr_report_s {
   mlr_sort_t sort;
   mlr_weight_t weight;      // for folded/html/pprof weights
   size_t top;               // 0 = all
+  /* Leak kinds (a dump with a leak scan): totals of the stacks that pass
+   * the filters and are not suppressed, per kind (memcheck's LEAK SUMMARY),
+   * and those left out by --kinds. */
+  bool classified;          // some stack has a kind (the dump's scan ran)
+  unsigned kinds;           // kinds shown (bit per mlr_kind_t)
+  uint64_t kind_blocks[MLR_KIND_COUNT], kind_bytes[MLR_KIND_COUNT];
+  size_t nhidden;           // stacks left out by --kinds
+  uint64_t hidden_blocks, hidden_bytes;
 } mlr_report_t;
 
 /* ---- a diff between two dumps ---------------------------------------------- */
@@ -242,7 +267,20 @@ typedef struct mlr_report_opts_s {
   size_t nalloc_fn;            // innermost down to the last match
   const char *const *hide;     // --hide: drop matching frames anywhere
   size_t nhide;
+  unsigned kinds;            // kinds to show, a bit per mlr_kind_t (MLR_KINDS_BIT);
+                             // 0: MLR_KINDS_DEFAULT.  Unknown kinds always show.
 } mlr_report_opts_t;
+#define MLR_KINDS_BIT(k) (1u << (k))
+#define MLR_KINDS_DEFAULT                                                      \
+  (MLR_KINDS_BIT(MLR_KIND_DEFINITE) | MLR_KINDS_BIT(MLR_KIND_INDIRECT) |       \
+   MLR_KINDS_BIT(MLR_KIND_POSSIBLE))
+#define MLR_KINDS_ALL (MLR_KINDS_DEFAULT | MLR_KINDS_BIT(MLR_KIND_REACHABLE))
+/* Parse a --kinds list ("definite,indirect", "all", "none"; memcheck's
+ * names "definite", "indirect", "possible", "reachable").  Returns 0, or -1
+ * with err. */
+int mlr_kinds_parse(const char *list, unsigned *out, mlr_err_t *err);
+/* memcheck's words for a kind: "definitely lost", ... */
+const char *mlr_kind_title(mlr_kind_t k);
 
 /* Apply suppressions (to the stacks as symbolized), then --alloc-fn and
  * --hide (the dump's stacks are changed in place: frames removed, stacks

@@ -338,6 +338,7 @@ int mlr_report_build(mlr_report_t *r, mlr_dump_t *d, const mlr_report_opts_t *o,
   r->sort = o ? o->sort : MLR_SORT_BYTES;
   r->weight = o ? o->weight : MLR_WEIGHT_BYTES;
   r->top = o ? o->top : 0;
+  r->kinds = o && o->kinds ? o->kinds : MLR_KINDS_DEFAULT;
   regex_t mre, fre;
   bool have_m = o && o->module_re, have_f = o && o->function_re;
   mlr_trim_t *trim = NULL;
@@ -376,6 +377,15 @@ int mlr_report_build(mlr_report_t *r, mlr_dump_t *d, const mlr_report_opts_t *o,
       r->suppressed[r->nsuppressed++] = s;
       r->suppressed_blocks += s->blocks;
       r->suppressed_bytes += s->bytes;
+      continue;
+    }
+    r->kind_blocks[s->kind] += s->blocks;
+    r->kind_bytes[s->kind] += s->bytes;
+    if (s->kind != MLR_KIND_UNKNOWN) r->classified = true;
+    if (s->kind != MLR_KIND_UNKNOWN && !(r->kinds & MLR_KINDS_BIT(s->kind))) {
+      r->nhidden++;
+      r->hidden_blocks += s->blocks;
+      r->hidden_bytes += s->bytes;
     } else {
       r->shown[r->nshown++] = s;
       r->shown_blocks += s->blocks;
@@ -421,4 +431,39 @@ void mlr_report_supp_totals(const mlr_report_t *r,
     fn(names[k], st, bl, by, arg);
   }
   free(names);
+}
+
+/* ---- leak kinds ---------------------------------------------------------------- */
+
+const char *mlr_kind_title(mlr_kind_t k) {
+  static const char *const t[MLR_KIND_COUNT] = {"unclassified", "definitely lost",
+                                                "indirectly lost", "possibly lost",
+                                                "still reachable"};
+  return (unsigned)k < MLR_KIND_COUNT ? t[k] : t[0];
+}
+
+int mlr_kinds_parse(const char *list, unsigned *out, mlr_err_t *err) {
+  unsigned k = 0;
+  const char *p = list;
+  if (!strcmp(list, "all")) {
+    *out = MLR_KINDS_ALL;
+    return 0;
+  }
+  if (!strcmp(list, "none")) { /* only what has no kind (old dumps) */
+    *out = MLR_KINDS_BIT(MLR_KIND_UNKNOWN);
+    return 0;
+  }
+  while (*p) {
+    size_t n = strcspn(p, ",");
+    mlr_kind_t kind;
+    if (mlr_kind_parse(p, n, &kind) || kind == MLR_KIND_UNKNOWN)
+      return mlr_fail(err, "--kinds: '%.*s' is not one of definite, indirect, possible, "
+                           "reachable, all, none", (int)n, p);
+    k |= MLR_KINDS_BIT(kind);
+    p += n;
+    if (*p == ',') p++;
+  }
+  if (!k) return mlr_fail(err, "--kinds: empty list");
+  *out = k;
+  return 0;
 }

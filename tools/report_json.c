@@ -91,6 +91,7 @@ static void json_stack(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s, boo
           s->id, (unsigned long long)s->blocks, (unsigned long long)s->bytes,
           (unsigned long long)s->usable, (unsigned long long)s->min_size,
           (unsigned long long)s->max_size, (unsigned long long)s->oldest_seq);
+  if (s->kind != MLR_KIND_UNKNOWN) fprintf(out, ", \"kind\": \"%s\"", mlr_kind_word(s->kind));
   if (s->merged || s->hidden) // only with --alloc-fn/--hide
     fprintf(out, ", \"merged\": %u, \"hidden_frames\": %zu", (unsigned)s->merged, s->hidden);
   if (supp) {
@@ -135,6 +136,20 @@ int mlr_format_json(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
   fprintf(out, ",\n  \"remaining\": {\"blocks\": %llu, \"bytes\": %llu, \"stacks\": %zu}",
           (unsigned long long)r->shown_blocks, (unsigned long long)r->shown_bytes,
           r->nshown);
+  if (r->classified) {
+    /* memcheck's LEAK SUMMARY: every kind, whatever --kinds shows. */
+    fputs(",\n  \"leak_kinds\": {", out);
+    for (int k = MLR_KIND_DEFINITE; k < MLR_KIND_COUNT; k++)
+      fprintf(out, "%s\"%s\": {\"blocks\": %llu, \"bytes\": %llu, \"shown\": %s}",
+              k == MLR_KIND_DEFINITE ? "" : ", ", mlr_kind_word((mlr_kind_t)k),
+              (unsigned long long)r->kind_blocks[k], (unsigned long long)r->kind_bytes[k],
+              r->kinds & MLR_KINDS_BIT(k) ? "true" : "false");
+    if (r->kind_blocks[MLR_KIND_UNKNOWN])
+      fprintf(out, ", \"unclassified\": {\"blocks\": %llu, \"bytes\": %llu, \"shown\": true}",
+              (unsigned long long)r->kind_blocks[MLR_KIND_UNKNOWN],
+              (unsigned long long)r->kind_bytes[MLR_KIND_UNKNOWN]);
+    fputs("}", out);
+  }
   fprintf(out, ",\n  \"sort\": \"%s\"", r->sort == MLR_SORT_COUNT ? "count" : "bytes");
   size_t n = r->top && r->top < r->nshown ? r->top : r->nshown;
   fputs(",\n  \"stacks\": [", out);

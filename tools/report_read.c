@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report_read.c - the dump reader of the memledger command: parses and
- * validates a dump (doc/dump-format.md, version 1) into an mlr_dump_t.
+ * validates a dump (doc/dump-format.md, versions 1 and 2) into an mlr_dump_t.
  * Also the per-dump string pool and the checked allocation helpers that the
  * other tools/ files use.  Runs outside the target process.
  * Invariant: any input (truncated, binary, hostile) gives either a complete,
@@ -141,7 +141,7 @@ typedef struct raw_stack_s {
   uint32_t epoch; // from [stack_epochs]
   size_t nraw;
   uint64_t *raw;
-  bool used;
+  unsigned used; // kinds listed in [unfreed] (bit per mlr_kind_t)
   UT_hash_handle hh;
 } raw_stack_t;
 
@@ -316,11 +316,22 @@ static int parse_unfreed(parser_t *p, const char *s, const char *end, uint64_t s
   uint64_t v[7];
   for (int i = 0; i < 7; i++) {
     if ((i && get_sep(&s, end)) || get_dec(&s, end, &v[i]))
-      return perr(
-          p, "bad unfreed line: expected 7 numbers \"<stack> <blocks> <bytes> <usable> "
-             "<smallest> <largest> <oldest>\"");
+      return perr(p, p->d->version >= 2
+                         ? "bad unfreed line: expected 7 numbers and a kind \"<stack> <blocks> "
+                           "<bytes> <usable> <smallest> <largest> <oldest> <kind>\""
+                         : "bad unfreed line: expected 7 numbers \"<stack> <blocks> <bytes> "
+                           "<usable> <smallest> <largest> <oldest>\"");
   }
-  if (s != end) return perr(p, "bad unfreed line: more than 7 fields");
+  mlr_kind_t kind = MLR_KIND_UNKNOWN;
+  if (p->d->version >= 2) {
+    if (get_sep(&s, end)) return perr(p, "bad unfreed line: no kind after 7 numbers");
+    const char *w = s;
+    while (s < end && *s != ' ') s++;
+    if (mlr_kind_parse(w, (size_t)(s - w), &kind))
+      return perr(p, "bad unfreed line: unknown kind \"%.*s\"", (int)(s - w > 40 ? 40 : s - w), w);
+  }
+  if (s != end)
+    return perr(p, "bad unfreed line: more than %d fields", p->d->version >= 2 ? 8 : 7);
   if (v[0] > UINT32_MAX) return perr(p, "bad stack id %llu", (unsigned long long)v[0]);
   uint32_t id = (uint32_t)v[0];
   if (v[1] == 0) return perr(p, "stack %u: 0 blocks", id);
@@ -333,11 +344,12 @@ static int parse_unfreed(parser_t *p, const char *s, const char *end, uint64_t s
   if (id) {
     HASH_FIND(hh, p->by_id, &id, sizeof id, rs);
     if (!rs) return perr(p, "stack %u is not in [stacks]", id);
-    if (rs->used) return perr(p, "stack %u listed twice in [unfreed]", id);
-    rs->used = true;
+    if (rs->used & (1u << kind)) return perr(p, "stack %u listed twice in [unfreed]", id);
+    rs->used |= 1u << kind;
   } else {
     for (size_t i = 0; i < p->d->nstacks; i++)
-      if (p->d->stacks[i].id == 0) return perr(p, "stack 0 listed twice in [unfreed]");
+      if (p->d->stacks[i].id == 0 && p->d->stacks[i].kind == kind)
+        return perr(p, "stack 0 listed twice in [unfreed]");
   }
   if (sums[0] + v[1] < sums[0] || sums[1] + v[2] < sums[1])
     return perr(p, "unfreed totals overflow");
@@ -357,6 +369,7 @@ static int parse_unfreed(parser_t *p, const char *s, const char *end, uint64_t s
   st->min_size = v[4];
   st->max_size = v[5];
   st->oldest_seq = v[6];
+  st->kind = kind;
   return 0;
 }
 
@@ -370,11 +383,11 @@ static int parse_first_lines(parser_t *p, unsigned ln, const char *s, const char
     const char *q = s + sizeof magic - 1;
     uint64_t v;
     if (get_dec(&q, end, &v) || q != end) return perr(p, "bad format line");
-    if (v != 1)
+    if (v != 1 && v != 2)
       return perr(
-          p, "dump format version %llu is not supported (this memledger reads version 1)",
+          p, "dump format version %llu is not supported (this memledger reads versions 1 and 2)",
           (unsigned long long)v);
-    d->version = 1;
+    d->version = (int)v;
     return 0;
   }
   if (ln == 2) {
@@ -702,4 +715,22 @@ void mlr_out_abort(mlr_out_t *o) {
   free(o->tmp);
   free(o->path);
   memset(o, 0, sizeof *o);
+}
+
+/* ---- leak kinds ------------------------------------------------------------------- */
+
+static const char *const kind_words[MLR_KIND_COUNT] = {"-", "definite", "indirect",
+                                                       "possible", "reachable"};
+
+const char *mlr_kind_word(mlr_kind_t k) {
+  return (unsigned)k < MLR_KIND_COUNT ? kind_words[k] : "-";
+}
+
+int mlr_kind_parse(const char *s, size_t n, mlr_kind_t *out) {
+  for (int k = 0; k < MLR_KIND_COUNT; k++)
+    if (strlen(kind_words[k]) == n && memcmp(s, kind_words[k], n) == 0) {
+      *out = (mlr_kind_t)k;
+      return 0;
+    }
+  return -1;
 }

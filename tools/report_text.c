@@ -101,6 +101,40 @@ static void supp_line(const char *rule, uint64_t st, uint64_t bl, uint64_t by,
   fprintf(out, ": %s\n", mlr_safe(rule));
 }
 
+/* 22573 -> "22,573" (valgrind's %'llu). */
+static const char *thousands(uint64_t v, char *buf) {
+  char tmp[32];
+  int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v), o = 0;
+  for (int i = 0; i < n; i++) {
+    if (i && (n - i) % 3 == 0) buf[o++] = ',';
+    buf[o++] = tmp[i];
+  }
+  buf[o] = 0;
+  return buf;
+}
+
+/* memcheck's LEAK SUMMARY, in its words and layout (blocks not in unknown
+ * kinds; suppressed: every kind). */
+static void leak_summary(FILE *out, const mlr_report_t *r) {
+  static const struct { int kind; const char *label; } rows[] = {
+      {MLR_KIND_DEFINITE, "   definitely lost"}, {MLR_KIND_INDIRECT, "   indirectly lost"},
+      {MLR_KIND_POSSIBLE, "     possibly lost"}, {MLR_KIND_REACHABLE, "   still reachable"},
+      {-1, "        suppressed"}};
+  char a[40], b[40];
+  fputs("\nLEAK SUMMARY:\n", out);
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    uint64_t bl = rows[i].kind < 0 ? r->suppressed_blocks : r->kind_blocks[rows[i].kind];
+    uint64_t by = rows[i].kind < 0 ? r->suppressed_bytes : r->kind_bytes[rows[i].kind];
+    fprintf(out, "%s: %s bytes in %s blocks\n", rows[i].label, thousands(by, a),
+            thousands(bl, b));
+  }
+  if (r->kind_blocks[MLR_KIND_UNKNOWN]) {
+    fprintf(out, "      unclassified: %s bytes in %s blocks\n",
+            thousands(r->kind_bytes[MLR_KIND_UNKNOWN], a),
+            thousands(r->kind_blocks[MLR_KIND_UNKNOWN], b));
+  }
+}
+
 /* ---- the report ------------------------------------------------------------------ */
 
 int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o,
@@ -127,9 +161,9 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
   fputs("  unfreed:    ", out);
   amount(out, d->unfreed_blocks, d->unfreed_bytes, d->nstacks);
   fputc('\n', out);
-  uint64_t fb = d->unfreed_blocks - r->shown_blocks - r->suppressed_blocks;
-  uint64_t fy = d->unfreed_bytes - r->shown_bytes - r->suppressed_bytes;
-  size_t fs = d->nstacks - r->nshown - r->nsuppressed;
+  uint64_t fb = d->unfreed_blocks - r->shown_blocks - r->suppressed_blocks - r->hidden_blocks;
+  uint64_t fy = d->unfreed_bytes - r->shown_bytes - r->suppressed_bytes - r->hidden_bytes;
+  size_t fs = d->nstacks - r->nshown - r->nsuppressed - r->nhidden;
   if (fs) {
     fputs("  filtered:   ", out);
     amount(out, fb, fy, fs);
@@ -139,6 +173,11 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
   amount(out, r->suppressed_blocks, r->suppressed_bytes, r->nsuppressed);
   fputc('\n', out);
   mlr_report_supp_totals(r, supp_line, out);
+  if (r->nhidden) {
+    fputs("  not shown:  ", out);
+    amount(out, r->hidden_blocks, r->hidden_bytes, r->nhidden);
+    fputs(" of kinds left out by --kinds\n", out);
+  }
   fprintf(out, "%s  remaining:  ", bold);
   amount(out, r->shown_blocks, r->shown_bytes, r->nshown);
   fprintf(out, "%s\n", plain);
@@ -158,7 +197,9 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
   for (size_t i = 0; i < n; i++) {
     const mlr_stack_t *s = r->shown[i];
     char am[160];
-    fprintf(out, "\n%s%s, stack %u", bold, mlr_stack_amount(s, am, sizeof am), s->id);
+    fprintf(out, "\n%s%s", bold, mlr_stack_amount(s, am, sizeof am));
+    if (s->kind != MLR_KIND_UNKNOWN) fprintf(out, ", %s", mlr_kind_title(s->kind));
+    fprintf(out, ", stack %u", s->id);
     if (s->merged)
       fprintf(out, " and %u more merged by --alloc-fn/--hide", (unsigned)s->merged);
     fprintf(out, ":%s\n", plain);
@@ -174,6 +215,7 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
     amount(out, bl, by, r->nshown - n);
     fputs(" more (--top)\n", out);
   }
+  if (r->classified) leak_summary(out, r);
   return mlr_io_result(out, err);
 }
 

@@ -163,7 +163,9 @@ void mlr_trim_apply(const mlr_trim_t *t, mlr_dump_t *d) {
   for (size_t i = 0; i < d->nstacks; i++) {
     mlr_stack_t *s = &d->stacks[i];
     char *frames = mlr_stack_key(d, s), *key;
-    if (asprintf(&key, "%s\x1d%s", frames, s->suppressed_by ? s->suppressed_by : "") < 0)
+    /* A stack is listed once per leak kind: kinds never merge. */
+    if (asprintf(&key, "%s\x1d%s\x1d%d", frames, s->suppressed_by ? s->suppressed_by : "",
+                 (int)s->kind) < 0)
       mlr_oom();
     free(frames);
     seen_t *e;

@@ -28,7 +28,7 @@ plugin_frames() { frames_of "$1" | sed -n '1,2p'; }
 d=$(fresh_dir keep)
 ml_run "$d" "$PROG" "$PLUGIN" keep >"$d/out" 2>"$d/err"
 f=$(only_dump "$d")
-"$ML" report --color never "$f" >"$d/report" 2>"$d/rerr"
+"$ML" report --kinds all --color never "$f" >"$d/report" 2>"$d/rerr"
 tap_eq "kept loaded: the two module frames are symbolized in ht_plugin.so" \
   "ht_plugin_inner ht_plugin_leak" \
   "$(plugin_frames "$d/report" | grep 'ht_plugin.so' | sed -n 's/.* in \([a-z_]*\) .*/\1/p' | tr '\n' ' ' | sed 's/ $//')"
@@ -45,7 +45,7 @@ tap_eq "the 7777-byte leak of the unloaded module is still unfreed" "1 7777" \
 # [modules] lists what is loaded at dump time; [unloaded] what went before.
 tap_eq "[modules] has no line for the unloaded module, [unloaded] has one" "|1" \
   "$(dump_section "$f" modules 2>/dev/null | grep 'ht_plugin\.so')|$(dump_section "$f" unloaded 2>/dev/null | grep -c 'ht_plugin\.so')"
-"$ML" report --color never "$f" >"$d/report" 2>"$d/rerr"
+"$ML" report --kinds all --color never "$f" >"$d/report" 2>"$d/rerr"
 rrc=$?
 tap_eq "memledger report reads it (status 0)" 0 "$rrc"
 pf=$(plugin_frames "$d/report")
@@ -57,7 +57,7 @@ d=$(fresh_dir reuse)
 ml_run "$d" "$PROG" "$PLUGIN" reuse "$OTHER" >"$d/out" 2>"$d/err"
 rc=$?
 f=$(only_dump "$d")
-"$ML" report --color never "$f" >"$d/report" 2>"$d/rerr"
+"$ML" report --kinds all --color never "$f" >"$d/report" 2>"$d/rerr"
 pf=$(plugin_frames "$d/report")
 tap_eq "reuse: exit 0, one dump, the 7777-byte leak there" "0|1 7777" \
   "$rc|$(unfreed_by_size "$f" 7777 2>/dev/null | awk '{ print $2, $3 }')"

@@ -47,7 +47,10 @@ else
   tap_fail "the exit dump's unfreed blocks and bytes equal what the program holds" \
     "program: ${live:-<no live line>}" "dump: $(dump_unfreed "$last" 2>/dev/null)"
 fi
-if [ "$(grep -c '' "$d/err")" = 1 ] && grep -q '^memledger: [0-9]* unfreed blocks' "$d/err"; then
+# (a request that finds 16 dumps still being written is dropped, with one
+# warning: each dump now also runs the leak scan in its snapshot process)
+grep -v 'dumps are still being written: a dump request was dropped$' "$d/err" >"$d/err2"
+if [ "$(grep -c '' "$d/err2")" = 1 ] && grep -q '^memledger: [0-9]* unfreed blocks' "$d/err2"; then
   tap_ok "stderr holds the summary line only"
 else
   tap_fail "stderr holds the summary line only" "$(head -20 "$d/err")"

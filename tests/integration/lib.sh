@@ -164,7 +164,7 @@ only_dump() {
 
 # dump_complete FILE: the first line is the format line, the last is [end].
 dump_complete() {
-  [ -f "$1" ] && [ "$(head -n1 "$1")" = "memledger-dump 1" ] &&
+  [ -f "$1" ] && [ "$(head -n1 "$1")" = "memledger-dump 2" ] &&
     [ "$(tail -n1 "$1")" = "[end]" ]
 }
 
@@ -178,13 +178,32 @@ dump_header() {
   awk -v k="$2:" '/^\[(resources|modules)\]$/ { exit } $1 == k { sub(/^[^:]*: /, ""); print; exit }' "$1"
 }
 
-# dump_section FILE NAME: the lines of section [NAME]
-dump_section() {
+# dump_section_raw FILE NAME: the lines of section [NAME]
+dump_section_raw() {
   awk -v s="[$2]" '$0 == s { on = 1; next } /^\[[a-z]+\]$/ { on = 0 } on' "$1"
+}
+# dump_section FILE NAME: the same, but [unfreed] merged per stack in the
+# shape of format 1 (7 numbers: format 2 has a line per stack and leak kind;
+# kinds.sh reads those with dump_section_raw)
+dump_section() {
+  if [ "$2" = unfreed ]; then
+    dump_section_raw "$1" unfreed | awk '
+      { id = $1
+        if (!(id in b)) { order[n++] = id; mn[id] = $5; mx[id] = $6; old[id] = $7 }
+        b[id] += $2; y[id] += $3; u[id] += $4
+        if ($5 < mn[id]) mn[id] = $5
+        if ($6 > mx[id]) mx[id] = $6
+        if ($7 < old[id]) old[id] = $7 }
+      END { for (i = 0; i < n; i++) { id = order[i]
+              printf "%s %.0f %.0f %.0f %.0f %.0f %.0f\n", id, b[id], y[id], u[id], mn[id], mx[id], old[id] } }'
+  else
+    dump_section_raw "$@"
+  fi
 }
 
 # dump_consistent FILE: complete, and the unfreed line equals the sums of
-# the [unfreed] section, whose lines are well formed (7 numbers, min <= max,
+# the [unfreed] section, whose lines are well formed (7 numbers and a leak
+# kind, one line per stack and kind, min <= max,
 # blocks*min <= bytes <= blocks*max, usable >= bytes) and whose stacks are
 # listed in [stacks].  Prints the reason when not.
 dump_consistent() {
@@ -199,8 +218,11 @@ dump_consistent() {
     /^\[[a-z_]+\]$/ { sec = ""; next }
     sec == "s" { if ($2 + 2 != NF) { print "bad stack line: " $0; bad = 1 } stk[$1] = 1 }
     sec == "u" {
-      if (NF != 7) { print "bad unfreed line: " $0; bad = 1; next }
+      if (NF != 8) { print "bad unfreed line: " $0; bad = 1; next }
       for (i = 1; i <= 7; i++) if ($i !~ /^[0-9]+$/) { print "not a number: " $0; bad = 1 }
+      if ($8 !~ /^(definite|indirect|possible|reachable|-)$/) { print "bad kind: " $0; bad = 1 }
+      if (($1 " " $8) in seen) { print "stack and kind twice: " $0; bad = 1 }
+      seen[$1 " " $8] = 1
       if ($5 > $6 || $2 * $5 > $3 || $3 > $2 * $6 || $4 < $3 || $2 < 1) {
         print "inconsistent unfreed line: " $0; bad = 1
       }
@@ -220,7 +242,7 @@ dump_consistent() {
 unfreed_by_size() {
   dump_section "$1" unfreed | awk -v s="$2" '$5 == s && $6 == s'
 }
-# unfreed_stacks FILE: number of [unfreed] lines
+# unfreed_stacks FILE: number of stacks in [unfreed]
 unfreed_stacks() { dump_section "$1" unfreed | grep -c . ; }
 
 # module_range FILE PATH_SUFFIX: "lo hi buildid" of the first [modules] line

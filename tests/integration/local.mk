@@ -11,8 +11,15 @@ IT_PROGS = tests/integration/prog_semantics tests/integration/prog_leaks \
 	tests/integration/prog_early tests/integration/prog_cxx \
 	tests/integration/prog_api tests/integration/prog_opts \
 	tests/integration/prog_dliter tests/integration/prog_unwind_scope \
-	tests/integration/prog_ehdiff tests/integration/prog_xallocx tests/integration/prog_capcache
+	tests/integration/prog_ehdiff tests/integration/prog_xallocx tests/integration/prog_capcache \
+	tests/integration/prog_kinds
 check_PROGRAMS += $(IT_PROGS)
+
+# kinds.sh: blocks of every leak kind (no frame-pointer needs; -O1 keeps
+# the noinline helpers).
+tests_integration_prog_kinds_SOURCES = tests/integration/prog_kinds.c
+tests_integration_prog_kinds_CFLAGS = $(IT_CFLAGS)
+tests_integration_prog_kinds_LDADD = -lpthread $(DL_LIBS)
 
 tests_integration_prog_xallocx_SOURCES = tests/integration/prog_xallocx.c
 tests_integration_prog_xallocx_CFLAGS = $(IT_CFLAGS)
@@ -72,6 +79,7 @@ tests_integration_plugin_leak_la_CFLAGS = $(IT_CFLAGS)
 tests_integration_plugin_leak_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 
 IT_TESTS = tests/integration/semantics.sh tests/integration/exact_counts.sh \
+	tests/integration/kinds.sh \
 	tests/integration/xallocx.sh \
 	tests/integration/signal_threads.sh tests/integration/fork.sh \
 	tests/integration/early_dlopen.sh tests/integration/cxx.sh \

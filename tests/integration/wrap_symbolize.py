@@ -59,7 +59,7 @@ def find_stack(sections, key):
         n = key[5:]
         for l in sections.get("unfreed", []):
             p = l.split()
-            if len(p) == 7 and p[4] == n and p[5] == n:
+            if len(p) in (7, 8) and p[4] == n and p[5] == n:
                 key = p[0]
                 break
         else:
@@ -128,7 +128,7 @@ def all_unfreed(path):
     rows = []
     for l in sections.get("unfreed", []):
         p = l.split()
-        if len(p) != 7:
+        if len(p) not in (7, 8):  # format 2 adds the leak kind
             continue
         rows.append((p[4], find_stack(sections, p[0]) or []))
     # one symbolize call for all frames: one addr2line run per module

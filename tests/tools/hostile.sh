@@ -55,7 +55,7 @@ int main(void) {
 EOC
   gcc -g -O0 -fno-omit-frame-pointer -o "$d/evil" "$d/evil.c" && ml_run "$d" "$d/evil" >/dev/null 2>&1
   dump=$(only_dump "$d")
-  "$ML" report --color never "$dump" >"$d/evil.txt" 2>&1
+  "$ML" report --kinds all --color never "$dump" >"$d/evil.txt" 2>&1 # held: still reachable
   if grep -q 'in evil_alloc at [^ ]*/evil\\x1b\[31m\.c:1 ' "$d/evil.txt" && ! raw_ctl "$d/evil.txt"; then
     tap_ok "a DWARF file name with ESC: evil\\x1b[31m.c"
   else

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_scan.c - unit tests for scan.c, the leak scan, with roots given
+ * exactly (ml_scan_extra_roots_only: none of the process's own memory is
+ * scanned): a pointer to a block's start makes it reachable, one into its
+ * interior possibly lost, and what only possibly reachable blocks point to
+ * is possibly lost too; a start pointer from a reachable block upgrades a
+ * possibly lost one; a chain hanging from a lost block is indirectly lost;
+ * a lost cycle has one definitely lost block; a 0-byte block covers one
+ * byte; a pointer one past a block's end is no pointer to it; the records
+ * regroup by (stack, kind).  Blocks are real memory (one mapping); the
+ * marking runs in the helper child the scan forks, as for the exit dump.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <cmocka.h>
+
+#include "core.h"
+#include "options.h"
+#include "scan.h"
+
+/* The fake backend (no jemalloc: ctl NULL, sizes as requested). */
+static size_t ml_test_usable_size(void *p) {
+  (void)p;
+  return 0;
+}
+static size_t ml_test_good_size(size_t n) { return n; }
+const ml_backend_t ml_backend = {ml_test_usable_size, ml_test_good_size, NULL};
+
+extern bool ml_scan_extra_roots_only;
+
+#define ML_NBLK 8
+#define ML_BLK 4096
+static char *ml_mem;                 // ML_NBLK blocks of ML_BLK bytes
+static uintptr_t ml_roots[4];        // the only root memory
+static ml_scan_t ml_s;
+
+static uintptr_t blk(int i) { return (uintptr_t)(ml_mem + (size_t)i * ML_BLK); }
+/* Word w of block i points at p. */
+static void link_word(int i, int w, uintptr_t p) { ((uintptr_t *)blk(i))[w] = p; }
+
+static void track(int i, size_t size) {
+  ml_rec_t r = ml_rec_make(blk(i), size, 1, (uint64_t)i + 1, (uint32_t)i + 1);
+  assert_true(ml_tables_insert(&ml_core.tables, &r));
+}
+
+static unsigned kind_of(uintptr_t p) {
+  for (size_t i = 0; i < ml_s.n; i++)
+    if (ml_s.recs[i].ptr == p) return ml_s.kind[i];
+  fail_msg("no record for %#lx", (unsigned long)p);
+  return 0;
+}
+
+static void classify(void) {
+  assert_int_equal(ml_scan_collect(&ml_s, false), 0);
+  uintptr_t regs[ML_SCAN_NREGS];
+  ml_scan_classify(&ml_s, (uintptr_t)regs, false);
+  assert_true(ml_s.classified);
+}
+
+static int ml_test_group_setup(void **state) {
+  (void)state;
+  ml_options_reset();
+  if (ml_options_load() < 0) return -1;
+  ml_scan_extra_roots_only = true;
+  ml_scan_add_root(ml_roots, sizeof ml_roots);
+  ml_mem = mmap(NULL, ML_NBLK * ML_BLK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                -1, 0);
+  return ml_mem == MAP_FAILED ? -1 : 0;
+}
+
+static int ml_test_setup(void **state) {
+  (void)state;
+  memset(ml_mem, 0, ML_NBLK * ML_BLK);
+  memset(ml_roots, 0, sizeof ml_roots);
+  return ml_tables_init(&ml_core.tables, 4, 1 << 16);
+}
+
+static int ml_test_teardown(void **state) {
+  (void)state;
+  ml_scan_release(&ml_s);
+  ml_tables_destroy(&ml_core.tables);
+  return 0;
+}
+
+/* ---- the kinds -------------------------------------------------------------- */
+
+static void test_scan_start_pointer_reachable_none_definite(void **state) {
+  (void)state;
+  track(0, 1000);
+  track(1, 1000);
+  ml_roots[0] = blk(0);
+  classify();
+  assert_int_equal(kind_of(blk(0)), ML_KIND_REACHABLE);
+  assert_int_equal(kind_of(blk(1)), ML_KIND_DEFINITE);
+}
+
+static void test_scan_interior_pointer_possible_and_passed_on(void **state) {
+  (void)state;
+  track(0, 1000);
+  track(1, 1000);
+  ml_roots[0] = blk(0) + 100; /* interior */
+  link_word(0, 3, blk(1));    /* start pointer, from a possibly lost block */
+  classify();
+  assert_int_equal(kind_of(blk(0)), ML_KIND_POSSIBLE);
+  assert_int_equal(kind_of(blk(1)), ML_KIND_POSSIBLE);
+}
+
+static void test_scan_start_pointer_from_reachable_upgrades_possible(void **state) {
+  (void)state;
+  track(0, 1000);
+  track(1, 1000);
+  track(2, 1000);
+  ml_roots[0] = blk(0) + 8;   /* 0: possible first */
+  ml_roots[1] = blk(1);       /* 1: reachable, and points at 0's start */
+  link_word(1, 0, blk(0));
+  link_word(0, 1, blk(2));    /* so 2 is reachable too, once 0 is */
+  classify();
+  assert_int_equal(kind_of(blk(0)), ML_KIND_REACHABLE);
+  assert_int_equal(kind_of(blk(1)), ML_KIND_REACHABLE);
+  assert_int_equal(kind_of(blk(2)), ML_KIND_REACHABLE);
+}
+
+static void test_scan_chain_from_lost_block_is_indirect(void **state) {
+  (void)state;
+  /* 3 -> 1 -> 2 (a lost list whose head is not the lowest address) */
+  track(1, 1000);
+  track(2, 1000);
+  track(3, 1000);
+  link_word(3, 0, blk(1));
+  link_word(1, 0, blk(2) + 16); /* interior: still indirect, as memcheck */
+  classify();
+  assert_int_equal(kind_of(blk(3)), ML_KIND_DEFINITE);
+  assert_int_equal(kind_of(blk(1)), ML_KIND_INDIRECT);
+  assert_int_equal(kind_of(blk(2)), ML_KIND_INDIRECT);
+}
+
+static void test_scan_lost_cycle_has_one_definite(void **state) {
+  (void)state;
+  track(4, 2000);
+  track(5, 2000);
+  track(6, 2000);
+  link_word(4, 0, blk(5));
+  link_word(5, 0, blk(6));
+  link_word(6, 0, blk(4));
+  classify();
+  int definite = 0, indirect = 0;
+  for (int i = 4; i <= 6; i++) {
+    definite += kind_of(blk(i)) == ML_KIND_DEFINITE;
+    indirect += kind_of(blk(i)) == ML_KIND_INDIRECT;
+  }
+  assert_int_equal(definite, 1);
+  assert_int_equal(indirect, 2);
+}
+
+static void test_scan_zero_size_block_and_one_past_the_end(void **state) {
+  (void)state;
+  track(0, 0);    /* covers one byte */
+  track(1, 1000);
+  ml_roots[0] = blk(0);
+  ml_roots[1] = blk(1) + 1000; /* one past the end: no pointer to 1 */
+  classify();
+  assert_int_equal(kind_of(blk(0)), ML_KIND_REACHABLE);
+  assert_int_equal(kind_of(blk(1)), ML_KIND_DEFINITE);
+}
+
+static void test_scan_leak_scan_off_classifies_nothing(void **state) {
+  (void)state;
+  track(0, 1000);
+  assert_int_equal(ml_option_set_text(ML_OPT_LEAK_SCAN, "0"), 0);
+  assert_int_equal(ml_scan_collect(&ml_s, false), 0);
+  ml_scan_classify(&ml_s, 0, false);
+  assert_false(ml_s.classified);
+  assert_non_null(strstr(ml_s.why, "MEMLEDGER_LEAK_SCAN=0"));
+  assert_int_equal(ml_option_set_text(ML_OPT_LEAK_SCAN, "1"), 0);
+}
+
+/* ---- grouping ------------------------------------------------------------------ */
+
+static void test_scan_groups_by_stack_then_kind(void **state) {
+  (void)state;
+  track(0, 1000); /* stack 1 */
+  track(1, 1000); /* stack 2 */
+  ml_roots[0] = blk(1);
+  classify();
+  ml_scan_sort_by_stack_kind(&ml_s, 1); /* stack 2 is beyond: becomes 0 */
+  assert_int_equal(ml_s.n, 2);
+  assert_int_equal(ml_s.recs[0].ptr, (0u << 3) | ML_KIND_REACHABLE);
+  assert_int_equal(ml_s.recs[1].ptr, (1u << 3) | ML_KIND_DEFINITE);
+}
+
+#define ML_TEST(f) cmocka_unit_test_setup_teardown(f, ml_test_setup, ml_test_teardown)
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      ML_TEST(test_scan_start_pointer_reachable_none_definite),
+      ML_TEST(test_scan_interior_pointer_possible_and_passed_on),
+      ML_TEST(test_scan_start_pointer_from_reachable_upgrades_possible),
+      ML_TEST(test_scan_chain_from_lost_block_is_indirect),
+      ML_TEST(test_scan_lost_cycle_has_one_definite),
+      ML_TEST(test_scan_zero_size_block_and_one_past_the_end),
+      ML_TEST(test_scan_leak_scan_off_classifies_nothing),
+      ML_TEST(test_scan_groups_by_stack_then_kind),
+  };
+  return cmocka_run_group_tests_name("scan", tests, ml_test_group_setup, NULL);
+}

@@ -627,6 +627,7 @@ static int cmd_trend(int argc, char **argv) {
   mlr_supp_t *supp = load_supp(&r);
   mlr_report_opts_t ro = r.ro;
   ro.supp = supp;
+  if (!ro.kinds) ro.kinds = MLR_KINDS_ALL; /* as diff: a cache grows reachable */
   mlr_symbolize_opts_t so = {.debug_dirs = r.debug_dirs, .sysroot = r.sysroot};
   mlr_trend_t t;
   mlr_err_t err;

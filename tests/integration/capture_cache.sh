@@ -6,7 +6,8 @@
 # same stack pointer through the same innermost frames and differ only
 # further out (the second frame, the fourth, one below 20 identical ones),
 # with a loop counter in %rbp under a %rbp-framed function, across longjmp,
-# and on a second thread.  A cache keyed on the stack pointer or the first
+# and on a second thread (every block stays reachable through a global:
+# the report shows all kinds).  A cache keyed on the stack pointer or the first
 # return addresses would merge each pair; the report must count every path
 # exactly, and MEMLEDGER_UNWIND_CHECK=1 (each capture compared: hits with a
 # fresh walk, and every walk with libunwind) must find no difference.
@@ -36,7 +37,7 @@ rm -f "$d"/*.dump
 out=$(ml_run "$d" "$IT_BIN/prog_capcache" 2>"$d/run.err")
 tap_eq "prog_capcache runs" "0|done" "$?|$out"
 dump=$(only_dump "$d")
-got=$("$ML_BUILDDIR/memledger" report --format json --quiet "$dump" 2>"$d/report.err" | python3 -c '
+got=$("$ML_BUILDDIR/memledger" report --kinds all --format json --quiet "$dump" 2>"$d/report.err" | python3 -c '
 import json, sys
 paths = ["near_a", "near_b", "far_a", "far_b", "deep_a", "deep_b", "rbp_a", "rbp_b",
          "jump_deep", "jump_other"]

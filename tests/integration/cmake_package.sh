@@ -87,7 +87,7 @@ run_leak() {
   tap_eq "$name: runs, exit 0, one exit dump, summary: $blocks unfreed blocks, $bytes bytes" \
     "0|yes|1" \
     "$rc|$([ -n "$dump" ] && echo yes)|$(grep -c "^memledger: $blocks unfreed blocks, $bytes bytes" "$dd.err")"
-  if [ -n "$dump" ] && "$ML_CMD" report "$dump" >"$dd.report" 2>&1 &&
+  if [ -n "$dump" ] && "$ML_CMD" report --kinds all "$dump" >"$dd.report" 2>&1 &&
     grep -q "^  remaining:  $blocks blocks, $bytes bytes" "$dd.report" && grep -q " in $fn " "$dd.report"; then
     tap_ok "$name: the installed memledger report shows $blocks blocks, $bytes bytes from $fn"
   else

@@ -3,7 +3,8 @@
  * prog_secure.c - for secure.sh: linked with libmemledger.so itself (in a
  * set-uid program the loader ignores LD_PRELOAD paths with a '/'), it
  * prints "secure=N" (getauxval(AT_SECURE)), leaves two 4096-byte blocks
- * unfreed and exits 0.  With the argument "wait", it then prints "ready"
+ * unfreed (definitely lost: their pointers are dropped before the exit) and
+ * exits 0.  With the argument "wait", it then prints "ready"
  * and reads its standard input to the end first.
  */
 #include <stdio.h>
@@ -27,5 +28,6 @@ int main(int argc, char **argv) {
     while (read(0, buf, sizeof buf) > 0) {
     }
   }
+  for (int i = 0; i < 2; i++) sink[i] = NULL;
   return 0;
 }

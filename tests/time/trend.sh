@@ -67,8 +67,8 @@ else
 fi
 
 # Frames come from a cache across the series: the same as a report of the
-# last dump gives.
-"$ML" report --format json "$(dumps_in "$d" | tail -n1)" >"$d/last.json" 2>>"$d/terr"
+# last dump gives (every kind: trend shows all, as diff does).
+"$ML" report --kinds all --format json "$(dumps_in "$d" | tail -n1)" >"$d/last.json" 2>>"$d/terr"
 same=$(python3 - "$d/json" "$d/last.json" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))

@@ -3,6 +3,7 @@
 # trim.sh - --alloc-fn and --hide on the dump of prog_wrappers: the wrapper
 # frames go, the caller becomes frame #0, stacks that became identical are
 # merged; in report (every format), diff and run; bad expressions refused.
+# (Each stack's header names its kind: prog_wrappers loses its blocks.)
 . "$(dirname "$0")/lib_tools.sh" || { echo "Bail out! cannot read lib_tools.sh"; exit 1; }
 
 PROG=$TT_BIN/prog_wrappers
@@ -23,7 +24,7 @@ tap_eq "--alloc-fn: exit 0, the callers are frame #0" "0 alloc_loop handler_b ha
   "$? $(frame0 "$o/alloc")"
 tap_eq "--alloc-fn: no xmalloc_wrap frame is left" 0 "$(grep -c 'in xmalloc_wrap' "$o/alloc")"
 tap_check "--alloc-fn: the two alloc_loop stacks are merged (1501 + 1600 bytes)" \
-  grep -q '^2 blocks, 3101 bytes (sizes 1501 to 1600 bytes), stack [0-9]* and 1 more merged by --alloc-fn/--hide:$' "$o/alloc"
+  grep -q '^2 blocks, 3101 bytes (sizes 1501 to 1600 bytes), definitely lost, stack [0-9]* and 1 more merged by --alloc-fn/--hide:$' "$o/alloc"
 tap_check "--alloc-fn: the summary counts 3 stacks, the same blocks" \
   grep -q '^  unfreed:    4 blocks, 8101 bytes in 3 stacks$' "$o/alloc"
 
@@ -31,7 +32,7 @@ tap_check "--alloc-fn: the summary counts 3 stacks, the same blocks" \
 tap_eq "--hide: handler frames removed anywhere, xmalloc_wrap stays frame #0" \
   "0 xmalloc_wrap" "$(grep -c 'in handler_' "$o/hide") $(frame0 "$o/hide" | cut -d' ' -f1)"
 tap_check "--hide: the two dispatch stacks are merged; dispatch follows the wrapper" \
-  eval "grep -A2 '^2 blocks, 5000 bytes (sizes 2000 to 3000 bytes), stack [0-9]* and 1 more merged' '$o/hide' | grep -q '#1  0x[0-9a-f]* in dispatch at'"
+  eval "grep -A2 '^2 blocks, 5000 bytes (sizes 2000 to 3000 bytes), definitely lost, stack [0-9]* and 1 more merged' '$o/hide' | grep -q '#1  0x[0-9a-f]* in dispatch at'"
 
 "$ML" report --alloc-fn xmalloc_wrap --alloc-fn '^alloc_loop$' --hide '^handler_a$' --hide '^handler_b$' \
   "$dump" >"$o/both" 2>&1
@@ -59,7 +60,7 @@ tap_eq "jeprof: 3 stacks; one raw address fewer (the wrapper's) on each" "3 1 1"
 printf 'name: handler a\nfunction: handler_a\n' >"$o/a.supp"
 "$ML" report --suppress "$o/a.supp" --hide 'handler_' "$dump" >"$o/supp" 2>&1
 tap_check "suppressions match the stack before --hide: handler_a suppressed, not merged" \
-  eval "grep -q '^      1 block, 2000 bytes in 1 stack: handler a\$' '$o/supp' && grep -q '^1 block, 3000 bytes (3000 bytes each), stack [0-9]*:\$' '$o/supp'"
+  eval "grep -q '^      1 block, 2000 bytes in 1 stack: handler a\$' '$o/supp' && grep -q '^1 block, 3000 bytes (3000 bytes each), definitely lost, stack [0-9]*:\$' '$o/supp'"
 
 "$ML" diff --alloc-fn xmalloc_wrap "$dump" "$dump" >"$o/diff" 2>&1
 tap_check "diff: --alloc-fn applies to both dumps (3 stacks, unchanged)" \

@@ -6,7 +6,7 @@
  * Each body: the gate, the jemalloc call, one call into the recorder.  The
  * untracked paths touch no table, no lock and no thread-local: malloc-like
  * calls compare the request with ml_gate.cutoff and tail-call jemalloc; free
- * tests one bit of the page map (pagemap.h) and tail-calls jemalloc's free.
+ * tests one byte of the page map (pagemap.h) and tail-calls jemalloc's free.
  * Asking jemalloc for the usable size instead costs ~40 instructions per
  * free, and handing that size back through sdallocx does not pay either:
  * jemalloc 5.3 built with profiling support (Debian's) sends every

@@ -56,8 +56,8 @@ void ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) {
   ml_guard_enter();
   uint32_t stack = ml_capture_stack_id(ra, anchor);
   ml_rec_t r = ml_rec_make((uintptr_t)p, size, ml_thread_serial(), ml_next_seq(), stack);
-  /* The page bit first: a free of p can only follow our return, but it must
-   * then find the bit set. */
+  /* The page mark first: a free of p can only follow our return, but it must
+   * then find the page marked. */
   if (ml_pagemap_test(p) || ml_pagemap_mark(p)) (void)ml_tables_insert(&ml_core.tables, &r);
   else ml_tables_count_drop(&ml_core.tables, r.ptr);
   if (ml_unlikely((ml_tls.limit_acc += size) >= ml_core.limit_every)) {

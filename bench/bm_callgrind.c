@@ -183,6 +183,15 @@ static __attribute__((noinline)) int bm_cg_mix(bm_mix_case_t *c) {
   return 0;
 }
 
+/* bm_callgrind SCALE CASE...: is this case among those named (all when
+ * none is)? */
+static int bm_cg_named(int argc, char **argv, const char *name) {
+  int named = argc <= 2;
+  for (int a = 2; a < argc; a++)
+    named |= strcmp(argv[a], name) == 0;
+  return named;
+}
+
 int main(int argc, char **argv) {
   unsigned scale = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 1;
   if (scale == 0) scale = 1;
@@ -204,13 +213,10 @@ int main(int argc, char **argv) {
       {"unwind_libunwind", NULL, NULL, 0, BM_UNWIND_LIBUNWIND, 20000},
       {"unwind_eh", NULL, NULL, 0, BM_UNWIND_EH, 100000},
   };
-  /* bm_callgrind SCALE CASE...: only the cases named (callgrind_guard.sh). */
+  /* Only the cases named (callgrind_guard.sh). */
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     bm_cg_case_t *c = &cases[i];
-    int named = argc <= 2;
-    for (int a = 2; a < argc; a++)
-      named |= strcmp(argv[a], c->name) == 0;
-    if (!named) continue;
+    if (!bm_cg_named(argc, argv, c->name)) continue;
     c->n *= scale;
     if (strcmp(c->name, "pair_ml_marked/64") == 0) bm_cg_keep_tracked();
     if (bm_cg_run(c)) return 1;
@@ -229,10 +235,7 @@ int main(int argc, char **argv) {
   };
   for (size_t i = 0; i < sizeof mixes / sizeof mixes[0]; i++) {
     bm_mix_case_t *c = &mixes[i];
-    int named = argc <= 2;
-    for (int a = 2; a < argc; a++)
-      named |= strcmp(argv[a], c->name) == 0;
-    if (!named) continue;
+    if (!bm_cg_named(argc, argv, c->name)) continue;
     c->n *= scale;
     uint64_t hits = bm_front_capture_hits();
     if (bm_cg_mix(c)) return 1;

@@ -16,9 +16,9 @@
  * next thread on the same stack (the stack's top identifies it: two live
  * threads never share one), never unmapped, and the thread-local state is
  * one pointer, so a library linked with the link-time flavour still fits
- * in the loader's static TLS reserve.  No key, no destructor, no lock on a
- * hit; the first capture on a thread takes a small spinlock of this module
- * and may map one block.  Never allocates through malloc; errno preserved.
+ * in the loader's static TLS reserve.  No key, no destructor, no lock (a
+ * fork at any instant leaves the registry usable); the first capture on a
+ * thread may map one block.  Never allocates through malloc; errno preserved.
  * Not for signal handlers (the recorder's guard keeps a handler that
  * allocates from re-entering a capture on its thread).
  */

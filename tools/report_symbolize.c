@@ -353,6 +353,14 @@ static void resolve(sym_t *s, uint64_t addr, int mi, fvec_t *v) {
   Dwarf_Addr bias = 0;
   Dwarf_Die *cudie = dwfl_module_addrdie(ms->mod, epc, &bias);
   if (!cudie) cudie = cu_by_ranges(ms, epc, &bias);
+  /* Split DWARF (-gsplit-dwarf): the functions are in the .dwo unit; libdw
+   * finds it beside the object (DW_AT_dwo_name, DW_AT_comp_dir) and reads
+   * its lines through the skeleton. */
+  Dwarf_Die split;
+  uint8_t utype;
+  if (cudie && dwarf_cu_info(cudie->cu, NULL, &utype, NULL, &split, NULL, NULL, NULL) == 0 &&
+      utype == DW_UT_skeleton && dwarf_tag(&split) == DW_TAG_compile_unit)
+    cudie = &split;
   if (cudie) {
     Dwarf_Die *scopes = NULL;
     int n = dwarf_getscopes(cudie, epc - bias, &scopes);

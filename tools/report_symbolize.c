@@ -39,6 +39,7 @@ typedef struct cu_range_s {
 typedef struct modstate_s {
   bool tried;
   bool self; // libmemledger.so: its frames are dropped
+  bool ghost; // a shifted copy of another line of the same object (see mark_ghosts)
   Dwfl *dwfl;
   Dwfl_Module *mod;
   const char *note; // why there are no symbols, or NULL
@@ -294,7 +295,7 @@ static int find_module(sym_t *s, uint64_t pc) {
   }
   for (size_t i = lo; i-- > 0;) {
     const mlr_module_t *m = &d->modules[s->order[i]];
-    if (m->unloaded_epoch) continue; /* see find_module_for */
+    if (m->unloaded_epoch || s->ms[s->order[i]].ghost) continue; /* see find_module_for */
     if (pc >= m->lo && pc < m->hi) return (int)s->order[i];
     if (lo - i > 8) break; /* ranges do not nest deeply */
   }
@@ -309,7 +310,7 @@ static int find_module_for(sym_t *s, uint64_t pc, uint32_t epoch) {
   int best = -1;
   for (size_t i = 0; i < d->nmodules; i++) {
     const mlr_module_t *m = &d->modules[i];
-    if (m->unloaded_epoch > epoch && pc >= m->lo && pc < m->hi &&
+    if (m->unloaded_epoch > epoch && !s->ms[i].ghost && pc >= m->lo && pc < m->hi &&
         (best < 0 || m->unloaded_epoch < d->modules[best].unloaded_epoch))
       best = (int)i;
   }
@@ -458,6 +459,33 @@ static const addr_entry_t *lookup(sym_t *s, uint64_t addr, uint32_t epoch) {
 /* ---- the dump ------------------------------------------------------------------------
  */
 
+/* Lines that are a copy of another line of the same object shifted by whole
+ * pages: same path, build id and epoch, lo, hi and base all moved by the
+ * same amount, inside the other's range.  A dump taken from /proc/PID/maps
+ * of an object whose segments share file pages (lld's default layout, no
+ * -z separate-code: every segment's mapping starts at file offset 0 and so
+ * with the ELF header) lists one line per segment, each with a wrong base;
+ * the lowest is the object.  Ghost lines are never chosen for an address.
+ * pre: s->order is sorted by lo. */
+static void mark_ghosts(sym_t *s) {
+  const mlr_dump_t *d = s->d;
+  for (size_t k = 1; k < d->nmodules; k++) {
+    const mlr_module_t *m = &d->modules[s->order[k]];
+    for (size_t p = k; p-- > 0 && k - p <= 8;) {
+      const mlr_module_t *o = &d->modules[s->order[p]];
+      uint64_t shift = m->lo - o->lo;
+      if (m->lo > o->lo && m->lo < o->hi && m->hi - o->hi == shift &&
+          m->base - o->base == shift && m->unloaded_epoch == o->unloaded_epoch &&
+          strcmp(m->path, o->path) == 0 &&
+          (m->build_id ? o->build_id && strcmp(m->build_id, o->build_id) == 0
+                       : !o->build_id)) {
+        s->ms[s->order[k]].ghost = true;
+        break;
+      }
+    }
+  }
+}
+
 static const mlr_dump_t *sort_dump; /* for qsort: no qsort_r needed */
 static int by_lo(const void *a, const void *b) {
   uint64_t x = sort_dump->modules[*(const size_t *)a].lo;
@@ -484,6 +512,7 @@ int mlr_symbolize(mlr_dump_t *d, const mlr_symbolize_opts_t *opts, mlr_err_t *er
   }
   sort_dump = d;
   qsort(s.order, d->nmodules, sizeof *s.order, by_lo);
+  mark_ghosts(&s);
 
   mlr_progress_t pr;
   mlr_progress_begin(&pr, "symbolizing %zu stacks", d->nstacks);

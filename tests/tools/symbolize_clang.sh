@@ -8,7 +8,9 @@
 # -gsplit-dwarf, and mixed with a gcc-built unit (aranges that cover main
 # but not the leaking unit); with gcc -gdwarf-5 -O2 whose .debug_aranges
 # was removed (objcopy, as some toolchains' post-processing does) and gcc
-# -gdwarf-5 -gsplit-dwarf (functions in .dwo units); runs each under the preload and checks that
+# -gdwarf-5 -gsplit-dwarf (functions in .dwo units); with clang -fuse-ld=lld
+# (segments that share file pages: the dump lists the program once per
+# segment, shifted; the symbolizer must use the lowest line); runs each under the preload and checks that
 # `memledger report` shows leak_here at sym_leak.c:LINE and its caller at
 # sym_main.c:LINE.  Skipped without clang (Debian: clang).
 . "$(dirname "$0")/lib_tools.sh" || { echo "Bail out! cannot read lib_tools.sh"; exit 1; }
@@ -21,7 +23,7 @@ leak_line=$(grep -n 'SYM-LEAK-LINE' "$SRC/sym_leak.c" | cut -d: -f1)
 call_line=$(grep -n 'SYM-CALL-LINE' "$SRC/sym_main.c" | cut -d: -f1)
 have_gcc=0
 command -v gcc >/dev/null && have_gcc=1
-tap_plan 17
+tap_plan 19
 
 # no_aranges PROG: true when PROG has no .debug_aranges section
 no_aranges() { ! readelf -SW "$1" | grep -q '\.debug_aranges'; }
@@ -68,6 +70,15 @@ check_prog clang_dwarf4 "clang -gdwarf-4 (.debug_ranges)"
 (cd "$d" && clang -g -gsplit-dwarf -O0 $CFL -o clang_split "$SRC/sym_leak.c" "$SRC/sym_main.c") ||
   bail "clang -gsplit-dwarf failed"
 check_prog clang_split "clang -gsplit-dwarf (.dwo units)"
+
+if command -v ld.lld >/dev/null; then
+  clang -g -O0 -fuse-ld=lld $CFL -o "$d/clang_lld" "$SRC/sym_leak.c" "$SRC/sym_main.c" ||
+    bail "clang -fuse-ld=lld failed"
+  check_prog clang_lld "clang -fuse-ld=lld"
+else
+  tap_skip "no ld.lld: clang -fuse-ld=lld"
+  tap_skip "no ld.lld: clang -fuse-ld=lld"
+fi
 
 if [ $have_gcc = 1 ]; then
   # main's unit by gcc (with .debug_aranges), the leaking one by clang

@@ -33,6 +33,7 @@ extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *st
 /* One address range of a compilation unit, in DWARF addresses. */
 typedef struct cu_range_s {
   Dwarf_Addr lo, hi; // [lo, hi)
+  Dwarf_Off off;     // the unit's offset in .debug_info (sort key for ties)
   Dwarf_Die cu;      // the unit's DIE (valid as long as the module's Dwfl)
 } cu_range_t;
 
@@ -225,9 +226,15 @@ static void open_module(sym_t *s, int mi) {
  * DW_AT_ranges; libdw reads DWARF 5's .debug_rnglists and .debug_addr) are
  * collected once per module into a sorted table. */
 
+/* By lo; equal ranges by unit offset, the first unit last: the lookup scans
+ * back from the last range at or below the address, so it meets the first
+ * unit first.  ld.bfd points the DWARF of a discarded COMDAT copy (an
+ * inline function or template instance emitted by several units) at the
+ * copy it kept, which comes from the first of them in link order. */
 static int by_range_lo(const void *a, const void *b) {
-  Dwarf_Addr x = ((const cu_range_t *)a)->lo, y = ((const cu_range_t *)b)->lo;
-  return x < y ? -1 : x > y;
+  const cu_range_t *x = a, *y = b;
+  if (x->lo != y->lo) return x->lo < y->lo ? -1 : 1;
+  return x->off > y->off ? -1 : x->off < y->off;
 }
 
 static void build_cu_ranges(modstate_t *ms) {
@@ -242,6 +249,7 @@ static void build_cu_ranges(modstate_t *ms) {
   while (dwarf_get_units(dw, cu, &cu, &version, &type, &cudie, &subdie) == 0) {
     if (type == DW_UT_type || type == DW_UT_split_type) continue;
     Dwarf_Addr base, lo, hi;
+    Dwarf_Off cuoff = dwarf_dieoffset(&cudie);
     ptrdiff_t off = 0;
     while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0) {
       /* 0: a function the linker discarded (binutils' tombstone; address 0
@@ -250,7 +258,7 @@ static void build_cu_ranges(modstate_t *ms) {
       if (ms->ncu == cap)
         ms->cu_ranges =
             mlr_xrealloc(ms->cu_ranges, (cap = cap ? 2 * cap : 64) * sizeof *ms->cu_ranges);
-      ms->cu_ranges[ms->ncu++] = (cu_range_t){.lo = lo, .hi = hi, .cu = cudie};
+      ms->cu_ranges[ms->ncu++] = (cu_range_t){.lo = lo, .hi = hi, .off = cuoff, .cu = cudie};
     }
   }
   qsort(ms->cu_ranges, ms->ncu, sizeof *ms->cu_ranges, by_range_lo);

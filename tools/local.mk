@@ -43,6 +43,7 @@ TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
 	tests/tools/diff.sh tests/tools/diff_time.sh tests/tools/trim.sh tests/tools/ci_formats.sh \
 	tests/tools/completion.sh \
 	tests/tools/clean_programs.sh tests/tools/symbolize.sh \
+	tests/tools/symbolize_clang.sh tests/tools/symbolize_changed.sh \
 	tests/tools/hostile.sh tests/tools/big.sh
 TESTS += $(TOOLS_TESTS)
 check_PROGRAMS += tests/tools/prog_wait tests/tools/prog_grow \
@@ -58,7 +59,7 @@ tests_tools_prog_clean_c_CFLAGS = $(IT_CFLAGS)
 tests_tools_prog_clean_cxx_SOURCES = tests/tools/prog_clean_cxx.cc
 tests_tools_prog_clean_cxx_CXXFLAGS = $(IT_CXXFLAGS)
 EXTRA_DIST += $(TOOLS_TESTS) tests/tools/lib_tools.sh tests/tools/gen_dump.py \
-	tests/data
+	tests/tools/sym_leak.c tests/tools/sym_main.c tests/data
 
 # ---- fuzzing (not part of make check) --------------------------------------
 # make fuzz: build tools/fuzz_read with clang's libFuzzer (Debian:

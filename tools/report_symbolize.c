@@ -6,16 +6,22 @@
  * symbol tables for stripped objects.
  * Each module gets its own Dwfl (reported at bias 0, so lookups use the ELF
  * address = return address - 1 - load bias), opened on first use; every
- * distinct address is resolved once (hash cache).  A module that is missing
- * or whose build id differs from the dump's gives frames with a note, never
- * symbols from the wrong file.  Frames inside libmemledger.so are dropped.
+ * distinct address is resolved once (hash cache).  The compilation unit of an
+ * address comes from .debug_aranges when it covers the address, else from a
+ * table of every unit's DW_AT_low_pc/high_pc/DW_AT_ranges built once per
+ * module (clang writes no .debug_aranges by default).  A module that is
+ * missing, whose build id differs from the dump's, or that has no build id
+ * and changed since the dump gives frames with a note, never symbols from the
+ * wrong file.  Frames inside libmemledger.so are dropped.
  */
+#include "report_fmtutil.h"
 #include "report_priv.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,12 +30,25 @@
 
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
+/* One address range of a compilation unit, in DWARF addresses. */
+typedef struct cu_range_s {
+  Dwarf_Addr lo, hi; // [lo, hi)
+  Dwarf_Off off;     // the unit's offset in .debug_info (sort key for ties)
+  Dwarf_Die cu;      // the unit's DIE (valid as long as the module's Dwfl)
+} cu_range_t;
+
 typedef struct modstate_s {
   bool tried;
   bool self; // libmemledger.so: its frames are dropped
+  bool ghost; // a shifted copy of another line of the same object (see mark_ghosts)
   Dwfl *dwfl;
   Dwfl_Module *mod;
   const char *note; // why there are no symbols, or NULL
+  /* Units by address, for addresses .debug_aranges does not cover: */
+  bool cu_built;    // cu_ranges has been built (it may be empty)
+  Dwarf_Addr cu_bias; // DWARF address = ELF address - cu_bias
+  size_t ncu;
+  cu_range_t *cu_ranges; // sorted by lo
 } modstate_t;
 
 typedef struct addr_key_s {
@@ -95,6 +114,40 @@ static const char *base_name(const char *p) {
   return b ? b + 1 : p;
 }
 
+/* Whether the file of module m, which the dump records without a build id,
+ * is no longer the object that was mapped: it has a build id now; or its
+ * PT_LOAD span (lowest p_vaddr to highest p_vaddr + p_memsz) is not the
+ * dump's [lo, hi) less the load bias; or it was modified after the dump
+ * (not checked under --sysroot, whose copies are newer than the dump by
+ * nature).  The dump records neither size nor mtime of the file, so a
+ * rebuild that keeps the span and the mtime order goes unseen.  Returns
+ * why, or NULL when it looks unchanged. */
+static const char *module_changed(sym_t *s, const mlr_module_t *m, Dwfl_Module *mod,
+                                  const struct stat *st) {
+  const unsigned char *bits;
+  GElf_Addr vaddr, ebias;
+  if (dwfl_module_build_id(mod, &bits, &vaddr) > 0) return "the file has a build id now";
+  Elf *elf = dwfl_module_getelf(mod, &ebias);
+  size_t phnum;
+  if (elf && elf_getphdrnum(elf, &phnum) == 0) {
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < phnum; i++) {
+      GElf_Phdr ph;
+      if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD) continue;
+      if (ph.p_vaddr < lo) lo = ph.p_vaddr;
+      if (ph.p_vaddr + ph.p_memsz > hi) hi = ph.p_vaddr + ph.p_memsz;
+    }
+    if (lo != UINT64_MAX && (lo != m->lo - m->base || hi != m->hi - m->base))
+      return "its load segments differ";
+  }
+  double t;
+  bool sysroot = s->opts && s->opts->sysroot && *s->opts->sysroot;
+  if (!sysroot && mlr_dump_time(s->d, &t) &&
+      (double)st->st_mtim.tv_sec + (double)st->st_mtim.tv_nsec / 1e9 > t)
+    return "modified after the dump";
+  return NULL;
+}
+
 static void open_module(sym_t *s, int mi) {
   modstate_t *ms = &s->ms[mi];
   const mlr_module_t *m = &s->d->modules[mi];
@@ -152,8 +205,90 @@ static void open_module(sym_t *s, int mi) {
       ms->mod = NULL;
       return;
     }
+  } else {
+    const char *why = module_changed(s, m, ms->mod, &st);
+    if (why) {
+      ms->note = "changed since the dump";
+      ms->mod = NULL;
+      fprintf(stderr,
+              "memledger: warning: module %s changed since the dump (%s): frames not "
+              "symbolized\n",
+              mlr_safe(m->path), why);
+    }
   }
 }
+
+/* ---- units by address ---------------------------------------------------------------
+ * dwfl_module_addrdie finds a unit through .debug_aranges only (elfutils
+ * 0.188).  clang writes none unless asked (-gdwarf-aranges), and a program
+ * linked from gcc and clang objects has them for some units only.  For an
+ * address they do not cover, every unit's ranges (DW_AT_low_pc/high_pc or
+ * DW_AT_ranges; libdw reads DWARF 5's .debug_rnglists and .debug_addr) are
+ * collected once per module into a sorted table. */
+
+/* By lo; equal ranges by unit offset, the first unit last: the lookup scans
+ * back from the last range at or below the address, so it meets the first
+ * unit first.  ld.bfd points the DWARF of a discarded COMDAT copy (an
+ * inline function or template instance emitted by several units) at the
+ * copy it kept, which comes from the first of them in link order. */
+static int by_range_lo(const void *a, const void *b) {
+  const cu_range_t *x = a, *y = b;
+  if (x->lo != y->lo) return x->lo < y->lo ? -1 : 1;
+  return x->off > y->off ? -1 : x->off < y->off;
+}
+
+static void build_cu_ranges(modstate_t *ms) {
+  ms->cu_built = true;
+  Dwarf *dw = dwfl_module_getdwarf(ms->mod, &ms->cu_bias);
+  if (!dw) return;
+  size_t cap = 0;
+  Dwarf_CU *cu = NULL;
+  Dwarf_Half version;
+  uint8_t type;
+  Dwarf_Die cudie, subdie;
+  while (dwarf_get_units(dw, cu, &cu, &version, &type, &cudie, &subdie) == 0) {
+    if (type == DW_UT_type || type == DW_UT_split_type) continue;
+    Dwarf_Addr base, lo, hi;
+    Dwarf_Off cuoff = dwarf_dieoffset(&cudie);
+    ptrdiff_t off = 0;
+    while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0) {
+      /* 0: a function the linker discarded (binutils' tombstone; address 0
+       * of a shared object or PIE holds its ELF header, never code). */
+      if (lo == 0 || lo >= hi) continue;
+      if (ms->ncu == cap)
+        ms->cu_ranges =
+            mlr_xrealloc(ms->cu_ranges, (cap = cap ? 2 * cap : 64) * sizeof *ms->cu_ranges);
+      ms->cu_ranges[ms->ncu++] = (cu_range_t){.lo = lo, .hi = hi, .off = cuoff, .cu = cudie};
+    }
+  }
+  qsort(ms->cu_ranges, ms->ncu, sizeof *ms->cu_ranges, by_range_lo);
+}
+
+/* The unit whose ranges hold ELF address epc, from the table (built on first
+ * use), with *bias set as dwfl_module_addrdie sets it; NULL when none. */
+static Dwarf_Die *cu_by_ranges(modstate_t *ms, Dwarf_Addr epc, Dwarf_Addr *bias) {
+  if (!ms->cu_built) build_cu_ranges(ms);
+  if (epc < ms->cu_bias) return NULL;
+  Dwarf_Addr a = epc - ms->cu_bias;
+  size_t lo = 0, hi = ms->ncu;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (ms->cu_ranges[mid].lo <= a)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  /* Units do not overlap in a sane file; a few steps back tolerate some. */
+  for (size_t i = lo; i-- > 0 && lo - i <= 8;) {
+    if (a < ms->cu_ranges[i].hi) {
+      *bias = ms->cu_bias;
+      return &ms->cu_ranges[i].cu;
+    }
+  }
+  return NULL;
+}
+
+/* ---- which module ------------------------------------------------------------------ */
 
 /* The module containing pc (binary search over lo; ties broken by scanning). */
 static int find_module(sym_t *s, uint64_t pc) {
@@ -168,7 +303,7 @@ static int find_module(sym_t *s, uint64_t pc) {
   }
   for (size_t i = lo; i-- > 0;) {
     const mlr_module_t *m = &d->modules[s->order[i]];
-    if (m->unloaded_epoch) continue; /* see find_module_for */
+    if (m->unloaded_epoch || s->ms[s->order[i]].ghost) continue; /* see find_module_for */
     if (pc >= m->lo && pc < m->hi) return (int)s->order[i];
     if (lo - i > 8) break; /* ranges do not nest deeply */
   }
@@ -183,7 +318,7 @@ static int find_module_for(sym_t *s, uint64_t pc, uint32_t epoch) {
   int best = -1;
   for (size_t i = 0; i < d->nmodules; i++) {
     const mlr_module_t *m = &d->modules[i];
-    if (m->unloaded_epoch > epoch && pc >= m->lo && pc < m->hi &&
+    if (m->unloaded_epoch > epoch && !s->ms[i].ghost && pc >= m->lo && pc < m->hi &&
         (best < 0 || m->unloaded_epoch < d->modules[best].unloaded_epoch))
       best = (int)i;
   }
@@ -226,6 +361,15 @@ static void resolve(sym_t *s, uint64_t addr, int mi, fvec_t *v) {
   Dwarf_Addr epc = pc - m->base; /* ELF address (module reported at bias 0) */
   Dwarf_Addr bias = 0;
   Dwarf_Die *cudie = dwfl_module_addrdie(ms->mod, epc, &bias);
+  if (!cudie) cudie = cu_by_ranges(ms, epc, &bias);
+  /* Split DWARF (-gsplit-dwarf): the functions are in the .dwo unit; libdw
+   * finds it beside the object (DW_AT_dwo_name, DW_AT_comp_dir) and reads
+   * its lines through the skeleton. */
+  Dwarf_Die split;
+  uint8_t utype;
+  if (cudie && dwarf_cu_info(cudie->cu, NULL, &utype, NULL, &split, NULL, NULL, NULL) == 0 &&
+      utype == DW_UT_skeleton && dwarf_tag(&split) == DW_TAG_compile_unit)
+    cudie = &split;
   if (cudie) {
     Dwarf_Die *scopes = NULL;
     int n = dwarf_getscopes(cudie, epc - bias, &scopes);
@@ -323,6 +467,33 @@ static const addr_entry_t *lookup(sym_t *s, uint64_t addr, uint32_t epoch) {
 /* ---- the dump ------------------------------------------------------------------------
  */
 
+/* Lines that are a copy of another line of the same object shifted by whole
+ * pages: same path, build id and epoch, lo, hi and base all moved by the
+ * same amount, inside the other's range.  A dump taken from /proc/PID/maps
+ * of an object whose segments share file pages (lld's default layout, no
+ * -z separate-code: every segment's mapping starts at file offset 0 and so
+ * with the ELF header) lists one line per segment, each with a wrong base;
+ * the lowest is the object.  Ghost lines are never chosen for an address.
+ * pre: s->order is sorted by lo. */
+static void mark_ghosts(sym_t *s) {
+  const mlr_dump_t *d = s->d;
+  for (size_t k = 1; k < d->nmodules; k++) {
+    const mlr_module_t *m = &d->modules[s->order[k]];
+    for (size_t p = k; p-- > 0 && k - p <= 8;) {
+      const mlr_module_t *o = &d->modules[s->order[p]];
+      uint64_t shift = m->lo - o->lo;
+      if (m->lo > o->lo && m->lo < o->hi && m->hi - o->hi == shift &&
+          m->base - o->base == shift && m->unloaded_epoch == o->unloaded_epoch &&
+          strcmp(m->path, o->path) == 0 &&
+          (m->build_id ? o->build_id && strcmp(m->build_id, o->build_id) == 0
+                       : !o->build_id)) {
+        s->ms[s->order[k]].ghost = true;
+        break;
+      }
+    }
+  }
+}
+
 static const mlr_dump_t *sort_dump; /* for qsort: no qsort_r needed */
 static int by_lo(const void *a, const void *b) {
   uint64_t x = sort_dump->modules[*(const size_t *)a].lo;
@@ -349,6 +520,7 @@ int mlr_symbolize(mlr_dump_t *d, const mlr_symbolize_opts_t *opts, mlr_err_t *er
   }
   sort_dump = d;
   qsort(s.order, d->nmodules, sizeof *s.order, by_lo);
+  mark_ghosts(&s);
 
   mlr_progress_t pr;
   mlr_progress_begin(&pr, "symbolizing %zu stacks", d->nstacks);
@@ -370,8 +542,10 @@ int mlr_symbolize(mlr_dump_t *d, const mlr_symbolize_opts_t *opts, mlr_err_t *er
   mlr_progress_end(&pr);
 
   HASH_CLEAR(hh, s.cache);
-  for (size_t i = 0; i < d->nmodules; i++)
+  for (size_t i = 0; i < d->nmodules; i++) {
     if (s.ms[i].dwfl) dwfl_end(s.ms[i].dwfl);
+    free(s.ms[i].cu_ranges);
+  }
   free(s.ms);
   free(s.order);
   free(s.debug_path);

@@ -159,6 +159,8 @@ typedef struct parser_s {
   uint64_t sums[2];     // [unfreed] blocks and bytes so far
   raw_stack_t *by_id;   // [stacks], by id
   mlr_dump_t scratch;   // pool of the by_id entries: freed after the read
+  bool header_only;     // stop at the section after [header]
+  bool done;            // header_only: that section has come
   size_t cap_header, cap_totals, cap_resources, cap_modules, cap_stacks;
 } parser_t;
 
@@ -475,6 +477,7 @@ static int parse_section(parser_t *p, const char *s, size_t l) {
                   sec_names[found]);
     }
     p->last_known = found;
+    p->done = p->header_only && found > SEC_HEADER;
   }
   p->sec = found;
   return 0;
@@ -519,7 +522,9 @@ static void parser_init(parser_t *p, const char *name, mlr_dump_t *out, mlr_err_
  * dump too.  0 or -1. */
 static int parser_finish(parser_t *p, int rc) {
   mlr_dump_t *d = p->d;
-  if (rc == 0 && p->line < 3) {
+  if (rc == 0 && p->done) {
+    /* the first lines and [header] only: nothing to check after them */
+  } else if (rc == 0 && p->line < 3) {
     p->line++;
     rc = perr(p, "truncated dump: the first three lines are incomplete");
   } else if (rc == 0 && p->last_known != SEC_END) {
@@ -569,7 +574,7 @@ int mlr_dump_parse(const char *name, const char *text, size_t len, mlr_dump_t *o
   return parser_finish(&p, rc);
 }
 
-int mlr_dump_read(const char *path, mlr_dump_t *out, mlr_err_t *err) {
+static int read_stream(const char *path, mlr_dump_t *out, mlr_err_t *err, bool header_only) {
   memset(out, 0, sizeof *out);
   bool in = strcmp(path, "-") == 0;
   const char *name = in ? "<stdin>" : path;
@@ -581,17 +586,18 @@ int mlr_dump_read(const char *path, mlr_dump_t *out, mlr_err_t *err) {
     close(fd);
     return mlr_fail(err, "%s: %s", name, strerror(ENOMEM));
   }
-  mlr_progress_t pr;
-  mlr_progress_begin(&pr, "reading %s", name);
+  mlr_progress_t pr; // not for a header: a few lines
+  if (!header_only) mlr_progress_begin(&pr, "reading %s", name);
   parser_t p;
   parser_init(&p, name, out, err);
+  p.header_only = header_only;
   /* A window of the input: [start, fill) not parsed yet, of which
    * [start, scan) holds no '\n'.  The longest line fits twice. */
   size_t cap = 2 * (size_t)MLR_LINE_MAX + 2, start = 0, scan = 0, fill = 0;
   char *buf = mlr_xmalloc(cap);
   int rc = 0;
   bool eof = false;
-  while (rc == 0) {
+  while (rc == 0 && !p.done) {
     char *nl = memchr(buf + scan, '\n', fill - scan);
     if (nl) {
       p.line++;
@@ -634,13 +640,21 @@ int mlr_dump_read(const char *path, mlr_dump_t *out, mlr_err_t *err) {
     }
     fill += (size_t)n;
     eof = n == 0;
-    mlr_progress_tick(&pr, 0, 0);
+    if (!header_only) mlr_progress_tick(&pr, 0, 0);
   }
   free(buf);
   gzclose(f);
   rc = parser_finish(&p, rc);
-  mlr_progress_end(&pr);
+  if (!header_only) mlr_progress_end(&pr);
   return rc;
+}
+
+int mlr_dump_read(const char *path, mlr_dump_t *out, mlr_err_t *err) {
+  return read_stream(path, out, err, false);
+}
+
+int mlr_dump_read_header(const char *path, mlr_dump_t *out, mlr_err_t *err) {
+  return read_stream(path, out, err, true);
 }
 
 /* ---- progress ------------------------------------------------------------------ */

@@ -15,7 +15,7 @@
 command -v python3 >/dev/null || { echo "1..0 # SKIP no python3"; exit 0; }
 libc=$(ldd "$ML" | awk '/libc\.so/ { print $3 }')
 need_file "$libc"
-tap_plan 11
+tap_plan 12
 d=$(fresh_dir stream)
 python3 "$ML_SRCDIR/tests/tools/gen_dump.py" "$d/small.dump" 500 1000 2000 \
   "$(readlink -f "$ML")" "$libc" || bail "gen_dump.py failed"
@@ -102,3 +102,9 @@ tap_eq "an endless line: exit 2 once it is over 64 KiB" \
 tap_eq "an endless [header]: exit 2 after 4096 lines" \
   "2 memledger: <stdin>:4101: more than 4096 lines in [header]: not a memledger dump" \
   "$? $(cat "$T_TMP/err")"
+
+# trend orders its dumps by their headers first: reading one stops after
+# [header], and a file that is not a dump is refused there.
+(ulimit -v $((hi + 16384)) && timeout -k 5 20 "$ML" trend "$d/small.dump" <(yes)) >/dev/null 2>"$T_TMP/err"
+tap_eq "trend with an endless yes: exit 2 at line 1" "2 1" \
+  "$? $(grep -c '^memledger: /dev/fd/[0-9]*:1: not a memledger dump' "$T_TMP/err")"

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report_read.c - the dump reader of the memledger command: parses and
- * validates a dump (doc/dump-format.md, versions 1 and 2) into an mlr_dump_t.
+ * validates a dump (doc/dump-format.md, versions 1 and 2) into an mlr_dump_t,
+ * line by line as it is read (memory bounded by the stacks, not the file).
  * Also the per-dump string pool and the checked allocation helpers that the
  * other tools/ files use.  Runs outside the target process.
- * Invariant: any input (truncated, binary, hostile) gives either a complete,
- * consistent mlr_dump_t or one "file:line: message" error; never a crash.
+ * Invariant: any input (truncated, binary, hostile, endless) gives either a
+ * complete, consistent mlr_dump_t or one "file:line: message" error; never a
+ * crash, and never more than one line (64 KiB) of text held.
  */
 #include "report_priv.h"
 

@@ -13,12 +13,9 @@
 . "$(dirname "$0")/lib_tools.sh" || { echo "Bail out! cannot read lib_tools.sh"; exit 1; }
 
 command -v python3 >/dev/null || { echo "1..0 # SKIP no python3"; exit 0; }
-libc=$(ldd "$ML" | awk '/libc\.so/ { print $3 }')
-need_file "$libc"
 tap_plan 12
 d=$(fresh_dir stream)
-python3 "$ML_SRCDIR/tests/tools/gen_dump.py" "$d/small.dump" 500 1000 2000 \
-  "$(readlink -f "$ML")" "$libc" || bail "gen_dump.py failed"
+synthetic_dump "$d/small.dump" 500 1000 2000
 # The same dump with 48 MB of block lines before [end].
 {
   head -n -1 "$d/small.dump"

@@ -104,8 +104,15 @@ typedef struct mlr_dump_s {
  * input (memledger.N.dump.gz) is decompressed whatever its name.  Checks the version line, section order, every
  * field's syntax, that [unfreed] refers to known stacks, that the sums of
  * [unfreed] equal the "unfreed:" line, and that [end] is present (truncated
- * files are refused).  Returns 0, or -1 with err filled. */
+ * files are refused).  Returns 0, or -1 with err filled.
+ * Reads line by line: memory is bounded by the stacks and modules kept, not
+ * by the file (unknown sections cost nothing); input that is not a dump is
+ * refused from its first line, a line over 64 KiB or a key-value section
+ * over 4096 lines as soon as it comes. */
 int mlr_dump_read(const char *path, mlr_dump_t *out, mlr_err_t *err);
+/* The same up to the end of [header] (the first lines and the header only;
+ * the rest of the file is not read). */
+int mlr_dump_read_header(const char *path, mlr_dump_t *out, mlr_err_t *err);
 /* The same from memory (fuzzing, tests); name is used in messages. */
 int mlr_dump_parse(const char *name, const char *text, size_t len, mlr_dump_t *out,
                    mlr_err_t *err);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report_read.c - the dump reader of the memledger command: parses and
- * validates a dump (doc/dump-format.md, versions 1 and 2) into an mlr_dump_t.
+ * validates a dump (doc/dump-format.md, versions 1 and 2) into an mlr_dump_t,
+ * line by line as it is read (memory bounded by the stacks, not the file).
  * Also the per-dump string pool and the checked allocation helpers that the
  * other tools/ files use.  Runs outside the target process.
- * Invariant: any input (truncated, binary, hostile) gives either a complete,
- * consistent mlr_dump_t or one "file:line: message" error; never a crash.
+ * Invariant: any input (truncated, binary, hostile, endless) gives either a
+ * complete, consistent mlr_dump_t or one "file:line: message" error; never a
+ * crash, and never more than one line (64 KiB) of text held.
  */
 #include "report_priv.h"
 
@@ -145,12 +147,22 @@ typedef struct raw_stack_s {
   UT_hash_handle hh;
 } raw_stack_t;
 
+/* The reader sees one line at a time (parse_line), from memory or from a
+ * stream, and keeps only what the reports use: the first lines, the
+ * key-value sections, the modules, the raw frames of [stacks] and one
+ * mlr_stack_t per [unfreed] line.  Unknown sections are skipped line by
+ * line.  Memory is bounded by the stacks and modules, not by the file. */
 typedef struct parser_s {
   const char *name;
   mlr_err_t *err;
   mlr_dump_t *d;
   unsigned long line;
-  raw_stack_t *by_id; // [stacks], by id
+  int sec, last_known;  // current section; last known one (order check)
+  uint64_t sums[2];     // [unfreed] blocks and bytes so far
+  raw_stack_t *by_id;   // [stacks], by id
+  mlr_dump_t scratch;   // pool of the by_id entries: freed after the read
+  bool header_only;     // stop at the section after [header]
+  bool done;            // header_only: that section has come
   size_t cap_header, cap_totals, cap_resources, cap_modules, cap_stacks;
 } parser_t;
 
@@ -207,6 +219,9 @@ static int get_sep(const char **s, const char *end) {
   return 0;
 }
 
+/* Lines of a [header], [totals] or [resources] section at most. */
+#define MLR_KV_MAX 4096u
+
 static void *grow(void *arr, size_t *cap, size_t n, size_t elem) {
   if (n < *cap) return arr;
   *cap = *cap ? *cap * 2 : 16;
@@ -215,6 +230,10 @@ static void *grow(void *arr, size_t *cap, size_t n, size_t elem) {
 
 static int parse_kv(parser_t *p, const char *s, const char *end, mlr_kv_t **arr,
                     size_t *n, size_t *cap) {
+  /* The writer's sections have a few dozen keys: an endless one is garbage. */
+  if (*n >= MLR_KV_MAX)
+    return perr(p, "more than %u lines in [%s]: not a memledger dump", MLR_KV_MAX,
+                sec_names[p->sec]);
   const char *colon = memchr(s, ':', (size_t)(end - s));
   if (!colon || colon == s) return perr(p, "expected \"key: value\"");
   for (const char *q = s; q < colon; q++)
@@ -290,7 +309,7 @@ static int parse_stack(parser_t *p, const char *s, const char *end) {
   if (s != end)
     return perr(p, "stack %llu: more frames than the %llu announced",
                 (unsigned long long)id, (unsigned long long)n);
-  rs = mlr_pool_alloc(p->d, sizeof *rs);
+  rs = mlr_pool_alloc(&p->scratch, sizeof *rs);
   memset(rs, 0, sizeof *rs);
   rs->id = id32;
   rs->nraw = (size_t)n;
@@ -415,151 +434,149 @@ bad3:
   return perr(p, "expected \"usable: <bytes> bytes\"");
 }
 
+/* The longest line accepted: the writer's longest (a command line of 8 KiB,
+ * a path of 4 KiB, 128 frames) with room to spare.  Anything longer is not
+ * a dump, and the reader never holds more than this of a line. */
+#define MLR_LINE_MAX (64u << 10)
+/* Line 1 is "memledger-dump N": a longer one is refused before it ends. */
+#define MLR_FIRST_LINE_MAX 64u
+
+static const char not_dump[] = "not a memledger dump (the first line is not \"memledger-dump 1\")";
+
+/* The checks of a line's bytes, before it is parsed; len without the '\n'
+ * (for a line still being read: what has come so far). */
+static int check_line(parser_t *p, const char *s, size_t len) {
+  if (memchr(s, 0, len)) return perr(p, "binary data (NUL byte): not a memledger dump");
+  if (p->line == 1 && len > MLR_FIRST_LINE_MAX) return perr(p, not_dump);
+  if (len > MLR_LINE_MAX)
+    return perr(p, "line longer than %u bytes: not a memledger dump", MLR_LINE_MAX);
+  return 0;
+}
+
+/* The section line "[...]" at s (l bytes, l >= 2). */
+static int parse_section(parser_t *p, const char *s, size_t l) {
+  int found = SEC_UNKNOWN;
+  for (int i = SEC_HEADER; i <= SEC_END; i++)
+    if (strlen(sec_names[i]) == l - 2 && memcmp(s + 1, sec_names[i], l - 2) == 0) found = i;
+  /* Optional sections, each right after the one it extends. */
+  if (l - 2 == 8 && memcmp(s + 1, "unloaded", 8) == 0) {
+    if (p->last_known != SEC_MODULES)
+      return perr(p, "section [unloaded] not right after [modules]");
+    p->sec = SEC_UNLOADED;
+    return 0;
+  }
+  if (l - 2 == 12 && memcmp(s + 1, "stack_epochs", 12) == 0) {
+    if (p->last_known != SEC_STACKS)
+      return perr(p, "section [stack_epochs] not right after [stacks]");
+    p->sec = SEC_STACK_EPOCHS;
+    return 0;
+  }
+  if (found != SEC_UNKNOWN) {
+    if (found != p->last_known + 1) {
+      if (found <= p->last_known)
+        return perr(p, "section [%s] out of order or repeated", sec_names[found]);
+      return perr(p, "section [%s] missing before [%s]", sec_names[p->last_known + 1],
+                  sec_names[found]);
+    }
+    p->last_known = found;
+    p->done = p->header_only && found > SEC_HEADER;
+  }
+  p->sec = found;
+  return 0;
+}
+
+/* One complete line [s, end) (without its '\n'); p->line is its number. */
+static int parse_line(parser_t *p, const char *s, const char *end) {
+  mlr_dump_t *d = p->d;
+  if (check_line(p, s, (size_t)(end - s))) return -1;
+  if (end > s && end[-1] == '\r') return perr(p, "carriage return in line (DOS line ends?)");
+  if (p->line <= 3) return parse_first_lines(p, (unsigned)p->line, s, end);
+  if (p->sec == SEC_END) return perr(p, "text after [end]");
+  size_t l = (size_t)(end - s);
+  if (l >= 2 && s[0] == '[' && end[-1] == ']') return parse_section(p, s, l);
+  switch (p->sec) {
+  case SEC_NONE: return perr(p, "expected [header]");
+  case SEC_HEADER: return parse_kv(p, s, end, &d->header, &d->nheader, &p->cap_header);
+  case SEC_TOTALS: return parse_kv(p, s, end, &d->totals, &d->ntotals, &p->cap_totals);
+  case SEC_RESOURCES:
+    return parse_kv(p, s, end, &d->resources, &d->nresources, &p->cap_resources);
+  case SEC_MODULES: return parse_module(p, s, end, false);
+  case SEC_UNLOADED: return parse_module(p, s, end, true);
+  case SEC_STACK_EPOCHS: return parse_stack_epoch(p, s, end);
+  case SEC_STACKS: return parse_stack(p, s, end);
+  case SEC_UNFREED: return parse_unfreed(p, s, end, p->sums);
+  default: return 0; /* unknown section: ignored, nothing kept */
+  }
+}
+
+static void parser_init(parser_t *p, const char *name, mlr_dump_t *out, mlr_err_t *err) {
+  memset(out, 0, sizeof *out);
+  memset(p, 0, sizeof *p);
+  p->name = name;
+  p->err = err;
+  p->d = out;
+  p->sec = p->last_known = SEC_NONE;
+  out->path = mlr_pool_strdup(out, name);
+}
+
+/* The checks of the whole file, after its last line; then the arrays are
+ * trimmed to their size.  Frees what is left of the parser; on failure the
+ * dump too.  0 or -1. */
+static int parser_finish(parser_t *p, int rc) {
+  mlr_dump_t *d = p->d;
+  if (rc == 0 && p->done) {
+    /* the first lines and [header] only: nothing to check after them */
+  } else if (rc == 0 && p->line < 3) {
+    p->line++;
+    rc = perr(p, "truncated dump: the first three lines are incomplete");
+  } else if (rc == 0 && p->last_known != SEC_END) {
+    p->line++;
+    rc = perr(p, "truncated dump: no [end] line (last section: [%s])",
+              p->last_known == SEC_NONE ? "none" : sec_names[p->last_known]);
+  } else if (rc == 0 && (p->sums[0] != d->unfreed_blocks || p->sums[1] != d->unfreed_bytes)) {
+    p->line = 2;
+    rc = perr(p, "the unfreed line says %llu blocks, %llu bytes but [unfreed] sums to %llu, %llu",
+              (unsigned long long)d->unfreed_blocks, (unsigned long long)d->unfreed_bytes,
+              (unsigned long long)p->sums[0], (unsigned long long)p->sums[1]);
+  }
+  HASH_CLEAR(hh, p->by_id);
+  mlr_dump_free(&p->scratch);
+  if (rc) {
+    mlr_dump_free(d);
+    return -1;
+  }
+  /* The arrays grew by doubling: give back the unused half. */
+  if (d->nstacks) d->stacks = mlr_xrealloc(d->stacks, d->nstacks * sizeof *d->stacks);
+  if (d->nmodules) d->modules = mlr_xrealloc(d->modules, d->nmodules * sizeof *d->modules);
+  return 0;
+}
+
 int mlr_dump_parse(const char *name, const char *text, size_t len, mlr_dump_t *out,
                    mlr_err_t *err) {
-  memset(out, 0, sizeof *out);
-  parser_t p = {.name = name, .err = err, .d = out};
-  out->path = mlr_pool_strdup(out, name);
-  int sec = SEC_NONE, last_known = SEC_NONE;
-  uint64_t sums[2] = {0, 0};
+  parser_t p;
+  parser_init(&p, name, out, err);
   const char *s = text, *tend = text + len;
-  int rc = -1;
+  int rc = 0;
   if (len == 0) {
     p.line = 1;
-    perr(&p, "empty file");
-    goto out;
+    return parser_finish(&p, perr(&p, "empty file"));
   }
-  if (memchr(text, 0, len)) {
-    const char *z = memchr(text, 0, len);
-    p.line = 1;
-    for (const char *q = text; q < z; q++)
-      p.line += *q == '\n';
-    perr(&p, "binary data (NUL byte): not a memledger dump");
-    goto out;
-  }
-  while (s < tend) {
+  while (s < tend && rc == 0) {
     p.line++;
     const char *nl = memchr(s, '\n', (size_t)(tend - s));
     if (!nl) {
       /* The writer ends every line with \n: a missing one means truncation. */
-      if (p.line == 1)
-        perr(&p, "not a memledger dump (the first line is not \"memledger-dump 1\")");
-      else
-        perr(&p, "truncated dump: the last line has no newline");
-      goto out;
+      rc = check_line(&p, s, (size_t)(tend - s));
+      if (rc == 0) rc = perr(&p, p.line == 1 ? not_dump : "truncated dump: the last line has no newline");
+      break;
     }
-    const char *end = nl;
-    if (end > s && end[-1] == '\r') {
-      perr(&p, "carriage return in line (DOS line ends?)");
-      goto out;
-    }
-    if (p.line <= 3) {
-      if (parse_first_lines(&p, (unsigned)p.line, s, end)) goto out;
-      s = nl + 1;
-      continue;
-    }
-    if (sec == SEC_END) {
-      perr(&p, "text after [end]");
-      goto out;
-    }
-    size_t l = (size_t)(end - s);
-    if (l >= 2 && s[0] == '[' && end[-1] == ']') {
-      int found = SEC_UNKNOWN;
-      for (int i = SEC_HEADER; i <= SEC_END; i++)
-        if (strlen(sec_names[i]) == l - 2 && memcmp(s + 1, sec_names[i], l - 2) == 0)
-          found = i;
-      /* Optional sections, each right after the one it extends. */
-      if (l - 2 == 8 && memcmp(s + 1, "unloaded", 8) == 0) {
-        if (last_known != SEC_MODULES) {
-          perr(&p, "section [unloaded] not right after [modules]");
-          goto out;
-        }
-        sec = SEC_UNLOADED;
-        s = nl + 1;
-        continue;
-      }
-      if (l - 2 == 12 && memcmp(s + 1, "stack_epochs", 12) == 0) {
-        if (last_known != SEC_STACKS) {
-          perr(&p, "section [stack_epochs] not right after [stacks]");
-          goto out;
-        }
-        sec = SEC_STACK_EPOCHS;
-        s = nl + 1;
-        continue;
-      }
-      if (found != SEC_UNKNOWN) {
-        if (found != last_known + 1) {
-          if (found <= last_known)
-            perr(&p, "section [%s] out of order or repeated", sec_names[found]);
-          else
-            perr(&p, "section [%s] missing before [%s]", sec_names[last_known + 1],
-                 sec_names[found]);
-          goto out;
-        }
-        last_known = found;
-      }
-      sec = found;
-      s = nl + 1;
-      continue;
-    }
-    switch (sec) {
-    case SEC_NONE: perr(&p, "expected [header]"); goto out;
-    case SEC_HEADER:
-      if (parse_kv(&p, s, end, &out->header, &out->nheader, &p.cap_header)) goto out;
-      break;
-    case SEC_TOTALS:
-      if (parse_kv(&p, s, end, &out->totals, &out->ntotals, &p.cap_totals)) goto out;
-      break;
-    case SEC_RESOURCES:
-      if (parse_kv(&p, s, end, &out->resources, &out->nresources, &p.cap_resources))
-        goto out;
-      break;
-    case SEC_MODULES:
-      if (parse_module(&p, s, end, false)) goto out;
-      break;
-    case SEC_UNLOADED:
-      if (parse_module(&p, s, end, true)) goto out;
-      break;
-    case SEC_STACK_EPOCHS:
-      if (parse_stack_epoch(&p, s, end)) goto out;
-      break;
-    case SEC_STACKS:
-      if (parse_stack(&p, s, end)) goto out;
-      break;
-    case SEC_UNFREED:
-      if (parse_unfreed(&p, s, end, sums)) goto out;
-      break;
-    default: /* unknown section: ignored */ break;
-    }
+    rc = parse_line(&p, s, nl);
     s = nl + 1;
   }
-  if (p.line < 3) {
-    p.line++;
-    perr(&p, "truncated dump: the first three lines are incomplete");
-    goto out;
-  }
-  if (last_known != SEC_END) {
-    p.line++;
-    perr(&p, "truncated dump: no [end] line (last section: [%s])",
-         last_known == SEC_NONE ? "none" : sec_names[last_known]);
-    goto out;
-  }
-  if (sums[0] != out->unfreed_blocks || sums[1] != out->unfreed_bytes) {
-    p.line = 2;
-    perr(&p,
-         "the unfreed line says %llu blocks, %llu bytes but [unfreed] sums to %llu, %llu",
-         (unsigned long long)out->unfreed_blocks, (unsigned long long)out->unfreed_bytes,
-         (unsigned long long)sums[0], (unsigned long long)sums[1]);
-    goto out;
-  }
-  rc = 0;
-out:
-  HASH_CLEAR(hh, p.by_id);
-  if (rc) mlr_dump_free(out);
-  return rc;
+  return parser_finish(&p, rc);
 }
 
-int mlr_dump_read(const char *path, mlr_dump_t *out, mlr_err_t *err) {
+static int read_stream(const char *path, mlr_dump_t *out, mlr_err_t *err, bool header_only) {
   memset(out, 0, sizeof *out);
   bool in = strcmp(path, "-") == 0;
   const char *name = in ? "<stdin>" : path;
@@ -571,41 +588,75 @@ int mlr_dump_read(const char *path, mlr_dump_t *out, mlr_err_t *err) {
     close(fd);
     return mlr_fail(err, "%s: %s", name, strerror(ENOMEM));
   }
-  mlr_progress_t pr;
-  mlr_progress_begin(&pr, "reading %s", name);
-  size_t cap = 1 << 16, len = 0;
+  mlr_progress_t pr; // not for a header: a few lines
+  if (!header_only) mlr_progress_begin(&pr, "reading %s", name);
+  parser_t p;
+  parser_init(&p, name, out, err);
+  p.header_only = header_only;
+  /* A window of the input: [start, fill) not parsed yet, of which
+   * [start, scan) holds no '\n'.  The longest line fits twice. */
+  size_t cap = 2 * (size_t)MLR_LINE_MAX + 2, start = 0, scan = 0, fill = 0;
   char *buf = mlr_xmalloc(cap);
-  int bad = 0;
-  for (;;) {
-    if (len == cap) buf = mlr_xrealloc(buf, cap *= 2);
-    size_t want = cap - len > (1u << 30) ? 1u << 30 : cap - len;
-    int n = gzread(f, buf + len, (unsigned)want);
-    if (n < 0) {
-      bad = 1;
+  int rc = 0;
+  bool eof = false;
+  while (rc == 0 && !p.done) {
+    char *nl = memchr(buf + scan, '\n', fill - scan);
+    if (nl) {
+      p.line++;
+      rc = parse_line(&p, buf + start, nl);
+      start = scan = (size_t)(nl + 1 - buf);
+      continue;
+    }
+    scan = fill;
+    if (fill > start) { /* a line still being read: refuse garbage now */
+      p.line++;
+      rc = check_line(&p, buf + start, fill - start);
+      p.line--;
+      if (rc) break;
+    }
+    if (eof) {
+      p.line++;
+      if (fill > start)
+        rc = perr(&p, p.line == 1 ? not_dump : "truncated dump: the last line has no newline");
+      else if (p.line == 1)
+        rc = perr(&p, "empty file");
+      else
+        p.line--;
       break;
     }
-    /* A NUL byte means binary data: stop reading (/dev/zero ends here). */
-    bool nul = n && memchr(buf + len, 0, (size_t)n);
-    len += (size_t)n;
-    if (n == 0 || nul) break;
-    mlr_progress_tick(&pr, 0, 0);
+    if (start > 0) { /* keep the partial line at the front */
+      memmove(buf, buf + start, fill - start);
+      fill -= start;
+      scan -= start;
+      start = 0;
+    }
+    int n = gzread(f, buf + fill, (unsigned)(cap - fill));
+    if (n < 0) {
+      int e = errno, zerr = Z_OK;
+      const char *zmsg = gzerror(f, &zerr);
+      if (zerr == Z_ERRNO)
+        rc = mlr_fail(err, "%s: %s", name, strerror(e == 0 ? EIO : e));
+      else
+        rc = mlr_fail(err, "%s: bad compressed data (%s)", name, zmsg);
+      break;
+    }
+    fill += (size_t)n;
+    eof = n == 0;
+    if (!header_only) mlr_progress_tick(&pr, 0, 0);
   }
-  int e = errno;
-  int zerr = Z_OK;
-  const char *zmsg = bad ? gzerror(f, &zerr) : NULL;
-  char zbuf[200];
-  if (zmsg) snprintf(zbuf, sizeof zbuf, "%s", zmsg);
-  gzclose(f);
-  if (bad) {
-    free(buf);
-    mlr_progress_end(&pr);
-    if (zerr == Z_ERRNO) return mlr_fail(err, "%s: %s", name, strerror(e == 0 ? EIO : e));
-    return mlr_fail(err, "%s: bad compressed data (%s)", name, zbuf);
-  }
-  int rc = mlr_dump_parse(name, buf, len, out, err);
   free(buf);
-  mlr_progress_end(&pr);
+  gzclose(f);
+  rc = parser_finish(&p, rc);
+  if (!header_only) mlr_progress_end(&pr);
   return rc;
+}
+
+int mlr_dump_read(const char *path, mlr_dump_t *out, mlr_err_t *err) {
+  return read_stream(path, out, err, false);
+}
+
+int mlr_dump_read_header(const char *path, mlr_dump_t *out, mlr_err_t *err) {
+  return read_stream(path, out, err, true);
 }
 
 /* ---- progress ------------------------------------------------------------------ */

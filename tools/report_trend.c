@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
-#include <zlib.h>
 
 /* ---- the series ----------------------------------------------------------------- */
 
@@ -62,20 +61,18 @@ static int add_path(const char *path, char ***v, size_t *n, size_t *cap, mlr_err
   return 0;
 }
 
-/* The header fields that order the series, read without parsing the whole
- * dump (gzip or plain: zlib reads both).  The full read validates later. */
-static void scan_header(mlr_trend_dump_t *td) {
-  gzFile f = gzopen(td->path, "rb");
-  if (!f) return;
-  char line[512];
-  while (gzgets(f, line, sizeof line)) {
-    if (!strcmp(line, "[totals]\n")) break;
-    if (!strncmp(line, "pid: ", 5)) td->pid = strtol(line + 5, NULL, 10);
-    else if (!strncmp(line, "sequence: ", 10)) td->seq = strtoul(line + 10, NULL, 10);
-    else if (!strncmp(line, "unix_time_ns: ", 14))
-      td->time_ns = strtoull(line + 14, NULL, 10);
-  }
-  gzclose(f);
+/* The header fields that order the series, read without reading the whole
+ * dump (the reader stops after [header]); the full read validates later. */
+static int scan_header(mlr_trend_dump_t *td, mlr_err_t *err) {
+  mlr_dump_t d;
+  if (mlr_dump_read_header(td->path, &d, err)) return -1;
+  const char *v;
+  if ((v = mlr_kv_get(d.header, d.nheader, "pid"))) td->pid = strtol(v, NULL, 10);
+  if ((v = mlr_kv_get(d.header, d.nheader, "sequence"))) td->seq = strtoul(v, NULL, 10);
+  if ((v = mlr_kv_get(d.header, d.nheader, "unix_time_ns")))
+    td->time_ns = strtoull(v, NULL, 10);
+  mlr_dump_free(&d);
+  return 0;
 }
 
 static int cmp_dump(const void *a, const void *b) {
@@ -346,12 +343,15 @@ int mlr_trend_build(mlr_trend_t *t, char *const *paths, size_t npaths,
   }
   t->ndumps = nfiles;
   t->dumps = mlr_xcalloc(nfiles, sizeof *t->dumps);
-  for (size_t i = 0; i < nfiles; i++) {
+  for (size_t i = 0; i < nfiles; i++)
     t->dumps[i].path = files[i];
-    scan_header(&t->dumps[i]);
-  }
   free(files);
   files = NULL;
+  for (size_t i = 0; i < nfiles; i++)
+    if (scan_header(&t->dumps[i], err)) {
+      mlr_trend_free(t);
+      return -1;
+    }
   qsort(t->dumps, t->ndumps, sizeof *t->dumps, cmp_dump);
   for (size_t i = 0; i < t->ndumps; i++)
     t->dumps[i].minutes = (double)(t->dumps[i].time_ns - t->dumps[0].time_ns) / 60e9;

@@ -1,20 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fmt_driver.c - runs the jeprof, pprof and html formats (tools/report_*.c)
- * on reports built without the reader, the symbolizer or the report
- * builder, so that tests/tools-formats/ checks the formats alone.
+ * on reports built without the symbolizer or the report builder, so that
+ * tests/tools-formats/ checks the formats alone.
  *
  *   fmt_driver [options] FORMAT OUT     a hand-made report (see sample())
  *   fmt_driver [options] --dump FILE FORMAT OUT
- *                                       a real dump, read by a minimal
- *                                       parser (no validation), not
- *                                       symbolized
+ *                                       a real dump, read by the
+ *                                       command's reader, not symbolized
  * FORMAT: jeprof, pprof or html.  Options: --weight count, --top N,
  * --title T, --empty (no stacks at all), --many N (N more stacks, each with
  * a function of its own: grows the formats' tables).  Exit status 0, or 1
  * with a message.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -91,101 +89,6 @@ static mlr_dump_t sample_dump = {
     .nstacks = sizeof stacks / sizeof *stacks, .stacks = stacks,
 };
 
-// ---- a minimal dump reader (the real one is tools/report_read.c) --------------
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) return NULL;
-  size_t n = 0, cap = 1 << 16;
-  char *buf = malloc(cap);
-  size_t k;
-  while (buf && (k = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-    n += k;
-    if (n + 1 == cap) buf = realloc(buf, cap *= 2);
-  }
-  fclose(f);
-  if (buf) buf[n] = 0;
-  return buf;
-}
-
-#define GROW(arr, n, cap)                                                   \
-  do {                                                                      \
-    if ((n) == (cap)) {                                                     \
-      (cap) = (cap) ? (cap) * 2 : 16;                                       \
-      (arr) = realloc((arr), (cap) * sizeof *(arr));                        \
-      if (!(arr)) abort();                                                  \
-    }                                                                       \
-  } while (0)
-
-static int read_dump(const char *path, mlr_dump_t *d) {
-  char *text = slurp(path);
-  if (!text) return -1;
-  memset(d, 0, sizeof *d);
-  d->path = (char *)path;
-  size_t caph = 0, capm = 0, caps = 0;
-  char sec[32] = "";
-  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-    if (line[0] == '[') {
-      snprintf(sec, sizeof sec, "%s", line);
-      continue;
-    }
-    if (sscanf(line, "unfreed: %" SCNu64 " blocks, %" SCNu64, &d->unfreed_blocks, &d->unfreed_bytes) == 2)
-      continue;
-    if (strcmp(sec, "[header]") == 0) {
-      char *colon = strstr(line, ": ");
-      if (!colon) continue;
-      *colon = 0;
-      GROW(d->header, d->nheader, caph);
-      d->header[d->nheader++] = (mlr_kv_t){line, colon + 2};
-    } else if (strcmp(sec, "[modules]") == 0) {
-      mlr_module_t m = {0};
-      char bid[256];
-      int off = 0;
-      if (sscanf(line, "%" SCNx64 " %" SCNx64 " %" SCNx64 " %255s %n", &m.lo, &m.hi, &m.base, bid, &off) < 4)
-        continue;
-      m.build_id = strcmp(bid, "-") ? strdup(bid) : NULL;
-      m.path = line + off;
-      GROW(d->modules, d->nmodules, capm);
-      d->modules[d->nmodules++] = m;
-    } else if (strcmp(sec, "[stacks]") == 0) {
-      mlr_stack_t s = {0};
-      char *p = line;
-      s.id = (uint32_t)strtoul(p, &p, 10);
-      s.nraw = strtoul(p, &p, 10);
-      s.raw = calloc(s.nraw ? s.nraw : 1, sizeof *s.raw);
-      for (size_t i = 0; i < s.nraw; i++) s.raw[i] = strtoull(p, &p, 16);
-      GROW(d->stacks, d->nstacks, caps);
-      d->stacks[d->nstacks++] = s;
-    } else if (strcmp(sec, "[unfreed]") == 0) {
-      uint64_t v[7];
-      if (sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
-                 &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]) != 7)
-        continue;
-      mlr_stack_t *s = NULL;
-      for (size_t i = 0; i < d->nstacks; i++)
-        if (d->stacks[i].id == v[0]) s = &d->stacks[i];
-      if (!s) { // stack 0 is not in [stacks]
-        GROW(d->stacks, d->nstacks, caps);
-        s = &d->stacks[d->nstacks++];
-        memset(s, 0, sizeof *s);
-        s->id = (uint32_t)v[0];
-      }
-      s->blocks = v[1], s->bytes = v[2], s->usable = v[3], s->min_size = v[4], s->max_size = v[5];
-      s->oldest_seq = v[6];
-    }
-  }
-  d->pool = text; // the strings point into it
-  return 0;
-}
-
-static void free_dump(mlr_dump_t *d) {
-  for (size_t i = 0; i < d->nmodules; i++) free(d->modules[i].build_id);
-  for (size_t i = 0; i < d->nstacks; i++) free(d->stacks[i].raw);
-  free(d->header);
-  free(d->modules);
-  free(d->stacks);
-  free(d->pool);
-}
-
 /* N stacks "many_<i>" <- main <- __libc_start_call_main, sizes 2048 + i. */
 static void *many_mem[4]; // freed by main
 
@@ -250,8 +153,9 @@ int main(int argc, char **argv) {
   mlr_dump_t real;
   mlr_dump_t *d = &sample_dump;
   if (dump) {
-    if (read_dump(dump, &real) < 0) {
-      perror(dump);
+    mlr_err_t rerr;
+    if (mlr_dump_read(dump, &real, &rerr) < 0) {
+      fprintf(stderr, "fmt_driver: %s\n", rerr.msg);
       return 1;
     }
     d = &real;
@@ -285,7 +189,7 @@ int main(int argc, char **argv) {
   else return usage();
   free(r.shown);
   free(r.suppressed);
-  if (dump) free_dump(&real);
+  if (dump) mlr_dump_free(&real);
   for (size_t k = 0; k < sizeof many_mem / sizeof *many_mem; k++) free(many_mem[k]);
   if (rc < 0) {
     fprintf(stderr, "fmt_driver: %s\n", err.msg);

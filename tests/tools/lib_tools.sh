@@ -21,6 +21,18 @@ same_output() {
   fi
 }
 
+# synthetic_dump OUT NSTACKS NBLOCKS NADDRS [ELF...]: tests/tools/gen_dump.py
+# with addresses in the command, each ELF and libc; bails out when it fails.
+# pre: python3 (callers skip without it, before their plan).
+synthetic_dump() {
+  local out=$1 nstacks=$2 nblocks=$3 naddrs=$4 libc
+  shift 4
+  libc=$(ldd "$ML" | awk '/libc\.so/ { print $3 }')
+  need_file "$libc"
+  python3 "$ML_SRCDIR/tests/tools/gen_dump.py" "$out" "$nstacks" "$nblocks" "$naddrs" \
+    "$(readlink -f "$ML")" "$@" "$libc" || bail "gen_dump.py failed"
+}
+
 # dump_of NAME PROG [ARGS...]: run PROG under the library with dumps into a
 # fresh directory NAME; prints the path of its one dump, fails when none.
 dump_of() {

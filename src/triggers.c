@@ -229,11 +229,11 @@ static int ml_snapshot(ml_trigger_t trigger, int signo, bool wait, ml_dump_resul
   return 0;
 }
 
-int ml_triggers_api_dump(ml_dump_result_t *res) {
+int ml_triggers_api_dump(ml_trigger_t trigger, ml_dump_result_t *res) {
   ml_guard_enter();
-  int rc = ml_snapshot(ML_TRIGGER_API, 0, true, res);
+  int rc = ml_snapshot(trigger, 0, true, res);
   if (rc != 0 && res->err == 0) /* no child could be made: write it here */
-    rc = ml_dump_write(ML_TRIGGER_API, res);
+    rc = ml_dump_write(trigger, res);
   ml_guard_leave();
   return rc;
 }
@@ -546,6 +546,7 @@ static void ml_manage(int sig, bool fatal) {
 
 void ml_triggers_start(bool virtual_signals) {
   ml_core.reap = ml_triggers_reap;
+  ml_dump_load_suppressions();
   (void)ml_dump_share();
   (void)ml_dump_reserve(0);
   ml_ksigset_t mask;

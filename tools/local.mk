@@ -43,7 +43,7 @@ TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
 	tests/tools/diff.sh tests/tools/diff_time.sh tests/tools/trim.sh tests/tools/ci_formats.sh \
 	tests/tools/completion.sh \
 	tests/tools/clean_programs.sh tests/tools/symbolize.sh \
-	tests/tools/hostile.sh tests/tools/big.sh
+	tests/tools/hostile.sh tests/tools/big.sh tests/tools/lsan_supp.sh
 TESTS += $(TOOLS_TESTS)
 check_PROGRAMS += tests/tools/prog_wait tests/tools/prog_grow \
 	tests/tools/prog_clean_c tests/tools/prog_clean_cxx tests/tools/prog_wrappers

@@ -380,7 +380,9 @@ static void ml_limit_start(void) {
 
 void ml_triggers_alloc_failed(void) {
   atomic_fetch_add_explicit(&ml_core.alloc_failures, 1, memory_order_relaxed);
-  if (ml_tls.guard || atomic_load(&ml_core.state) != ML_STATE_READY ||
+  /* The tracker's own allocations are not the program's; those of a
+   * memledger_disable() region are (its guard levels are the disabled ones). */
+  if (ml_tls.guard != ml_tls.disabled || atomic_load(&ml_core.state) != ML_STATE_READY ||
       !ml_option_get(ML_OPT_DUMP_ON_FAILURE) ||
       atomic_load(&ml_trig.failed_dumped) || atomic_exchange(&ml_trig.failed_dumped, true))
     return;

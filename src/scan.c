@@ -92,22 +92,21 @@ static struct {
   } ignored[ML_IGNORED];
 } ml_reg;
 
-/* Claim a free slot of n whose keys are at key(i); -1 when none. */
-#define ML_REG_CLAIM(arr, field, n, out)                                        \
-  do {                                                                         \
-    (out) = -1;                                                                \
-    for (size_t i_ = 0; i_ < (n) && (out) < 0; i_++) {                         \
-      uintptr_t z_ = 0;                                                        \
-      if (atomic_compare_exchange_strong(&(arr)[i_].field, &z_, ML_REG_BUSY))  \
-        (out) = (long)i_;                                                      \
-    }                                                                          \
-  } while (0)
+/* Claim a free slot among n whose keys start at key0, stride bytes apart
+ * (its key becomes ML_REG_BUSY).  Returns its index, or -1 when none. */
+static long ml_reg_claim(_Atomic uintptr_t *key0, size_t stride, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    _Atomic uintptr_t *key = (_Atomic uintptr_t *)((char *)key0 + i * stride);
+    uintptr_t zero = 0;
+    if (atomic_compare_exchange_strong(key, &zero, ML_REG_BUSY)) return (long)i;
+  }
+  return -1;
+}
 
 bool ml_scan_add_root(const void *addr, size_t size) {
   uintptr_t lo = (uintptr_t)addr;
   if (lo <= ML_REG_BUSY || !size || lo + size < lo) return false;
-  long i;
-  ML_REG_CLAIM(ml_reg.root, lo, ML_ROOT_REGIONS, i);
+  long i = ml_reg_claim(&ml_reg.root[0].lo, sizeof ml_reg.root[0], ML_ROOT_REGIONS);
   if (i < 0) return false;
   ml_reg.root[i].hi = lo + size;
   atomic_store_explicit(&ml_reg.root[i].lo, lo, memory_order_release);
@@ -140,8 +139,7 @@ int ml_scan_ignore(const void *p) {
   uint64_t seq = ml_rec_seq(&r);
   for (size_t i = 0; i < ML_IGNORED; i++)
     if (atomic_load(&ml_reg.ignored[i].ptr) == ptr && ml_reg.ignored[i].seq == seq) return 0;
-  long i;
-  ML_REG_CLAIM(ml_reg.ignored, ptr, ML_IGNORED, i);
+  long i = ml_reg_claim(&ml_reg.ignored[0].ptr, sizeof ml_reg.ignored[0], ML_IGNORED);
   for (size_t k = 0; i < 0 && k < ML_IGNORED; k++) { /* full: reclaim a stale entry */
     uintptr_t old = atomic_load(&ml_reg.ignored[k].ptr);
     if (ml_ignored_stale(k) &&

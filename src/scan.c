@@ -22,7 +22,11 @@
  * every large block), the dumping thread's stack below the dump's frames,
  * and, when every block is tracked (threshold <= 8, nothing dropped),
  * jemalloc's heap itself (its free regions hold stale pointers; memcheck
- * does not scan freed memory either).  Registers: the dumping thread's are
+ * does not scan freed memory either).  The program may add roots and
+ * reachable blocks (memledger.h): its root regions are scanned word by word
+ * whatever they hold, and the blocks it said to ignore start out reachable
+ * (LSan's __lsan_register_root_region and __lsan_ignore_object).
+ * Registers: the dumping thread's are
  * on its stack (saved by ml_scan_save_regs, or in the signal frame of an
  * interrupted thread); other threads' registers at fork time cannot be had
  * from a snapshot (no ptrace), and their whole stack mappings are scanned

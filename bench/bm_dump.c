@@ -166,7 +166,7 @@ static void bm_heap_set(size_t mib) {
 
 static int bm_one_dump(bool snap, ml_dump_result_t *res) {
   ml_guard_enter();
-  int rc = snap ? ml_triggers_api_dump(res) : ml_dump_write(ML_TRIGGER_API, res);
+  int rc = snap ? ml_triggers_api_dump(ML_TRIGGER_API, res) : ml_dump_write(ML_TRIGGER_API, res);
   ml_guard_leave();
   return rc;
 }

@@ -43,6 +43,9 @@ typedef struct ml_tls_s {
   uint64_t seq_end;   // end of the batch
   uint64_t limit_acc; // tracked bytes allocated since this thread last
                       // checked MEMLEDGER_DUMP_AT (ml_core.limit_every)
+  int disabled;       // memledger_disable() nesting; each level also holds
+                      // one level of guard, so allocations are not recorded,
+                      // while frees still are (guard == disabled: ml_recording)
 } ml_tls_t;
 extern ML_TLS ml_tls_t ml_tls ML_HIDDEN;
 

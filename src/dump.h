@@ -32,7 +32,8 @@
   X(CRASH, "crash")               /* SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL */ \
   X(INTERVAL, "interval")         /* MEMLEDGER_INTERVAL's timer */             \
   X(LIMIT, "limit")               /* MEMLEDGER_DUMP_AT reached */              \
-  X(ALLOC_FAILURE, "alloc-failure") /* the first allocation that failed */
+  X(ALLOC_FAILURE, "alloc-failure") /* the first allocation that failed */ \
+  X(LEAK_CHECK, "leak-check")     /* memledger_leak_check() */
 
 typedef enum ml_trigger_e {
 #define ML_TRIGGER_ENUM(id, name) ML_TRIGGER_##id,
@@ -51,6 +52,8 @@ typedef struct ml_dump_result_s {
   uint64_t total_ns;// time to the published file
   bool classified;  // the leak scan gave every block a kind
   uint64_t lost;    // then: definitely and indirectly lost blocks
+  uint64_t kind_blocks[ML_KIND_COUNT]; // then: blocks of each kind
+  uint64_t kind_bytes[ML_KIND_COUNT];  // and their requested bytes
   int err;          // 0, or the errno of the first failure
   char path[4096];  // the file written ("" on failure)
 } ml_dump_result_t;
@@ -95,6 +98,12 @@ int ml_dump_write_req(const ml_dump_req_t *req, ml_dump_result_t *res) ML_HIDDEN
 bool ml_dump_share(void) ML_HIDDEN;
 /* The child after fork starts its own dump numbering. */
 void ml_dump_after_fork_child(void) ML_HIDDEN;
+
+/* The program's compiled-in default suppressions (the weak hook
+ * memledger_default_suppressions of memledger.h), asked for once, here at
+ * process start (never from a signal handler or a snapshot child), and
+ * written into every dump's header. */
+void ml_dump_load_suppressions(void) ML_HIDDEN;
 
 /* Make sure the scratch memory a dump needs for `nstacks` stacks is mapped
  * now, so that a dump still works once an address-space limit is reached

@@ -114,15 +114,59 @@ __attribute__((format(printf, 2, 3))) static void ml_w_fmt(ml_writer_t *w,
   ml_w_raw(w, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-/* A free-form value on one line: control characters become '?'. */
-static void ml_w_text(ml_writer_t *w, const char *s) {
-  for (; *s; s++) {
+/* A free-form value on one line (n bytes of s, or up to its NUL): control
+ * characters become '?'. */
+static void ml_w_text_n(ml_writer_t *w, const char *s, size_t n) {
+  for (; n && *s; s++, n--) {
     char c = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
     ml_w_raw(w, &c, 1);
   }
 }
 
+static void ml_w_text(ml_writer_t *w, const char *s) { ml_w_text_n(w, s, SIZE_MAX); }
+
 /* ---- header pieces --------------------------------------------------------- */
+
+/* The program's default suppressions (memledger.h).  Weak: a program that
+ * does not define the hook leaves it NULL.  In the preload flavour the
+ * library sees the program's definition only when the executable exports
+ * it (-rdynamic, --export-dynamic-symbol, or linked with libmemledger). */
+extern const char *memledger_default_suppressions(void) __attribute__((weak));
+
+#define ML_SUPP_MAX 65536 /* bytes of suppression text written at most */
+static const char *ml_supp_text;
+static size_t ml_supp_len;
+
+void ml_dump_load_suppressions(void) {
+  const char *t = memledger_default_suppressions ? memledger_default_suppressions() : NULL;
+  if (!t || !*t) return;
+  size_t n = strnlen(t, ML_SUPP_MAX + 1);
+  if (n > ML_SUPP_MAX) {
+    while (n && t[n - 1] != '\n') n--; /* whole lines only */
+    ml_warning("memledger_default_suppressions: the text is longer than %d bytes; only "
+               "its first %zu bytes are used", ML_SUPP_MAX, n);
+  }
+  ml_supp_text = t;
+  ml_supp_len = n;
+}
+
+/* One "suppression:" header line per line of the text (blank lines too:
+ * they separate memledger's rules); leading blanks and a final '\r' are
+ * dropped. */
+static void ml_w_suppressions(ml_writer_t *w) {
+  const char *s = ml_supp_text, *end = s + ml_supp_len;
+  while (s && s < end) {
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    const char *e = nl ? nl : end;
+    while (s < e && (*s == ' ' || *s == '\t')) s++;
+    size_t n = (size_t)(e - s);
+    if (n && s[n - 1] == '\r') n--;
+    ml_w_str(w, "suppression: ");
+    ml_w_text_n(w, s, n);
+    ml_w_raw(w, "\n", 1);
+    s = e + 1;
+  }
+}
 
 /* UTC civil time from a Unix time (Howard Hinnant's days_from_civil inverse),
  * because gmtime_r is not on the list of functions known not to lock. */
@@ -256,6 +300,7 @@ static void ml_w_header(ml_writer_t *w, const ml_dump_req_t *q, unsigned seq,
   ml_w_str(w, "options: ");
   ml_w_text(w, text);
   ml_w_raw(w, "\n", 1);
+  ml_w_suppressions(w);
 }
 
 static void ml_w_totals(ml_writer_t *w, const ml_dump_req_t *q, const ml_collect_t *c,
@@ -480,8 +525,12 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
   int err = ml_dump_collect(q->frozen, &c, res, have_scan ? &scan : NULL);
   if (have_scan && scan.classified) {
     res->classified = true;
-    for (size_t i = 0; i < scan.n; i++)
-      res->lost += scan.kind[i] == ML_KIND_DEFINITE || scan.kind[i] == ML_KIND_INDIRECT;
+    for (size_t i = 0; i < scan.n; i++) {
+      unsigned k = scan.kind[i] < ML_KIND_COUNT ? scan.kind[i] : ML_KIND_UNKNOWN;
+      res->kind_blocks[k]++;
+      res->kind_bytes[k] += ml_rec_size(&scan.recs[i]);
+    }
+    res->lost = res->kind_blocks[ML_KIND_DEFINITE] + res->kind_blocks[ML_KIND_INDIRECT];
   }
   if (err) {
     ml_dump_fail(res, err, "map", "scratch memory");

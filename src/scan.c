@@ -22,7 +22,11 @@
  * every large block), the dumping thread's stack below the dump's frames,
  * and, when every block is tracked (threshold <= 8, nothing dropped),
  * jemalloc's heap itself (its free regions hold stale pointers; memcheck
- * does not scan freed memory either).  Registers: the dumping thread's are
+ * does not scan freed memory either).  The program may add roots and
+ * reachable blocks (memledger.h): its root regions are scanned word by word
+ * whatever they hold, and the blocks it said to ignore start out reachable
+ * (LSan's __lsan_register_root_region and __lsan_ignore_object).
+ * Registers: the dumping thread's are
  * on its stack (saved by ml_scan_save_regs, or in the signal frame of an
  * interrupted thread); other threads' registers at fork time cannot be had
  * from a snapshot (no ptrace), and their whole stack mappings are scanned
@@ -67,15 +71,89 @@ const char *ml_kind_name(unsigned k) {
  * process's memory), so that what points where is known exactly. */
 ML_TESTABLE bool ml_scan_extra_roots_only;
 
-/* Extra roots registered by tests. */
-static struct { uintptr_t lo, hi; } ml_extra_roots[8];
-static unsigned ml_nextra;
+/* ---- what the program registers (memledger.h) ------------------------------------ *
+ * Root regions (memledger_register_root_region) and ignored blocks
+ * (memledger_ignore_object), in fixed tables of this object: no malloc, no
+ * lock (a snapshot child reads them frozen, and a lock held at a fork would
+ * stay held in the child).  A slot is claimed by a compare-and-swap of its
+ * key from 0 to ML_REG_BUSY, filled, then published by storing the key
+ * with release: a reader sees a slot whole or not at all.  The tables are
+ * never roots themselves (ml_mark_all excludes them): a region's address
+ * or an ignored block's must not make a block reachable. */
+#define ML_ROOT_REGIONS 256
+#define ML_IGNORED 4096
+#define ML_REG_BUSY ((uintptr_t)1)
 
-void ml_scan_add_root(const void *addr, size_t size) {
-  if (ml_nextra < ML_ARRAY_SIZE(ml_extra_roots)) {
-    ml_extra_roots[ml_nextra].lo = (uintptr_t)addr;
-    ml_extra_roots[ml_nextra++].hi = (uintptr_t)addr + size;
+static struct {
+  struct {
+    _Atomic uintptr_t lo;  // 0: free; ML_REG_BUSY: being filled
+    uintptr_t hi;
+  } root[ML_ROOT_REGIONS];
+  struct {
+    _Atomic uintptr_t ptr; // the block's start; 0 free, ML_REG_BUSY filling
+    uint64_t seq;          // its record's sequence number: a block allocated
+                           // later at the same address is not ignored
+  } ignored[ML_IGNORED];
+} ml_reg;
+
+/* Claim a free slot among n whose keys start at key0, stride bytes apart
+ * (its key becomes ML_REG_BUSY).  Returns its index, or -1 when none. */
+static long ml_reg_claim(_Atomic uintptr_t *key0, size_t stride, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    _Atomic uintptr_t *key = (_Atomic uintptr_t *)((char *)key0 + i * stride);
+    uintptr_t zero = 0;
+    if (atomic_compare_exchange_strong(key, &zero, ML_REG_BUSY)) return (long)i;
   }
+  return -1;
+}
+
+bool ml_scan_add_root(const void *addr, size_t size) {
+  uintptr_t lo = (uintptr_t)addr;
+  if (lo <= ML_REG_BUSY || !size || lo + size < lo) return false;
+  long i = ml_reg_claim(&ml_reg.root[0].lo, sizeof ml_reg.root[0], ML_ROOT_REGIONS);
+  if (i < 0) return false;
+  ml_reg.root[i].hi = lo + size;
+  atomic_store_explicit(&ml_reg.root[i].lo, lo, memory_order_release);
+  return true;
+}
+
+bool ml_scan_remove_root(const void *addr, size_t size) {
+  uintptr_t lo = (uintptr_t)addr;
+  for (size_t i = 0; i < ML_ROOT_REGIONS; i++) {
+    uintptr_t cur = lo;
+    if (atomic_load(&ml_reg.root[i].lo) == lo && ml_reg.root[i].hi == lo + size &&
+        atomic_compare_exchange_strong(&ml_reg.root[i].lo, &cur, 0))
+      return true;
+  }
+  return false;
+}
+
+/* Is the ignored entry i stale (its block freed, or the address reused)? */
+static bool ml_ignored_stale(size_t i) {
+  uintptr_t p = atomic_load_explicit(&ml_reg.ignored[i].ptr, memory_order_acquire);
+  if (p <= ML_REG_BUSY) return false;
+  ml_rec_t r;
+  return !ml_tables_find(&ml_core.tables, p, &r) || ml_rec_seq(&r) != ml_reg.ignored[i].seq;
+}
+
+int ml_scan_ignore(const void *p) {
+  ml_rec_t r;
+  uintptr_t ptr = (uintptr_t)p;
+  if (ptr <= ML_REG_BUSY || !ml_tables_find(&ml_core.tables, ptr, &r)) return 1;
+  uint64_t seq = ml_rec_seq(&r);
+  for (size_t i = 0; i < ML_IGNORED; i++)
+    if (atomic_load(&ml_reg.ignored[i].ptr) == ptr && ml_reg.ignored[i].seq == seq) return 0;
+  long i = ml_reg_claim(&ml_reg.ignored[0].ptr, sizeof ml_reg.ignored[0], ML_IGNORED);
+  for (size_t k = 0; i < 0 && k < ML_IGNORED; k++) { /* full: reclaim a stale entry */
+    uintptr_t old = atomic_load(&ml_reg.ignored[k].ptr);
+    if (ml_ignored_stale(k) &&
+        atomic_compare_exchange_strong(&ml_reg.ignored[k].ptr, &old, ML_REG_BUSY))
+      i = (long)k;
+  }
+  if (i < 0) return -1;
+  ml_reg.ignored[i].seq = seq;
+  atomic_store_explicit(&ml_reg.ignored[i].ptr, ptr, memory_order_release);
+  return 0;
 }
 
 /* ---- registers ------------------------------------------------------------------ */
@@ -556,6 +634,7 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
   ml_exclude(&R, (uintptr_t)m->stack, (uintptr_t)(m->stack + m->stack_cap));
   ml_exclude(&R, (uintptr_t)R.v, (uintptr_t)(R.v + R.cap));
   ml_exclude(&R, (uintptr_t)R.ex, (uintptr_t)(R.ex + R.capex));
+  ml_exclude(&R, (uintptr_t)&ml_reg, (uintptr_t)(&ml_reg + 1));
   ml_exclude_jemaps(&R, ML_JEMAP_META);
   if (ml_gate.threshold <= 8 && !s->counts.dropped &&
       !atomic_load(&ml_jemaps_get(ML_JEMAP_HEAP)->incomplete))
@@ -566,7 +645,19 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
   }
   ml_exclusions_sort(&R);
 
-  /* Phase 1: everything reachable from the roots. */
+  /* Phase 1: everything reachable from the roots, and from the blocks the
+   * program said to ignore (memledger_ignore_object: reachable, like
+   * LSan's ignored objects, and what they point to with them). */
+  for (size_t i = 0; i < ML_IGNORED; i++) {
+    uintptr_t p = atomic_load_explicit(&ml_reg.ignored[i].ptr, memory_order_acquire);
+    long k = p > ML_REG_BUSY ? ml_find(m, p) : -1;
+    if (k < 0 || m->r[k].ptr != p || ml_rec_seq(&m->r[k]) != ml_reg.ignored[i].seq) continue;
+    if (m->st[k] != ML_ST_REACHABLE) {
+      m->st[k] = ML_ST_REACHABLE;
+      ml_push(m, (size_t)k);
+    }
+  }
+  ml_drain(m, s);
   size_t e = 0;
   for (size_t i = 0; i < R.n; i++) {
     uintptr_t lo = R.v[i].lo, hi = R.v[i].hi;
@@ -581,8 +672,17 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
       }
     }
   }
-  for (unsigned i = 0; i < ml_nextra; i++)
-    ml_scan_root(m, s, ml_extra_roots[i].lo, ml_extra_roots[i].hi);
+  /* The program's root regions, word by word whatever they hold (a
+   * tracked block's memory included: the program says it is a root). */
+  m->prior_definite = true;
+  for (size_t i = 0; i < ML_ROOT_REGIONS; i++) {
+    uintptr_t lo = atomic_load_explicit(&ml_reg.root[i].lo, memory_order_acquire);
+    if (lo <= ML_REG_BUSY) continue;
+    m->prior_definite = true;
+    ml_scan_guarded(m, lo, ml_reg.root[i].hi);
+    s->root_bytes += ml_reg.root[i].hi - lo;
+    ml_drain(m, s);
+  }
 
   /* Phase 2: cliques of lost blocks. */
   for (size_t i = 0; i < m->n; i++) {

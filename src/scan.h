@@ -98,7 +98,19 @@ const ml_jemaps_t *ml_jemaps_get(ml_jemap_t what) ML_HIDDEN;
 void ml_scan_note_map(ml_jemap_t what, void *addr, size_t size) ML_HIDDEN;
 void ml_scan_note_unmap(ml_jemap_t what, void *addr, size_t size) ML_HIDDEN;
 
-/* A range of memory to scan as a root whatever it is (tests). */
-void ml_scan_add_root(const void *addr, size_t size) ML_HIDDEN;
+/* The program's registrations (memledger.h), read by every later scan.
+ * Lock-free, no malloc; not async-signal-safe (ml_scan_ignore looks the
+ * block up under its arena's lock). */
+/* A range of memory to scan as a root whatever it holds (up to 256 at a
+ * time; a range may be added twice).  false: the table is full or the
+ * range is empty. */
+bool ml_scan_add_root(const void *addr, size_t size) ML_HIDDEN;
+/* Remove one range added with exactly these bounds.  false: none was. */
+bool ml_scan_remove_root(const void *addr, size_t size) ML_HIDDEN;
+/* The tracked block starting at p is reachable in every later scan (until
+ * it is freed; a block allocated later at the same address is not).
+ * Returns 0, 1 when p is not the start of a recorded block, -1 when the
+ * table (4096 blocks still live) is full. */
+int ml_scan_ignore(const void *p) ML_HIDDEN;
 
 #endif /* ML_SCAN_H */

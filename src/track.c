@@ -35,13 +35,15 @@ static unsigned ml_thread_serial(void) {
 
 uint32_t ml_track_stack_id(void) { return ml_capture_stack_id(0, 0); }
 
-/* Recording is on and this is not the tracker's own allocation. */
+/* Recording is on and this is not the tracker's own free (a free in a
+ * region of memledger_disable() is the program's: its guard levels are
+ * the disabled ones only). */
 static bool ml_recording(void) {
   if (ml_unlikely(atomic_load_explicit(&ml_core.state, memory_order_acquire) !=
                   ML_STATE_READY)) {
     if (!ml_init_maybe()) return false;
   }
-  return ml_tls.guard == 0;
+  return ml_tls.guard == 0 || ml_tls.guard == ml_tls.disabled;
 }
 
 void ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) {

@@ -229,11 +229,11 @@ static int ml_snapshot(ml_trigger_t trigger, int signo, bool wait, ml_dump_resul
   return 0;
 }
 
-int ml_triggers_api_dump(ml_dump_result_t *res) {
+int ml_triggers_api_dump(ml_trigger_t trigger, ml_dump_result_t *res) {
   ml_guard_enter();
-  int rc = ml_snapshot(ML_TRIGGER_API, 0, true, res);
+  int rc = ml_snapshot(trigger, 0, true, res);
   if (rc != 0 && res->err == 0) /* no child could be made: write it here */
-    rc = ml_dump_write(ML_TRIGGER_API, res);
+    rc = ml_dump_write(trigger, res);
   ml_guard_leave();
   return rc;
 }
@@ -380,7 +380,9 @@ static void ml_limit_start(void) {
 
 void ml_triggers_alloc_failed(void) {
   atomic_fetch_add_explicit(&ml_core.alloc_failures, 1, memory_order_relaxed);
-  if (ml_tls.guard || atomic_load(&ml_core.state) != ML_STATE_READY ||
+  /* The tracker's own allocations are not the program's; those of a
+   * memledger_disable() region are (its guard levels are the disabled ones). */
+  if (ml_tls.guard != ml_tls.disabled || atomic_load(&ml_core.state) != ML_STATE_READY ||
       !ml_option_get(ML_OPT_DUMP_ON_FAILURE) ||
       atomic_load(&ml_trig.failed_dumped) || atomic_exchange(&ml_trig.failed_dumped, true))
     return;
@@ -546,6 +548,7 @@ static void ml_manage(int sig, bool fatal) {
 
 void ml_triggers_start(bool virtual_signals) {
   ml_core.reap = ml_triggers_reap;
+  ml_dump_load_suppressions();
   (void)ml_dump_share();
   (void)ml_dump_reserve(0);
   ml_ksigset_t mask;

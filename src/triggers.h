@@ -35,9 +35,11 @@ void ml_triggers_start(bool virtual_signals) ML_HIDDEN;
  * children still writing first. */
 void ml_triggers_at_exit(void *unused) ML_HIDDEN;
 
-/* A dump requested by the program (memledger_dump): a snapshot, waited for
- * (written in the calling thread when no child can be made). */
-int ml_triggers_api_dump(ml_dump_result_t *res) ML_HIDDEN;
+/* A dump requested by the program (trigger API: memledger_dump; LEAK_CHECK:
+ * memledger_leak_check): a snapshot, waited for (written in the calling
+ * thread when no child can be made).  res gets the child's result, the
+ * leak scan's counts included, even when the file could not be written. */
+int ml_triggers_api_dump(ml_trigger_t trigger, ml_dump_result_t *res) ML_HIDDEN;
 
 /* The program calls sigaction(sig, act, old).  Returns true when memledger
  * manages sig and answered the call itself (*old gets the program's own

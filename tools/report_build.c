@@ -27,7 +27,16 @@
  *   within: GLOB      every frame of the stack is in a module matching one
  *                     of the rule's within globs (library start-up code)
  * Several lines with the same key are alternatives; different keys must all
- * hold for one frame.  A stack is suppressed by the first rule that matches. */
+ * hold for one frame.  A stack is suppressed by the first rule that matches.
+ * LeakSanitizer's lines are accepted beside them, each a rule of its own
+ * (it ends a rule above it, as a blank line would):
+ *   leak:PATTERN      some frame's function, source file or module path
+ *                     contains PATTERN; '*' matches anything, a leading '^'
+ *                     anchors it at the start, a trailing '$' at the end
+ *                     (sanitizer_common's TemplateMatch).
+ * A dump may carry the program's own rules (memledger_default_suppressions,
+ * its header's "suppression" lines): they apply after the list's when the
+ * list has the built-in rules (--no-default-suppressions turns both off). */
 
 typedef struct globs_s {
   char **v;
@@ -37,12 +46,14 @@ typedef struct globs_s {
 typedef struct rule_s {
   char *name;
   globs_t function, module, file, within;
+  globs_t lsan; // leak:PATTERN as a glob: function, file or module path
   unsigned depth;
 } rule_t;
 
 struct mlr_supp_s {
   rule_t *rules;
   size_t n, cap;
+  bool defaults; // has the built-in rules (then a dump's own rules apply)
 };
 
 static const char default_rules[] =
@@ -106,9 +117,52 @@ void mlr_supp_free(mlr_supp_t *list) {
     globs_free(&r->module);
     globs_free(&r->file);
     globs_free(&r->within);
+    globs_free(&r->lsan);
   }
   free(list->rules);
   free(list);
+}
+
+/* End the open rule cur (started at line start of file name): append it to
+ * l.  Returns 0, or -1 with err (the rule has nothing to match). */
+static int rule_close(mlr_supp_t *l, rule_t *cur, const char *name, unsigned long start,
+                      mlr_err_t *err) {
+  if (!cur->function.n && !cur->module.n && !cur->file.n && !cur->within.n &&
+      !cur->lsan.n) {
+    free(cur->name);
+    return mlr_fail(err, "%s:%lu: rule without function, module, file or within", name,
+                    start);
+  }
+  if (!cur->name) {
+    char buf[64];
+    snprintf(buf, sizeof buf, "rule at line %lu", start);
+    const char *base = strrchr(name, '/');
+    char *nm;
+    if (asprintf(&nm, "%s %s", base ? base + 1 : name, buf) < 0) mlr_oom();
+    cur->name = nm;
+  }
+  if (l->n == l->cap)
+    l->rules = mlr_xrealloc(l->rules, (l->cap = l->cap * 2 + 8) * sizeof *l->rules);
+  l->rules[l->n++] = *cur;
+  memset(cur, 0, sizeof *cur);
+  return 0;
+}
+
+/* LSan's PATTERN as an fnmatch glob: '*' kept, '^' and '$' anchors turned
+ * into the absence of a '*' at that end, fnmatch's other specials escaped
+ * (C++ names have brackets). */
+static char *lsan_glob(const char *pat, size_t n) {
+  bool start = n && pat[0] == '^';
+  bool end = n > (size_t)start && pat[n - 1] == '$';
+  char *g = mlr_xmalloc(2 * n + 3), *q = g;
+  if (!start) *q++ = '*';
+  for (size_t i = start; i < n - end; i++) {
+    if (pat[i] == '?' || pat[i] == '[' || pat[i] == ']' || pat[i] == '\\') *q++ = '\\';
+    *q++ = pat[i];
+  }
+  if (!end) *q++ = '*';
+  *q = 0;
+  return g;
 }
 
 int mlr_supp_parse(mlr_supp_t **list, const char *name, const char *text,
@@ -131,28 +185,29 @@ int mlr_supp_parse(mlr_supp_t **list, const char *name, const char *text,
     while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
       e--;
     bool blank = b == e || eof;
-    if (blank || (*b == '#')) {
-      if (blank && open) {
-        if (!cur.function.n && !cur.module.n && !cur.file.n && !cur.within.n) {
-          free(cur.name);
-          return mlr_fail(err, "%s:%lu: rule without function, module, file or within",
-                          name, start);
-        }
-        if (!cur.name) {
-          char buf[64];
-          snprintf(buf, sizeof buf, "rule at line %lu", start);
-          const char *base = strrchr(name, '/');
-          char *nm;
-          if (asprintf(&nm, "%s %s", base ? base + 1 : name, buf) < 0) mlr_oom();
-          cur.name = nm;
-        }
-        if (l->n == l->cap)
-          l->rules = mlr_xrealloc(l->rules, (l->cap = l->cap * 2 + 8) * sizeof *l->rules);
-        l->rules[l->n++] = cur;
-        memset(&cur, 0, sizeof cur);
-        open = false;
-      }
+    bool lsan = e - b >= 5 && memcmp(b, "leak:", 5) == 0;
+    if ((blank || lsan) && open) {
+      if (rule_close(l, &cur, name, start, err)) return -1;
+      open = false;
+    }
+    if (lsan) {
+      const char *pat = b + 5;
+      while (pat < e && (*pat == ' ' || *pat == '\t'))
+        pat++;
+      if (pat == e) return mlr_fail(err, "%s:%lu: leak: without a pattern", name, line);
+      cur.lsan.v = mlr_xmalloc(sizeof *cur.lsan.v);
+      cur.lsan.v[0] = lsan_glob(pat, (size_t)(e - pat));
+      cur.lsan.n = 1;
+      cur.name = strndup(b, (size_t)(e - b));
+      if (!cur.name) mlr_oom();
+      if (rule_close(l, &cur, name, line, err)) return -1;
+    }
+    if (blank || lsan || *b == '#') {
       if (eof) break;
+      if (!nl) { /* the last line had no newline */
+        s = end;
+        continue;
+      }
       s = nl + 1;
       continue;
     }
@@ -248,6 +303,7 @@ mlr_supp_t *mlr_supp_defaults(void) {
     fprintf(stderr, "memledger: internal error: %s\n", err.msg);
     abort();
   }
+  l->defaults = true;
   return l;
 }
 
@@ -279,6 +335,15 @@ static const char *frame_module(const mlr_dump_t *d, const mlr_frame_t *f) {
 }
 
 static bool rule_match(const rule_t *r, const mlr_dump_t *d, const mlr_stack_t *s) {
+  if (r->lsan.n) {
+    for (size_t i = 0; i < s->nframes; i++) {
+      const mlr_frame_t *f = &s->frames[i];
+      if (name_match(&r->lsan, f->function) || name_match(&r->lsan, f->file) ||
+          name_match(&r->lsan, frame_module(d, f)))
+        return true;
+    }
+    return false;
+  }
   if (r->within.n) {
     if (!s->nframes) return false;
     for (size_t i = 0; i < s->nframes; i++)
@@ -299,6 +364,43 @@ static bool rule_match(const rule_t *r, const mlr_dump_t *d, const mlr_stack_t *
 
 /* ---- the report
  * ------------------------------------------------------------------------ */
+
+/* The program's own rules from d's header ("suppression" lines, one per
+ * line of its text), or NULL when it has none.  Returns 0, or -1 with err
+ * when they do not parse. */
+static int dump_rules(const mlr_dump_t *d, mlr_supp_t **out, mlr_err_t *err) {
+  *out = NULL;
+  size_t len = 0;
+  for (size_t i = 0; i < d->nheader; i++)
+    if (!strcmp(d->header[i].key, "suppression")) len += strlen(d->header[i].value) + 1;
+  if (!len) return 0;
+  char *text = mlr_xmalloc(len + 1), *q = text;
+  for (size_t i = 0; i < d->nheader; i++) {
+    if (strcmp(d->header[i].key, "suppression")) continue;
+    size_t n = strlen(d->header[i].value);
+    memcpy(q, d->header[i].value, n);
+    q[n] = '\n';
+    q += n + 1;
+  }
+  *q = 0;
+  char name[4200];
+  snprintf(name, sizeof name, "%s: memledger_default_suppressions", d->path);
+  int rc = mlr_supp_parse(out, name, text, err);
+  free(text);
+  if (rc) {
+    mlr_supp_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+/* The first rule of l that matches s, or NULL. */
+static const rule_t *first_match(const mlr_supp_t *l, const mlr_dump_t *d,
+                                 const mlr_stack_t *s) {
+  for (size_t k = 0; l && k < l->n; k++)
+    if (rule_match(&l->rules[k], d, s)) return &l->rules[k];
+  return NULL;
+}
 
 static mlr_sort_t g_sort; /* for qsort */
 static int cmp_stack(const void *a, const void *b) {
@@ -355,16 +457,20 @@ int mlr_report_build(mlr_report_t *r, mlr_dump_t *d, const mlr_report_opts_t *o,
   /* Suppressions see the whole stack, as symbolized: --hide 'std::' must
    * not turn libstdc++'s one-time allocations into leaks. */
   const mlr_supp_t *sp = o ? o->supp : NULL;
+  mlr_supp_t *own = NULL; /* the program's: their names are copied into d */
+  if (sp && sp->defaults && dump_rules(d, &own, err)) {
+    if (have_m) regfree(&mre);
+    if (have_f) regfree(&fre);
+    mlr_trim_free(trim);
+    return -1;
+  }
   for (size_t i = 0; i < d->nstacks; i++) {
     mlr_stack_t *s = &d->stacks[i];
-    s->suppressed_by = NULL;
-    for (size_t k = 0; sp && k < sp->n; k++) {
-      if (rule_match(&sp->rules[k], d, s)) {
-        s->suppressed_by = sp->rules[k].name;
-        break;
-      }
-    }
+    const rule_t *hit = first_match(sp, d, s);
+    s->suppressed_by = hit ? hit->name : NULL;
+    if (!hit && (hit = first_match(own, d, s))) s->suppressed_by = mlr_pool_strdup(d, hit->name);
   }
+  mlr_supp_free(own);
   mlr_trim_apply(trim, d);
   mlr_trim_free(trim);
   r->shown = mlr_xcalloc(d->nstacks, sizeof *r->shown);

@@ -32,8 +32,9 @@ extra=$(comm -13 <(printf '%s\n' "$ALLOW") <(printf '%s\n' "$names"))
 tap_eq "every exported symbol is on the allowlist (extras listed)" "" "$extra"
 missing=$(comm -23 <(printf '%s\n' "$ALLOW") <(printf '%s\n' "$names"))
 tap_eq "every allowlisted symbol is exported (missing listed)" "" "$missing"
-tap_eq "include/memledger.h declares memledger_dump, memledger_stats, memledger_version" \
-  "memledger_dump memledger_stats memledger_version" "$(printf '%s\n' $API | sort | tr '\n' ' ' | sed 's/ $//')"
+tap_eq "include/memledger.h declares the dump, stats, version and LSan-like functions" \
+  "memledger_disable memledger_dump memledger_enable memledger_ignore_object memledger_leak_check memledger_register_root_region memledger_stats memledger_unregister_root_region memledger_version" \
+  "$(printf '%s\n' $API | sort | tr '\n' ' ' | sed 's/ $//')"
 tap_eq "all exports are functions in .text (nm type T)" "" \
   "$(awk 'NF >= 3 && $2 != "T" { print $3 " " $2 }' "$T_TMP/nm")"
 tap_eq "no internal name leaks (ml_*, je_*, _ml*, jemalloc internals)" "" \

@@ -12,8 +12,15 @@ IT_PROGS = tests/integration/prog_semantics tests/integration/prog_leaks \
 	tests/integration/prog_api tests/integration/prog_opts \
 	tests/integration/prog_dliter tests/integration/prog_unwind_scope \
 	tests/integration/prog_ehdiff tests/integration/prog_xallocx tests/integration/prog_capcache \
-	tests/integration/prog_kinds
+	tests/integration/prog_kinds tests/integration/prog_lsan_api
 check_PROGRAMS += $(IT_PROGS)
+
+# lsan_api.sh: the program defines memledger_default_suppressions and
+# exports it, as a program run under the preload must (memledger.h).
+tests_integration_prog_lsan_api_SOURCES = tests/integration/prog_lsan_api.c
+tests_integration_prog_lsan_api_CFLAGS = $(IT_CFLAGS)
+tests_integration_prog_lsan_api_LDFLAGS = -Wl,--export-dynamic-symbol=memledger_default_suppressions
+tests_integration_prog_lsan_api_LDADD = $(DL_LIBS)
 
 # kinds.sh: blocks of every leak kind (no frame-pointer needs; -O1 keeps
 # the noinline helpers).
@@ -79,7 +86,7 @@ tests_integration_plugin_leak_la_CFLAGS = $(IT_CFLAGS)
 tests_integration_plugin_leak_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 
 IT_TESTS = tests/integration/semantics.sh tests/integration/exact_counts.sh \
-	tests/integration/kinds.sh \
+	tests/integration/kinds.sh tests/integration/lsan_api.sh \
 	tests/integration/xallocx.sh \
 	tests/integration/signal_threads.sh tests/integration/fork.sh \
 	tests/integration/early_dlopen.sh tests/integration/cxx.sh \

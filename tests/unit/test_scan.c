@@ -8,7 +8,9 @@
  * possibly lost one; a chain hanging from a lost block is indirectly lost;
  * a lost cycle has one definitely lost block; a 0-byte block covers one
  * byte; a pointer one past a block's end is no pointer to it; the records
- * regroup by (stack, kind).  Blocks are real memory (one mapping); the
+ * regroup by (stack, kind); an ignored block is reachable with what it
+ * holds (not a block allocated later at its address); a root region is
+ * scanned whatever it holds.  Blocks are real memory (one mapping); the
  * marking runs in the helper child the scan forks, as for the exit dump.
  */
 #ifndef _GNU_SOURCE
@@ -197,6 +199,66 @@ static void test_scan_groups_by_stack_then_kind(void **state) {
   assert_int_equal(ml_s.recs[1].ptr, (1u << 3) | ML_KIND_DEFINITE);
 }
 
+/* ---- what the program registers (memledger.h) ------------------------------------ */
+
+/* Ignored blocks stay registered for the process: these tests give their
+ * records sequence numbers no other test uses, so that no entry matches
+ * a later test's blocks. */
+static void track_seq(int i, size_t size, uint64_t seq) {
+  ml_rec_t r = ml_rec_make(blk(i), size, 1, seq, (uint32_t)i + 1);
+  assert_true(ml_tables_insert(&ml_core.tables, &r));
+}
+
+static void test_scan_ignored_block_reachable_with_what_it_holds(void **state) {
+  (void)state;
+  track_seq(0, 1000, 1001);
+  track_seq(1, 1000, 1002);
+  track_seq(2, 1000, 1003);
+  link_word(0, 5, blk(1));
+  assert_int_equal(ml_scan_ignore((void *)blk(0)), 0);
+  assert_int_equal(ml_scan_ignore((void *)blk(0)), 0);         /* twice: one entry */
+  assert_int_equal(ml_scan_ignore((void *)(blk(2) + 8)), 1);   /* not a block start */
+  assert_int_equal(ml_scan_ignore((void *)blk(5)), 1);         /* not tracked */
+  classify();
+  assert_int_equal(kind_of(blk(0)), ML_KIND_REACHABLE);
+  assert_int_equal(kind_of(blk(1)), ML_KIND_REACHABLE);
+  assert_int_equal(kind_of(blk(2)), ML_KIND_DEFINITE);
+}
+
+static void test_scan_ignored_address_allocated_again_is_not_ignored(void **state) {
+  (void)state;
+  track_seq(3, 1000, 1004);
+  assert_int_equal(ml_scan_ignore((void *)blk(3)), 0);
+  assert_true(ml_tables_remove(&ml_core.tables, blk(3), NULL)); /* freed */
+  track_seq(3, 1000, 1005);                                      /* handed out again */
+  classify();
+  assert_int_equal(kind_of(blk(3)), ML_KIND_DEFINITE);
+}
+
+static void test_scan_root_region_scanned_whatever_it_holds(void **state) {
+  (void)state;
+  static uintptr_t region[4];
+  track(0, 1000);
+  track(1, 1000);
+  track(2, 1000);
+  region[2] = blk(0);
+  link_word(1, 0, blk(2)); /* 1 is lost, but its memory is registered */
+  assert_true(ml_scan_add_root(region, sizeof region));
+  assert_true(ml_scan_add_root((void *)blk(1), 1000));
+  classify();
+  assert_int_equal(kind_of(blk(0)), ML_KIND_REACHABLE);
+  assert_int_equal(kind_of(blk(1)), ML_KIND_DEFINITE); /* nothing points to it */
+  assert_int_equal(kind_of(blk(2)), ML_KIND_REACHABLE);
+  ml_scan_release(&ml_s);
+  assert_true(ml_scan_remove_root(region, sizeof region));
+  assert_true(ml_scan_remove_root((void *)blk(1), 1000));
+  assert_false(ml_scan_remove_root(region, sizeof region)); /* not any more */
+  assert_false(ml_scan_add_root(NULL, 8));
+  classify();
+  assert_int_equal(kind_of(blk(0)), ML_KIND_DEFINITE);
+  assert_int_equal(kind_of(blk(2)), ML_KIND_INDIRECT);
+}
+
 #define ML_TEST(f) cmocka_unit_test_setup_teardown(f, ml_test_setup, ml_test_teardown)
 
 int main(void) {
@@ -209,6 +271,9 @@ int main(void) {
       ML_TEST(test_scan_zero_size_block_and_one_past_the_end),
       ML_TEST(test_scan_leak_scan_off_classifies_nothing),
       ML_TEST(test_scan_groups_by_stack_then_kind),
+      ML_TEST(test_scan_ignored_block_reachable_with_what_it_holds),
+      ML_TEST(test_scan_ignored_address_allocated_again_is_not_ignored),
+      ML_TEST(test_scan_root_region_scanned_whatever_it_holds),
   };
   return cmocka_run_group_tests_name("scan", tests, ml_test_group_setup, NULL);
 }

@@ -69,7 +69,6 @@ static void check_re(const char *cmd, const char *what, const char *pat) {
   regfree(&re);
 }
 
-/* Handles one report option; false when c is not one. */
 bool mlc_report_opt(const char *cmd, mlc_ropts_t *r, int c, const char *arg) {
   uint64_t v;
   switch (c) {
@@ -170,7 +169,6 @@ format_fn mlc_find_format(const char *cmd, const char *name, bool diff) {
       name);
 }
 
-/* The suppression list of the options; exits 2 on a bad file. */
 mlr_supp_t *mlc_load_supp(const mlc_ropts_t *r) {
   mlr_supp_t *l = r->no_defaults ? NULL : mlr_supp_defaults();
   for (size_t i = 0; i < r->nsupp; i++) {
@@ -183,9 +181,9 @@ mlr_supp_t *mlc_load_supp(const mlc_ropts_t *r) {
   return l;
 }
 
-/* Open the output: -o FILE (a temporary renamed into place by mlc_close_out,
- * see mlr_out_open), or def. */
+/* The -o FILE being written (mlc_open_out, mlc_close_out). */
 static mlr_out_t out_file;
+
 FILE *mlc_open_out(const mlc_ropts_t *r, FILE *def) {
   if (!r->output || !strcmp(r->output, "-")) return r->output ? stdout : def;
   mlr_err_t err;
@@ -195,7 +193,7 @@ FILE *mlc_open_out(const mlc_ropts_t *r, FILE *def) {
   }
   return out_file.f;
 }
-/* ok: the report is complete (else -o FILE is not created or replaced). */
+
 int mlc_close_out(const mlc_ropts_t *r, FILE *f, bool ok) {
   (void)r;
   if (f == stdout || f == stderr) return fflush(f) == 0 ? 0 : 1;
@@ -218,7 +216,6 @@ bool mlc_use_color(const mlc_ropts_t *r, FILE *out) {
   return isatty(fileno(out)) && !getenv("NO_COLOR") && term && strcmp(term, "dumb") != 0;
 }
 
-/* Read + symbolize a dump; exit status 2 with the reader's message. */
 int mlc_load_dump(const char *path, const mlc_ropts_t *r, mlr_dump_t *d) {
   mlr_err_t err;
   if (mlr_dump_read(path, d, &err)) {
@@ -234,8 +231,6 @@ int mlc_load_dump(const char *path, const mlc_ropts_t *r, mlr_dump_t *d) {
   return 0;
 }
 
-/* Report one dump to out.  *remaining gets the blocks left after
- * suppressions (definitely and indirectly lost ones when classified). */
 int mlc_report_one(const char *path, const mlc_ropts_t *r, const mlr_supp_t *supp,
                    FILE *out, uint64_t *remaining) {
   format_fn fn = mlc_find_format("report ", r->format ? r->format : "text", false);
@@ -305,7 +300,6 @@ static bool parse_dump_name(const char *n, long *pid, unsigned long *seq) {
   return true;
 }
 
-/* The dumps of dir (of pid when pid > 0). */
 size_t mlc_list_dumps(const char *dir, long pid, mlc_dumpname_t **out) {
   *out = NULL;
   DIR *dp = opendir(dir);
@@ -326,6 +320,7 @@ size_t mlc_list_dumps(const char *dir, long pid, mlc_dumpname_t **out) {
   closedir(dp);
   return n;
 }
+
 void mlc_free_dumps(mlc_dumpname_t *v, size_t n) {
   for (size_t i = 0; i < n; i++)
     free(v[i].name);

@@ -10,7 +10,9 @@ MLR_CORE_SOURCES = tools/report.h tools/report_priv.h tools/report_read.c
 # the very grammar the library used (tools/libopts.c).
 MLT_LIBOPTS_SOURCES = tools/libopts.c tools/libopts.h src/options.c src/fmt.c \
 	src/prim_conf.c
-memledger_SOURCES = tools/memledger.c $(MLR_CORE_SOURCES) $(MLT_LIBOPTS_SOURCES) \
+memledger_SOURCES = tools/memledger.c tools/cmd_common.c tools/cmd_common.h \
+	tools/cmd_report.c tools/cmd_diff.c tools/cmd_trend.c tools/cmd_dump.c tools/cmd_run.c \
+	$(MLR_CORE_SOURCES) $(MLT_LIBOPTS_SOURCES) \
 	tools/report_symbolize.c tools/report_build.c tools/report_text.c \
 	tools/report_json.c tools/report_folded.c tools/report_diff.c tools/report_trim.c \
 	tools/report_junit.c tools/report_sarif.c tools/report_trend.c tools/report_trend_html.c \

@@ -2,7 +2,7 @@
 # tests/integration/lib.sh - shared helpers of the process-level tests.
 # Sourced (not run) by every tests/integration/*.sh script.  Provides TAP
 # output, a private temporary directory removed at exit, runs under the
-# preload, and readers for the dump format (src/dump.c).
+# preload, and readers of dumps (through the memledger command).
 #
 # Environment (exported by AM_TESTS_ENVIRONMENT; defaults for a run by hand
 # from the build directory): ML_LIB, ML_BUILDDIR, ML_SRCDIR.
@@ -162,91 +162,83 @@ only_dump() {
   [ "$(printf '%s' "$l" | grep -c .)" = 1 ] && printf '%s\n' "$l"
 }
 
-# dump_complete FILE: the first line is the format line, the last is [end].
+# The readers below ask the command (`memledger report --format json`,
+# through dump_json.py), not the dump format: the format is read in one
+# place, tools/report_read.c.  A dump the command refuses gives nothing (and
+# fails dump_complete/dump_consistent).
+ML_MEMLEDGER=$ML_BUILDDIR/memledger
+ML_DUMP_JSON_CACHE=$T_TMP/.dump-json
+export ML_MEMLEDGER ML_DUMP_JSON_CACHE
+need_file "$ML_MEMLEDGER"
+DUMP_JSON="python3 $ML_SRCDIR/tests/integration/dump_json.py"
+
+# dump_complete FILE: the command reads FILE as a whole dump (version line,
+# every section, [end]).
 dump_complete() {
-  [ -f "$1" ] && [ "$(head -n1 "$1")" = "memledger-dump 2" ] &&
-    [ "$(tail -n1 "$1")" = "[end]" ]
+  [ -f "$1" ] && "$ML_MEMLEDGER" report --quiet --format json "$1" >/dev/null 2>&1
 }
 
-# dump_unfreed FILE: "<blocks> <bytes>" from line 2
-dump_unfreed() {
-  sed -n '2s/^unfreed: \([0-9]*\) blocks, \([0-9]*\) bytes$/\1 \2/p' "$1"
-}
+# dump_unfreed FILE: "<blocks> <bytes>" of its unfreed line
+dump_unfreed() { $DUMP_JSON unfreed "$1"; }
 
-# dump_header FILE KEY: the value of "KEY: value" in [header] or [totals]
+# dump_header FILE KEY: the value of "KEY: value" in [header] or [totals].
+# The keys of the JSON's "dump" object (pid, ppid, exe, cmdline, time,
+# trigger, sequence, threshold, unwind) come from the command; the command
+# shows no other header or totals value in a form a test can read (the text
+# report words some of them, JSON has none), so the others (max_frames,
+# signal, unix_time_ns, dropped_records, alloc_failures, tracked_*, ...)
+# are read from the file's own "KEY: value" lines.
 dump_header() {
-  awk -v k="$2:" '/^\[(resources|modules)\]$/ { exit } $1 == k { sub(/^[^:]*: /, ""); print; exit }' "$1"
+  local v rc
+  v=$($DUMP_JSON header "$1" "$2")
+  rc=$?
+  if [ $rc = 3 ]; then
+    awk -v k="$2:" '/^\[(resources|modules)\]$/ { exit } $1 == k { sub(/^[^:]*: /, ""); print; exit }' "$1"
+  elif [ $rc = 0 ]; then
+    printf '%s\n' "$v"
+  fi
 }
 
-# dump_section_raw FILE NAME: the lines of section [NAME]
+# dump_section_raw FILE NAME: the lines of section [NAME].  For unfreed,
+# from the command: a line per stack and leak kind, "id blocks bytes usable
+# min max oldest kind" (kind "-" when the dump has no leak scan).  The
+# command shows no module table ([modules], [unloaded]: address ranges,
+# load bias and build ids), which tests of the library check, so those
+# sections are read from the file.
 dump_section_raw() {
-  awk -v s="[$2]" '$0 == s { on = 1; next } /^\[[a-z]+\]$/ { on = 0 } on' "$1"
+  if [ "$2" = unfreed ]; then
+    $DUMP_JSON stacks-kinds "$1"
+  else
+    awk -v s="[$2]" '$0 == s { on = 1; next } /^\[[a-z]+\]$/ { on = 0 } on' "$1"
+  fi
 }
-# dump_section FILE NAME: the same, but [unfreed] merged per stack in the
-# shape of format 1 (7 numbers: format 2 has a line per stack and leak kind;
-# kinds.sh reads those with dump_section_raw)
+# dump_section FILE NAME: the same, but unfreed merged per stack in the
+# shape of format 1 (7 numbers: "id blocks bytes usable min max oldest"),
+# stacks in id order
 dump_section() {
   if [ "$2" = unfreed ]; then
-    dump_section_raw "$1" unfreed | awk '
-      { id = $1
-        if (!(id in b)) { order[n++] = id; mn[id] = $5; mx[id] = $6; old[id] = $7 }
-        b[id] += $2; y[id] += $3; u[id] += $4
-        if ($5 < mn[id]) mn[id] = $5
-        if ($6 > mx[id]) mx[id] = $6
-        if ($7 < old[id]) old[id] = $7 }
-      END { for (i = 0; i < n; i++) { id = order[i]
-              printf "%s %.0f %.0f %.0f %.0f %.0f %.0f\n", id, b[id], y[id], u[id], mn[id], mx[id], old[id] } }'
+    $DUMP_JSON stacks "$1"
   else
     dump_section_raw "$@"
   fi
 }
 
-# dump_consistent FILE: complete, and the unfreed line equals the sums of
-# the [unfreed] section, whose lines are well formed (7 numbers and a leak
-# kind, one line per stack and kind, min <= max,
-# blocks*min <= bytes <= blocks*max, usable >= bytes) and whose stacks are
-# listed in [stacks].  Prints the reason when not.
-dump_consistent() {
-  local f=$1
-  dump_complete "$f" || { echo "incomplete dump $f"; return 1; }
-  local head
-  head=$(dump_unfreed "$f")
-  [ -n "$head" ] || { echo "no unfreed line in $f"; return 1; }
-  awk -v head="$head" '
-    $0 == "[stacks]" { sec = "s"; next }
-    $0 == "[unfreed]" { sec = "u"; next }
-    /^\[[a-z_]+\]$/ { sec = ""; next }
-    sec == "s" { if ($2 + 2 != NF) { print "bad stack line: " $0; bad = 1 } stk[$1] = 1 }
-    sec == "u" {
-      if (NF != 8) { print "bad unfreed line: " $0; bad = 1; next }
-      for (i = 1; i <= 7; i++) if ($i !~ /^[0-9]+$/) { print "not a number: " $0; bad = 1 }
-      if ($8 !~ /^(definite|indirect|possible|reachable|-)$/) { print "bad kind: " $0; bad = 1 }
-      if (($1 " " $8) in seen) { print "stack and kind twice: " $0; bad = 1 }
-      seen[$1 " " $8] = 1
-      if ($5 > $6 || $2 * $5 > $3 || $3 > $2 * $6 || $4 < $3 || $2 < 1) {
-        print "inconsistent unfreed line: " $0; bad = 1
-      }
-      if ($1 != 0 && !($1 in stk)) { print "stack " $1 " not in [stacks]"; bad = 1 }
-      b += $2; y += $3
-    }
-    END {
-      split(head, h, " ")
-      if (h[1] != b || h[2] != y) {
-        print "unfreed line says " head ", [unfreed] sums to " b " " y; bad = 1
-      }
-      exit bad
-    }' "$f"
-}
+# dump_consistent FILE: the command reads it (complete; its stacks are well
+# formed, listed and add up to the unfreed line), and each stack and leak
+# kind is listed once with min <= max, blocks*min <= bytes <= blocks*max,
+# usable >= bytes.  Prints the reason when not.
+dump_consistent() { $DUMP_JSON consistent "$1"; }
 
-# unfreed_by_size FILE SIZE: the [unfreed] lines whose min and max are SIZE
+# unfreed_by_size FILE SIZE: the unfreed lines (dump_section) whose min and
+# max are SIZE
 unfreed_by_size() {
   dump_section "$1" unfreed | awk -v s="$2" '$5 == s && $6 == s'
 }
-# unfreed_stacks FILE: number of stacks in [unfreed]
+# unfreed_stacks FILE: number of stacks with unfreed blocks
 unfreed_stacks() { dump_section "$1" unfreed | grep -c . ; }
 
 # module_range FILE PATH_SUFFIX: "lo hi buildid" of the first [modules] line
-# whose path ends with PATH_SUFFIX
+# whose path ends with PATH_SUFFIX (from the file: see dump_section_raw)
 module_range() {
   dump_section "$1" modules | awk -v s="$2" '
     { p = $5; for (i = 6; i <= NF; i++) p = p " " $i }
@@ -255,10 +247,9 @@ module_range() {
     }'
 }
 
-# stack_frames FILE ID: the frames (hex) of stack ID
-stack_frames() {
-  dump_section "$1" stacks | awk -v id="$2" '$1 == id { for (i = 3; i <= NF; i++) print $i; exit }'
-}
+# stack_frames FILE ID: the frames (return addresses, hex) of stack ID, but
+# memledger's own (the command drops them, e.g. the library's dlopen hook)
+stack_frames() { $DUMP_JSON frames "$1" "$2"; }
 
 # stack_in_range FILE ID LO HI: some frame of stack ID lies in [LO, HI) (hex)
 stack_in_range() {
@@ -270,16 +261,6 @@ stack_in_range() {
   return 1
 }
 
-# unfreed_in_module FILE MODULE_SUFFIX: the [unfreed] lines whose stack has
-# a frame inside the module
-unfreed_in_module() {
-  local r lo hi id line
-  r=$(module_range "$1" "$2")
-  [ -n "$r" ] || return 0
-  set -- "$1" $r
-  lo=$2 hi=$3
-  dump_section "$1" unfreed | while read -r line; do
-    id=${line%% *}
-    if stack_in_range "$1" "$id" "$lo" "$hi"; then printf '%s\n' "$line"; fi
-  done
-}
+# unfreed_in_module FILE MODULE_SUFFIX: the unfreed lines (dump_section) whose
+# stack has a frame inside the module
+unfreed_in_module() { $DUMP_JSON in-module "$1" "$2"; }

@@ -95,7 +95,7 @@ IT_TESTS = tests/integration/semantics.sh tests/integration/exact_counts.sh \
 	tests/integration/unwind_eh.sh tests/integration/capture_cache.sh \
 	tests/integration/secure.sh tests/integration/cmake_package.sh
 TESTS += $(IT_TESTS)
-EXTRA_DIST += $(IT_TESTS) tests/integration/lib.sh
+EXTRA_DIST += $(IT_TESTS) tests/integration/lib.sh tests/integration/dump_json.py
 
 # ---- the link-time flavour (wrap_*.sh) and shadow stacks (shadow_*.sh) ------
 # Wrapped libraries are built like examples/wrap/libcache.la:

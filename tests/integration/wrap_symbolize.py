@@ -7,85 +7,47 @@ Usage: wrap_symbolize.py [-f] DUMP STACK_ID
                                                 line whose min = max = N)
        wrap_symbolize.py -a DUMP               (every [unfreed] line)
 
-Each frame of the stack is mapped to its module with the dump's [modules]
-lines (lo hi base build-id path) and looked up with
-`addr2line -i -f -C -e MODULE OFFSET`, OFFSET = frame - base - 1 (frames are
-return addresses).  Prints one function name per line, innermost first; a
+The dump is read through the command (dump_json.py: `memledger report
+--format json`): each frame's module and offset (return address minus the
+module's load bias) come from it, and the frame is looked up with
+`addr2line -i -f -C -e MODULE OFFSET-1` (frames are return addresses), so
+that the names do not come from memledger's own symbolizer.  Prints one function name per line, innermost first; a
 frame whose code was inlined gives several lines (addr2line -i prints the
 inlined function first, then the functions it was inlined into, which is the
 stack order).  A frame outside every module, or that addr2line cannot name,
 prints "??".  With -f, prints one line per frame instead: the names of that
 frame joined by " < ", then a tab and the module's base name.
-With -a, prints one line per [unfreed] line: its smallest size, a tab, and
-the names of its stack, space-separated (one addr2line run per module).
+With -a, prints one line per unfreed stack and leak kind, in stack id order:
+its smallest size, a tab, and the names of its stack, space-separated (one
+addr2line run per module).
 Exit status: 0, or 2 when the dump or the stack is not found.
 """
 import os
 import subprocess
 import sys
 
-
-def read_dump(path):
-    sections = {}
-    cur = None
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if line.startswith("[") and line.endswith("]") and " " not in line:
-                cur = line[1:-1]
-                sections.setdefault(cur, [])
-                continue
-            if cur is not None:
-                sections[cur].append(line)
-    return sections
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dump_json  # noqa: E402
 
 
-def parse_modules(lines):
-    mods = []
-    for l in lines:
-        p = l.split(" ", 4)
-        if len(p) < 5:
-            continue
-        try:
-            lo, hi, base = (int(x, 16) for x in p[:3])
-        except ValueError:
-            continue
-        mods.append((lo, hi, base, p[3], p[4]))
-    return mods
+def raw_frames(stack):
+    """The stack's return addresses, innermost first: [(module, offset)],
+    module None when the address lies outside every module."""
+    out = []
+    for g in dump_json.frame_groups(stack):
+        f = g[-1]
+        off = f.get("offset")
+        out.append((f.get("module"), int(off, 16) if off else None))
+    return out
 
 
-def find_stack(sections, key):
-    if key.startswith("size="):
-        n = key[5:]
-        for l in sections.get("unfreed", []):
-            p = l.split()
-            if len(p) in (7, 8) and p[4] == n and p[5] == n:
-                key = p[0]
-                break
-        else:
-            return None
-    for l in sections.get("stacks", []):
-        p = l.split()
-        if p and p[0] == key:
-            return [int(x, 16) for x in p[2:]]
-    return None
-
-
-def symbolize(mods, frames):
-    """[(names, module basename)] per frame."""
-    where = []
-    for fr in frames:
-        m = None
-        for mod in mods:
-            if mod[0] <= fr < mod[1]:
-                m = mod
-                break
-        where.append(m)
+def symbolize(frames):
+    """[(names, module basename)] per frame of raw_frames."""
     # one addr2line per module, -a delimits the answers
     per_mod = {}
-    for i, (fr, m) in enumerate(zip(frames, where)):
-        if m is not None and os.path.exists(m[4]):
-            per_mod.setdefault(m[4], []).append((i, fr - m[2] - 1))
+    for i, (mod, off) in enumerate(frames):
+        if mod is not None and off is not None and os.path.exists(mod):
+            per_mod.setdefault(mod, []).append((i, off - 1))
     names = [["??"] for _ in frames]
     for path, items in per_mod.items():
         args = ["addr2line", "-a", "-i", "-f", "-C", "-e", path]
@@ -109,7 +71,7 @@ def symbolize(mods, frames):
                 k += 1
         for (i, _), b in zip(items, blocks):
             names[i] = b if b else ["??"]
-    return [(n, os.path.basename(m[4]) if m else "?") for n, m in zip(names, where)]
+    return [(n, os.path.basename(mod) if mod else "?") for n, (mod, _) in zip(names, frames)]
 
 
 def _is_addr_line(l):
@@ -123,17 +85,11 @@ def _is_addr_line(l):
 
 
 def all_unfreed(path):
-    sections = read_dump(path)
-    mods = parse_modules(sections.get("modules", []))
-    rows = []
-    for l in sections.get("unfreed", []):
-        p = l.split()
-        if len(p) not in (7, 8):  # format 2 adds the leak kind
-            continue
-        rows.append((p[4], find_stack(sections, p[0]) or []))
+    doc = dump_json.report(path)
+    rows = [(s["min_size"], raw_frames(s)) for s in dump_json.all_stacks(doc)]
     # one symbolize call for all frames: one addr2line run per module
     flat = [fr for _, frames in rows for fr in frames]
-    syms = symbolize(mods, flat)
+    syms = symbolize(flat)
     k = 0
     for size, frames in rows:
         names = []
@@ -148,7 +104,7 @@ def main(argv):
     if len(argv) == 2 and argv[0] == "-a":
         try:
             return all_unfreed(argv[1])
-        except OSError as e:
+        except dump_json.DumpError as e:
             sys.stderr.write("%s\n" % e)
             return 2
     per_frame = False
@@ -159,16 +115,15 @@ def main(argv):
         sys.stderr.write(__doc__)
         return 2
     try:
-        sections = read_dump(argv[0])
-    except OSError as e:
+        doc = dump_json.report(argv[0])
+    except dump_json.DumpError as e:
         sys.stderr.write("%s\n" % e)
         return 2
-    frames = find_stack(sections, argv[1])
-    if frames is None:
+    stack = dump_json.find_stack(doc, argv[1])
+    if stack is None:
         sys.stderr.write("no stack %s in %s\n" % (argv[1], argv[0]))
         return 2
-    mods = parse_modules(sections.get("modules", []))
-    for names, mod in symbolize(mods, frames):
+    for names, mod in symbolize(raw_frames(stack)):
         if per_frame:
             print("%s\t%s" % (" < ".join(names), mod))
         else:

@@ -85,16 +85,9 @@ try() {
   frames=$(sym_frames "$dump" "size=$ENTRY" 2>/dev/null | grep -c .)
   if [ "$HAVE_SYM" = 0 ]; then
     tap_skip "$name: shadow stack (no python3 or addr2line)"
-  elif [ "$ld" = lld ]; then
-    # lld packs a small object's segments into the first page of its file:
-    # each mapping has file offset 0, and the library records the object
-    # once per segment in [modules], each line with a load bias of its own
-    # (only the first is right).  The command takes the last line that
-    # contains an address, so its offsets and names are wrong (a parser of
-    # the test's own took the first line and hid this).
-    tap_todo_eq "$name: the shadow stack is cache_entry_new <- cache_put <- load_entries, 2 frames" \
-      "lld: one [modules] line per segment, the command picks a wrong load bias" \
-      "cache_entry_new cache_put load_entries|2" "$(sym_first 3 "$dump" "size=$ENTRY")|$frames"
+  # lld packs a small object's segments into the first page of its file:
+  # the library records the object once per segment in [modules], each line
+  # with a load bias of its own; the command's symbolizer takes the lowest.
   elif [ "$(sym_first 3 "$dump" "size=$ENTRY")" = "cache_entry_new cache_put load_entries" ] &&
     [ "$frames" = 2 ]; then
     tap_ok "$name: the shadow stack is cache_entry_new <- cache_put <- load_entries, 2 frames"

@@ -51,7 +51,8 @@ static const char usage_run[] =
     "      --set NAME=VALUE    any other option: MEMLEDGER_NAME=VALUE\n"
     "      --fail-on-leak[=N]  exit 99 when more than N blocks (default 0) remain\n"
     "                          after suppressions and PROG itself exited 0 (with\n"
-    "                          leak kinds: definitely and indirectly lost only)\n"
+    "                          leak kinds: definitely and indirectly lost only);\n"
+    "                          tracks every block unless --min-size is given\n"
     "      --lib PATH          the library to preload (default: $MEMLEDGER_LIB, the\n"
     "                          build tree, then " MLR_LIBDIR "/libmemledger.so)\n"
     "  -q, --quiet             no report, only the exit status (and --fail-on-leak)\n"
@@ -278,6 +279,15 @@ int mlc_cmd_run(int argc, char **argv) {
   if (!dir) {
     mlt_libopts_load(environ, false, libo);
     dir = libo->dir;
+  }
+  /* A CI gate tracks every block, as LeakSanitizer does, unless a threshold
+   * was asked for (--min-size, --set MIN_SIZE=, MEMLEDGER_MIN_SIZE,
+   * MEMLEDGER_OPTIONS or the configuration file). */
+  if (fail) {
+    mlt_libopts_t *child = mlr_xcalloc(1, sizeof *child);
+    mlt_libopts_load(envp, false, child);
+    if (!child->min_size_set) env_set(&envp, &nenv, "MEMLEDGER_MIN_SIZE", "0");
+    free(child);
   }
   if (!*dir) dir = ".";
   if (mkdir(dir, 0777) != 0 && errno != EEXIST) {

@@ -82,6 +82,7 @@ void mlt_libopts_load(char *const *env, bool secure, mlt_libopts_t *out) {
   out->secure_off = !ml_options_dir_trusted();
   out->signal = (int)ml_option_get(ML_OPT_SIGNAL);
   out->trace_pid = ml_option_get(ML_OPT_TRACE_PID);
+  out->min_size_set = ml_option_state(ML_OPT_MIN_SIZE) == ML_OPT_SET;
   snprintf(out->dir, sizeof out->dir, "%s", ml_option_str(ML_OPT_DIR));
   mlt_lo.out = NULL;
   mlt_lo.env = NULL;

@@ -19,6 +19,7 @@ typedef struct mlt_libopts_s {
   bool secure_off;     // off: secure-execution mode, no dir from root
   int signal;          // the dump signal the library uses; 0 = off
   long long trace_pid; // MEMLEDGER_TRACE_PID (0 = every process tracks)
+  bool min_size_set;   // MEMLEDGER_MIN_SIZE given (variable, list or file)
   char dir[4096];      // MEMLEDGER_DIR as the library uses it
   char warnings[2048]; // what the library warns about them, one per line
 } mlt_libopts_t;

@@ -14,7 +14,7 @@
 PROG=$IT_BIN/prog_kinds
 need_file "$PROG"
 MEMLEDGER=$ML_BUILDDIR/memledger
-tap_plan 29
+tap_plan 31
 
 # kind_of FILE SIZE: the kinds of the [unfreed] lines of blocks of SIZE
 kind_of() {
@@ -145,6 +145,12 @@ d=$(fresh_dir kinds-fail)
 tap_eq "--fail-on-leak: lost blocks fail the run (99)" 99 "$?"
 (cd "$d" && "$MEMLEDGER" run --lib "$ML_LIB" --fail-on-leak -q -- "$PROG" reachable >/dev/null 2>&1)
 tap_eq "--fail-on-leak: a block still reachable from a global does not (0)" 0 "$?"
+# The gate tracks every block unless told otherwise, as LeakSanitizer does.
+(cd "$d" && "$MEMLEDGER" run --lib "$ML_LIB" --fail-on-leak -q -- "$PROG" small >/dev/null 2>&1)
+tap_eq "--fail-on-leak: 1000 lost 100-byte blocks fail the run (99): every block is tracked" 99 "$?"
+(cd "$d" && "$MEMLEDGER" run --lib "$ML_LIB" --fail-on-leak --min-size 1024 -q -- "$PROG" small \
+  >/dev/null 2>&1)
+tap_eq "--fail-on-leak --min-size 1024: the same blocks are not tracked (0)" 0 "$?"
 
 # ---- memcheck on the same program ------------------------------------------------------------
 if ! command -v valgrind >/dev/null; then

@@ -17,7 +17,8 @@
  * Mode "register" (x86_64): a 3700-byte block whose only pointer is in a
  * callee-saved register (r12) while the program calls memledger_dump():
  * reachable in that dump, definitely lost at exit.
- * Modes: "reachable" (the global's block only), "basic" (no threads: for
+ * Modes: "reachable" (the global's block only), "small" (only 1000 lost
+ * blocks of 100 bytes: untracked at the default threshold), "basic" (no threads: for
  * memcheck's summary), "all" (also the
  * thread, TLS and untracked-holder cases), "signal" (as "all", with a
  * dump signal while the thread is blocked, before exit).
@@ -123,6 +124,14 @@ int main(int argc, char **argv) {
 #endif
   }
   keep_global = xcalloc(1100);
+  if (strcmp(mode, "small") == 0) { /* 1000 lost blocks below the default threshold */
+    for (int i = 0; i < 1000; i++) {
+      void *volatile p = xcalloc(100);
+      p = NULL;
+      (void)p;
+    }
+    return 0;
+  }
   if (strcmp(mode, "reachable") == 0) return 0; /* nothing lost */
   keep_interior = (char *)xcalloc(4100) + 40;
   lose_one();

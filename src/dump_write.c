@@ -416,6 +416,18 @@ static void ml_w_stacks(ml_writer_t *w, const ml_collect_t *c, size_t nun, ml_sc
       if (st && st->epoch) ml_w_fmt(w, "%zu %u\n", id, st->epoch);
     }
   }
+  if (scan && ml_option_get(ML_OPT_ADDRESSES)) {
+    /* Every block, by address (the scan's order), before the groups below
+     * reorder the records. */
+    ml_w_str(w, "[blocks]\n");
+    for (size_t i = 0; i < scan->n; i++) {
+      const ml_rec_t *r = &scan->recs[i];
+      unsigned k = scan->classified && scan->kind[i] < ML_KIND_COUNT ? scan->kind[i]
+                                                                      : ML_KIND_UNKNOWN;
+      ml_w_fmt(w, "%lx %u %s %zu\n", (unsigned long)r->ptr, (unsigned)ml_rec_stack(r),
+               ml_kind_name(k), ml_rec_size(r));
+    }
+  }
   ml_w_str(w, "[unfreed]\n");
   if (scan) {
     ml_w_groups(w, scan, c->nstacks);

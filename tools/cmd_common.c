@@ -107,6 +107,7 @@ bool mlc_report_opt(const char *cmd, mlc_ropts_t *r, int c, const char *arg) {
     r->ro.hide = r->hide = str_push(r->hide, &r->ro.nhide, arg);
     return true;
   case OPT_NO_DEFAULTS: r->no_defaults = true; return true;
+  case OPT_ADDRESSES: r->ro.addresses = true; return true;
   case OPT_KINDS: {
     mlr_err_t e;
     if (mlr_kinds_parse(arg, &r->ro.kinds, &e)) mlc_die_usage(cmd, "%s", e.msg);

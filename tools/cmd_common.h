@@ -86,7 +86,8 @@ enum {
   OPT_HTML_ROWS,
   OPT_ALLOC_FN,
   OPT_HIDE,
-  OPT_KINDS
+  OPT_KINDS,
+  OPT_ADDRESSES
 };
 
 #define REPORT_LONGOPTS                                                                  \
@@ -103,7 +104,8 @@ enum {
       {"html-rows", required_argument, NULL, OPT_HTML_ROWS},                             \
       {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},                               \
       {"hide", required_argument, NULL, OPT_HIDE},                                       \
-      {"kinds", required_argument, NULL, OPT_KINDS}, {                                   \
+      {"kinds", required_argument, NULL, OPT_KINDS},                                     \
+      {"addresses", no_argument, NULL, OPT_ADDRESSES}, {                                 \
     "help", no_argument, NULL, 'h'                                                       \
   }
 #define REPORT_SHORTOPTS "f:o:s:n:w:m:F:S:h"
@@ -126,6 +128,8 @@ enum {
   "      --no-default-suppressions  do not apply the built-in rules\n"                   \
   "      --kinds LIST        leak kinds to show: definite,indirect,possible,reachable\n" \
   "                          or all (default: all but reachable, as memcheck)\n"         \
+  "      --addresses         each block's address (text, json; the dump must be\n"       \
+  "                          written with MEMLEDGER_ADDRESSES=1)\n"                    \
   "      --debug-dir DIRS    ':'-separated roots for .build-id debug files\n"            \
   "                          (default /usr/lib/debug)\n"                                 \
   "      --sysroot DIR       prefix for the module paths of the dump\n"                  \

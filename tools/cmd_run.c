@@ -280,6 +280,7 @@ int mlc_cmd_run(int argc, char **argv) {
     mlt_libopts_load(environ, false, libo);
     dir = libo->dir;
   }
+  if (r.ro.addresses) env_set(&envp, &nenv, "MEMLEDGER_ADDRESSES", "1"); /* --addresses */
   /* A CI gate tracks every block, as LeakSanitizer does, unless a threshold
    * was asked for (--min-size, --set MIN_SIZE=, MEMLEDGER_MIN_SIZE,
    * MEMLEDGER_OPTIONS or the configuration file). */

@@ -83,6 +83,10 @@ typedef struct mlr_stack_s {
   uint32_t merged;          // other stacks of the dump merged into this one
   /* From [unfreed] of a version 2 dump: one mlr_stack_t per (stack, kind). */
   mlr_kind_t kind;
+  /* From [blocks] (a dump written with MEMLEDGER_ADDRESSES=1): the blocks'
+   * addresses, ascending; pool memory of the dump.  0/NULL otherwise. */
+  size_t naddrs;
+  uint64_t *addrs;
 } mlr_stack_t;
 
 typedef struct mlr_dump_s {
@@ -176,6 +180,7 @@ typedef struct mlr_report_s {
    * the filters and are not suppressed, per kind (memcheck's LEAK SUMMARY),
    * and those left out by --kinds. */
   bool classified;          // some stack has a kind (the dump's scan ran)
+  bool addresses;           // --addresses
   unsigned kinds;           // kinds shown (bit per mlr_kind_t)
   uint64_t kind_blocks[MLR_KIND_COUNT], kind_bytes[MLR_KIND_COUNT];
   size_t nhidden;           // stacks left out by --kinds
@@ -276,6 +281,7 @@ typedef struct mlr_report_opts_s {
   size_t nhide;
   unsigned kinds;            // kinds to show, a bit per mlr_kind_t (MLR_KINDS_BIT);
                              // 0: MLR_KINDS_DEFAULT.  Unknown kinds always show.
+  bool addresses;            // --addresses: list each block's address (text, json)
 } mlr_report_opts_t;
 #define MLR_KINDS_BIT(k) (1u << (k))
 #define MLR_KINDS_DEFAULT                                                      \

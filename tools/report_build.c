@@ -441,6 +441,7 @@ int mlr_report_build(mlr_report_t *r, mlr_dump_t *d, const mlr_report_opts_t *o,
   r->weight = o ? o->weight : MLR_WEIGHT_BYTES;
   r->top = o ? o->top : 0;
   r->kinds = o && o->kinds ? o->kinds : MLR_KINDS_DEFAULT;
+  r->addresses = o && o->addresses;
   regex_t mre, fre;
   bool have_m = o && o->module_re, have_f = o && o->function_re;
   mlr_trim_t *trim = NULL;

@@ -84,7 +84,8 @@ static void json_dump_info(FILE *out, const mlr_dump_t *d) {
   fputs("}", out);
 }
 
-static void json_stack(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s, bool supp) {
+static void json_stack(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s, bool supp,
+                       bool addresses) {
   fprintf(out,
           "{\"id\": %u, \"blocks\": %llu, \"bytes\": %llu, \"usable\": %llu, "
           "\"min_size\": %llu, \"max_size\": %llu, \"oldest_seq\": %llu",
@@ -97,6 +98,12 @@ static void json_stack(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s, boo
   if (supp) {
     fputs(", \"suppressed_by\": ", out);
     mlr_json_str(out, s->suppressed_by);
+  }
+  if (addresses) { /* --addresses: the dump's [blocks], when it has them */
+    fputs(", \"addresses\": [", out);
+    for (size_t i = 0; i < s->naddrs; i++)
+      fprintf(out, "%s\"0x%llx\"", i ? ", " : "", (unsigned long long)s->addrs[i]);
+    fputs("]", out);
   }
   fputs(",\n      \"frames\": ", out);
   mlr_json_frames(out, d, s);
@@ -155,13 +162,13 @@ int mlr_format_json(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
   fputs(",\n  \"stacks\": [", out);
   for (size_t i = 0; i < n; i++) {
     fputs(i ? ",\n    " : "\n    ", out);
-    json_stack(out, d, r->shown[i], false);
+    json_stack(out, d, r->shown[i], false, r->addresses);
   }
   fputs(n ? "\n  ]" : "]", out);
   fputs(",\n  \"suppressed_stacks\": [", out);
   for (size_t i = 0; i < r->nsuppressed; i++) {
     fputs(i ? ",\n    " : "\n    ", out);
-    json_stack(out, d, r->suppressed[i], true);
+    json_stack(out, d, r->suppressed[i], true, r->addresses);
   }
   fputs(r->nsuppressed ? "\n  ]" : "]", out);
   fputs("\n}\n", out);

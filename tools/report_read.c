@@ -134,6 +134,7 @@ enum {
   SEC_UNKNOWN,
   SEC_UNLOADED,     // optional: after [modules]
   SEC_STACK_EPOCHS, // optional: after [stacks]
+  SEC_BLOCKS,       // optional: right before [unfreed]
 };
 static const char *const sec_names[] = {"",        "header", "totals",  "resources",
                                         "modules", "stacks", "unfreed", "end"};
@@ -161,6 +162,8 @@ typedef struct parser_s {
   uint64_t sums[2];     // [unfreed] blocks and bytes so far
   raw_stack_t *by_id;   // [stacks], by id
   mlr_dump_t scratch;   // pool of the by_id entries: freed after the read
+  struct blk_s { uint64_t addr; uint32_t id; uint32_t kind; } *blocks; // [blocks]
+  size_t nblocks, cap_blocks;
   bool header_only;     // stop at the section after [header]
   bool done;            // header_only: that section has come
   size_t cap_header, cap_totals, cap_resources, cap_modules, cap_stacks;
@@ -392,6 +395,63 @@ static int parse_unfreed(parser_t *p, const char *s, const char *end, uint64_t s
   return 0;
 }
 
+/* A [blocks] line: "<address hex> <stack> <kind> <size>". */
+static int parse_block(parser_t *p, const char *s, const char *end) {
+  uint64_t addr, id, size;
+  mlr_kind_t kind;
+  if (get_hex(&s, end, &addr) || get_sep(&s, end) || get_dec(&s, end, &id) || get_sep(&s, end))
+    return perr(p, "bad blocks line: expected \"<address> <stack> <kind> <size>\"");
+  const char *w = s;
+  while (s < end && *s != ' ') s++;
+  if (mlr_kind_parse(w, (size_t)(s - w), &kind))
+    return perr(p, "bad blocks line: unknown kind \"%.*s\"", (int)(s - w > 40 ? 40 : s - w), w);
+  if (get_sep(&s, end) || get_dec(&s, end, &size) || s != end)
+    return perr(p, "bad blocks line: expected \"<address> <stack> <kind> <size>\"");
+  if (id > UINT32_MAX) return perr(p, "bad stack id %llu", (unsigned long long)id);
+  p->blocks = grow(p->blocks, &p->cap_blocks, p->nblocks, sizeof *p->blocks);
+  p->blocks[p->nblocks++] = (struct blk_s){addr, (uint32_t)id, (uint32_t)kind};
+  return 0;
+}
+
+static int blk_cmp(const void *a, const void *b) {
+  const struct blk_s *x = a, *y = b;
+  if (x->id != y->id) return x->id < y->id ? -1 : 1;
+  if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
+  return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Give each (stack, kind) of [unfreed] its addresses from [blocks]; every
+ * block listed must belong to one, as many as it counts. */
+static int attach_blocks(parser_t *p) {
+  mlr_dump_t *d = p->d;
+  qsort(p->blocks, p->nblocks, sizeof *p->blocks, blk_cmp);
+  size_t used = 0;
+  for (size_t i = 0; i < d->nstacks; i++) {
+    mlr_stack_t *st = &d->stacks[i];
+    struct blk_s key = {0, st->id, (uint32_t)st->kind};
+    size_t lo = 0, hi = p->nblocks;
+    while (lo < hi) { /* the first block of (id, kind) */
+      size_t mid = lo + (hi - lo) / 2;
+      if (blk_cmp(&p->blocks[mid], &key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    size_t n = 0;
+    while (lo + n < p->nblocks && p->blocks[lo + n].id == st->id &&
+           p->blocks[lo + n].kind == (uint32_t)st->kind)
+      n++;
+    if (n != st->blocks)
+      return perr(p, "stack %u: [blocks] lists %zu blocks, [unfreed] %llu", st->id, n,
+                  (unsigned long long)st->blocks);
+    st->naddrs = n;
+    st->addrs = mlr_pool_alloc(d, n * sizeof *st->addrs);
+    for (size_t k = 0; k < n; k++) st->addrs[k] = p->blocks[lo + k].addr;
+    used += n;
+  }
+  if (used != p->nblocks)
+    return perr(p, "[blocks] lists %zu blocks of no stack in [unfreed]", p->nblocks - used);
+  return 0;
+}
+
 static int parse_first_lines(parser_t *p, unsigned ln, const char *s, const char *end) {
   mlr_dump_t *d = p->d;
   size_t len = (size_t)(end - s);
@@ -465,6 +525,12 @@ static int parse_section(parser_t *p, const char *s, size_t l) {
     p->sec = SEC_UNLOADED;
     return 0;
   }
+  if (l - 2 == 6 && memcmp(s + 1, "blocks", 6) == 0) {
+    if (p->last_known != SEC_STACKS || p->sec == SEC_BLOCKS)
+      return perr(p, "section [blocks] not right before [unfreed]");
+    p->sec = SEC_BLOCKS;
+    return 0;
+  }
   if (l - 2 == 12 && memcmp(s + 1, "stack_epochs", 12) == 0) {
     if (p->last_known != SEC_STACKS)
       return perr(p, "section [stack_epochs] not right after [stacks]");
@@ -505,6 +571,7 @@ static int parse_line(parser_t *p, const char *s, const char *end) {
   case SEC_STACK_EPOCHS: return parse_stack_epoch(p, s, end);
   case SEC_STACKS: return parse_stack(p, s, end);
   case SEC_UNFREED: return parse_unfreed(p, s, end, p->sums);
+  case SEC_BLOCKS: return parse_block(p, s, end);
   default: return 0; /* unknown section: ignored, nothing kept */
   }
 }
@@ -539,6 +606,11 @@ static int parser_finish(parser_t *p, int rc) {
               (unsigned long long)d->unfreed_blocks, (unsigned long long)d->unfreed_bytes,
               (unsigned long long)p->sums[0], (unsigned long long)p->sums[1]);
   }
+  if (rc == 0 && !p->done && p->nblocks) {
+    p->line = 0;
+    rc = attach_blocks(p);
+  }
+  free(p->blocks);
   HASH_CLEAR(hh, p->by_id);
   mlr_dump_free(&p->scratch);
   if (rc) {

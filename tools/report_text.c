@@ -203,6 +203,13 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
     if (s->merged)
       fprintf(out, " and %u more merged by --alloc-fn/--hide", (unsigned)s->merged);
     fprintf(out, ":%s\n", plain);
+    if (r->addresses && s->naddrs) { /* --addresses: the first 8 */
+      fputs("    at", out);
+      for (size_t k = 0; k < s->naddrs && k < 8; k++)
+        fprintf(out, "%s 0x%llx", k ? "," : "", (unsigned long long)s->addrs[k]);
+      if (s->naddrs > 8) fprintf(out, " and %zu more", s->naddrs - 8);
+      fputc('\n', out);
+    }
     mlr_text_frames(out, d, s, "    ");
   }
   if (n < r->nshown) {

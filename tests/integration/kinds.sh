@@ -14,7 +14,7 @@
 PROG=$IT_BIN/prog_kinds
 need_file "$PROG"
 MEMLEDGER=$ML_BUILDDIR/memledger
-tap_plan 31
+tap_plan 34
 
 # kind_of FILE SIZE: the kinds of the [unfreed] lines of blocks of SIZE
 kind_of() {
@@ -151,6 +151,29 @@ tap_eq "--fail-on-leak: 1000 lost 100-byte blocks fail the run (99): every block
 (cd "$d" && "$MEMLEDGER" run --lib "$ML_LIB" --fail-on-leak --min-size 1024 -q -- "$PROG" small \
   >/dev/null 2>&1)
 tap_eq "--fail-on-leak --min-size 1024: the same blocks are not tracked (0)" 0 "$?"
+
+# ---- addresses: MEMLEDGER_ADDRESSES=1 writes [blocks], report --addresses shows them ----------
+d=$(fresh_dir kinds-addr)
+MEMLEDGER_ADDRESSES=1 MEMLEDGER_DUMP_AT_EXIT=1 ml_run "$d" "$PROG" basic >/dev/null 2>&1
+dump=$(only_dump "$d")
+got=$("$MEMLEDGER" report --addresses --kinds all --format json --quiet "$dump" 2>&1 | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+ok = r["stacks"] and all(len(s["addresses"]) == s["blocks"] for s in r["stacks"])
+a = [int(x, 16) for s in r["stacks"] for x in s["addresses"]]
+print("ok" if ok and len(set(a)) == len(a) and all(x % 16 == 0 for x in a) else "bad", len(a))
+')
+tap_eq "--addresses (json): every stack lists its blocks' addresses, distinct and aligned" \
+  "ok $(dump_unfreed "$dump" | awk '{print $1}')" "$got"
+"$MEMLEDGER" report --addresses --kinds all "$dump" >"$d/text" 2>&1
+tap_eq "--addresses (text): an 'at 0x...' line under each stack" \
+  "$(grep -c '^[0-9,]* blocks\?, .*stack [0-9]*:$' "$d/text")" "$(grep -c '^    at 0x[0-9a-f]*' "$d/text")"
+# A [blocks] section that disagrees with [unfreed] is refused.
+awk 'f && /^[0-9a-f]+ / && !done { done = 1; next } /^\[blocks\]$/ { f = 1 } /^\[unfreed\]$/ { f = 0 } { print }' \
+  "$dump" >"$d/cut.dump"
+"$MEMLEDGER" report --quiet "$d/cut.dump" >/dev/null 2>"$d/cut.err"
+tap_eq "a [blocks] section missing a block: exit 2, which stack says so" "2 1" \
+  "$? $(grep -c 'lists [0-9]* blocks, \[unfreed\] [0-9]*' "$d/cut.err")"
 
 # ---- memcheck on the same program ------------------------------------------------------------
 if ! command -v valgrind >/dev/null; then

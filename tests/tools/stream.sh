@@ -16,10 +16,11 @@ command -v python3 >/dev/null || { echo "1..0 # SKIP no python3"; exit 0; }
 tap_plan 12
 d=$(fresh_dir stream)
 synthetic_dump "$d/small.dump" 500 1000 2000
-# The same dump with 48 MB of block lines before [end].
+# The same dump with 48 MB of lines of a section it does not know before
+# [end] (not [blocks], which it reads: MEMLEDGER_ADDRESSES).
 {
   head -n -1 "$d/small.dump"
-  echo "[blocks]"
+  echo "[later_section]"
   awk 'BEGIN { for (i = 0; i < 1500000; i++)
                  printf "%x %d %d %d definite\n", 94000000000000 + i * 2048, 2048, i, i % 500 + 1 }'
   echo "[end]"

@@ -11,7 +11,7 @@ BASIC=$ML_BUILDDIR/examples/leak_basic
 PROG=$IT_BIN/prog_opts
 need_file "$BASIC" "$PROG" "$ML_SRCDIR/src/options.def"
 
-tap_plan 31
+tap_plan 32
 
 # basic NAME: run leak_basic under the preload in a fresh directory that is
 # also its working directory (so that stray files would show); sets d, rc.
@@ -118,6 +118,13 @@ rc3=$?
 MEMLEDGER_LEAK_EXITCODE=7 ml_run "$d" "$PROG" noleak 0 >"$d/out0" 2>/dev/null
 rc0=$?
 tap_eq "LEAK_EXITCODE=7 without leaks: status unchanged (3 stays 3, 0 stays 0)" "3 0" "$rc3 $rc0"
+# Forked children inherit the parent's blocks, still reachable there: a
+# subshell's exit status, an `if (true)` and a command substitution are the
+# shell's own, with every block tracked.
+out=$(MEMLEDGER_LEAK_EXITCODE=99 MEMLEDGER_MIN_SIZE=0 ml_run "$d" bash -c \
+  '(true); a=$?; if (true); then t=taken; fi; echo "$a $t $(echo x)"' 2>/dev/null)
+tap_eq "LEAK_EXITCODE=99, MIN_SIZE=0: bash's subshells, if (true), \$(...) unchanged" "0 taken x|0" \
+  "$out|$?"
 
 # ---- signal --------------------------------------------------------------------------------
 # start_wait NAME: prog_opts wait in the background (stdin a FIFO on fd 3)

@@ -463,19 +463,43 @@ int ml_prim_maps_foreach(ml_prim_map_fn fn, void *arg) {
 typedef struct ml_maps_obj_s {
   ml_prim_module_fn fn;
   void *arg;
+  /* The last object reported: its path's hash and the range its loaded
+   * segments span, to recognise its own later mappings. */
+  uint64_t last_hash;
+  uintptr_t last_lo, last_hi;
 } ml_maps_obj_t;
 
-/* A readable mapping at offset 0 of a file, or the vDSO: an object? */
+static uint64_t ml_path_hash(const char *s) {
+  uint64_t h = UINT64_C(1469598103934665603); /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+  return h;
+}
+
+/* Called back with each object found: remember it, then pass it on. */
+static int ml_maps_object_seen(const ml_module_t *mod, void *arg) {
+  ml_maps_obj_t *a = arg;
+  a->last_hash = ml_path_hash(mod->path);
+  a->last_lo = mod->lo;
+  a->last_hi = mod->hi;
+  return a->fn(mod, a->arg);
+}
+
+/* A readable mapping at offset 0 of a file, or the vDSO: an object?  Not
+ * when it lies inside the object just reported from the same file: a
+ * linker that packs a small object's segments into its first file page
+ * (lld's default) maps that page once per segment, each at offset 0. */
 static int ml_maps_object_line(const ml_map_t *m, void *arg) {
-  const ml_maps_obj_t *a = arg;
+  ml_maps_obj_t *a = arg;
   if (m->perms[0] != 'r' || m->offset != 0) return 0;
   const char *path = m->path;
   if (strcmp(path, "[vdso]") == 0) path = "linux-vdso.so.1";
   else if (path[0] != '/') return 0;
-  return ml_maps_object(m->lo, m->hi, path, a->fn, a->arg);
+  if (m->lo >= a->last_lo && m->lo < a->last_hi && ml_path_hash(path) == a->last_hash)
+    return 0;
+  return ml_maps_object(m->lo, m->hi, path, ml_maps_object_seen, a);
 }
 
 int ml_prim_modules_maps(ml_prim_module_fn fn, void *arg) {
-  ml_maps_obj_t a = {fn, arg};
+  ml_maps_obj_t a = {fn, arg, 0, 0, 0};
   return ml_prim_maps_foreach(ml_maps_object_line, &a);
 }

@@ -116,9 +116,7 @@ void bm_front_set_unwind(bm_unwind_t mode, unsigned skip, unsigned max_frames) {
 }
 
 unsigned bm_front_want(unsigned skip, unsigned max_frames) {
-  /* Mirrors ml_unwind_capture: room for own frames on top of those kept. */
-  unsigned want = (max_frames ? max_frames : bm_default_max_frames) + skip + 8;
-  return want > ML_UNWIND_MAX_FRAMES + 24 ? ML_UNWIND_MAX_FRAMES + 24 : want;
+  return ml_unwind_want(max_frames ? max_frames : bm_default_max_frames, skip);
 }
 
 int bm_front_stack_of(void *p, uintptr_t *out, unsigned max) {

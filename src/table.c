@@ -65,12 +65,13 @@ static size_t ml_home(unsigned shift, size_t cap, uintptr_t ptr) {
   return (size_t)((ml_hash_ptr(ptr) << shift) >> (64 - ml_log2(cap)));
 }
 
-static size_t ml_slot(const ml_arena_t *a, uintptr_t ptr) { return ml_home(a->shift, a->cap, ptr); }
-
-/* The slot of hash h in a (the same as ml_slot, without the log2). */
+/* The home slot of a pointer whose ml_hash_ptr is h (ml_home, with the
+ * capacity's log2 kept in the arena). */
 ML_INLINE size_t ml_slot_h(const ml_arena_t *a, uint64_t h) {
   return (size_t)((h << a->shift) >> a->cap_shift);
 }
+
+static size_t ml_slot(const ml_arena_t *a, uintptr_t ptr) { return ml_slot_h(a, ml_hash_ptr(ptr)); }
 
 /* The thresholds that send an insert or a removal to its slow path. */
 static void ml_arena_limits(ml_arena_t *a) {
@@ -122,22 +123,12 @@ static bool ml_resize_locked(ml_arena_t *a, size_t new_cap) {
   ml_rec_t *old = a->slots;
   size_t old_cap = a->cap;
   a->cap = new_cap; /* ml_place probes with the new capacity */
+  ml_arena_limits(a);
   for (size_t i = 0; i < old_cap; i++)
     if (old[i].ptr) ml_place(a, fresh, &old[i]);
   __atomic_store_n(&a->slots, fresh, __ATOMIC_RELEASE); /* complete: publish */
-  ml_arena_limits(a);
   ml_slots_unmap(old, old_cap);
   return true;
-}
-
-/* Index of ptr's slot, or SIZE_MAX when absent. */
-static size_t ml_lookup_locked(ml_arena_t *a, uintptr_t ptr) {
-  if (!a->cap) return SIZE_MAX;
-  size_t mask = a->cap - 1;
-  for (size_t i = ml_slot(a, ptr);; i = (i + 1) & mask) {
-    if (a->slots[i].ptr == ptr) return i;
-    if (!a->slots[i].ptr) return SIZE_MAX;
-  }
 }
 
 /* Backward-shift deletion: pull later members of the cluster into the hole
@@ -166,28 +157,21 @@ void ml_tables_count_drop(ml_tables_t *t, uintptr_t ptr) {
   ml_unlock(&a->lock);
 }
 
-/* One probe for both questions: where ptr is, or where it would go.
- * Returns the slot; *found tells which.  pre: a->cap > 0. */
-static size_t ml_probe_locked(ml_arena_t *a, uintptr_t ptr, bool *found) {
-  size_t mask = a->cap - 1;
-  for (size_t i = ml_slot(a, ptr);; i = (i + 1) & mask) {
-    if (a->slots[i].ptr == ptr) {
-      *found = true;
-      return i;
-    }
-    if (!a->slots[i].ptr) {
-      *found = false;
-      return i;
-    }
-  }
+/* One probe for both questions: the slot holding ptr (hash h), or the
+ * empty slot where it would go; slots[i].ptr says which.  pre: a->cap > 0. */
+ML_INLINE size_t ml_probe_locked(const ml_arena_t *a, uintptr_t ptr, uint64_t h) {
+  const ml_rec_t *slots = a->slots;
+  size_t mask = a->cap - 1, i = ml_slot_h(a, h);
+  for (uintptr_t q; (q = slots[i].ptr) != ptr && q;) i = (i + 1) & mask;
+  return i;
 }
 
 /* The insert of a record that may need room: replace, grow or drop (the
  * fast path in ml_tables_insert handles a new record below grow_at). */
 static ML_NOINLINE bool ml_insert_slow_locked(ml_arena_t *a, const ml_rec_t *r) {
-  bool found = false;
-  size_t i = a->cap ? ml_probe_locked(a, r->ptr, &found) : 0;
-  if (found) {
+  uint64_t h = ml_hash_ptr(r->ptr);
+  size_t i = 0;
+  if (a->cap && a->slots[i = ml_probe_locked(a, r->ptr, h)].ptr) {
     /* The address was handed out again without the free being seen. */
     a->n.replaced++;
     a->n.live_bytes -= ml_rec_size(&a->slots[i]);
@@ -202,7 +186,7 @@ static ML_NOINLINE bool ml_insert_slow_locked(ml_arena_t *a, const ml_rec_t *r) 
   if ((a->n.live + 1) * 4 > a->cap * 3) {
     size_t want = a->cap ? a->cap * 2 : ML_TABLE_MIN_CAP;
     if (!ml_resize_locked(a, want)) goto drop;
-    i = ml_probe_locked(a, r->ptr, &found);
+    i = ml_probe_locked(a, r->ptr, h);
   }
   ml_rec_publish(&a->slots[i], r);
   a->n.live++;
@@ -217,24 +201,19 @@ drop:
 
 bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) {
   uint64_t h = ml_hash_ptr(r->ptr);
-  ml_arena_t *a = &t->arenas[t->abits ? h >> (64 - t->abits) : 0];
-  bool ok = true;
+  ml_arena_t *a = ml_tables_arena_h(t, h);
+  bool ok = true, slow = true;
+  size_t i = 0;
   ml_lock(&a->lock);
-  if (ml_unlikely(a->n.live >= a->grow_at)) {
+  if (ml_likely(a->n.live < a->grow_at)) {
+    i = ml_probe_locked(a, r->ptr, h);
+    slow = a->slots[i].ptr != 0;
+  }
+  if (ml_unlikely(slow)) { /* no room yet (grow or drop), or the address is recorded */
     ok = ml_insert_slow_locked(a, r);
     goto out;
   }
-  ml_rec_t *slots = a->slots;
-  size_t mask = a->cap - 1, i = ml_slot_h(a, h);
-  for (;; i = (i + 1) & mask) {
-    uintptr_t q = slots[i].ptr;
-    if (!q) break;
-    if (ml_unlikely(q == r->ptr)) {
-      ok = ml_insert_slow_locked(a, r); /* finds it again: replaces */
-      goto out;
-    }
-  }
-  ml_rec_publish(&slots[i], r);
+  ml_rec_publish(&a->slots[i], r);
   size_t sz = ml_rec_size(r);
   a->n.live++;
   a->n.live_bytes += sz;
@@ -247,16 +226,13 @@ out:
 
 bool ml_tables_remove(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out) {
   uint64_t h = ml_hash_ptr(ptr);
-  ml_arena_t *a = &t->arenas[t->abits ? h >> (64 - t->abits) : 0];
+  ml_arena_t *a = ml_tables_arena_h(t, h);
   ml_lock(&a->lock);
   ml_rec_t *slots = a->slots;
   if (ml_unlikely(!slots)) goto absent;
-  size_t mask = a->cap - 1, i = ml_slot_h(a, h);
-  for (;; i = (i + 1) & mask) {
-    uintptr_t q = slots[i].ptr;
-    if (q == ptr) break;
-    if (!q) goto absent;
-  }
+  size_t i = ml_probe_locked(a, ptr, h);
+  if (!slots[i].ptr) goto absent;
+  size_t mask = a->cap - 1;
   size_t sz = ml_rec_size(&slots[i]);
   if (out) *out = slots[i];
   if (ml_likely(!slots[(i + 1) & mask].ptr)) ml_rec_retract(&slots[i]); /* nothing to shift */
@@ -275,12 +251,17 @@ absent:
 }
 
 bool ml_tables_find(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out) {
-  ml_arena_t *a = ml_tables_arena(t, ptr);
+  uint64_t h = ml_hash_ptr(ptr);
+  ml_arena_t *a = ml_tables_arena_h(t, h);
+  bool found = false;
   ml_lock(&a->lock);
-  size_t i = ml_lookup_locked(a, ptr);
-  if (i != SIZE_MAX && out) *out = a->slots[i];
+  if (a->cap) {
+    size_t i = ml_probe_locked(a, ptr, h);
+    found = a->slots[i].ptr != 0;
+    if (found && out) *out = a->slots[i];
+  }
   ml_unlock(&a->lock);
-  return i != SIZE_MAX;
+  return found;
 }
 
 void ml_tables_counts(ml_tables_t *t, ml_counts_t *out) {

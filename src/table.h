@@ -90,9 +90,13 @@ int ml_tables_init(ml_tables_t *t, unsigned narenas, size_t max_records) ML_HIDD
 /* Unmap everything (tests). */
 void ml_tables_destroy(ml_tables_t *t) ML_HIDDEN;
 
-ML_INLINE ml_arena_t *ml_tables_arena(ml_tables_t *t, uintptr_t ptr) {
-  uint64_t h = ml_hash_ptr(ptr);
+/* The arena of a pointer whose ml_hash_ptr is h: its top bits. */
+ML_INLINE ml_arena_t *ml_tables_arena_h(ml_tables_t *t, uint64_t h) {
   return &t->arenas[t->abits ? (h >> (64 - t->abits)) : 0];
+}
+
+ML_INLINE ml_arena_t *ml_tables_arena(ml_tables_t *t, uintptr_t ptr) {
+  return ml_tables_arena_h(t, ml_hash_ptr(ptr));
 }
 
 /* Record r.  Returns true when stored. */

@@ -115,6 +115,7 @@ bool ml_dump_reserve(size_t nstacks) ML_HIDDEN;
 typedef struct ml_acc_s {
   uint64_t blocks, bytes, usable;
   uint64_t min_size, max_size, oldest_seq;
+  uint64_t res_refs; // resource records (res.h) created by this stack
 } ml_acc_t;
 
 /* What collect found. */

@@ -15,6 +15,7 @@
  */
 #include "dump.h"
 #include "prim.h"
+#include "res.h"
 #include "track.h"
 #include <errno.h>
 #include <string.h>
@@ -53,9 +54,9 @@ typedef struct ml_agg_s {
   uint64_t usable;
 } ml_agg_t;
 
-static void ml_agg_one(const ml_rec_t *r, void *arg) {
-  ml_agg_t *g = arg;
-  uint32_t id = ml_rec_stack(r);
+/* The accumulator of stack `id`, taking in stacks published since collect
+ * began as far as the scratch reaches (id 0 beyond it). */
+static ml_acc_t *ml_agg_acc(ml_agg_t *g, uint32_t id) {
   if (ml_unlikely(id > g->nstacks)) {
     /* Interned after collect began (a thread's dump: the other threads
      * run on): take in the stacks published since, as far as reserved. */
@@ -67,7 +68,14 @@ static void ml_agg_one(const ml_rec_t *r, void *arg) {
     }
     if (id > g->nstacks) id = 0; /* beyond the reservation: no stack */
   }
-  ml_acc_t *a = &g->acc[id];
+  return &g->acc[id];
+}
+
+static void ml_agg_one(const ml_rec_t *r, void *arg) {
+  ml_agg_t *g = arg;
+  uint32_t id = ml_rec_stack(r);
+  ml_acc_t *a = ml_agg_acc(g, id);
+  if (a == g->acc) id = 0;
   size_t sz = ml_rec_size(r);
   size_t us = ml_backend.good_size(sz);
   if (!a->blocks || sz < a->min_size) a->min_size = sz;
@@ -80,6 +88,11 @@ static void ml_agg_one(const ml_rec_t *r, void *arg) {
   g->res->blocks++;
   g->res->bytes += sz;
   g->usable += us;
+}
+
+static void ml_agg_res(void *arg, const ml_res_line_t *l) {
+  ml_agg_t *g = arg;
+  if (l->stack) ml_agg_acc(g, l->stack)->res_refs++;
 }
 
 int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res,
@@ -109,6 +122,10 @@ int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res,
       ml_counts_add(&c->n, &n);
     }
   }
+  /* The stacks that resources refer to are written with the others. */
+#define ML_RES_MARK(name, visit, hex) visit(frozen, ml_agg_res, &g);
+  ML_RES_SECTIONS(ML_RES_MARK)
+#undef ML_RES_MARK
   c->usable = g.usable;
   c->nstacks = g.nstacks;
   return 0;

@@ -22,6 +22,7 @@
 #include "options.h"
 #include "pagemap.h"
 #include "prim.h"
+#include "res.h"
 #include "shadow.h"
 #include "track.h"
 #include <errno.h>
@@ -400,7 +401,7 @@ static void ml_w_stacks(ml_writer_t *w, const ml_collect_t *c, size_t nun, ml_sc
   const ml_acc_t *acc = c->acc;
   ml_w_str(w, "[stacks]\n");
   for (size_t id = 1; id <= c->nstacks; id++) {
-    if (!acc[id].blocks) continue;
+    if (!acc[id].blocks && !acc[id].res_refs) continue;
     const ml_stack_t *st = ml_stacks_get(&ml_core.stacks, (uint32_t)id);
     if (!st) continue;
     ml_w_fmt(w, "%zu %u", id, st->nframes);
@@ -412,7 +413,9 @@ static void ml_w_stacks(ml_writer_t *w, const ml_collect_t *c, size_t nun, ml_sc
     /* The epoch each listed stack was interned at (0 lines omitted). */
     ml_w_str(w, "[stack_epochs]\n");
     for (size_t id = 1; id <= c->nstacks; id++) {
-      const ml_stack_t *st = acc[id].blocks ? ml_stacks_get(&ml_core.stacks, (uint32_t)id) : NULL;
+      const ml_stack_t *st = acc[id].blocks || acc[id].res_refs
+                                 ? ml_stacks_get(&ml_core.stacks, (uint32_t)id)
+                                 : NULL;
       if (st && st->epoch) ml_w_fmt(w, "%zu %u\n", id, st->epoch);
     }
   }
@@ -437,7 +440,36 @@ static void ml_w_stacks(ml_writer_t *w, const ml_collect_t *c, size_t nun, ml_sc
       if (a->blocks) ml_w_unfreed(w, id, a, ML_KIND_UNKNOWN);
     }
   }
-  ml_w_str(w, "[end]\n");
+}
+
+/* [fds], [threads], [mappings]: one line per live record (res.h). */
+typedef struct ml_w_res_s {
+  ml_writer_t *w;
+  size_t nstacks; // stacks written above: a later one is written as "-"
+  bool hex;
+} ml_w_res_t;
+
+static void ml_w_res_line(void *arg, const ml_res_line_t *l) {
+  ml_w_res_t *x = arg;
+  if (l->stack && l->stack <= x->nstacks)
+    ml_w_fmt(x->w, "%u ", (unsigned)l->stack);
+  else
+    ml_w_str(x->w, "- ");
+  ml_w_text(x->w, l->kind);
+  ml_w_fmt(x->w, x->hex ? " %llu %llx " : " %llu %llu ", (unsigned long long)l->bytes,
+           (unsigned long long)l->id);
+  ml_w_text(x->w, l->detail && l->detail[0] ? l->detail : "-");
+  ml_w_raw(x->w, "\n", 1);
+}
+
+static void ml_w_res(ml_writer_t *w, const ml_collect_t *c, bool frozen) {
+  ml_w_res_t x = {w, c->nstacks, false};
+#define ML_RES_WRITE(name, visit, id_hex)                                      \
+  ml_w_str(w, "[" name "]\n");                                                \
+  x.hex = id_hex;                                                              \
+  visit(frozen, ml_w_res_line, &x);
+  ML_RES_SECTIONS(ML_RES_WRITE)
+#undef ML_RES_WRITE
 }
 
 /* ---- stages 2 and 4: the file ---------------------------------------------- */
@@ -592,6 +624,8 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
   size_t nun;
   ml_w_modules(w, &nun);
   ml_w_stacks(w, &c, nun, have_scan ? &scan : NULL);
+  ml_w_res(w, &c, q->frozen);
+  ml_w_str(w, "[end]\n");
   ml_w_flush(w);
 
   int werr = w->err;

@@ -41,6 +41,7 @@ typedef struct ml_tls_s {
   unsigned serial;    // thread number for records, from 1 (0 = not yet)
   uint64_t seq_next;  // next sequence number of this thread's batch
   uint64_t seq_end;   // end of the batch
+  unsigned seq_epoch; // ml_core.seq_epoch when the batch was taken
   uint64_t limit_acc; // tracked bytes allocated since this thread last
                       // checked MEMLEDGER_DUMP_AT (ml_core.limit_every)
   int disabled;       // memledger_disable() nesting; each level also holds
@@ -71,6 +72,8 @@ typedef struct ml_core_s {
   unsigned max_frames;
   unsigned skip_frames;
   _Atomic uint64_t seq;       // sequence numbers, handed out in batches
+  _Atomic unsigned seq_epoch; // bumped by each dump: threads take a new batch
+  _Atomic uint64_t dump_mark_seq, dump_mark_ns; // the last dump's (ml_dump_mark)
   _Atomic unsigned serials;   // thread serials
   _Atomic uint64_t unwind_failures; // stacks captured empty
   uint32_t empty_stack;       // id of the empty stack (unwind=none)

@@ -58,6 +58,19 @@ typedef struct ml_dump_result_s {
   char path[4096];  // the file written ("" on failure)
 } ml_dump_result_t;
 
+/* Where the previous dump of this process stood: blocks with a sequence
+ * number from `seq` on were allocated after it (the first dump: since the
+ * start, seq 0, ns 0). */
+typedef struct ml_dump_since_s {
+  uint64_t seq, ns;
+} ml_dump_since_t;
+
+/* A dump taken at `now_ns` (CLOCK_REALTIME) marks the present: returns the
+ * previous dump's mark and makes this one the next dump's.  Blocks that
+ * other threads allocate while the mark is taken may land on either side.
+ * Lock-free, async-signal-safe. */
+ml_dump_since_t ml_dump_mark(uint64_t now_ns) ML_HIDDEN;
+
 /* What to dump and how. */
 typedef struct ml_dump_req_s {
   ml_trigger_t trigger;
@@ -66,6 +79,7 @@ typedef struct ml_dump_req_s {
   pid_t pid;        // the program's pid (a snapshot child has its own)
   uint64_t time_ns; // CLOCK_REALTIME of the state dumped (a snapshot: just
                     // before the fork); 0: when the header is written
+  ml_dump_since_t since; // the previous dump's mark (ml_dump_mark)
 } ml_dump_req_t;
 
 /* Memory shared between the program and its snapshot children (a
@@ -116,6 +130,7 @@ typedef struct ml_acc_s {
   uint64_t blocks, bytes, usable;
   uint64_t min_size, max_size, oldest_seq;
   uint64_t res_refs; // resource records (res.h) created by this stack
+  uint64_t newer, newer_bytes; // blocks allocated since the previous dump
 } ml_acc_t;
 
 /* What collect found. */
@@ -130,6 +145,6 @@ typedef struct ml_collect_s {
  * the records of scan when given (a copy taken by ml_scan_collect), else
  * the tables'.  Returns 0 or ENOMEM (scratch too small and not growable). */
 int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res,
-                    const ml_scan_t *scan) ML_HIDDEN;
+                    const ml_scan_t *scan, uint64_t since_seq) ML_HIDDEN;
 
 #endif /* ML_DUMP_H */

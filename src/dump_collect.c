@@ -52,6 +52,7 @@ typedef struct ml_agg_s {
   size_t nstacks, cap;
   ml_dump_result_t *res;
   uint64_t usable;
+  uint64_t since; // sequence numbers from here on are newer than the previous dump
 } ml_agg_t;
 
 /* The accumulator of stack `id`, taking in stacks published since collect
@@ -82,6 +83,10 @@ static void ml_agg_one(const ml_rec_t *r, void *arg) {
   if (sz > a->max_size) a->max_size = sz;
   if (!a->blocks || ml_rec_seq(r) < a->oldest_seq) a->oldest_seq = ml_rec_seq(r);
   if (!a->blocks && id) g->res->stacks++; /* id 0 is not a stack */
+  if (ml_rec_seq(r) >= g->since) {
+    a->newer++;
+    a->newer_bytes += sz;
+  }
   a->blocks++;
   a->bytes += sz;
   a->usable += us;
@@ -95,15 +100,24 @@ static void ml_agg_res(void *arg, const ml_res_line_t *l) {
   if (l->stack) ml_agg_acc(g, l->stack)->res_refs++;
 }
 
+ml_dump_since_t ml_dump_mark(uint64_t now_ns) {
+  atomic_fetch_add_explicit(&ml_core.seq_epoch, 1, memory_order_relaxed);
+  uint64_t seq = atomic_load_explicit(&ml_core.seq, memory_order_relaxed) + 1;
+  ml_dump_since_t prev;
+  prev.seq = atomic_exchange(&ml_core.dump_mark_seq, seq);
+  prev.ns = atomic_exchange(&ml_core.dump_mark_ns, now_ns);
+  return prev;
+}
+
 int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res,
-                    const ml_scan_t *scan) {
+                    const ml_scan_t *scan, uint64_t since_seq) {
   memset(c, 0, sizeof *c);
   c->nstacks = ml_stacks_count(&ml_core.stacks);
   if (!ml_dump_reserve(c->nstacks)) return ENOMEM;
   ml_scratch_t *s = atomic_load_explicit(&ml_scratch, memory_order_acquire);
   c->acc = s->acc;
   memset(c->acc, 0, (c->nstacks + 1) * sizeof(ml_acc_t));
-  ml_agg_t g = {c->acc, c->nstacks, s->cap, res, 0};
+  ml_agg_t g = {c->acc, c->nstacks, s->cap, res, 0, since_seq};
   if (scan) {
     /* The scan's copy: its records are the ones classified. */
     for (size_t i = 0; i < scan->n; i++) ml_agg_one(&scan->recs[i], &g);

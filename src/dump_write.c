@@ -276,7 +276,7 @@ static int ml_w_module(const ml_module_t *m, void *arg) {
 /* ---- stage 3: the content ------------------------------------------------- */
 
 static void ml_w_header(ml_writer_t *w, const ml_dump_req_t *q, unsigned seq,
-                        bool have_status) {
+                        bool have_status, uint64_t since_ns) {
   static char text[8192];
   ml_w_str(w, "[header]\n");
   int ppid = 0;
@@ -292,6 +292,7 @@ static void ml_w_header(ml_writer_t *w, const ml_dump_req_t *q, unsigned seq,
   ml_w_text(w, ml_prim_cmdline(text, sizeof text) >= 0 ? text : "?");
   ml_w_raw(w, "\n", 1);
   ml_w_time(w, q->time_ns ? q->time_ns : ml_prim_realtime_ns());
+  ml_w_fmt(w, "newer_since: %llu\n", (unsigned long long)since_ns);
   ml_w_fmt(w, "trigger: %s\n", ml_trigger_name(q->trigger));
   if (q->signo) ml_w_fmt(w, "signal: %d\n", q->signo);
   ml_w_fmt(w, "sequence: %u\n", seq);
@@ -440,6 +441,12 @@ static void ml_w_stacks(ml_writer_t *w, const ml_collect_t *c, size_t nun, ml_sc
       if (a->blocks) ml_w_unfreed(w, id, a, ML_KIND_UNKNOWN);
     }
   }
+  ml_w_str(w, "[newer]\n");
+  for (size_t id = 0; id <= c->nstacks; id++) {
+    if (acc[id].newer)
+      ml_w_fmt(w, "%zu %llu %llu\n", id, (unsigned long long)acc[id].newer,
+               (unsigned long long)acc[id].newer_bytes);
+  }
 }
 
 /* [fds], [threads], [mappings]: one line per live record (res.h). */
@@ -566,7 +573,10 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
   have_scan = ml_scan_collect(&scan, q->frozen) == 0;
   if (have_scan) ml_scan_classify(&scan, (uintptr_t)regs, q->frozen);
   ml_collect_t c;
-  int err = ml_dump_collect(q->frozen, &c, res, have_scan ? &scan : NULL);
+  /* A thread's dump marks the present here; a snapshot's was marked by
+   * the program just before the fork. */
+  ml_dump_since_t since = q->frozen ? q->since : ml_dump_mark(ml_prim_realtime_ns());
+  int err = ml_dump_collect(q->frozen, &c, res, have_scan ? &scan : NULL, since.seq);
   if (have_scan && scan.classified) {
     res->classified = true;
     for (size_t i = 0; i < scan.n; i++) {
@@ -618,7 +628,7 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
   ml_w_fmt(w, "unfreed: %llu blocks, %llu bytes\n", (unsigned long long)res->blocks,
            (unsigned long long)res->bytes);
   ml_w_fmt(w, "usable: %llu bytes\n", (unsigned long long)c.usable);
-  ml_w_header(w, q, seq, have_status);
+  ml_w_header(w, q, seq, have_status, since.ns);
   ml_w_totals(w, q, &c, res, have_scan ? &scan : NULL);
   ml_w_resources(w, have_status, &fds, have_fds);
   size_t nun;

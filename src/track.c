@@ -17,11 +17,15 @@
 
 #define ML_SEQ_BATCH 64 /* sequence numbers a thread takes at a time */
 
+/* A dump starts a new epoch: a batch taken before it would number blocks
+ * allocated after it as older than the dump (ml_dump_mark). */
 static uint64_t ml_next_seq(void) {
-  if (ml_unlikely(ml_tls.seq_next == ml_tls.seq_end)) {
+  unsigned epoch = atomic_load_explicit(&ml_core.seq_epoch, memory_order_relaxed);
+  if (ml_unlikely(ml_tls.seq_next == ml_tls.seq_end || ml_tls.seq_epoch != epoch)) {
     ml_tls.seq_next = atomic_fetch_add_explicit(&ml_core.seq, ML_SEQ_BATCH,
                                                 memory_order_relaxed) + 1;
     ml_tls.seq_end = ml_tls.seq_next + ML_SEQ_BATCH;
+    ml_tls.seq_epoch = epoch;
   }
   return ml_tls.seq_next++;
 }

@@ -142,13 +142,14 @@ void ml_triggers_reap(void) {
 /* The child: write the dump from the frozen copy, report, exit. */
 static __attribute__((noreturn)) void ml_snapshot_child(ml_trigger_t trigger, int signo,
                                                         pid_t pid, unsigned req,
-                                                        uint64_t when) {
+                                                        uint64_t when,
+                                                        ml_dump_since_t since) {
   ml_ksigset_t ignored;
   ml_block_all(&ignored);
   ml_tls.guard++;
   ml_log_set_main_tid(ml_prim_gettid());
   ml_sys2(SYS_prctl, PR_SET_NAME, "memledger-dump");
-  ml_dump_req_t q = {trigger, signo, true, pid, when};
+  ml_dump_req_t q = {trigger, signo, true, pid, when, since};
   ml_dump_result_t res;
   int rc = ml_dump_write_req(&q, &res);
   /* A failed allocation says where its dump is (the program may not live
@@ -199,9 +200,10 @@ static int ml_snapshot(ml_trigger_t trigger, int signo, bool wait, ml_dump_resul
   /* The header's time is the snapshot's: children of snapshots taken in a
    * row may run (and number their files) in any order. */
   uint64_t when = ml_prim_realtime_ns();
+  ml_dump_since_t since = ml_dump_mark(when);
   uint64_t t0 = ml_prim_now_ns();
   long pid = ml_sys5(SYS_clone, 0 /* exit signal 0 */, 0, 0, 0, 0);
-  if (pid == 0) ml_snapshot_child(trigger, signo, self, req, when);
+  if (pid == 0) ml_snapshot_child(trigger, signo, self, req, when, since);
   uint64_t pause = ml_prim_now_ns() - t0;
   if (pid < 0) {
     atomic_store(&ml_trig.child[slot], 0);

@@ -253,6 +253,7 @@ int main(int argc, char **argv) {
   bm_cg_part("part_lock/0", BM_PART_LOCK, 0, 100000 * scale);
   bm_cg_part("part_table/0", BM_PART_TABLE, 0, 100000 * scale);
   bm_cg_part("part_capture_hit/0", BM_PART_CAPTURE, 0, 100000 * scale);
+  bm_cg_part("part_young/0", BM_PART_YOUNG, 0, 100000 * scale);
   bm_cg_part("part_hash/20", BM_PART_HASH, 20, 100000 * scale);
   bm_cg_part("part_intern/0", BM_PART_INTERN, 0, 100000 * scale);
   bm_cg_part("part_intern/20", BM_PART_INTERN, 20, 100000 * scale);

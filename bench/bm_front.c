@@ -15,6 +15,7 @@
 #include "bm_front.h"
 #include "capture.h"
 #include "front.h"
+#include "young.h"
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -121,7 +122,7 @@ unsigned bm_front_want(unsigned skip, unsigned max_frames) {
 
 int bm_front_stack_of(void *p, uintptr_t *out, unsigned max) {
   ml_rec_t r;
-  if (!ml_tables_find(&ml_core.tables, (uintptr_t)p, &r)) return -1;
+  if (!ml_track_find((uintptr_t)p, &r)) return -1;
   const ml_stack_t *s = ml_stacks_get(&ml_core.stacks, ml_rec_stack(&r));
   if (!s) return 0;
   unsigned n = s->nframes < max ? s->nframes : max;
@@ -132,7 +133,7 @@ int bm_front_stack_of(void *p, uintptr_t *out, unsigned max) {
 
 uint64_t bm_front_tracked_allocs(void) {
   ml_counts_t c;
-  ml_tables_counts(&ml_core.tables, &c);
+  ml_track_counts(&c);
   return c.allocs;
 }
 
@@ -144,7 +145,7 @@ uint64_t bm_front_capture_hits(void) {
 
 uint64_t bm_front_tracked_live(void) {
   ml_counts_t c;
-  ml_tables_counts(&ml_core.tables, &c);
+  ml_track_counts(&c);
   return c.live;
 }
 
@@ -198,6 +199,15 @@ void bm_part_loop(bm_part_t part, uint64_t n, unsigned nframes) {
       (void)ml_tables_insert(&ml_core.tables, &r);
       __asm__ __volatile__("" : : : "memory");
       (void)ml_tables_remove(&ml_core.tables, r.ptr, NULL);
+    }
+    break;
+  }
+  case BM_PART_YOUNG: {
+    ml_rec_t r = ml_rec_make(UINT64_C(0x7f0012345000), 4096, 1, 1, 1);
+    for (uint64_t i = 0; i < n; i++) {
+      (void)ml_young_insert(&r);
+      __asm__ __volatile__("" : : : "memory");
+      (void)ml_young_take_own(r.ptr, NULL);
     }
     break;
   }

@@ -101,15 +101,20 @@ unsigned bm_raw_unwind(bm_unwind_t mode, uintptr_t *frames, unsigned max);
  *                   (a tracked pair takes two: insert and remove)
  *   BM_PART_HASH    ml_stacks_hash of nframes frames
  *   BM_PART_INTERN  ml_stacks_intern of an already interned nframes stack
- *   BM_PART_TABLE   ml_tables_insert + ml_tables_remove of one record
- * The frames are made-up return addresses; BM_PART_TABLE inserts records
- * (counted by bm_front_tracked_allocs) for an address no block has. */
+ *   BM_PART_TABLE   ml_tables_insert + ml_tables_remove of one record (the
+ *                   shared tables: a record that outlived its thread's cache)
+ *   BM_PART_YOUNG   ml_young_insert + ml_young_take_own of one record (the
+ *                   thread's cache, young.h: a block freed young)
+ * The frames are made-up return addresses; BM_PART_TABLE and BM_PART_YOUNG
+ * insert records (counted by bm_front_tracked_allocs) for an address no
+ * block has. */
 typedef enum bm_part_e {
   BM_PART_LOCK,
   BM_PART_HASH,
   BM_PART_INTERN,
   BM_PART_TABLE,
-  BM_PART_CAPTURE // ml_capture_eh from one call site: a cache hit
+  BM_PART_CAPTURE, // ml_capture_eh from one call site: a cache hit
+  BM_PART_YOUNG
 } bm_part_t;
 void bm_part_loop(bm_part_t part, uint64_t n, unsigned nframes);
 

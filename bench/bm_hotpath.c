@@ -204,6 +204,7 @@ static bm_case_t bm_part_hash = {.kind = BM_PART, .part = BM_PART_HASH};
 static bm_case_t bm_part_intern = {.kind = BM_PART, .part = BM_PART_INTERN};
 static bm_case_t bm_part_table = {.kind = BM_PART, .part = BM_PART_TABLE};
 static bm_case_t bm_part_capture = {.kind = BM_PART, .part = BM_PART_CAPTURE};
+static bm_case_t bm_part_young = {.kind = BM_PART, .part = BM_PART_YOUNG};
 static bm_case_t bm_part_hooks = {.kind = BM_HOOKS};
 /* Tracked pairs under chains of 8, 32 and 128 frames (issue 3's depths). */
 #define BM_DEPTH_CASE(m, d)                                                               \
@@ -306,6 +307,7 @@ int main(int argc, char **argv) {
   /* Parts of a tracked pair (the argument is a frame count). */
   bm_bench_arg(bm_register("part_lock", bm_part_run, &bm_part_lock), 0);
   bm_bench_arg(bm_register("part_table", bm_part_run, &bm_part_table), 0);
+  bm_bench_arg(bm_register("part_young", bm_part_run, &bm_part_young), 0);
   bm_bench_arg(bm_register("part_capture_hit", bm_part_run, &bm_part_capture), 0);
   bm_bench_arg(bm_register("part_hooks", bm_part_run, &bm_part_hooks), 0);
   bm_bench_arg(bm_bench_arg(bm_register("part_hash", bm_part_run, &bm_part_hash), 0), 20);

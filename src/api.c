@@ -34,7 +34,7 @@ MEMLEDGER_API int memledger_stats(memledger_stats_t *out) {
   if (!ml_init_maybe()) return -1;
   ml_counts_t c;
   ml_guard_enter();
-  ml_tables_counts(&ml_core.tables, &c);
+  ml_track_counts(&c);
   ml_guard_leave();
   out->threshold = ml_gate.threshold;
   out->tracked_allocs = c.allocs;

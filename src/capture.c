@@ -3,14 +3,13 @@
  * capture.c - the per-thread cache of eh walks (layer: core).  See
  * capture.h for why a hit is exact.  Memory: one block per stack a thread
  * ran on (mmap, ~6 KiB touched as used), kept in a registry keyed by the
- * stack's top and reused by the next thread on that stack; a registry of
- * ML_CAPTURE_THREADS entries bounds the blocks, and a thread that finds it
- * full walks uncached.  Takes no lock (the registry is lock-free, so a fork
- * at any instant leaves it usable in the child).  Never allocates through
+ * stack's top and reused by the next thread on that stack (treg.h); a
+ * thread that finds the registry full walks uncached.  Takes no lock.  Never allocates through
  * malloc.
  */
 #include "capture.h"
 #include "prim.h"
+#include "treg.h"
 
 ML_NOINLINE uint32_t ml_capture_walk(ml_unwind_mode_t mode, uintptr_t ra) {
 #if defined(__x86_64__) && defined(__linux__)
@@ -49,20 +48,11 @@ typedef struct ml_cap_block_s {
   ml_cap_entry_t e[ML_CAPTURE_WAYS];
 } ml_cap_block_t;
 
-#define ML_CAPTURE_THREADS 4096
-
 static ML_TLS ml_cap_block_t *ml_cap_mine;
 static ML_TLS bool ml_cap_none; // this thread gets no block (no bounds, no memory)
 
-/* The blocks ever made, by stack top.  Lock-free, so that a fork at any
- * instant leaves it usable in the child: a block is appended by taking a
- * slot with a fetch-add and storing the pointer (a reader skips a slot
- * still NULL); a block is claimed by the one live thread whose stack has
- * its top, so claims never race. */
-static struct {
-  _Atomic unsigned n;
-  _Atomic(ml_cap_block_t *) blocks[ML_CAPTURE_THREADS];
-} ml_cap_reg;
+/* The blocks ever made, by stack top (treg.h). */
+static ml_treg_t ml_cap_reg;
 
 /* This thread's block: the one left on this stack by a thread that ended,
  * or a new one.  NULL when the thread gets none. */
@@ -71,21 +61,8 @@ static ML_NOINLINE ml_cap_block_t *ml_cap_thread_init(void) {
   ml_unwind_stack_bounds(&lo, &hi);
   ml_cap_none = true;
   if (hi <= 1) return NULL;
-  ml_cap_block_t *b = NULL;
-  unsigned n = atomic_load_explicit(&ml_cap_reg.n, memory_order_acquire);
-  if (n > ML_CAPTURE_THREADS) n = ML_CAPTURE_THREADS;
-  for (unsigned i = 0; i < n && !b; i++) {
-    ml_cap_block_t *c = atomic_load_explicit(&ml_cap_reg.blocks[i], memory_order_acquire);
-    if (c && c->top == hi) b = c;
-  }
-  if (!b && n < ML_CAPTURE_THREADS && (b = ml_prim_map(sizeof *b))) {
-    b->top = hi;
-    unsigned i = atomic_fetch_add_explicit(&ml_cap_reg.n, 1, memory_order_acq_rel);
-    if (i < ML_CAPTURE_THREADS)
-      atomic_store_explicit(&ml_cap_reg.blocks[i], b, memory_order_release);
-    /* else: the registry filled meanwhile; the block serves this thread
-     * and is not reused after it. */
-  }
+  bool reused;
+  ml_cap_block_t *b = ml_treg_claim(&ml_cap_reg, sizeof *b, hi, &reused);
   if (!b) return NULL;
   /* A block left by another thread: its walks are not this thread's (its
    * counters stay: they are the stack's). */
@@ -205,10 +182,9 @@ ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) {
 
 void ml_capture_stats(ml_capture_stats_t *out) {
   ml_capture_stats_t s = {0};
-  unsigned n = atomic_load_explicit(&ml_cap_reg.n, memory_order_acquire);
-  if (n > ML_CAPTURE_THREADS) n = ML_CAPTURE_THREADS;
+  unsigned n = ml_treg_count(&ml_cap_reg);
   for (unsigned i = 0; i < n; i++) {
-    const ml_cap_block_t *b = atomic_load_explicit(&ml_cap_reg.blocks[i], memory_order_acquire);
+    const ml_cap_block_t *b = ml_treg_get(&ml_cap_reg, i);
     if (!b) continue;
     s.hits += __atomic_load_n(&b->hits, __ATOMIC_RELAXED);
     s.misses += __atomic_load_n(&b->misses, __ATOMIC_RELAXED);

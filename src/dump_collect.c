@@ -16,6 +16,7 @@
 #include "dump.h"
 #include "prim.h"
 #include "res.h"
+#include "young.h"
 #include "track.h"
 #include <errno.h>
 #include <string.h>
@@ -135,6 +136,10 @@ int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res,
       }
       ml_counts_add(&c->n, &n);
     }
+    ml_young_visit(frozen, ml_agg_one, &g);
+    ml_counts_t young;
+    ml_young_counts(&young);
+    ml_counts_add(&c->n, &young);
   }
   /* The stacks that resources refer to are written with the others. */
 #define ML_RES_MARK(name, visit, hex) visit(frozen, ml_agg_res, &g);

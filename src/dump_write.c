@@ -25,6 +25,7 @@
 #include "res.h"
 #include "shadow.h"
 #include "track.h"
+#include "young.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -307,7 +308,8 @@ static void ml_w_header(ml_writer_t *w, const ml_dump_req_t *q, unsigned seq,
 
 static void ml_w_totals(ml_writer_t *w, const ml_dump_req_t *q, const ml_collect_t *c,
                         const ml_dump_result_t *res, const ml_scan_t *scan) {
-  size_t meta = ml_tables_metadata_bytes(&ml_core.tables) + ml_core.stacks.mapped +
+  size_t meta = ml_tables_metadata_bytes(&ml_core.tables) + ml_young_metadata_bytes() +
+                ml_core.stacks.mapped +
                 ml_pagemap_mapped();
   ml_w_str(w, "[totals]\n");
   ml_w_fmt(w, "tracked_allocs: %llu\ntracked_frees: %llu\n", (unsigned long long)c->n.allocs,

@@ -22,6 +22,7 @@
 #include "prim.h"
 #include "track.h"
 #include "triggers.h"
+#include "young.h"
 #include <elf.h>
 #include <link.h>
 #include <pthread.h>
@@ -190,6 +191,7 @@ void ml_init_process(bool virtual_signals) {
       ml_init_unwind_options();
       ml_init_gate();
       ml_tables_filter(&ml_core.tables, ml_keep_tracked, NULL);
+      ml_young_filter(ml_keep_tracked, NULL);
       if (ml_gate.threshold == SIZE_MAX) atomic_store(&ml_core.state, ML_STATE_DISABLED);
     }
   }

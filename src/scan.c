@@ -43,6 +43,9 @@
 #include "core.h"
 #include "options.h"
 #include "prim.h"
+#include "track.h"
+#include "treg.h"
+#include "young.h"
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -133,13 +136,13 @@ static bool ml_ignored_stale(size_t i) {
   uintptr_t p = atomic_load_explicit(&ml_reg.ignored[i].ptr, memory_order_acquire);
   if (p <= ML_REG_BUSY) return false;
   ml_rec_t r;
-  return !ml_tables_find(&ml_core.tables, p, &r) || ml_rec_seq(&r) != ml_reg.ignored[i].seq;
+  return !ml_track_find(p, &r) || ml_rec_seq(&r) != ml_reg.ignored[i].seq;
 }
 
 int ml_scan_ignore(const void *p) {
   ml_rec_t r;
   uintptr_t ptr = (uintptr_t)p;
-  if (ptr <= ML_REG_BUSY || !ml_tables_find(&ml_core.tables, ptr, &r)) return 1;
+  if (ptr <= ML_REG_BUSY || !ml_track_find(ptr, &r)) return 1;
   uint64_t seq = ml_rec_seq(&r);
   for (size_t i = 0; i < ML_IGNORED; i++)
     if (atomic_load(&ml_reg.ignored[i].ptr) == ptr && ml_reg.ignored[i].seq == seq) return 0;
@@ -212,16 +215,6 @@ static void ml_copy_one(const ml_rec_t *r, void *arg) {
   else c->over++;
 }
 
-void ml_counts_add(ml_counts_t *sum, const ml_counts_t *n) {
-  sum->allocs += n->allocs;
-  sum->frees += n->frees;
-  sum->bytes_alloc += n->bytes_alloc;
-  sum->bytes_freed += n->bytes_freed;
-  sum->live += n->live;
-  sum->live_bytes += n->live_bytes;
-  sum->dropped += n->dropped;
-  sum->replaced += n->replaced;
-}
 
 int ml_scan_collect(ml_scan_t *s, bool frozen) {
   memset(s, 0, sizeof *s);
@@ -248,6 +241,10 @@ int ml_scan_collect(ml_scan_t *s, bool frozen) {
       if (!frozen && ml_prim_now_ns() - t0 > s->lock_ns) s->lock_ns = ml_prim_now_ns() - t0;
       ml_counts_add(&s->counts, &n);
     }
+    ml_young_visit(frozen, ml_copy_one, &c);
+    ml_counts_t young;
+    ml_young_counts(&young);
+    ml_counts_add(&s->counts, &young);
     if (!c.over) return 0;
     want = s->n + c.over + want / 2; /* other threads went on: again, bigger */
     munmap(m, bytes);
@@ -607,7 +604,7 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
   memset(&R, 0, sizeof R);
   R.sp = sp;
   R.cap = 1 << 17;
-  R.capex = ML_JEMAPS * 2 + 4096;
+  R.capex = ML_JEMAPS * 2 + 4096 + ML_TREG_MAX;
   R.v = ml_map_or_null(R.cap * sizeof *R.v);
   R.ex = ml_map_or_null(R.capex * sizeof *R.ex);
   int why = 0;
@@ -635,6 +632,10 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
   ml_exclude(&R, (uintptr_t)R.v, (uintptr_t)(R.v + R.cap));
   ml_exclude(&R, (uintptr_t)R.ex, (uintptr_t)(R.ex + R.capex));
   ml_exclude(&R, (uintptr_t)&ml_reg, (uintptr_t)(&ml_reg + 1));
+  for (unsigned i = 0; i < ml_young_caches(); i++) { /* they hold every young block's address */
+    uintptr_t lo = ml_young_cache_at(i);
+    if (lo) ml_exclude(&R, lo, lo + sizeof(ml_young_t));
+  }
   ml_exclude_jemaps(&R, ML_JEMAP_META);
   if (ml_gate.threshold <= 8 && !s->counts.dropped &&
       !atomic_load(&ml_jemaps_get(ML_JEMAP_HEAP)->incomplete))

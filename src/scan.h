@@ -76,9 +76,6 @@ void ml_scan_sort_by_stack_kind(ml_scan_t *s, size_t max_stack) ML_HIDDEN;
 
 void ml_scan_release(ml_scan_t *s) ML_HIDDEN;
 
-/* *sum += *n, field by field. */
-void ml_counts_add(ml_counts_t *sum, const ml_counts_t *n) ML_HIDDEN;
-
 /* jemalloc's own mappings, noted by the hooks (jehooks.c) so the scan can
  * tell metadata (never a root: it points at every large block) from the
  * heap (a root only while blocks below the threshold are untracked).

@@ -157,6 +157,13 @@ void ml_tables_count_drop(ml_tables_t *t, uintptr_t ptr) {
   ml_unlock(&a->lock);
 }
 
+void ml_tables_count_replaced(ml_tables_t *t, uintptr_t ptr) {
+  ml_arena_t *a = ml_tables_arena(t, ptr);
+  ml_lock(&a->lock);
+  a->n.replaced++;
+  ml_unlock(&a->lock);
+}
+
 /* One probe for both questions: the slot holding ptr (hash h), or the
  * empty slot where it would go; slots[i].ptr says which.  pre: a->cap > 0. */
 ML_INLINE size_t ml_probe_locked(const ml_arena_t *a, uintptr_t ptr, uint64_t h) {
@@ -168,7 +175,7 @@ ML_INLINE size_t ml_probe_locked(const ml_arena_t *a, uintptr_t ptr, uint64_t h)
 
 /* The insert of a record that may need room: replace, grow or drop (the
  * fast path in ml_tables_insert handles a new record below grow_at). */
-static ML_NOINLINE bool ml_insert_slow_locked(ml_arena_t *a, const ml_rec_t *r) {
+static ML_NOINLINE bool ml_insert_slow_locked(ml_arena_t *a, const ml_rec_t *r, bool counted) {
   uint64_t h = ml_hash_ptr(r->ptr);
   size_t i = 0;
   if (a->cap && a->slots[i = ml_probe_locked(a, r->ptr, h)].ptr) {
@@ -178,8 +185,10 @@ static ML_NOINLINE bool ml_insert_slow_locked(ml_arena_t *a, const ml_rec_t *r) 
     a->n.live_bytes += ml_rec_size(r);
     ml_rec_retract(&a->slots[i]);
     ml_rec_publish(&a->slots[i], r);
-    a->n.allocs++;
-    a->n.bytes_alloc += ml_rec_size(r);
+    if (counted) {
+      a->n.allocs++;
+      a->n.bytes_alloc += ml_rec_size(r);
+    }
     return true;
   }
   if (a->n.live >= a->max_live) goto drop;
@@ -191,15 +200,19 @@ static ML_NOINLINE bool ml_insert_slow_locked(ml_arena_t *a, const ml_rec_t *r) 
   ml_rec_publish(&a->slots[i], r);
   a->n.live++;
   a->n.live_bytes += ml_rec_size(r);
-  a->n.allocs++;
-  a->n.bytes_alloc += ml_rec_size(r);
+  if (counted) {
+    a->n.allocs++;
+    a->n.bytes_alloc += ml_rec_size(r);
+  }
   return true;
 drop:
   a->n.dropped++;
   return false;
 }
 
-bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) {
+/* counted: a new allocation (not a record moved in from a thread's cache,
+ * young.h, whose allocation that cache counted). */
+ML_INLINE bool ml_insert(ml_tables_t *t, const ml_rec_t *r, bool counted) {
   uint64_t h = ml_hash_ptr(r->ptr);
   ml_arena_t *a = ml_tables_arena_h(t, h);
   bool ok = true, slow = true;
@@ -210,21 +223,28 @@ bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) {
     slow = a->slots[i].ptr != 0;
   }
   if (ml_unlikely(slow)) { /* no room yet (grow or drop), or the address is recorded */
-    ok = ml_insert_slow_locked(a, r);
+    ok = ml_insert_slow_locked(a, r, counted);
     goto out;
   }
   ml_rec_publish(&a->slots[i], r);
   size_t sz = ml_rec_size(r);
   a->n.live++;
   a->n.live_bytes += sz;
-  a->n.allocs++;
-  a->n.bytes_alloc += sz;
+  if (counted) {
+    a->n.allocs++;
+    a->n.bytes_alloc += sz;
+  }
 out:
   ml_unlock(&a->lock);
   return ok;
 }
 
-bool ml_tables_remove(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out) {
+bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) { return ml_insert(t, r, true); }
+bool ml_tables_insert_moved(ml_tables_t *t, const ml_rec_t *r) { return ml_insert(t, r, false); }
+
+/* seq: remove only the record with that sequence number, and count no
+ * free (a move undone: ml_tables_remove_moved); UINT64_MAX: any (a free). */
+ML_INLINE bool ml_remove(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out, uint64_t seq) {
   uint64_t h = ml_hash_ptr(ptr);
   ml_arena_t *a = ml_tables_arena_h(t, h);
   ml_lock(&a->lock);
@@ -232,6 +252,7 @@ bool ml_tables_remove(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out) {
   if (ml_unlikely(!slots)) goto absent;
   size_t i = ml_probe_locked(a, ptr, h);
   if (!slots[i].ptr) goto absent;
+  if (ml_unlikely(seq != UINT64_MAX) && ml_rec_seq(&slots[i]) != seq) goto absent;
   size_t mask = a->cap - 1;
   size_t sz = ml_rec_size(&slots[i]);
   if (out) *out = slots[i];
@@ -239,14 +260,40 @@ bool ml_tables_remove(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out) {
   else ml_erase_locked(a, i);
   a->n.live--;
   a->n.live_bytes -= sz;
-  a->n.frees++;
-  a->n.bytes_freed += sz;
+  if (ml_likely(seq == UINT64_MAX)) {
+    a->n.frees++;
+    a->n.bytes_freed += sz;
+  }
   /* Shrink at 1/8 load so a burst does not pin memory forever. */
   if (ml_unlikely(a->n.live < a->shrink_at)) (void)ml_resize_locked(a, a->cap / 2);
   ml_unlock(&a->lock);
   return true;
 absent:
   ml_unlock(&a->lock);
+  return false;
+}
+
+bool ml_tables_remove(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out) {
+  return ml_remove(t, ptr, out, UINT64_MAX);
+}
+
+bool ml_tables_remove_moved(ml_tables_t *t, uintptr_t ptr, uint64_t seq) {
+  return ml_remove(t, ptr, NULL, seq);
+}
+
+bool ml_tables_find_frozen(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out) {
+  uint64_t h = ml_hash_ptr(ptr);
+  ml_arena_t *a = ml_tables_arena_h(t, h);
+  ml_rec_t *slots = __atomic_load_n(&a->slots, __ATOMIC_ACQUIRE);
+  if (!slots) return false;
+  size_t cap = ((const ml_slots_hdr_t *)slots - 1)->cap, mask = cap - 1;
+  for (size_t i = ml_home(a->shift, cap, ptr), k = 0; k < cap; i = (i + 1) & mask, k++) {
+    uintptr_t q = __atomic_load_n(&slots[i].ptr, __ATOMIC_ACQUIRE);
+    if (!q) return false;
+    if (q != ptr) continue;
+    if (out) *out = slots[i];
+    return true;
+  }
   return false;
 }
 

@@ -101,12 +101,35 @@ ML_INLINE ml_arena_t *ml_tables_arena(ml_tables_t *t, uintptr_t ptr) {
 
 /* Record r.  Returns true when stored. */
 bool ml_tables_insert(ml_tables_t *t, const ml_rec_t *r) ML_HIDDEN;
+/* Record r moved in from a thread's cache (young.h): counted as live, not
+ * as an allocation (the cache counted it). */
+bool ml_tables_insert_moved(ml_tables_t *t, const ml_rec_t *r) ML_HIDDEN;
+/* Undo ml_tables_insert_moved: remove ptr's record if its sequence number
+ * is seq, counting no free.  Returns true when removed. */
+bool ml_tables_remove_moved(ml_tables_t *t, uintptr_t ptr, uint64_t seq) ML_HIDDEN;
+/* Look ptr up without the lock: in a snapshot (frozen), where no thread
+ * runs.  async-signal-safe. */
+bool ml_tables_find_frozen(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out) ML_HIDDEN;
 /* Count a record that could not be stored (in ptr's arena). */
 void ml_tables_count_drop(ml_tables_t *t, uintptr_t ptr) ML_HIDDEN;
+/* Count a record replaced elsewhere (a thread's cache, young.h). */
+void ml_tables_count_replaced(ml_tables_t *t, uintptr_t ptr) ML_HIDDEN;
 /* Remove the record of ptr into *out (may be NULL).  Returns true when found. */
 bool ml_tables_remove(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out) ML_HIDDEN;
 /* Look ptr up without removing it (tests and diagnostics). */
 bool ml_tables_find(ml_tables_t *t, uintptr_t ptr, ml_rec_t *out) ML_HIDDEN;
+
+/* *sum += *n, field by field. */
+ML_INLINE void ml_counts_add(ml_counts_t *sum, const ml_counts_t *n) {
+  sum->allocs += n->allocs;
+  sum->frees += n->frees;
+  sum->bytes_alloc += n->bytes_alloc;
+  sum->bytes_freed += n->bytes_freed;
+  sum->live += n->live;
+  sum->live_bytes += n->live_bytes;
+  sum->dropped += n->dropped;
+  sum->replaced += n->replaced;
+}
 
 /* Sum of every arena's counters (each arena read under its lock). */
 void ml_tables_counts(ml_tables_t *t, ml_counts_t *out) ML_HIDDEN;

@@ -14,6 +14,7 @@
 #include "track.h"
 #include "capture.h"
 #include "pagemap.h"
+#include "young.h"
 
 #define ML_SEQ_BATCH 64 /* sequence numbers a thread takes at a time */
 
@@ -64,8 +65,10 @@ void ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) {
   ml_rec_t r = ml_rec_make((uintptr_t)p, size, ml_thread_serial(), ml_next_seq(), stack);
   /* The page mark first: a free of p can only follow our return, but it must
    * then find the page marked. */
-  if (ml_pagemap_test(p) || ml_pagemap_mark(p)) (void)ml_tables_insert(&ml_core.tables, &r);
-  else ml_tables_count_drop(&ml_core.tables, r.ptr);
+  if (ml_unlikely(!ml_pagemap_test(p)) && !ml_pagemap_mark(p))
+    ml_tables_count_drop(&ml_core.tables, r.ptr);
+  else if (!ml_young_insert(&r))
+    (void)ml_tables_insert(&ml_core.tables, &r);
   if (ml_unlikely((ml_tls.limit_acc += size) >= ml_core.limit_every)) {
     ml_tls.limit_acc = 0;
     ml_core.limit_check(); /* MEMLEDGER_DUMP_AT */
@@ -79,14 +82,36 @@ void ml_track_foreign_free(void) {
   atomic_fetch_add_explicit(&ml_core.foreign_frees, 1, memory_order_relaxed);
 }
 
+/* A record not in this thread's cache: in the shared tables, or in
+ * another thread's cache, or moving from one to the other meanwhile. */
+static ML_NOINLINE bool ml_take_elsewhere(uintptr_t p, ml_rec_t *out) {
+  for (int tries = 0; tries < 16; tries++) {
+    uint64_t moves = atomic_load(&ml_young_moves);
+    if (ml_tables_remove(&ml_core.tables, p, out) || ml_young_take_other(p, out)) return true;
+    if (atomic_load(&ml_young_moves) == moves) return false;
+  }
+  return false;
+}
+
 bool ml_track_take(void *p, ml_rec_t *out) {
   bool found = false;
   if (ml_recording()) {
     ml_guard_enter();
-    found = ml_tables_remove(&ml_core.tables, (uintptr_t)p, out);
+    found = ml_young_take_own((uintptr_t)p, out) || ml_take_elsewhere((uintptr_t)p, out);
     ml_guard_leave();
   }
   return found;
+}
+
+bool ml_track_find(uintptr_t p, ml_rec_t *out) {
+  return ml_tables_find(&ml_core.tables, p, out) || ml_young_find(p, out);
+}
+
+void ml_track_counts(ml_counts_t *out) {
+  ml_counts_t young;
+  ml_tables_counts(&ml_core.tables, out);
+  ml_young_counts(&young);
+  ml_counts_add(out, &young);
 }
 
 void ml_track_put_back(const ml_rec_t *r, size_t taken_size) {

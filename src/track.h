@@ -52,6 +52,11 @@ bool ml_track_free(void *p) ML_HIDDEN;
  * size after an in-place resize (taken_size: its size when taken). */
 bool ml_track_take(void *p, ml_rec_t *out) ML_HIDDEN;
 void ml_track_put_back(const ml_rec_t *r, size_t taken_size) ML_HIDDEN;
+/* The record of p, wherever it is (the shared tables or a thread's cache,
+ * young.h), without removing it. */
+bool ml_track_find(uintptr_t p, ml_rec_t *out) ML_HIDDEN;
+/* Every record's counters, summed. */
+void ml_track_counts(ml_counts_t *out) ML_HIDDEN;
 
 /* A free of a block of tracked size that had no record (link-time mode: it
  * was allocated outside the wrapped code). */

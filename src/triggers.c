@@ -31,6 +31,7 @@
 #include "log.h"
 #include "options.h"
 #include "prim.h"
+#include "young.h"
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -297,7 +298,9 @@ static void ml_timer_start(void) {
 /* Tracked live bytes now: the arenas' counters read without their locks
  * (each is exact, their sum a moment's approximation). */
 static uint64_t ml_live_bytes(void) {
-  uint64_t sum = 0;
+  ml_counts_t young;
+  ml_young_counts(&young);
+  uint64_t sum = young.live_bytes;
   for (unsigned i = 0; i < ml_core.tables.narenas; i++)
     sum += __atomic_load_n(&ml_core.tables.arenas[i].n.live_bytes, __ATOMIC_RELAXED);
   return sum;

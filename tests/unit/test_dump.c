@@ -39,6 +39,7 @@
 #include "log.h"
 #include "options.h"
 #include "track.h"
+#include "young.h"
 
 extern char **environ;
 
@@ -116,6 +117,7 @@ static int ml_test_setup(void **state) {
   if (!mkdtemp(ml_test_dir)) return -1;
   ml_test_set_dir(ml_test_dir);
   ml_tables_destroy(&ml_core.tables);
+  ml_young_clear();
   if (ml_tables_init(&ml_core.tables, 4, 1 << 20) != 0) return -1;
   ml_stacks_destroy(&ml_core.stacks);
   if (ml_stacks_init(&ml_core.stacks, 1 << 20) != 0) return -1;
@@ -608,8 +610,8 @@ static void test_dump_records_from_track_alloc(void **state) {
   text = ml_test_read(ml_test_dump_name(1));
   {
     ml_rec_t r1, r2;
-    assert_true(ml_tables_find(&ml_core.tables, ML_TEST_BASE + 1000 * 4096, &r1));
-    assert_true(ml_tables_find(&ml_core.tables, ML_TEST_BASE + 2000 * 4096, &r2));
+    assert_true(ml_track_find(ML_TEST_BASE + 1000 * 4096, &r1));
+    assert_true(ml_track_find(ML_TEST_BASE + 2000 * 4096, &r2));
     snprintf(want, sizeof want,
              "%u 3 6003 6032 2000 2002 %llu -\n%u 1 5000 5008 5000 5000 %llu -\n",
              ml_rec_stack(&r1), (unsigned long long)ml_rec_seq(&r1), ml_rec_stack(&r2),

@@ -28,6 +28,7 @@
 #include "core.h"
 #include "options.h"
 #include "scan.h"
+#include "young.h"
 
 /* The fake backend (no jemalloc: ctl NULL, sizes as requested). */
 static size_t ml_test_usable_size(void *p) {
@@ -90,6 +91,7 @@ static int ml_test_teardown(void **state) {
   (void)state;
   ml_scan_release(&ml_s);
   ml_tables_destroy(&ml_core.tables);
+  ml_young_clear();
   return 0;
 }
 

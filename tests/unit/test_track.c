@@ -18,6 +18,7 @@
 #endif
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,6 +37,7 @@
 #include "options.h"
 #include "pagemap.h"
 #include "track.h"
+#include "young.h"
 
 extern char **environ;
 
@@ -69,19 +71,28 @@ static void *ml_test_block(size_t r, size_t i) {
 
 static ml_counts_t ml_test_counts(void) {
   ml_counts_t c;
-  ml_tables_counts(&ml_core.tables, &c);
+  ml_track_counts(&c);
   return c;
 }
+
+/* This thread records in the shared tables only (no cache, young.h):
+ * for the tests of the tables' own limits.  Undone by ml_test_young_on. */
+static void ml_test_young_off(void) {
+  ml_young_mine = NULL;
+  ml_young_none = true;
+}
+
+static void ml_test_young_on(void) { ml_young_none = false; }
 
 static ml_rec_t ml_test_find(void *p) {
   ml_rec_t r;
   memset(&r, 0, sizeof r);
-  assert_true(ml_tables_find(&ml_core.tables, (uintptr_t)p, &r));
+  assert_true(ml_track_find((uintptr_t)p, &r));
   return r;
 }
 
 static bool ml_test_has(void *p) {
-  return ml_tables_find(&ml_core.tables, (uintptr_t)p, NULL);
+  return ml_track_find((uintptr_t)p, NULL);
 }
 
 static int ml_test_group_setup(void **state) {
@@ -106,6 +117,7 @@ static int ml_test_group_teardown(void **state) {
 static int ml_test_setup(void **state) {
   (void)state;
   ml_tables_destroy(&ml_core.tables);
+  ml_young_clear();
   memset(ml_test_blocks, 0, sizeof ml_test_blocks);
   ml_core.unwind = ML_UNWIND_FP;
   return ml_tables_init(&ml_core.tables, 4, 1 << 20);
@@ -430,6 +442,8 @@ static void test_track_full_table_drops_and_counts(void **state) {
 
   (void)state;
   ml_tables_destroy(&ml_core.tables);
+  ml_young_clear();
+  ml_test_young_off();
   assert_int_equal(ml_tables_init(&ml_core.tables, 1, 64), 0);
   for (size_t i = 0; i < 100; i++)
     ml_track_alloc(ml_test_block(3, i), 1000 + i);
@@ -444,6 +458,7 @@ static void test_track_full_table_drops_and_counts(void **state) {
   assert_false(ml_track_free(ml_test_block(3, 64)));
   ml_track_alloc(ml_test_block(3, 64), 1000);
   assert_true(ml_test_has(ml_test_block(3, 64)));
+  ml_test_young_on();
 }
 
 /* ---- errno -------------------------------------------------------------------- */
@@ -509,8 +524,11 @@ static void test_track_preserves_errno_when_mapping_fails(void **state) {
   /* a marked leaf in region 5, so that only the table must be mapped */
   ml_track_alloc(ml_test_block(5, 0), 1000);
   ml_tables_destroy(&ml_core.tables);
+  ml_young_clear();
   assert_int_equal(ml_tables_init(&ml_core.tables, 1, 1 << 20), 0);
+  ml_test_young_off();
   ml_test_in_child(ml_test_no_mmap_child);
+  ml_test_young_on();
 }
 
 /* ---- threads ---------------------------------------------------------------- */
@@ -584,7 +602,7 @@ static void *ml_test_seq_worker(void *arg) {
     void *p = (char *)ml_test_block(12, 0) + ((uintptr_t)seqs[0] * 200 + i) * 4096;
     ml_rec_t r;
     ml_track_alloc(p, 1000);
-    if (!ml_tables_find(&ml_core.tables, (uintptr_t)p, &r)) return (void *)1;
+    if (!ml_track_find((uintptr_t)p, &r)) return (void *)1;
     if (ml_rec_tid(&r) != ml_tls.serial) return (void *)2;
     seqs[1 + i] = ml_rec_seq(&r);
   }
@@ -621,6 +639,247 @@ static void test_track_seq_unique_across_threads(void **state) {
 
 /* ---- main --------------------------------------------------------------------- */
 
+/* ---- the threads' caches of young records (young.h) ------------------------ */
+
+static ml_counts_t ml_test_table_counts(void) {
+  ml_counts_t c;
+  ml_tables_counts(&ml_core.tables, &c);
+  return c;
+}
+
+/* n fake blocks of region r whose records share one set of a cache. */
+static void ml_test_same_set(size_t r, void **out, size_t n) {
+  unsigned want = ml_young_set((uintptr_t)ml_test_block(r, 0));
+  for (size_t i = 0, k = 0; k < n; i++)
+    if (ml_young_set((uintptr_t)ml_test_block(r, i)) == want) out[k++] = ml_test_block(r, i);
+}
+
+static void test_young_pair_on_one_thread_stays_in_its_cache(void **state) {
+  void *p = ml_test_block(1, 7);
+  (void)state;
+  ml_track_alloc(p, 3000);
+  assert_int_equal(ml_test_counts().live, 1);
+  assert_int_equal(ml_test_counts().allocs, 1);
+  assert_int_equal(ml_test_table_counts().allocs, 0); /* not in the shared tables */
+  assert_int_equal(ml_test_table_counts().live, 0);
+  assert_true(ml_track_free(p));
+  ml_counts_t c = ml_test_counts();
+  assert_int_equal(c.live, 0);
+  assert_int_equal(c.live_bytes, 0);
+  assert_int_equal(c.frees, 1);
+  assert_int_equal(c.bytes_freed, 3000);
+  assert_int_equal(ml_test_table_counts().frees, 0);
+  assert_false(ml_track_free(p));
+}
+
+static void test_young_full_set_moves_its_oldest_to_the_shared_tables(void **state) {
+  void *p[ML_YOUNG_WAYS + 3];
+  (void)state;
+  ml_test_same_set(1, p, ML_YOUNG_WAYS + 3);
+  for (size_t i = 0; i < ML_YOUNG_WAYS + 3; i++) ml_track_alloc(p[i], 2000 + i);
+  /* The first three moved out, in the order they came in. */
+  ml_counts_t t = ml_test_table_counts(), c = ml_test_counts();
+  assert_int_equal(t.live, 3);
+  assert_int_equal(t.allocs, 0); /* moved in, not allocated there */
+  for (size_t i = 0; i < 3; i++) assert_true(ml_tables_find(&ml_core.tables, (uintptr_t)p[i], NULL));
+  assert_int_equal(c.live, ML_YOUNG_WAYS + 3);
+  assert_int_equal(c.allocs, ML_YOUNG_WAYS + 3);
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < ML_YOUNG_WAYS + 3; i++) {
+    ml_rec_t r = ml_test_find(p[i]);
+    assert_int_equal(ml_rec_size(&r), 2000 + i);
+    bytes += 2000 + i;
+  }
+  assert_int_equal(c.live_bytes, bytes);
+  for (size_t i = 0; i < ML_YOUNG_WAYS + 3; i++) assert_true(ml_track_free(p[i]));
+  c = ml_test_counts();
+  assert_int_equal(c.live, 0);
+  assert_int_equal(c.live_bytes, 0);
+  assert_int_equal(c.frees, ML_YOUNG_WAYS + 3);
+  assert_int_equal(c.bytes_freed, bytes);
+  assert_int_equal(ml_test_table_counts().live, 0);
+}
+
+static size_t ml_test_visit_n;
+static void ml_test_visit_count(const ml_rec_t *r, void *arg) {
+  (void)r;
+  (void)arg;
+  ml_test_visit_n++;
+}
+
+/* Every record, frozen: the shared tables' then the caches'. */
+static size_t ml_test_visit_all(bool frozen) {
+  ml_test_visit_n = 0;
+  for (unsigned i = 0; i < ml_core.tables.narenas; i++)
+    ml_tables_visit(&ml_core.tables, i, frozen, ml_test_visit_count, NULL, NULL);
+  ml_young_visit(frozen, ml_test_visit_count, NULL);
+  return ml_test_visit_n;
+}
+
+/* A record caught in each step of a move is read once. */
+static void test_young_record_caught_moving_is_read_once(void **state) {
+  void *p = ml_test_block(1, 3);
+  (void)state;
+  ml_track_alloc(p, 4000);
+  ml_rec_t r = ml_test_find(p);
+  ml_young_t *y = ml_young_mine;
+  assert_non_null(y);
+  _Atomic uintptr_t *k = NULL;
+  for (unsigned w = 0; w < ML_YOUNG_WAYS; w++)
+    if (atomic_load(&y->key[ml_young_set(r.ptr)][w]) == r.ptr) k = &y->key[ml_young_set(r.ptr)][w];
+  assert_non_null(k);
+  for (int frozen = 0; frozen < 2; frozen++) {
+    atomic_store(k, r.ptr | ML_YOUNG_MOVING); /* step 1: marked */
+    assert_int_equal(ml_test_visit_all(frozen), 1);
+    assert_true(ml_tables_insert_moved(&ml_core.tables, &r)); /* step 2: copied */
+    assert_int_equal(ml_test_visit_all(frozen), 1);
+    atomic_store(k, r.ptr | ML_YOUNG_MOVING | ML_YOUNG_FREED); /* freed meanwhile */
+    assert_int_equal(ml_test_visit_all(frozen), 1); /* the copy, until the owner takes it */
+    assert_true(ml_tables_remove_moved(&ml_core.tables, r.ptr, ml_rec_seq(&r)));
+    assert_int_equal(ml_test_visit_all(frozen), 0);
+    atomic_store(k, r.ptr);
+  }
+  assert_true(ml_track_free(p));
+}
+
+#define ML_YT_BLOCKS 64 /* addresses in one set: every insert past 4 live moves one */
+#define ML_YT_RING 16
+#define ML_YT_ROUNDS 50000
+
+static struct {
+  _Atomic(void *) ring[ML_YT_RING];
+  size_t not_found; // frees that found no record
+  size_t stuck;     // a block whose record never went
+  _Atomic bool stop;
+} ml_yt;
+
+/* The consumer: frees what the producer hands over, while the producer's
+ * cache keeps moving records out of the same set. */
+static void *ml_yt_consumer(void *arg) {
+  (void)arg;
+  for (size_t n = 0, i = 0; n < ML_YT_ROUNDS && !atomic_load(&ml_yt.stop);
+       i = (i + 1) % ML_YT_RING) {
+    void *p = atomic_exchange(&ml_yt.ring[i], NULL);
+    if (!p) continue;
+    if (!ml_track_free(p)) ml_yt.not_found++;
+    n++;
+  }
+  return NULL;
+}
+
+static void test_young_cross_thread_frees_race_moves(void **state) {
+  void *blocks[ML_YT_BLOCKS];
+  pthread_t th;
+  (void)state;
+  ml_test_same_set(2, blocks, ML_YT_BLOCKS);
+  memset(&ml_yt, 0, sizeof ml_yt);
+  assert_int_equal(pthread_create(&th, NULL, ml_yt_consumer, NULL), 0);
+  for (size_t n = 0, i = 0; n < ML_YT_ROUNDS; i = (i + 1) % ML_YT_RING) {
+    if (atomic_load(&ml_yt.ring[i])) continue;
+    void *p = blocks[n % ML_YT_BLOCKS];
+    /* blocks[n % 64] was handed over 64 rounds ago; the ring holds 16: it
+     * has been freed (or is being: wait for its record to go) */
+    for (int spins = 0; ml_test_has(p); spins++) {
+      if (spins == 100000) break; /* its free was lost: fails below */
+      sched_yield();
+    }
+    if (ml_test_has(p)) {
+      ml_yt.stuck++;
+      atomic_store(&ml_yt.stop, true);
+      break;
+    }
+    ml_track_alloc(p, 1000 + n % 100);
+    atomic_store(&ml_yt.ring[i], p);
+    n++;
+  }
+  assert_int_equal(pthread_join(th, NULL), 0);
+  assert_int_equal(ml_yt.stuck, 0);
+  assert_int_equal(ml_yt.not_found, 0);
+  ml_counts_t c = ml_test_counts();
+  assert_int_equal(c.allocs, ML_YT_ROUNDS);
+  assert_int_equal(c.frees, ML_YT_ROUNDS);
+  assert_int_equal(c.live, 0);
+  assert_int_equal(c.live_bytes, 0);
+  assert_int_equal(ml_test_table_counts().live, 0);
+  assert_int_equal(ml_test_visit_all(false), 0);
+}
+
+#define ML_YF_STABLE 3000 /* more than a cache holds: the later ones push earlier ones out */
+#define ML_YF_FORKS 150
+
+static _Atomic size_t ml_yf_done; // stable records made so far
+static _Atomic bool ml_yf_stop;
+static unsigned char ml_yf_seen[ML_YF_STABLE];
+
+/* Records stable blocks (never freed) between short-lived ones, so that
+ * the cache keeps moving records to the shared tables while snapshots are
+ * taken. */
+static void *ml_yf_churn(void *arg) {
+  (void)arg;
+  for (size_t i = 0, k = 0; !atomic_load(&ml_yf_stop); i++) {
+    if (i < ML_YF_STABLE) {
+      ml_track_alloc(ml_test_block(3, i), 1500);
+      atomic_store(&ml_yf_done, i + 1);
+    }
+    for (int j = 0; j < 3; j++, k++) {
+      void *p = ml_test_block(4, k % 5000);
+      ml_track_alloc(p, 1200);
+      (void)ml_track_free(p);
+    }
+  }
+  return NULL;
+}
+
+static void ml_yf_one(const ml_rec_t *r, void *arg) {
+  (void)arg;
+  uintptr_t base = (uintptr_t)ml_test_block(3, 0);
+  if (r->ptr < base || r->ptr >= base + (uintptr_t)ML_YF_STABLE * 4096) return;
+  size_t i = (r->ptr - base) / 4096;
+  if (ml_yf_seen[i] < 255) ml_yf_seen[i]++;
+}
+
+/* In a snapshot: every stable record made is read once (the one being
+ * made may or may not be).  0, or 3 missing, 4 read twice. */
+static int ml_yf_child(void) {
+  size_t done = atomic_load(&ml_yf_done);
+  for (unsigned i = 0; i < ml_core.tables.narenas; i++)
+    ml_tables_visit(&ml_core.tables, i, true, ml_yf_one, NULL, NULL);
+  ml_young_visit(true, ml_yf_one, NULL);
+  for (size_t i = 0; i < ML_YF_STABLE; i++) {
+    if (ml_yf_seen[i] > 1) return 4;
+    if (i < done && !ml_yf_seen[i]) return 3;
+  }
+  return 0;
+}
+
+static void test_young_snapshots_read_each_record_once_under_moves(void **state) {
+  pthread_t th;
+  int fails[5] = {0};
+  (void)state;
+  atomic_store(&ml_yf_done, 0);
+  atomic_store(&ml_yf_stop, false);
+  assert_int_equal(pthread_create(&th, NULL, ml_yf_churn, NULL), 0);
+  while (atomic_load(&ml_yf_done) < ML_YF_STABLE / 2) sched_yield();
+  for (int f = 0; f < ML_YF_FORKS; f++) {
+    usleep(100);
+    pid_t pid = fork();
+    if (pid == 0) _exit(ml_yf_child());
+    assert_true(pid > 0);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    fails[WEXITSTATUS(st) < 5 ? WEXITSTATUS(st) : 0]++;
+  }
+  atomic_store(&ml_yf_stop, true);
+  assert_int_equal(pthread_join(th, NULL), 0);
+  if (fails[3] + fails[4])
+    print_error("of %d snapshots: %d missing a record, %d reading one twice\n", ML_YF_FORKS,
+                fails[3], fails[4]);
+  assert_int_equal(fails[0], ML_YF_FORKS);
+  /* and the moves happened */
+  assert_true(ml_test_table_counts().live > 0);
+}
+
 #define ML_TEST(f) cmocka_unit_test_setup_teardown(f, ml_test_setup, ml_test_teardown)
 
 int main(void) {
@@ -641,6 +900,11 @@ int main(void) {
       ML_TEST(test_track_preserves_errno_when_mapping_fails),
       ML_TEST(test_track_threads_free_each_others_blocks),
       ML_TEST(test_track_seq_unique_across_threads),
+      ML_TEST(test_young_pair_on_one_thread_stays_in_its_cache),
+      ML_TEST(test_young_full_set_moves_its_oldest_to_the_shared_tables),
+      ML_TEST(test_young_record_caught_moving_is_read_once),
+      ML_TEST(test_young_cross_thread_frees_race_moves),
+      ML_TEST(test_young_snapshots_read_each_record_once_under_moves),
   };
   return cmocka_run_group_tests_name("track", tests, ml_test_group_setup,
                                      ml_test_group_teardown);

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * young.c - per-thread caches of young records (young.h).  No lock but the
+ * shared tables' during a move; never allocates through malloc; the frozen
+ * visit is async-signal-safe.
+ */
+#include "young.h"
+#include "core.h"
+#include "treg.h"
+#include "unwind.h"
+#include <string.h>
+
+ML_TLS ml_young_t *ml_young_mine;
+ML_TLS bool ml_young_none;
+
+static ml_treg_t ml_young_reg;
+_Atomic uint64_t ml_young_moves;
+
+/* Counters of threads without a cache (pairs: count, bytes). */
+static struct {
+  _Atomic uint64_t frees[2], out[2];
+} ml_young_orphan;
+
+/* Count a record of sz bytes in this thread's pair (y's frees or out), or,
+ * for a thread without a cache, in the orphan pair. */
+static void ml_young_count(ml_young_t *y, _Atomic uint64_t *orphan, size_t sz) {
+  if (!y) {
+    atomic_fetch_add_explicit(&orphan[0], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&orphan[1], sz, memory_order_relaxed);
+  } else if (orphan == ml_young_orphan.frees) {
+    y->frees++;
+    y->bytes_freed += sz;
+  } else {
+    y->out++;
+    y->out_bytes += sz;
+  }
+}
+
+ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
+  uintptr_t lo, hi;
+  ml_unwind_stack_bounds(&lo, &hi);
+  ml_young_none = true;
+  if (hi <= 1) return NULL;
+  bool reused;
+  ml_young_t *y = ml_treg_claim(&ml_young_reg, sizeof *y, hi, &reused);
+  if (!y) return NULL;
+  /* A cache left by a thread that ended keeps its records (its blocks may
+   * still be live) and counters: this thread carries on with them. */
+  ml_young_none = false;
+  ml_young_mine = y;
+  return y;
+}
+
+bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) {
+  /* The address was handed out again without its free being seen: the old
+   * record goes (counted as a replaced record, like the shared tables). */
+  atomic_store_explicit(&y->key[s][w], 0, memory_order_relaxed);
+  atomic_thread_fence(memory_order_release);
+  ml_young_count(y, ml_young_orphan.out, (size_t)(y->size_tid[s][w] & ML_REC_SIZE_MAX));
+  ml_tables_count_replaced(&ml_core.tables, r->ptr);
+  y->size_tid[s][w] = r->size_tid;
+  y->seq_stack[s][w] = r->seq_stack;
+  atomic_store_explicit(&y->key[s][w], r->ptr, memory_order_release);
+  y->allocs++;
+  y->bytes_alloc += ml_rec_size(r);
+  return true;
+}
+
+/* Set s is full: move its oldest-placed record to the shared tables and
+ * return its way, now empty. */
+unsigned ml_young_evict(ml_young_t *y, unsigned s) {
+  unsigned w = y->victim[s];
+  y->victim[s] = (uint8_t)((w + 1) % ML_YOUNG_WAYS);
+  _Atomic uintptr_t *k = &y->key[s][w];
+  uintptr_t p = atomic_load_explicit(k, memory_order_relaxed);
+  if (!p || !atomic_compare_exchange_strong(k, &p, p | ML_YOUNG_MOVING))
+    return w; /* another thread freed it just now: the way is free */
+  ml_rec_t r = {p, y->size_tid[s][w], y->seq_stack[s][w]};
+  bool in = ml_tables_insert_moved(&ml_core.tables, &r);
+  /* Counted before the key changes: a thread that looked for p in the
+   * shared tables before it got there, and then finds the key changed,
+   * sees the count changed too and looks again. */
+  atomic_fetch_add(&ml_young_moves, 1);
+  uintptr_t moving = p | ML_YOUNG_MOVING;
+  if (atomic_compare_exchange_strong(k, &moving, 0)) {
+    ml_young_count(y, ml_young_orphan.out, ml_rec_size(&r));
+    return w;
+  }
+  /* Freed by another thread during the move (which counted the free):
+   * take the copy back out of the shared tables. */
+  if (in) (void)ml_tables_remove_moved(&ml_core.tables, p, ml_rec_seq(&r));
+  atomic_store_explicit(k, 0, memory_order_release);
+  return w;
+}
+
+bool ml_young_take_other(uintptr_t p, ml_rec_t *out) {
+  unsigned s = ml_young_set(p), n = ml_treg_count(&ml_young_reg);
+  for (unsigned i = 0; i < n; i++) {
+    ml_young_t *y = ml_treg_get(&ml_young_reg, i);
+    if (!y || y == ml_young_mine) continue;
+    for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) {
+      _Atomic uintptr_t *k = &y->key[s][w];
+      uintptr_t q = atomic_load_explicit(k, memory_order_acquire);
+      while ((q & ~ML_YOUNG_FLAGS) == p && !(q & ML_YOUNG_FREED)) {
+        /* Fields first: once the key is ours the owner may reuse them. */
+        ml_rec_t r = {p, y->size_tid[s][w], y->seq_stack[s][w]};
+        uintptr_t to = q & ML_YOUNG_MOVING ? q | ML_YOUNG_FREED : 0;
+        if (atomic_compare_exchange_strong(k, &q, to)) {
+          ml_young_count(ml_young_mine, ml_young_orphan.frees, ml_rec_size(&r));
+          if (out) *out = r;
+          return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+static ml_rec_t ml_young_rec(const ml_young_t *y, unsigned s, unsigned w, uintptr_t key) {
+  ml_rec_t r = {key & ~ML_YOUNG_FLAGS, y->size_tid[s][w], y->seq_stack[s][w]};
+  return r;
+}
+
+/* Call fn(y, s, w, key, arg) for every way holding a record, live or
+ * moving; stop early when it returns false. */
+typedef bool (*ml_young_way_fn)(ml_young_t *y, unsigned s, unsigned w, uintptr_t key,
+                                void *arg);
+static void ml_young_each(ml_young_way_fn fn, void *arg) {
+  unsigned n = ml_treg_count(&ml_young_reg);
+  for (unsigned i = 0; i < n; i++) {
+    ml_young_t *y = ml_treg_get(&ml_young_reg, i);
+    if (!y) continue;
+    for (unsigned s = 0; s < ML_YOUNG_SETS; s++)
+      for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) {
+        uintptr_t q = atomic_load_explicit(&y->key[s][w], memory_order_acquire);
+        if (q && !(q & ML_YOUNG_FREED) && !fn(y, s, w, q, arg)) return;
+      }
+  }
+}
+
+bool ml_young_find(uintptr_t p, ml_rec_t *out) {
+  unsigned s = ml_young_set(p), n = ml_treg_count(&ml_young_reg);
+  for (unsigned i = 0; i < n; i++) {
+    ml_young_t *y = ml_treg_get(&ml_young_reg, i);
+    for (unsigned w = 0; y && w < ML_YOUNG_WAYS; w++) {
+      uintptr_t q = atomic_load_explicit(&y->key[s][w], memory_order_acquire);
+      if ((q & ~ML_YOUNG_FLAGS) != p || (q & ML_YOUNG_FREED)) continue;
+      if (out) *out = ml_young_rec(y, s, w, q);
+      return true;
+    }
+  }
+  return false;
+}
+
+typedef struct ml_young_visit_s {
+  bool frozen;
+  ml_rec_fn fn;
+  void *arg;
+  size_t n;
+} ml_young_visit_t;
+
+static bool ml_young_visit_one(ml_young_t *y, unsigned s, unsigned w, uintptr_t key, void *arg) {
+  ml_young_visit_t *v = arg;
+  ml_rec_t r = ml_young_rec(y, s, w, key);
+  if (key & ML_YOUNG_MOVING) {
+    /* Caught midway through a move: counted here unless the shared
+     * tables have it already. */
+    ml_rec_t in;
+    bool there = v->frozen ? ml_tables_find_frozen(&ml_core.tables, r.ptr, &in)
+                           : ml_tables_find(&ml_core.tables, r.ptr, &in);
+    if (there && ml_rec_seq(&in) == ml_rec_seq(&r)) return true;
+  }
+  v->fn(&r, v->arg);
+  v->n++;
+  return true;
+}
+
+size_t ml_young_visit(bool frozen, ml_rec_fn fn, void *arg) {
+  ml_young_visit_t v = {frozen, fn, arg, 0};
+  ml_young_each(ml_young_visit_one, &v);
+  return v.n;
+}
+
+void ml_young_counts(ml_counts_t *counts) {
+  {
+    ml_counts_t c = {0};
+    unsigned n = ml_treg_count(&ml_young_reg);
+    for (unsigned i = 0; i < n; i++) {
+      const ml_young_t *y = ml_treg_get(&ml_young_reg, i);
+      if (!y) continue;
+      c.allocs += __atomic_load_n(&y->allocs, __ATOMIC_RELAXED);
+      c.bytes_alloc += __atomic_load_n(&y->bytes_alloc, __ATOMIC_RELAXED);
+      c.frees += __atomic_load_n(&y->frees, __ATOMIC_RELAXED);
+      c.bytes_freed += __atomic_load_n(&y->bytes_freed, __ATOMIC_RELAXED);
+      c.live -= __atomic_load_n(&y->out, __ATOMIC_RELAXED);
+      c.live_bytes -= __atomic_load_n(&y->out_bytes, __ATOMIC_RELAXED);
+    }
+    c.frees += atomic_load_explicit(&ml_young_orphan.frees[0], memory_order_relaxed);
+    c.bytes_freed += atomic_load_explicit(&ml_young_orphan.frees[1], memory_order_relaxed);
+    c.live -= atomic_load_explicit(&ml_young_orphan.out[0], memory_order_relaxed);
+    c.live_bytes -= atomic_load_explicit(&ml_young_orphan.out[1], memory_order_relaxed);
+    /* Records in the caches: made, less freed from them, less moved out
+     * (modulo 2^64: each part alone may wrap). */
+    c.live += c.allocs - c.frees;
+    c.live_bytes += c.bytes_alloc - c.bytes_freed;
+    *counts = c;
+  }
+}
+
+typedef struct ml_young_filter_s {
+  bool (*keep)(const ml_rec_t *, void *);
+  void *arg;
+  size_t dropped;
+} ml_young_filter_t;
+
+static bool ml_young_filter_one(ml_young_t *y, unsigned s, unsigned w, uintptr_t key, void *arg) {
+  ml_young_filter_t *f = arg;
+  ml_rec_t r = ml_young_rec(y, s, w, key);
+  if (key & ML_YOUNG_MOVING || f->keep(&r, f->arg)) return true;
+  if (atomic_compare_exchange_strong(&y->key[s][w], &key, 0)) {
+    ml_young_count(ml_young_mine, ml_young_orphan.out, ml_rec_size(&r)); /* no longer live */
+    f->dropped++;
+  }
+  return true;
+}
+
+size_t ml_young_filter(bool (*keep)(const ml_rec_t *, void *), void *arg) {
+  ml_young_filter_t f = {keep, arg, 0};
+  ml_young_each(ml_young_filter_one, &f);
+  return f.dropped;
+}
+
+unsigned ml_young_caches(void) { return ml_treg_count(&ml_young_reg); }
+uintptr_t ml_young_cache_at(unsigned i) { return (uintptr_t)ml_treg_get(&ml_young_reg, i); }
+
+void ml_young_clear(void) {
+  unsigned n = ml_treg_count(&ml_young_reg);
+  for (unsigned i = 0; i < n; i++) {
+    ml_young_t *y = ml_treg_get(&ml_young_reg, i);
+    if (!y) continue;
+    uintptr_t top = y->top;
+    memset(y, 0, sizeof *y);
+    y->top = top;
+  }
+  memset(&ml_young_orphan, 0, sizeof ml_young_orphan);
+}
+
+size_t ml_young_metadata_bytes(void) {
+  return (size_t)ml_treg_count(&ml_young_reg) * sizeof(ml_young_t);
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * young.h - per-thread caches of young records (layer: core).
+ *
+ * Most tracked blocks are freed by the thread that allocated them, soon.
+ * Their records live in a cache of the allocating thread (a treg.h block:
+ * ML_YOUNG_SETS sets of ML_YOUNG_WAYS records, set chosen by address)
+ * written with plain stores by that thread alone, so such a pair takes no
+ * lock and no atomic instruction.  A record leaves the cache when its
+ * block is freed, or when its set is full and it is the oldest there: it
+ * then moves to the shared tables (table.h), which hold long-lived records.
+ * A thread that frees a block whose record is in another thread's cache
+ * takes it out with a compare-and-swap.
+ *
+ * A record's key word is its block address with two flag bits:
+ *   0                 empty
+ *   p                 live
+ *   p|MOVING          the owner is moving it to the shared tables
+ *   p|MOVING|FREED    another thread freed the block meanwhile
+ * The owner: 0 -> p (insert: fields first, then the key with release),
+ * p -> 0 (its own free: a plain store), p -> p|MOVING -> 0 (a move, both
+ * CAS; the second fails when FREED was added: the owner then takes the
+ * moved record back out of the shared tables).  Any other thread: p -> 0
+ * and p|MOVING -> p|MOVING|FREED, by CAS (a cross-thread free).
+ *
+ * Counters, per cache, written by the owner only: records made here,
+ * records this thread removed (from any cache: a free), records moved out
+ * of this cache; summed by readers.  A snapshot reads the caches without a
+ * lock (every key is read once; a record being moved is counted where the
+ * shared tables do not have it yet).  Never allocates through malloc; no
+ * lock except the shared tables' during a move.
+ */
+#ifndef ML_YOUNG_H
+#define ML_YOUNG_H
+
+#include "table.h"
+
+#define ML_YOUNG_SET_BITS 9
+#define ML_YOUNG_SETS (1u << ML_YOUNG_SET_BITS)
+#define ML_YOUNG_WAYS 4
+#define ML_YOUNG_MOVING ((uintptr_t)1)
+#define ML_YOUNG_FREED ((uintptr_t)2)
+#define ML_YOUNG_FLAGS (ML_YOUNG_MOVING | ML_YOUNG_FREED)
+
+typedef struct ml_young_s {
+  uintptr_t top;                 // the stack it serves (treg.h): first
+  uint64_t allocs, bytes_alloc;  // records made in this cache
+  uint64_t frees, bytes_freed;   // records this thread removed (any cache)
+  uint64_t out, out_bytes;       // records moved out of this cache
+  uint8_t victim[ML_YOUNG_SETS];  // the way a full set gives up next
+  _Atomic uintptr_t key[ML_YOUNG_SETS][ML_YOUNG_WAYS];
+  uint64_t size_tid[ML_YOUNG_SETS][ML_YOUNG_WAYS];
+  uint64_t seq_stack[ML_YOUNG_SETS][ML_YOUNG_WAYS];
+} ml_young_t;
+
+extern ML_TLS ml_young_t *ml_young_mine ML_HIDDEN; // NULL until the first insert
+extern ML_TLS bool ml_young_none ML_HIDDEN;        // this thread has no cache
+
+ML_INLINE unsigned ml_young_set(uintptr_t p) {
+  return (unsigned)(ml_hash_ptr(p) >> (64 - ML_YOUNG_SET_BITS));
+}
+
+ml_young_t *ml_young_thread_init(void) ML_HIDDEN;
+unsigned ml_young_evict(ml_young_t *y, unsigned s) ML_HIDDEN;
+bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) ML_HIDDEN;
+
+/* Record r in this thread's cache.  False when the thread has none (the
+ * caller records it in the shared tables). */
+ML_INLINE bool ml_young_insert(const ml_rec_t *r) {
+  ml_young_t *y = ml_young_mine;
+  if (ml_unlikely(!y) && (ml_young_none || !(y = ml_young_thread_init()))) return false;
+  unsigned s = ml_young_set(r->ptr), w;
+  _Atomic uintptr_t *k = y->key[s];
+  for (w = 0; w < ML_YOUNG_WAYS; w++) {
+    uintptr_t q = atomic_load_explicit(&k[w], memory_order_relaxed);
+    if (!q) break;
+    if (ml_unlikely(q == r->ptr)) return ml_young_replace(y, s, w, r);
+  }
+  if (ml_unlikely(w == ML_YOUNG_WAYS)) w = ml_young_evict(y, s);
+  y->size_tid[s][w] = r->size_tid;
+  y->seq_stack[s][w] = r->seq_stack;
+  atomic_store_explicit(&k[w], r->ptr, memory_order_release);
+  y->allocs++;
+  y->bytes_alloc += ml_rec_size(r);
+  return true;
+}
+
+/* Take p's record out of this thread's own cache (the common free). */
+ML_INLINE bool ml_young_take_own(uintptr_t p, ml_rec_t *out) {
+  ml_young_t *y = ml_young_mine;
+  if (ml_unlikely(!y)) return false;
+  unsigned s = ml_young_set(p);
+  _Atomic uintptr_t *k = y->key[s];
+  for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) {
+    if (atomic_load_explicit(&k[w], memory_order_relaxed) != p) continue;
+    size_t sz = (size_t)(y->size_tid[s][w] & ML_REC_SIZE_MAX);
+    if (out) {
+      out->ptr = p;
+      out->size_tid = y->size_tid[s][w];
+      out->seq_stack = y->seq_stack[s][w];
+    }
+    atomic_store_explicit(&k[w], 0, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release); /* the key is cleared first */
+    y->frees++;
+    y->bytes_freed += sz;
+    return true;
+  }
+  return false;
+}
+
+/* Take p's record out of another thread's cache. */
+bool ml_young_take_other(uintptr_t p, ml_rec_t *out) ML_HIDDEN;
+
+/* Moves into the shared tables so far.  A thread that looked for a record
+ * in the shared tables and then in the caches, and found it in neither,
+ * looks again when this changed meanwhile: the record moved past it. */
+extern _Atomic uint64_t ml_young_moves ML_HIDDEN;
+
+/* Look p up in every cache without removing it. */
+bool ml_young_find(uintptr_t p, ml_rec_t *out) ML_HIDDEN;
+
+/* Call fn for every record in the caches.  frozen: a snapshot
+ * (async-signal-safe). */
+size_t ml_young_visit(bool frozen, ml_rec_fn fn, void *arg) ML_HIDDEN;
+/* The caches' counters, summed (each read once, without a lock). */
+void ml_young_counts(ml_counts_t *out) ML_HIDDEN;
+
+/* Drop the records for which keep is false (ml_tables_filter's twin). */
+size_t ml_young_filter(bool (*keep)(const ml_rec_t *, void *), void *arg) ML_HIDDEN;
+
+/* The caches made so far, and where cache i is (0 while being made): the
+ * leak scan must not take them for roots. */
+unsigned ml_young_caches(void) ML_HIDDEN;
+uintptr_t ml_young_cache_at(unsigned i) ML_HIDDEN;
+
+/* Forget every record and count of every cache (tests, between cases). */
+void ml_young_clear(void) ML_HIDDEN;
+
+/* Bytes mapped for the caches. */
+size_t ml_young_metadata_bytes(void) ML_HIDDEN;
+
+#endif /* ML_YOUNG_H */

@@ -58,8 +58,8 @@ bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) 
   atomic_thread_fence(memory_order_release);
   ml_young_count(y, ml_young_orphan.out, (size_t)(y->size_tid[s][w] & ML_REC_SIZE_MAX));
   ml_tables_count_replaced(&ml_core.tables, r->ptr);
-  y->size_tid[s][w] = r->size_tid;
-  y->seq_stack[s][w] = r->seq_stack;
+  ML_YOUNG_PUT(y->size_tid[s][w], r->size_tid);
+  ML_YOUNG_PUT(y->seq_stack[s][w], r->seq_stack);
   atomic_store_explicit(&y->key[s][w], r->ptr, memory_order_release);
   y->allocs++;
   y->bytes_alloc += ml_rec_size(r);
@@ -103,7 +103,7 @@ bool ml_young_take_other(uintptr_t p, ml_rec_t *out) {
       uintptr_t q = atomic_load_explicit(k, memory_order_acquire);
       while ((q & ~ML_YOUNG_FLAGS) == p && !(q & ML_YOUNG_FREED)) {
         /* Fields first: once the key is ours the owner may reuse them. */
-        ml_rec_t r = {p, y->size_tid[s][w], y->seq_stack[s][w]};
+        ml_rec_t r = {p, ML_YOUNG_GET(y->size_tid[s][w]), ML_YOUNG_GET(y->seq_stack[s][w])};
         uintptr_t to = q & ML_YOUNG_MOVING ? q | ML_YOUNG_FREED : 0;
         if (atomic_compare_exchange_strong(k, &q, to)) {
           ml_young_count(ml_young_mine, ml_young_orphan.frees, ml_rec_size(&r));
@@ -117,7 +117,8 @@ bool ml_young_take_other(uintptr_t p, ml_rec_t *out) {
 }
 
 static ml_rec_t ml_young_rec(const ml_young_t *y, unsigned s, unsigned w, uintptr_t key) {
-  ml_rec_t r = {key & ~ML_YOUNG_FLAGS, y->size_tid[s][w], y->seq_stack[s][w]};
+  ml_rec_t r = {key & ~ML_YOUNG_FLAGS, ML_YOUNG_GET(y->size_tid[s][w]),
+                ML_YOUNG_GET(y->seq_stack[s][w])};
   return r;
 }
 
@@ -162,6 +163,9 @@ typedef struct ml_young_visit_s {
 static bool ml_young_visit_one(ml_young_t *y, unsigned s, unsigned w, uintptr_t key, void *arg) {
   ml_young_visit_t *v = arg;
   ml_rec_t r = ml_young_rec(y, s, w, key);
+  /* Not frozen: the owner runs on; a key that changed while the fields
+   * were read may have had them rewritten. */
+  if (!v->frozen && atomic_load_explicit(&y->key[s][w], memory_order_acquire) != key) return true;
   if (key & ML_YOUNG_MOVING) {
     /* Caught midway through a move: counted here unless the shared
      * tables have it already. */

@@ -87,7 +87,33 @@ typedef struct mlr_stack_s {
    * addresses, ascending; pool memory of the dump.  0/NULL otherwise. */
   size_t naddrs;
   uint64_t *addrs;
+  /* From [newer] (mlr_dump_t.has_newer): of the blocks of this stack id (all
+   * its kinds: every (stack, kind) of one id carries the same numbers), how
+   * many, and their requested bytes, were allocated after the previous dump
+   * of the process (its first dump: since start).  Summed by merging. */
+  uint64_t newer_blocks, newer_bytes;
 } mlr_stack_t;
+
+/* ---- resources besides the heap ([fds], [threads], [mappings]) -------------- */
+typedef enum mlr_res_e { MLR_RES_FDS, MLR_RES_THREADS, MLR_RES_MAPPINGS, MLR_RES_COUNT } mlr_res_t;
+/* The section's name ("fds", "threads", "mappings"). */
+const char *mlr_res_name(mlr_res_t r);
+#define MLR_RES_KEEP 16 // ids and distinct details kept per group, for display
+
+/* The records of one section that share a creation stack and a kind. */
+typedef struct mlr_resgroup_s {
+  mlr_res_t res;
+  const char *kind;         // the dump's word ("socket", "ended", "anon-private")
+  bool seen;                // false: created where memledger did not see it ("-")
+  mlr_stack_t stack;        // its creation stack (id, raw, frames; epoch); blocks =
+                            // count and bytes = bytes so that stack helpers work;
+                            // nraw = 0 and id 0 when !seen
+  uint64_t count, bytes;    // records, and the sum of their bytes
+  size_t nids;              // the first MLR_RES_KEEP ids, in file order
+  uint64_t ids[MLR_RES_KEEP];
+  size_t ndetails;          // the first MLR_RES_KEEP distinct details ("-" left out)
+  const char *details[MLR_RES_KEEP];
+} mlr_resgroup_t;
 
 typedef struct mlr_dump_s {
   char *path;               // file it was read from
@@ -102,6 +128,14 @@ typedef struct mlr_dump_s {
   size_t nstacks;           // stacks that have unfreed blocks
   mlr_stack_t *stacks;      // in file order; (id, kind) unique
   void *pool;               // owned strings (private)
+  /* [newer] (optional) and the header's newer_since: */
+  bool has_newer;
+  uint64_t newer_since;     // unix_time_ns of the previous dump, 0: the start
+  uint64_t newer_blocks, newer_bytes; // the sums of [newer]
+  /* [fds], [threads], [mappings] (absent in older dumps): */
+  bool has_res;             // the dump has the three sections
+  size_t nres;
+  mlr_resgroup_t *res;      // per (section, stack, kind), in order of first line
 } mlr_dump_t;
 
 /* Read and validate a dump.  path "-" is standard input; gzip-compressed
@@ -185,6 +219,12 @@ typedef struct mlr_report_s {
   uint64_t kind_blocks[MLR_KIND_COUNT], kind_bytes[MLR_KIND_COUNT];
   size_t nhidden;           // stacks left out by --kinds
   uint64_t hidden_blocks, hidden_bytes;
+  /* Descriptors, threads and mappings (a dump with [fds], [threads],
+   * [mappings]): the groups that pass --module/--function, sorted by count
+   * (fds, threads) or bytes (mappings), largest first; and their totals. */
+  size_t nres[MLR_RES_COUNT];
+  mlr_resgroup_t **res[MLR_RES_COUNT];
+  uint64_t res_count[MLR_RES_COUNT], res_bytes[MLR_RES_COUNT];
 } mlr_report_t;
 
 /* ---- a diff between two dumps ---------------------------------------------- */

@@ -84,6 +84,48 @@ static void json_dump_info(FILE *out, const mlr_dump_t *d) {
   fputs("}", out);
 }
 
+/* A descriptor, thread or mapping group (doc/report-json.md, "fds"). */
+static void json_resgroup(FILE *out, const mlr_dump_t *d, const mlr_resgroup_t *g) {
+  if (g->seen)
+    fprintf(out, "{\"stack\": %u", g->stack.id);
+  else
+    fputs("{\"stack\": null", out);
+  fputs(", \"kind\": ", out);
+  mlr_json_str(out, g->kind);
+  fprintf(out, ", \"count\": %llu, \"bytes\": %llu", (unsigned long long)g->count,
+          (unsigned long long)g->bytes);
+  if (g->stack.merged || g->stack.hidden)
+    fprintf(out, ", \"hidden_frames\": %zu", g->stack.hidden);
+  fputs(", \"ids\": [", out);
+  for (size_t i = 0; i < g->nids; i++) {
+    if (g->res == MLR_RES_MAPPINGS)
+      fprintf(out, "%s\"0x%llx\"", i ? ", " : "", (unsigned long long)g->ids[i]);
+    else
+      fprintf(out, "%s%llu", i ? ", " : "", (unsigned long long)g->ids[i]);
+  }
+  fputs("], \"details\": [", out);
+  for (size_t i = 0; i < g->ndetails; i++) {
+    if (i) fputs(", ", out);
+    mlr_json_str(out, g->details[i]);
+  }
+  fputs("],\n      \"frames\": ", out);
+  mlr_json_frames(out, d, &g->stack);
+  fputs("}", out);
+}
+
+/* The arrays "fds", "threads", "mappings" (a dump that has the sections). */
+static void json_resources(FILE *out, const mlr_report_t *r) {
+  for (int k = 0; k < MLR_RES_COUNT; k++) {
+    size_t n = r->top && r->top < r->nres[k] ? r->top : r->nres[k];
+    fprintf(out, ",\n  \"%s\": [", mlr_res_name((mlr_res_t)k));
+    for (size_t i = 0; i < n; i++) {
+      fputs(i ? ",\n    " : "\n    ", out);
+      json_resgroup(out, r->dump, r->res[k][i]);
+    }
+    fputs(n ? "\n  ]" : "]", out);
+  }
+}
+
 static void json_stack(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s, bool supp,
                        bool addresses) {
   fprintf(out,
@@ -93,6 +135,9 @@ static void json_stack(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s, boo
           (unsigned long long)s->usable, (unsigned long long)s->min_size,
           (unsigned long long)s->max_size, (unsigned long long)s->oldest_seq);
   if (s->kind != MLR_KIND_UNKNOWN) fprintf(out, ", \"kind\": \"%s\"", mlr_kind_word(s->kind));
+  if (d->has_newer) // [newer]: of the stack id's blocks (all kinds)
+    fprintf(out, ", \"newer_blocks\": %llu, \"newer_bytes\": %llu",
+            (unsigned long long)s->newer_blocks, (unsigned long long)s->newer_bytes);
   if (s->merged || s->hidden) // only with --alloc-fn/--hide
     fprintf(out, ", \"merged\": %u, \"hidden_frames\": %zu", (unsigned)s->merged, s->hidden);
   if (supp) {
@@ -157,6 +202,19 @@ int mlr_format_json(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
               (unsigned long long)r->kind_bytes[MLR_KIND_UNKNOWN]);
     fputs("}", out);
   }
+  if (d->has_newer)
+    fprintf(out,
+            ",\n  \"newer\": {\"since_unix_ns\": %llu, \"blocks\": %llu, \"bytes\": %llu}",
+            (unsigned long long)d->newer_since, (unsigned long long)d->newer_blocks,
+            (unsigned long long)d->newer_bytes);
+  if (d->has_res) {
+    fputs(",\n  \"resources\": {", out);
+    for (int k = 0; k < MLR_RES_COUNT; k++)
+      fprintf(out, "%s\"%s\": {\"count\": %llu, \"bytes\": %llu, \"stacks\": %zu}",
+              k ? ", " : "", mlr_res_name((mlr_res_t)k), (unsigned long long)r->res_count[k],
+              (unsigned long long)r->res_bytes[k], r->nres[k]);
+    fputs("}", out);
+  }
   fprintf(out, ",\n  \"sort\": \"%s\"", r->sort == MLR_SORT_COUNT ? "count" : "bytes");
   size_t n = r->top && r->top < r->nshown ? r->top : r->nshown;
   fputs(",\n  \"stacks\": [", out);
@@ -171,6 +229,7 @@ int mlr_format_json(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
     json_stack(out, d, r->suppressed[i], true, r->addresses);
   }
   fputs(r->nsuppressed ? "\n  ]" : "]", out);
+  if (d->has_res) json_resources(out, r);
   fputs("\n}\n", out);
   return mlr_io_result(out, err);
 }

@@ -239,6 +239,18 @@ typedef struct mlr_delta_s {
   uint64_t old_blocks, old_bytes, new_blocks, new_bytes;
 } mlr_delta_t;
 
+/* The change of one (section, creation stack, kind) of descriptors, threads
+ * or mappings between two dumps; stacks matched as heap stacks are, "not
+ * seen" ones with each other. */
+typedef struct mlr_rdelta_s {
+  mlr_res_t res;
+  const char *kind;
+  mlr_resgroup_t *old_g;    // NULL: new
+  mlr_resgroup_t *new_g;    // NULL: gone
+  uint64_t old_count, old_bytes, new_count, new_bytes;
+  int64_t dcount, dbytes;   // new - old
+} mlr_rdelta_t;
+
 typedef struct mlr_diff_s {
   mlr_dump_t *old_dump, *new_dump;
   size_t ndeltas;
@@ -250,6 +262,13 @@ typedef struct mlr_diff_s {
   double interval;          // seconds; negative when NEW is the older dump
   bool have_rate;           // the interval is known and positive:
   double bytes_per_min, blocks_per_min; // growth over it, per minute
+  /* Descriptors, threads, mappings (either dump has the sections): */
+  bool has_res;
+  size_t nrdeltas;
+  mlr_rdelta_t *rdeltas;    // by section, then growth (count; mappings: bytes);
+                            // unchanged ones last in their section
+  uint64_t res_old_count[MLR_RES_COUNT], res_old_bytes[MLR_RES_COUNT];
+  uint64_t res_new_count[MLR_RES_COUNT], res_new_bytes[MLR_RES_COUNT];
 } mlr_diff_t;
 
 /* The time of a dump in seconds since the Unix epoch, from its header's

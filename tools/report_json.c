@@ -234,6 +234,59 @@ int mlr_format_json(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
   return mlr_io_result(out, err);
 }
 
+/* One side of a descriptor/thread/mapping change, or null. */
+static void json_rside(FILE *out, const char *name, const mlr_resgroup_t *g, uint64_t count,
+                       uint64_t bytes) {
+  fprintf(out, ", \"%s\": ", name);
+  if (!g) {
+    fputs("null", out);
+    return;
+  }
+  if (g->seen)
+    fprintf(out, "{\"stack\": %u", g->stack.id);
+  else
+    fputs("{\"stack\": null", out);
+  fprintf(out, ", \"count\": %llu, \"bytes\": %llu}", (unsigned long long)count,
+          (unsigned long long)bytes);
+}
+
+/* "resources" (totals on each side) and the changed groups in "fds",
+ * "threads", "mappings". */
+static void json_diff_res(FILE *out, const mlr_diff_t *df) {
+  fputs(",\n  \"resources\": {", out);
+  for (int k = 0; k < MLR_RES_COUNT; k++)
+    fprintf(out,
+            "%s\"%s\": {\"old_count\": %llu, \"new_count\": %llu, \"dcount\": %lld, "
+            "\"old_bytes\": %llu, \"new_bytes\": %llu, \"dbytes\": %lld}",
+            k ? ", " : "", mlr_res_name((mlr_res_t)k),
+            (unsigned long long)df->res_old_count[k], (unsigned long long)df->res_new_count[k],
+            (long long)df->res_new_count[k] - (long long)df->res_old_count[k],
+            (unsigned long long)df->res_old_bytes[k], (unsigned long long)df->res_new_bytes[k],
+            (long long)df->res_new_bytes[k] - (long long)df->res_old_bytes[k]);
+  fputs("}", out);
+  for (int k = 0; k < MLR_RES_COUNT; k++) {
+    fprintf(out, ",\n  \"%s\": [", mlr_res_name((mlr_res_t)k));
+    size_t n = 0;
+    for (size_t i = 0; i < df->nrdeltas; i++) {
+      const mlr_rdelta_t *x = &df->rdeltas[i];
+      const char *st = mlr_rdelta_status(x);
+      if (x->res != (mlr_res_t)k || !strcmp(st, "unchanged")) continue;
+      fputs(n++ ? ",\n    " : "\n    ", out);
+      fprintf(out, "{\"status\": \"%s\", \"kind\": ", st);
+      mlr_json_str(out, x->kind);
+      fprintf(out, ", \"dcount\": %lld, \"dbytes\": %lld", (long long)x->dcount,
+              (long long)x->dbytes);
+      json_rside(out, "old", x->old_g, x->old_count, x->old_bytes);
+      json_rside(out, "new", x->new_g, x->new_count, x->new_bytes);
+      fputs(",\n      \"frames\": ", out);
+      mlr_json_frames(out, x->new_g ? df->new_dump : df->old_dump,
+                      x->new_g ? &x->new_g->stack : &x->old_g->stack);
+      fputs("}", out);
+    }
+    fputs(n ? "\n  ]" : "]", out);
+  }
+}
+
 int mlr_format_diff_json(FILE *out, const mlr_diff_t *df, const mlr_format_opts_t *o,
                          mlr_err_t *err) {
   (void)o;
@@ -295,6 +348,8 @@ int mlr_format_diff_json(FILE *out, const mlr_diff_t *df, const mlr_format_opts_
                     x->new_stack ? x->new_stack : x->old_stack);
     fputs("}", out);
   }
-  fputs(k ? "\n  ]\n}\n" : "]\n}\n", out);
+  fputs(k ? "\n  ]" : "]", out);
+  if (df->has_res) json_diff_res(out, df);
+  fputs("\n}\n", out);
   return mlr_io_result(out, err);
 }

@@ -7,7 +7,7 @@
 # lines of these sections are in bad_input.sh (tests/data/bad_res_*.dump).
 . "$(dirname "$0")/lib_tools.sh" || { echo "Bail out! cannot read lib_tools.sh"; exit 1; }
 
-tap_plan 1
+tap_plan 4
 cd "$DATA" || bail "no $DATA"
 o=$T_TMP
 
@@ -25,3 +25,6 @@ check() {
 }
 
 check res_basic.json report --format json res_basic.dump
+check res_basic.text report res_basic.dump
+check res_diff.text diff res_old.dump res_basic.dump
+check res_diff.json diff --format json res_old.dump res_basic.dump

@@ -390,6 +390,12 @@ typedef struct mlr_trend_dump_s {
   char *trigger;          // the header's trigger, or NULL
   uint64_t blocks, bytes; // its "unfreed:" line
   uint64_t shown_blocks, shown_bytes; // after filters and suppressions
+  /* From its [resources] (absent: have_* false) and resource sections: */
+  bool have_rss, have_fds, have_threads;
+  uint64_t rss_bytes;     // VmRSS
+  uint64_t fds, threads;  // "fds: total N", "threads: N"
+  uint64_t res_count[MLR_RES_COUNT], res_bytes[MLR_RES_COUNT]; // [fds], [threads],
+                          // [mappings] after filters (0 when the dump has none)
 } mlr_trend_dump_t;
 
 typedef struct mlr_trend_point_s {
@@ -406,6 +412,10 @@ typedef struct mlr_trend_stack_s {
   double slope_blocks;    // blocks per minute
   double r2;              // coefficient of determination of the sorted-by fit
                           // (0 when the amount never changes)
+  /* A series of descriptors, threads or mappings (mlr_trend_t.res): its
+   * group in its latest dump (stack is &group->stack; blocks are records);
+   * NULL for a heap stack. */
+  const mlr_resgroup_t *group;
 } mlr_trend_stack_t;
 
 typedef struct mlr_trend_s {
@@ -416,6 +426,13 @@ typedef struct mlr_trend_s {
   double slope_bytes, r2;    // the shown (remaining) bytes of every dump
   mlr_sort_t sort;           // bytes: rank by bytes/min; count: by blocks/min
   size_t top;                // 0 = all
+  /* Descriptors, threads, mappings per (creation stack, kind), fitted as
+   * the heap's stacks are: fds and threads ranked by records per minute,
+   * mappings by bytes per minute (r2 of that fit).  has_res: some dump has
+   * the sections. */
+  bool has_res;
+  size_t nres[MLR_RES_COUNT];
+  mlr_trend_stack_t *res[MLR_RES_COUNT];
   mlr_dump_t **loaded;       // per dump: kept while a stack refers to it
   struct mlr_symcache_s *symcache; // frames already symbolized (private)
 } mlr_trend_t;

@@ -92,6 +92,7 @@ typedef struct mlr_stack_s {
    * many, and their requested bytes, were allocated after the previous dump
    * of the process (its first dump: since start).  Summed by merging. */
   uint64_t newer_blocks, newer_bytes;
+  bool newer_shared;        // the id has several kinds: the numbers are the id's
 } mlr_stack_t;
 
 /* ---- resources besides the heap ([fds], [threads], [mappings]) -------------- */

@@ -643,6 +643,7 @@ static int attach_newer(parser_t *p) {
     if (rs) {
       st->newer_blocks = rs->newer_blocks;
       st->newer_bytes = rs->newer_bytes;
+      st->newer_shared = (rs->used & (rs->used - 1)) != 0; // more than one kind
     }
   }
   return 0;

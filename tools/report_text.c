@@ -318,7 +318,8 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
     if (s->merged)
       fprintf(out, " and %u more merged by --alloc-fn/--hide", (unsigned)s->merged);
     if (d->has_newer) // the stack id's blocks, all kinds
-      fprintf(out, ", %llu newer than %s", (unsigned long long)s->newer_blocks,
+      fprintf(out, ", %llu%s newer than %s", (unsigned long long)s->newer_blocks,
+              s->newer_shared ? " of all its kinds" : "",
               d->newer_since ? "the previous dump" : "the start");
     fprintf(out, ":%s\n", plain);
     if (r->addresses && s->naddrs) { /* --addresses: the first 8 */

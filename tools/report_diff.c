@@ -23,6 +23,30 @@ typedef struct dkey_s {
   UT_hash_handle hh;
 } dkey_t;
 
+/* The entry of key (taken: freed when the entry exists), added empty when
+ * new. */
+static dkey_t *dkey_get(dkey_t **map, char *key) {
+  dkey_t *e;
+  HASH_FIND_STR(*map, key, e);
+  if (e) {
+    free(key);
+    return e;
+  }
+  e = mlr_xcalloc(1, sizeof *e);
+  e->key = key;
+  HASH_ADD_KEYPTR(hh, *map, e->key, strlen(e->key), e);
+  return e;
+}
+
+static void dkey_free(dkey_t **map) {
+  dkey_t *e, *tmp;
+  HASH_ITER(hh, *map, e, tmp) {
+    HASH_DEL(*map, e);
+    free(e->key);
+    free(e);
+  }
+}
+
 static mlr_sort_t d_sort;
 static int64_t dkey1(const mlr_delta_t *x) {
   return d_sort == MLR_SORT_COUNT ? x->dblocks : x->dbytes;
@@ -105,19 +129,11 @@ static void diff_res(mlr_diff_t *df, const mlr_report_t *old_r, const mlr_report
     for (int k = 0; k < MLR_RES_COUNT; k++) {
       for (size_t i = 0; i < r->nres[k]; i++) {
         mlr_resgroup_t *g = r->res[k][i];
-        char *key = rkey(r->dump, g);
-        dkey_t *e;
-        HASH_FIND_STR(map, key, e);
-        if (!e) {
-          e = mlr_xcalloc(1, sizeof *e);
-          e->key = key;
-          mlr_rdelta_t *x = &df->rdeltas[df->nrdeltas++];
-          x->res = g->res;
-          x->kind = g->kind;
-          e->rdelta = x;
-          HASH_ADD_KEYPTR(hh, map, e->key, strlen(e->key), e);
-        } else {
-          free(key);
+        dkey_t *e = dkey_get(&map, rkey(r->dump, g));
+        if (!e->rdelta) {
+          e->rdelta = &df->rdeltas[df->nrdeltas++];
+          e->rdelta->res = g->res;
+          e->rdelta->kind = g->kind;
         }
         mlr_rdelta_t *x = e->rdelta;
         if (side) {
@@ -136,12 +152,7 @@ static void diff_res(mlr_diff_t *df, const mlr_report_t *old_r, const mlr_report
       }
     }
   }
-  dkey_t *e, *tmp;
-  HASH_ITER(hh, map, e, tmp) {
-    HASH_DEL(map, e);
-    free(e->key);
-    free(e);
-  }
+  dkey_free(&map);
   for (size_t i = 0; i < df->nrdeltas; i++) {
     mlr_rdelta_t *x = &df->rdeltas[i];
     x->dcount = (int64_t)x->new_count - (int64_t)x->old_count;
@@ -192,29 +203,15 @@ int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r,
   }
   for (size_t i = 0; i < new_r->nshown; i++) {
     mlr_stack_t *s = new_r->shown[i];
-    char *k = mlr_stack_key(new_r->dump, s);
-    dkey_t *e;
-    HASH_FIND_STR(map, k, e);
-    if (!e) {
-      e = mlr_xcalloc(1, sizeof *e);
-      e->key = k;
-      e->delta = &df->deltas[df->ndeltas++];
-      HASH_ADD_KEYPTR(hh, map, e->key, strlen(e->key), e);
-    } else {
-      free(k);
-    }
+    dkey_t *e = dkey_get(&map, mlr_stack_key(new_r->dump, s));
+    if (!e->delta) e->delta = &df->deltas[df->ndeltas++];
     if (!e->delta->new_stack) e->delta->new_stack = s;
     e->delta->new_blocks += s->blocks;
     e->delta->new_bytes += s->bytes;
     e->delta->dblocks += (int64_t)s->blocks;
     e->delta->dbytes += (int64_t)s->bytes;
   }
-  dkey_t *e, *tmp;
-  HASH_ITER(hh, map, e, tmp) {
-    HASH_DEL(map, e);
-    free(e->key);
-    free(e);
-  }
+  dkey_free(&map);
   for (size_t i = 0; i < df->ndeltas; i++) {
     df->dblocks += df->deltas[i].dblocks;
     df->dbytes += df->deltas[i].dbytes;

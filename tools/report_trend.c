@@ -630,9 +630,20 @@ static void json_num(FILE *out, double v) {
   fprintf(out, "%.6g", v);
 }
 
-/* A series' points ([dump, blocks or records, bytes]) and frames, closing
- * its object. */
-static void json_series(FILE *out, const mlr_trend_stack_t *s) {
+/* A series' fit, its last amount, points ([dump, blocks or records,
+ * bytes]) and frames, closing its object; what counts what: "blocks" (heap
+ * stacks) or "count" (records). */
+static void json_fit(FILE *out, const mlr_trend_stack_t *s, const char *what) {
+  const mlr_trend_point_t *last = &s->points[s->npoints - 1];
+  fputs(", \"slope_bytes_per_minute\": ", out);
+  json_num(out, s->slope_bytes);
+  fprintf(out, ", \"slope_%s_per_minute\": ", what);
+  json_num(out, s->slope_blocks);
+  fputs(", \"r2\": ", out);
+  json_num(out, s->r2);
+  fprintf(out, ", \"first_seen\": %u, \"last_seen\": %u, \"%s\": %llu, \"bytes\": %llu,",
+          s->points[0].dump, last->dump, what, (unsigned long long)last->blocks,
+          (unsigned long long)last->bytes);
   fputs("\n     \"series\": [", out);
   for (size_t j = 0; j < s->npoints; j++)
     fprintf(out, "%s[%u, %llu, %llu]", j ? ", " : "", s->points[j].dump,
@@ -648,23 +659,13 @@ static void res_json(FILE *out, const mlr_trend_t *t, mlr_res_t k) {
   size_t n = res_shown(t, k);
   for (size_t i = 0; i < n; i++) {
     const mlr_trend_stack_t *s = &t->res[k][i];
-    const mlr_trend_point_t *last = &s->points[s->npoints - 1];
     fprintf(out, "%s\n    {\"rank\": %zu, \"kind\": ", i ? "," : "", i + 1);
     mlr_json_str(out, s->group->kind);
     if (s->group->seen)
       fprintf(out, ", \"stack\": %u", s->stack->id);
     else
       fputs(", \"stack\": null", out);
-    fputs(", \"slope_count_per_minute\": ", out);
-    json_num(out, s->slope_blocks);
-    fputs(", \"slope_bytes_per_minute\": ", out);
-    json_num(out, s->slope_bytes);
-    fputs(", \"r2\": ", out);
-    json_num(out, s->r2);
-    fprintf(out, ", \"first_seen\": %u, \"last_seen\": %u, \"count\": %llu, \"bytes\": %llu,",
-            s->points[0].dump, last->dump, (unsigned long long)last->blocks,
-            (unsigned long long)last->bytes);
-    json_series(out, s);
+    json_fit(out, s, "count");
   }
   fputs(n ? "\n  ]" : "]", out);
 }
@@ -708,17 +709,8 @@ int mlr_format_trend_json(FILE *out, const mlr_trend_t *t, const mlr_format_opts
   size_t n = shown_count(t);
   for (size_t i = 0; i < n; i++) {
     const mlr_trend_stack_t *s = &t->stacks[i];
-    const mlr_trend_point_t *last = &s->points[s->npoints - 1];
-    fprintf(out, "%s\n    {\"rank\": %zu, \"slope_bytes_per_minute\": ", i ? "," : "", i + 1);
-    json_num(out, s->slope_bytes);
-    fputs(", \"slope_blocks_per_minute\": ", out);
-    json_num(out, s->slope_blocks);
-    fputs(", \"r2\": ", out);
-    json_num(out, s->r2);
-    fprintf(out, ", \"first_seen\": %u, \"last_seen\": %u, \"blocks\": %llu, \"bytes\": %llu,",
-            s->points[0].dump, last->dump, (unsigned long long)last->blocks,
-            (unsigned long long)last->bytes);
-    json_series(out, s);
+    fprintf(out, "%s\n    {\"rank\": %zu", i ? "," : "", i + 1);
+    json_fit(out, s, "blocks");
   }
   fputs(n ? "\n  ]" : "]", out);
   if (t->has_res)

@@ -11,26 +11,13 @@ tap_plan 18
 cd "$DATA" || bail "no $DATA"
 o=$T_TMP
 
-# check NAME ARGS...: memledger ARGS > $o/NAME, exit 0, same as NAME.expected
-check() {
-  local name=$1
-  shift
-  "$ML" "$@" >"$o/$name" 2>"$o/$name.err"
-  local rc=$?
-  if [ $rc -ne 0 ]; then
-    tap_fail "$name: memledger $* exits 0" "exit status $rc" "$(cat "$o/$name.err")"
-    return
-  fi
-  same_output "$name: memledger $*" "$DATA/$name.expected" "$o/$name"
-}
-
-check res_basic.json report --format json res_basic.dump
-check res_basic.text report res_basic.dump
-check res_diff.text diff res_old.dump res_basic.dump
-check res_diff.json diff --format json res_old.dump res_basic.dump
-check res_basic.top.text report --top 1 res_basic.dump
-check res_trend.text trend res_old.dump res_basic.dump res_later.dump
-check res_trend.json trend --format json res_old.dump res_basic.dump res_later.dump
+check_expected res_basic.json report --format json res_basic.dump
+check_expected res_basic.text report res_basic.dump
+check_expected res_diff.text diff res_old.dump res_basic.dump
+check_expected res_diff.json diff --format json res_old.dump res_basic.dump
+check_expected res_basic.top.text report --top 1 res_basic.dump
+check_expected res_trend.text trend res_old.dump res_basic.dump res_later.dump
+check_expected res_trend.json trend --format json res_old.dump res_basic.dump res_later.dump
 
 if command -v python3 >/dev/null; then
   for j in res_basic.json res_diff.json res_trend.json; do

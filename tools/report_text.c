@@ -169,6 +169,10 @@ static void res_summary(FILE *out, const mlr_report_t *r, mlr_res_t k) {
     if (j == nk && nk < NK) kinds[nk++] = g->kind;
     counts[j] += g->count;
   }
+  if (!r->nres[k]) { // an empty section, or nothing passed the filters
+    fprintf(out, "  %snone\n", res_label[k]);
+    return;
+  }
   fprintf(out, "  %s%llu%s", res_label[k], (unsigned long long)r->res_count[k],
           k == MLR_RES_FDS ? " open" : "");
   for (size_t j = 0; j <= nk; j++) {

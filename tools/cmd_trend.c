@@ -58,6 +58,6 @@ int mlc_cmd_trend(int argc, char **argv) {
     mlr_trend_free(&t);
   }
   mlr_supp_free(supp);
-  free(r.supp_files);
+  mlc_ropts_free(&r);
   return rc;
 }

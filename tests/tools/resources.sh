@@ -7,7 +7,7 @@
 # lines of these sections are in bad_input.sh (tests/data/bad_res_*.dump).
 . "$(dirname "$0")/lib_tools.sh" || { echo "Bail out! cannot read lib_tools.sh"; exit 1; }
 
-tap_plan 18
+tap_plan 21
 cd "$DATA" || bail "no $DATA"
 o=$T_TMP
 
@@ -77,3 +77,19 @@ fi
 "$ML" report --function nothing_matches res_basic.dump >"$o/filter.txt" 2>&1
 tap_eq "--function filters creation stacks too" "1 0" \
   "$(grep -c '^  fds:        none$' "$o/filter.txt") $(grep -c '^Open descriptors' "$o/filter.txt")"
+
+# [newer] of a process's first dump (newer_since 0) counts from the start;
+# a stack id listed once per kind carries the id's count on each line.
+"$ML" report res_old.dump >"$o/old.txt" 2>&1
+tap_eq "newer_since 0: counted since the start" "1 1" \
+  "$(grep -c '^  newer:      2 blocks, 8192 bytes allocated since the start$' "$o/old.txt") $(grep -c '^1 block, 4096 bytes (4096 bytes each), definitely lost, stack 1, 1 newer than the start:$' "$o/old.txt")"
+"$ML" report --kinds all res_basic.dump >"$o/all.txt" 2>&1
+tap_eq "a stack with two kinds: the id's newer count on both lines" 2 \
+  "$(grep -c 'stack 1, 2 of all its kinds newer than the previous dump:$' "$o/all.txt")"
+
+# Empty sections (a program with nothing to list): one line each, "none".
+awk '/^\[fds\]$/ { print; print "[threads]"; print "[mappings]"; skip = 1; next }
+     /^\[end\]$/ { skip = 0 } !skip' res_basic.dump >"$o/empty.dump"
+"$ML" report "$o/empty.dump" >"$o/empty.txt" 2>&1
+tap_eq "empty sections: a summary line saying none, no section" "3 0" \
+  "$(grep -c -e '^  fds:        none$' -e '^  threads:    none$' -e '^  mappings:   none$' "$o/empty.txt") $(grep -c -e '^Open descriptors' -e '^Threads' -e '^Mappings' "$o/empty.txt")"

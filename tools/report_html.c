@@ -129,6 +129,22 @@ static void write_summary(FILE *out, const mlr_report_t *r) {
           grouped(a, sizeof a, r->suppressed_bytes), human(b, sizeof b, r->suppressed_bytes),
           grouped(c, sizeof c, r->suppressed_blocks), r->suppressed_blocks == 1 ? "" : "s",
           r->nsuppressed, r->nsuppressed == 1 ? "" : "s");
+  if (d->has_res) { /* descriptors, threads, mappings (after filters) */
+    static const char *const what[MLR_RES_COUNT] = {"open descriptors", "threads", "mappings"};
+    for (int k = 0; k < MLR_RES_COUNT; k++) {
+      fprintf(out, "<div class=\"card\"><div class=\"k\">%s</div><div class=\"v\">%s</div>"
+                   "<div class=\"s\">in %zu stack%s",
+              what[k], grouped(a, sizeof a, r->res_count[k]), r->nres[k], r->nres[k] == 1 ? "" : "s");
+      if (k != MLR_RES_FDS) fprintf(out, ", %s", human(b, sizeof b, r->res_bytes[k]));
+      fputs("</div></div>\n", out);
+    }
+  }
+  if (d->has_newer)
+    fprintf(out, "<div class=\"card\"><div class=\"k\">newer</div><div class=\"v\" title=\"%s bytes\">%s</div>"
+                 "<div class=\"s\">%s block%s since %s</div></div>\n",
+            grouped(a, sizeof a, d->newer_bytes), human(b, sizeof b, d->newer_bytes),
+            grouped(c, sizeof c, d->newer_blocks), d->newer_blocks == 1 ? "" : "s",
+            d->newer_since ? "the previous dump" : "the start");
   fputs("</div>\n<dl class=\"facts\">\n", out);
   static const char *const keys[] = {"exe", "cmdline", "pid", "ppid", "time", "trigger", "sequence",
                                      "threshold", "unwind", "max_frames"};
@@ -250,9 +266,9 @@ static void write_table(FILE *out, const mlr_report_t *r, const mlr_format_opts_
   char a[64], b[64], c[64], label[512];
   fprintf(out, "<section id=\"stacks\">\n<h2>Stacks <span class=\"count\">%zu of %zu, by %s</span></h2>\n",
           n, r->nshown, r->sort == MLR_SORT_COUNT ? "blocks" : "bytes");
-  fputs("<table class=\"stacks\">\n<thead><tr><th>#</th><th>bytes</th><th>%</th><th>blocks</th>"
-        "<th>sizes</th><th>oldest</th><th>stack</th><th>allocated at</th></tr></thead>\n<tbody>\n",
-        out);
+  fprintf(out, "<table class=\"stacks\">\n<thead><tr><th>#</th><th>bytes</th><th>%%</th><th>blocks</th>"
+        "<th>sizes</th><th>oldest</th>%s<th>stack</th><th>allocated at</th></tr></thead>\n<tbody>\n",
+        d->has_newer ? "<th title=\"blocks of the stack id allocated since the previous dump\">newer</th>" : "");
   for (size_t k = 0; k < n; k++) {
     const mlr_stack_t *s = r->shown[k];
     double pct = r->shown_bytes ? 100.0 * (double)s->bytes / (double)r->shown_bytes : 0;
@@ -262,7 +278,9 @@ static void write_table(FILE *out, const mlr_report_t *r, const mlr_format_opts_
             human(label, sizeof label, s->bytes), pct, grouped(c, sizeof c, s->blocks));
     if (s->min_size == s->max_size) fprintf(out, "<td class=\"n\">%" PRIu64 "</td>", s->min_size);
     else fprintf(out, "<td class=\"n\">%" PRIu64 "&ndash;%" PRIu64 "</td>", s->min_size, s->max_size);
-    fprintf(out, "<td class=\"n\">%" PRIu64 "</td><td class=\"n\">%" PRIu32 "</td><td>", s->oldest_seq, s->id);
+    fprintf(out, "<td class=\"n\">%" PRIu64 "</td>", s->oldest_seq);
+    if (d->has_newer) fprintf(out, "<td class=\"n\">%" PRIu64 "</td>", s->newer_blocks);
+    fprintf(out, "<td class=\"n\">%" PRIu32 "</td><td>", s->id);
 
     write_stack_cell(out, d, s);
     fputs("</td></tr>\n", out);

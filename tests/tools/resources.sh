@@ -7,7 +7,7 @@
 # lines of these sections are in bad_input.sh (tests/data/bad_res_*.dump).
 . "$(dirname "$0")/lib_tools.sh" || { echo "Bail out! cannot read lib_tools.sh"; exit 1; }
 
-tap_plan 21
+tap_plan 22
 cd "$DATA" || bail "no $DATA"
 o=$T_TMP
 
@@ -36,6 +36,8 @@ tap_eq "a dump without [fds], [threads], [mappings], [newer]: none of their line
 "$ML" report --format html res_basic.dump >"$o/page.html" 2>&1
 tap_eq "html: a section per resource with a row per (stack, kind)" "1 1 1 10" \
   "$(grep -c '<section id="fds">' "$o/page.html") $(grep -c '<section id="threads">' "$o/page.html") $(grep -c '<section id="mappings">' "$o/page.html") $(grep -o '<tr><td class="n">[0-9]*</td><td class="n">[0-9,]*</td>' "$o/page.html" | wc -l)"
+tap_eq "html: cards for descriptors, threads, mappings and newer blocks; a newer column" "4 1" \
+  "$(grep -c '<div class="card"><div class="k">\(open descriptors\|threads\|mappings\|newer\)</div>' "$o/page.html") $(grep -c '<th title="[^"]*">newer</th>' "$o/page.html")"
 "$ML" report --format html --html-rows 1 res_basic.dump >"$o/page1.html" 2>&1
 tap_eq "html: --html-rows 1 keeps one row per table and says how many are left out" "3 4" \
   "$(grep -o '<tr><td class="n">[0-9]*</td><td class="n">[0-9,]*</td>' "$o/page1.html" | wc -l) $(grep -c 'left out of this table' "$o/page1.html")"

@@ -3,7 +3,8 @@
  * report_diff.c - the diff of two reports (memledger diff OLD NEW): stacks
  * are matched by their symbolized frames (mlr_stack_key: function, file,
  * line; module + offset when unknown), not by id, since ids and addresses differ between
- * dumps and runs.  Output is in report_text.c and report_json.c.
+ * dumps and runs; descriptor, thread and mapping groups likewise, per
+ * section and kind.  Output is in report_text.c and report_json.c.
  * Runs outside the target process.
  */
 #include "report_priv.h"

@@ -2,7 +2,9 @@
 /*
  * report_text.c - the default, human-readable report (memledger report
  * --format text): a summary (unfreed, suppressed per rule, remaining) then
- * each remaining stack, largest first, with symbolized frames.  Also the
+ * each remaining stack, largest first, with symbolized frames, and the
+ * descriptors, threads and mappings of a dump that lists them, per creation
+ * stack and kind.  Also the
  * small output helpers that the other formats of this author share.
  * Output depends only on the dump and the files it names: golden tests
  * compare it byte for byte.

@@ -7,6 +7,8 @@
  * symbolized frames (mlr_stack_key, as the diff does), and each stack's
  * amount (0 in a dump it is absent from) is fitted against the dumps'
  * times by least squares: slope in bytes (or blocks) per minute and R².
+ * Descriptor, thread and mapping groups (per creation stack and kind) are
+ * series of the same kind, built and fitted by the same code.
  * A dump is kept in memory only while a stack's frames point into it, and
  * a stack symbolized in one dump is not symbolized again in the next
  * (the symbol cache below: a series of 60 small dumps of one process took

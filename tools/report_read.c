@@ -560,8 +560,8 @@ static int parse_res(parser_t *p, mlr_res_t res, const char *s, const char *end)
     if (!two_words && !(dl == 1 && *detail == '-'))
       return perr(p, "bad fds line: expected \"<call> <target>\" after the descriptor");
     break;
-  case MLR_RES_THREADS:
-    if (KW("ended") ? id != 0 : (id == 0 || id > INT32_MAX))
+  case MLR_RES_THREADS: // tid 0: ended, or created and not started yet
+    if (KW("ended") ? id != 0 : id > INT32_MAX)
       return perr(p, "bad threads line: thread id %llu for kind %.*s", (unsigned long long)id,
                   (int)kl, kw);
     break;

@@ -7,7 +7,7 @@
 # lines of these sections are in bad_input.sh (tests/data/bad_res_*.dump).
 . "$(dirname "$0")/lib_tools.sh" || { echo "Bail out! cannot read lib_tools.sh"; exit 1; }
 
-tap_plan 22
+tap_plan 23
 cd "$DATA" || bail "no $DATA"
 o=$T_TMP
 
@@ -95,3 +95,8 @@ awk '/^\[fds\]$/ { print; print "[threads]"; print "[mappings]"; skip = 1; next 
 "$ML" report "$o/empty.dump" >"$o/empty.txt" 2>&1
 tap_eq "empty sections: a summary line saying none, no section" "3 0" \
   "$(grep -c -e '^  fds:        none$' -e '^  threads:    none$' -e '^  mappings:   none$' "$o/empty.txt") $(grep -c -e '^Open descriptors' -e '^Threads' -e '^Mappings' "$o/empty.txt")"
+
+# A thread created and not started yet has tid 0 (running or detached).
+sed 's/^5 running 8388608 6002 worker-2$/5 running 8388608 0 worker-2/' res_basic.dump >"$o/tid0.dump"
+"$ML" report "$o/tid0.dump" >"$o/tid0.txt" 2>&1
+tap_eq "a running thread with tid 0 (not started yet) is read" "0 1" "$? $(grep -c '^    tid 6001, 0$' "$o/tid0.txt")"

@@ -13,9 +13,10 @@
 static const char usage_report[] =
     "Usage: memledger report [OPTIONS] FILE\n"
     "Report the unfreed blocks of a dump by stack, largest first, with symbolized\n"
-    "frames.  Built-in suppressions count the one-time allocations of ld.so, libc\n"
-    "and libstdc++ as suppressed.  FILE may be - (standard input) and may be\n"
-    "gzip-compressed.  Steps that take over 2 s say so on stderr.\n"
+    "frames, then the open descriptors, threads and mappings the dump lists, by\n"
+    "creation stack.  Built-in suppressions count the one-time allocations of\n"
+    "ld.so, libc and libstdc++ as suppressed.  FILE may be - (standard input) and\n"
+    "may be gzip-compressed.  Steps that take over 2 s say so on stderr.\n"
     "\n" REPORT_OPTS_HELP "  -q, --quiet             no progress messages on stderr\n"
     "  -h, --help              this help\n";
 

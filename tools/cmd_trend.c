@@ -15,8 +15,10 @@ static const char usage_trend[] =
     "MEMLEDGER_DUMP_AT, or dumps by signal): the least-squares slope of each\n"
     "stack's bytes (or blocks, --sort count) per minute and its R2 fit, first and\n"
     "last seen.  A directory stands for every memledger.*.dump in it; dumps are\n"
-    "ordered by their header's time.  Formats: text (default), json, and html (a\n"
-    "page charting the remaining bytes and the steepest stacks over time).\n"
+    "ordered by their header's time.  Descriptors, threads and mappings the dumps\n"
+    "list are ranked the same way, per creation stack.  Formats: text (default),\n"
+    "json, and html (a page charting the remaining bytes, memory, descriptors and\n"
+    "threads, and the steepest stacks over time).\n"
     "\n" REPORT_OPTS_HELP "  -q, --quiet             no progress messages on stderr\n"
     "  -h, --help              this help\n";
 
@@ -58,6 +60,6 @@ int mlc_cmd_trend(int argc, char **argv) {
     mlr_trend_free(&t);
   }
   mlr_supp_free(supp);
-  free(r.supp_files);
+  mlc_ropts_free(&r);
   return rc;
 }

@@ -46,7 +46,8 @@ TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
 	tests/tools/completion.sh \
 	tests/tools/clean_programs.sh tests/tools/symbolize.sh \
 	tests/tools/symbolize_clang.sh tests/tools/symbolize_changed.sh \
-	tests/tools/hostile.sh tests/tools/big.sh tests/tools/stream.sh tests/tools/lsan_supp.sh
+	tests/tools/hostile.sh tests/tools/big.sh tests/tools/stream.sh tests/tools/lsan_supp.sh \
+	tests/tools/resources.sh
 TESTS += $(TOOLS_TESTS)
 check_PROGRAMS += tests/tools/prog_wait tests/tools/prog_grow \
 	tests/tools/prog_clean_c tests/tools/prog_clean_cxx tests/tools/prog_wrappers

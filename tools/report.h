@@ -87,7 +87,34 @@ typedef struct mlr_stack_s {
    * addresses, ascending; pool memory of the dump.  0/NULL otherwise. */
   size_t naddrs;
   uint64_t *addrs;
+  /* From [newer] (mlr_dump_t.has_newer): of the blocks of this stack id (all
+   * its kinds: every (stack, kind) of one id carries the same numbers), how
+   * many, and their requested bytes, were allocated after the previous dump
+   * of the process (its first dump: since start).  Summed by merging. */
+  uint64_t newer_blocks, newer_bytes;
+  bool newer_shared;        // the id has several kinds: the numbers are the id's
 } mlr_stack_t;
+
+/* ---- resources besides the heap ([fds], [threads], [mappings]) -------------- */
+typedef enum mlr_res_e { MLR_RES_FDS, MLR_RES_THREADS, MLR_RES_MAPPINGS, MLR_RES_COUNT } mlr_res_t;
+/* The section's name ("fds", "threads", "mappings"). */
+const char *mlr_res_name(mlr_res_t r);
+#define MLR_RES_KEEP 16 // ids and distinct details kept per group, for display
+
+/* The records of one section that share a creation stack and a kind. */
+typedef struct mlr_resgroup_s {
+  mlr_res_t res;
+  const char *kind;         // the dump's word ("socket", "ended", "anon-private")
+  bool seen;                // false: created where memledger did not see it ("-")
+  mlr_stack_t stack;        // its creation stack (id, raw, frames; epoch); blocks =
+                            // count and bytes = bytes so that stack helpers work;
+                            // nraw = 0 and id 0 when !seen
+  uint64_t count, bytes;    // records, and the sum of their bytes
+  size_t nids;              // the first MLR_RES_KEEP ids, in file order
+  uint64_t ids[MLR_RES_KEEP];
+  size_t ndetails;          // the first MLR_RES_KEEP distinct details ("-" left out)
+  const char *details[MLR_RES_KEEP];
+} mlr_resgroup_t;
 
 typedef struct mlr_dump_s {
   char *path;               // file it was read from
@@ -102,6 +129,14 @@ typedef struct mlr_dump_s {
   size_t nstacks;           // stacks that have unfreed blocks
   mlr_stack_t *stacks;      // in file order; (id, kind) unique
   void *pool;               // owned strings (private)
+  /* [newer] (optional) and the header's newer_since: */
+  bool has_newer;
+  uint64_t newer_since;     // unix_time_ns of the previous dump, 0: the start
+  uint64_t newer_blocks, newer_bytes; // the sums of [newer]
+  /* [fds], [threads], [mappings] (absent in older dumps): */
+  bool has_res;             // the dump has the three sections
+  size_t nres;
+  mlr_resgroup_t *res;      // per (section, stack, kind), in order of first line
 } mlr_dump_t;
 
 /* Read and validate a dump.  path "-" is standard input; gzip-compressed
@@ -185,6 +220,12 @@ typedef struct mlr_report_s {
   uint64_t kind_blocks[MLR_KIND_COUNT], kind_bytes[MLR_KIND_COUNT];
   size_t nhidden;           // stacks left out by --kinds
   uint64_t hidden_blocks, hidden_bytes;
+  /* Descriptors, threads and mappings (a dump with [fds], [threads],
+   * [mappings]): the groups that pass --module/--function, sorted by count
+   * (fds, threads) or bytes (mappings), largest first; and their totals. */
+  size_t nres[MLR_RES_COUNT];
+  mlr_resgroup_t **res[MLR_RES_COUNT];
+  uint64_t res_count[MLR_RES_COUNT], res_bytes[MLR_RES_COUNT];
 } mlr_report_t;
 
 /* ---- a diff between two dumps ---------------------------------------------- */
@@ -199,6 +240,18 @@ typedef struct mlr_delta_s {
   uint64_t old_blocks, old_bytes, new_blocks, new_bytes;
 } mlr_delta_t;
 
+/* The change of one (section, creation stack, kind) of descriptors, threads
+ * or mappings between two dumps; stacks matched as heap stacks are, "not
+ * seen" ones with each other. */
+typedef struct mlr_rdelta_s {
+  mlr_res_t res;
+  const char *kind;
+  mlr_resgroup_t *old_g;    // NULL: new
+  mlr_resgroup_t *new_g;    // NULL: gone
+  uint64_t old_count, old_bytes, new_count, new_bytes;
+  int64_t dcount, dbytes;   // new - old
+} mlr_rdelta_t;
+
 typedef struct mlr_diff_s {
   mlr_dump_t *old_dump, *new_dump;
   size_t ndeltas;
@@ -210,6 +263,13 @@ typedef struct mlr_diff_s {
   double interval;          // seconds; negative when NEW is the older dump
   bool have_rate;           // the interval is known and positive:
   double bytes_per_min, blocks_per_min; // growth over it, per minute
+  /* Descriptors, threads, mappings (either dump has the sections): */
+  bool has_res;
+  size_t nrdeltas;
+  mlr_rdelta_t *rdeltas;    // by section, then growth (count; mappings: bytes);
+                            // unchanged ones last in their section
+  uint64_t res_old_count[MLR_RES_COUNT], res_old_bytes[MLR_RES_COUNT];
+  uint64_t res_new_count[MLR_RES_COUNT], res_new_bytes[MLR_RES_COUNT];
 } mlr_diff_t;
 
 /* The time of a dump in seconds since the Unix epoch, from its header's
@@ -331,6 +391,12 @@ typedef struct mlr_trend_dump_s {
   char *trigger;          // the header's trigger, or NULL
   uint64_t blocks, bytes; // its "unfreed:" line
   uint64_t shown_blocks, shown_bytes; // after filters and suppressions
+  /* From its [resources] (absent: have_* false) and resource sections: */
+  bool have_rss, have_fds, have_threads;
+  uint64_t rss_bytes;     // VmRSS
+  uint64_t fds, threads;  // "fds: total N", "threads: N"
+  uint64_t res_count[MLR_RES_COUNT], res_bytes[MLR_RES_COUNT]; // [fds], [threads],
+                          // [mappings] after filters (0 when the dump has none)
 } mlr_trend_dump_t;
 
 typedef struct mlr_trend_point_s {
@@ -347,6 +413,10 @@ typedef struct mlr_trend_stack_s {
   double slope_blocks;    // blocks per minute
   double r2;              // coefficient of determination of the sorted-by fit
                           // (0 when the amount never changes)
+  /* A series of descriptors, threads or mappings (mlr_trend_t.res): its
+   * group in its latest dump (stack is &group->stack; blocks are records);
+   * NULL for a heap stack. */
+  const mlr_resgroup_t *group;
 } mlr_trend_stack_t;
 
 typedef struct mlr_trend_s {
@@ -357,6 +427,13 @@ typedef struct mlr_trend_s {
   double slope_bytes, r2;    // the shown (remaining) bytes of every dump
   mlr_sort_t sort;           // bytes: rank by bytes/min; count: by blocks/min
   size_t top;                // 0 = all
+  /* Descriptors, threads, mappings per (creation stack, kind), fitted as
+   * the heap's stacks are: fds and threads ranked by records per minute,
+   * mappings by bytes per minute (r2 of that fit).  has_res: some dump has
+   * the sections. */
+  bool has_res;
+  size_t nres[MLR_RES_COUNT];
+  mlr_trend_stack_t *res[MLR_RES_COUNT];
   mlr_dump_t **loaded;       // per dump: kept while a stack refers to it
   struct mlr_symcache_s *symcache; // frames already symbolized (private)
 } mlr_trend_t;

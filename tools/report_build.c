@@ -414,6 +414,24 @@ static int cmp_stack(const void *a, const void *b) {
   return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Resource groups: by count then bytes (descriptors, threads) or by bytes
+ * then count (mappings), then stack id ("-" last) and kind. */
+static int cmp_res(const mlr_resgroup_t *x, const mlr_resgroup_t *y, bool bytes) {
+  uint64_t k1x = bytes ? x->bytes : x->count, k1y = bytes ? y->bytes : y->count;
+  uint64_t k2x = bytes ? x->count : x->bytes, k2y = bytes ? y->count : y->bytes;
+  if (k1x != k1y) return k1x > k1y ? -1 : 1;
+  if (k2x != k2y) return k2x > k2y ? -1 : 1;
+  if (x->seen != y->seen) return x->seen ? -1 : 1;
+  if (x->stack.id != y->stack.id) return x->stack.id < y->stack.id ? -1 : 1;
+  return strcmp(x->kind, y->kind);
+}
+static int cmp_res_count(const void *a, const void *b) {
+  return cmp_res(*(mlr_resgroup_t *const *)a, *(mlr_resgroup_t *const *)b, false);
+}
+static int cmp_res_bytes(const void *a, const void *b) {
+  return cmp_res(*(mlr_resgroup_t *const *)a, *(mlr_resgroup_t *const *)b, true);
+}
+
 static bool any_frame_re(const regex_t *re, const mlr_dump_t *d, const mlr_stack_t *s,
                          bool module) {
   for (size_t i = 0; i < s->nframes; i++) {
@@ -499,6 +517,19 @@ int mlr_report_build(mlr_report_t *r, mlr_dump_t *d, const mlr_report_opts_t *o,
       r->shown_bytes += s->bytes;
     }
   }
+  for (int k = 0; k < MLR_RES_COUNT; k++)
+    r->res[k] = mlr_xcalloc(d->nres, sizeof *r->res[k]);
+  for (size_t i = 0; i < d->nres; i++) {
+    mlr_resgroup_t *g = &d->res[i];
+    if (have_m && !any_frame_re(&mre, d, &g->stack, true)) continue;
+    if (have_f && !any_frame_re(&fre, d, &g->stack, false)) continue;
+    r->res[g->res][r->nres[g->res]++] = g;
+    r->res_count[g->res] += g->count;
+    r->res_bytes[g->res] += g->bytes;
+  }
+  for (int k = 0; k < MLR_RES_COUNT; k++)
+    qsort(r->res[k], r->nres[k], sizeof *r->res[k],
+          k == MLR_RES_MAPPINGS ? cmp_res_bytes : cmp_res_count);
   if (have_m) regfree(&mre);
   if (have_f) regfree(&fre);
   g_sort = r->sort;
@@ -509,6 +540,8 @@ int mlr_report_build(mlr_report_t *r, mlr_dump_t *d, const mlr_report_opts_t *o,
 
 void mlr_report_free(mlr_report_t *r) {
   free(r->shown);
+  for (int k = 0; k < MLR_RES_COUNT; k++)
+    free(r->res[k]);
   free(r->suppressed);
   memset(r, 0, sizeof *r);
 }

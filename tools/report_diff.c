@@ -3,7 +3,8 @@
  * report_diff.c - the diff of two reports (memledger diff OLD NEW): stacks
  * are matched by their symbolized frames (mlr_stack_key: function, file,
  * line; module + offset when unknown), not by id, since ids and addresses differ between
- * dumps and runs.  Output is in report_text.c and report_json.c.
+ * dumps and runs; descriptor, thread and mapping groups likewise, per
+ * section and kind.  Output is in report_text.c and report_json.c.
  * Runs outside the target process.
  */
 #include "report_priv.h"
@@ -18,9 +19,34 @@
 
 typedef struct dkey_s {
   char *key;
-  mlr_delta_t *delta;
+  mlr_delta_t *delta;   // heap stacks
+  mlr_rdelta_t *rdelta; // descriptors, threads, mappings
   UT_hash_handle hh;
 } dkey_t;
+
+/* The entry of key (taken: freed when the entry exists), added empty when
+ * new. */
+static dkey_t *dkey_get(dkey_t **map, char *key) {
+  dkey_t *e;
+  HASH_FIND_STR(*map, key, e);
+  if (e) {
+    free(key);
+    return e;
+  }
+  e = mlr_xcalloc(1, sizeof *e);
+  e->key = key;
+  HASH_ADD_KEYPTR(hh, *map, e->key, strlen(e->key), e);
+  return e;
+}
+
+static void dkey_free(dkey_t **map) {
+  dkey_t *e, *tmp;
+  HASH_ITER(hh, *map, e, tmp) {
+    HASH_DEL(*map, e);
+    free(e->key);
+    free(e);
+  }
+}
 
 static mlr_sort_t d_sort;
 static int64_t dkey1(const mlr_delta_t *x) {
@@ -65,6 +91,87 @@ bool mlr_dump_time(const mlr_dump_t *d, double *secs) {
   return true;
 }
 
+/* ---- descriptors, threads, mappings ------------------------------------------------ */
+
+static int cmp_rdelta(const void *a, const void *b) {
+  const mlr_rdelta_t *x = a, *y = b;
+  if (x->res != y->res) return x->res < y->res ? -1 : 1;
+  bool zx = !x->dcount && !x->dbytes, zy = !y->dcount && !y->dbytes;
+  if (zx != zy) return zx ? 1 : -1;
+  bool by = x->res == MLR_RES_MAPPINGS;
+  int64_t k1x = by ? x->dbytes : x->dcount, k1y = by ? y->dbytes : y->dcount;
+  int64_t k2x = by ? x->dcount : x->dbytes, k2y = by ? y->dcount : y->dbytes;
+  if (k1x != k1y) return k1x > k1y ? -1 : 1;
+  if (k2x != k2y) return k2x > k2y ? -1 : 1;
+  int c = strcmp(x->kind, y->kind);
+  if (c) return c;
+  const mlr_resgroup_t *gx = x->new_g ? x->new_g : x->old_g;
+  const mlr_resgroup_t *gy = y->new_g ? y->new_g : y->old_g;
+  return gx->stack.id < gy->stack.id ? -1 : gx->stack.id > gy->stack.id;
+}
+
+/* The identity of a group across dumps: section, kind and creation stack. */
+static char *rkey(const mlr_dump_t *d, const mlr_resgroup_t *g) {
+  char *frames = g->seen ? mlr_stack_key(d, &g->stack) : mlr_xstrdup("#unseen"), *k;
+  if (asprintf(&k, "%d\x1d%s\x1d%s", (int)g->res, g->kind, frames) < 0) mlr_oom();
+  free(frames);
+  return k;
+}
+
+static void diff_res(mlr_diff_t *df, const mlr_report_t *old_r, const mlr_report_t *new_r) {
+  df->has_res = old_r->dump->has_res || new_r->dump->has_res;
+  size_t total = 1;
+  for (int k = 0; k < MLR_RES_COUNT; k++)
+    total += old_r->nres[k] + new_r->nres[k];
+  df->rdeltas = mlr_xcalloc(total, sizeof *df->rdeltas);
+  dkey_t *map = NULL;
+  for (int side = 0; side < 2; side++) {
+    const mlr_report_t *r = side ? new_r : old_r;
+    for (int k = 0; k < MLR_RES_COUNT; k++) {
+      for (size_t i = 0; i < r->nres[k]; i++) {
+        mlr_resgroup_t *g = r->res[k][i];
+        dkey_t *e = dkey_get(&map, rkey(r->dump, g));
+        if (!e->rdelta) {
+          e->rdelta = &df->rdeltas[df->nrdeltas++];
+          e->rdelta->res = g->res;
+          e->rdelta->kind = g->kind;
+        }
+        mlr_rdelta_t *x = e->rdelta;
+        if (side) {
+          if (!x->new_g) x->new_g = g;
+          x->new_count += g->count;
+          x->new_bytes += g->bytes;
+          df->res_new_count[k] += g->count;
+          df->res_new_bytes[k] += g->bytes;
+        } else {
+          if (!x->old_g) x->old_g = g;
+          x->old_count += g->count;
+          x->old_bytes += g->bytes;
+          df->res_old_count[k] += g->count;
+          df->res_old_bytes[k] += g->bytes;
+        }
+      }
+    }
+  }
+  dkey_free(&map);
+  for (size_t i = 0; i < df->nrdeltas; i++) {
+    mlr_rdelta_t *x = &df->rdeltas[i];
+    x->dcount = (int64_t)x->new_count - (int64_t)x->old_count;
+    x->dbytes = (int64_t)x->new_bytes - (int64_t)x->old_bytes;
+  }
+  qsort(df->rdeltas, df->nrdeltas, sizeof *df->rdeltas, cmp_rdelta);
+}
+
+const char *mlr_rdelta_status(const mlr_rdelta_t *x) {
+  if (!x->old_g) return "new";
+  if (!x->new_g) return "gone";
+  bool by = x->res == MLR_RES_MAPPINGS;
+  int64_t k1 = by ? x->dbytes : x->dcount, k2 = by ? x->dcount : x->dbytes;
+  if (k1 > 0 || (k1 == 0 && k2 > 0)) return "grew";
+  if (k1 < 0 || k2 < 0) return "shrank";
+  return "unchanged";
+}
+
 int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r,
                    mlr_sort_t sort) {
   memset(df, 0, sizeof *df);
@@ -97,29 +204,15 @@ int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r,
   }
   for (size_t i = 0; i < new_r->nshown; i++) {
     mlr_stack_t *s = new_r->shown[i];
-    char *k = mlr_stack_key(new_r->dump, s);
-    dkey_t *e;
-    HASH_FIND_STR(map, k, e);
-    if (!e) {
-      e = mlr_xcalloc(1, sizeof *e);
-      e->key = k;
-      e->delta = &df->deltas[df->ndeltas++];
-      HASH_ADD_KEYPTR(hh, map, e->key, strlen(e->key), e);
-    } else {
-      free(k);
-    }
+    dkey_t *e = dkey_get(&map, mlr_stack_key(new_r->dump, s));
+    if (!e->delta) e->delta = &df->deltas[df->ndeltas++];
     if (!e->delta->new_stack) e->delta->new_stack = s;
     e->delta->new_blocks += s->blocks;
     e->delta->new_bytes += s->bytes;
     e->delta->dblocks += (int64_t)s->blocks;
     e->delta->dbytes += (int64_t)s->bytes;
   }
-  dkey_t *e, *tmp;
-  HASH_ITER(hh, map, e, tmp) {
-    HASH_DEL(map, e);
-    free(e->key);
-    free(e);
-  }
+  dkey_free(&map);
   for (size_t i = 0; i < df->ndeltas; i++) {
     df->dblocks += df->deltas[i].dblocks;
     df->dbytes += df->deltas[i].dbytes;
@@ -136,10 +229,12 @@ int mlr_diff_build(mlr_diff_t *df, mlr_report_t *old_r, mlr_report_t *new_r,
   }
   d_sort = sort;
   qsort(df->deltas, df->ndeltas, sizeof *df->deltas, cmp_delta);
+  diff_res(df, old_r, new_r);
   return 0;
 }
 
 void mlr_diff_free(mlr_diff_t *df) {
   free(df->deltas);
+  free(df->rdeltas);
   memset(df, 0, sizeof *df);
 }

@@ -129,6 +129,22 @@ static void write_summary(FILE *out, const mlr_report_t *r) {
           grouped(a, sizeof a, r->suppressed_bytes), human(b, sizeof b, r->suppressed_bytes),
           grouped(c, sizeof c, r->suppressed_blocks), r->suppressed_blocks == 1 ? "" : "s",
           r->nsuppressed, r->nsuppressed == 1 ? "" : "s");
+  if (d->has_res) { /* descriptors, threads, mappings (after filters) */
+    static const char *const what[MLR_RES_COUNT] = {"open descriptors", "threads", "mappings"};
+    for (int k = 0; k < MLR_RES_COUNT; k++) {
+      fprintf(out, "<div class=\"card\"><div class=\"k\">%s</div><div class=\"v\">%s</div>"
+                   "<div class=\"s\">in %zu stack%s",
+              what[k], grouped(a, sizeof a, r->res_count[k]), r->nres[k], r->nres[k] == 1 ? "" : "s");
+      if (k != MLR_RES_FDS) fprintf(out, ", %s", human(b, sizeof b, r->res_bytes[k]));
+      fputs("</div></div>\n", out);
+    }
+  }
+  if (d->has_newer)
+    fprintf(out, "<div class=\"card\"><div class=\"k\">newer</div><div class=\"v\" title=\"%s bytes\">%s</div>"
+                 "<div class=\"s\">%s block%s since %s</div></div>\n",
+            grouped(a, sizeof a, d->newer_bytes), human(b, sizeof b, d->newer_bytes),
+            grouped(c, sizeof c, d->newer_blocks), d->newer_blocks == 1 ? "" : "s",
+            d->newer_since ? "the previous dump" : "the start");
   fputs("</div>\n<dl class=\"facts\">\n", out);
   static const char *const keys[] = {"exe", "cmdline", "pid", "ppid", "time", "trigger", "sequence",
                                      "threshold", "unwind", "max_frames"};
@@ -213,6 +229,32 @@ void mlr_html_frame_li(FILE *out, const mlr_dump_t *d, const mlr_frame_t *f) {
   fputs("</li>\n", out);
 }
 
+/* A table cell's stack: the innermost frame as the summary line, the whole
+ * stack under it. */
+static void write_stack_cell(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s) {
+  char label[512];
+  size_t pos = 0;
+  frames_t fr;
+  if (s->nraw == 0) {
+    fputs(s->id == 0 ? "<span class=\"note\">no stack (stack table full)</span>"
+                     : "<span class=\"note\">no frames</span>",
+          out);
+    return;
+  }
+  frames_at(d, s, 0, &pos, &fr);
+  frame_label(label, sizeof label, d, &fr.f[0], fr.f[0].addr);
+  fputs("<details><summary><span class=\"fn\">", out);
+  mlr_xml_str(out, label);
+  fprintf(out, "</span> <span class=\"count\">%zu frames</span></summary><ol class=\"frames\">\n",
+          s->nframes ? s->nframes : s->nraw);
+  pos = 0;
+  for (size_t i = 0; i < s->nraw; i++) {
+    frames_at(d, s, i, &pos, &fr);
+    for (size_t j = 0; j < fr.n; j++) write_frame_li(out, d, &fr.f[j]);
+  }
+  fputs("</ol></details>", out);
+}
+
 static void write_table(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o) {
   const mlr_dump_t *d = r->dump;
   size_t n = r->top && r->top < r->nshown ? r->top : r->nshown;
@@ -224,9 +266,9 @@ static void write_table(FILE *out, const mlr_report_t *r, const mlr_format_opts_
   char a[64], b[64], c[64], label[512];
   fprintf(out, "<section id=\"stacks\">\n<h2>Stacks <span class=\"count\">%zu of %zu, by %s</span></h2>\n",
           n, r->nshown, r->sort == MLR_SORT_COUNT ? "blocks" : "bytes");
-  fputs("<table class=\"stacks\">\n<thead><tr><th>#</th><th>bytes</th><th>%</th><th>blocks</th>"
-        "<th>sizes</th><th>oldest</th><th>stack</th><th>allocated at</th></tr></thead>\n<tbody>\n",
-        out);
+  fprintf(out, "<table class=\"stacks\">\n<thead><tr><th>#</th><th>bytes</th><th>%%</th><th>blocks</th>"
+        "<th>sizes</th><th>oldest</th>%s<th>stack</th><th>allocated at</th></tr></thead>\n<tbody>\n",
+        d->has_newer ? "<th title=\"blocks of the stack id allocated since the previous dump\">newer</th>" : "");
   for (size_t k = 0; k < n; k++) {
     const mlr_stack_t *s = r->shown[k];
     double pct = r->shown_bytes ? 100.0 * (double)s->bytes / (double)r->shown_bytes : 0;
@@ -236,29 +278,11 @@ static void write_table(FILE *out, const mlr_report_t *r, const mlr_format_opts_
             human(label, sizeof label, s->bytes), pct, grouped(c, sizeof c, s->blocks));
     if (s->min_size == s->max_size) fprintf(out, "<td class=\"n\">%" PRIu64 "</td>", s->min_size);
     else fprintf(out, "<td class=\"n\">%" PRIu64 "&ndash;%" PRIu64 "</td>", s->min_size, s->max_size);
-    fprintf(out, "<td class=\"n\">%" PRIu64 "</td><td class=\"n\">%" PRIu32 "</td><td>", s->oldest_seq, s->id);
+    fprintf(out, "<td class=\"n\">%" PRIu64 "</td>", s->oldest_seq);
+    if (d->has_newer) fprintf(out, "<td class=\"n\">%" PRIu64 "</td>", s->newer_blocks);
+    fprintf(out, "<td class=\"n\">%" PRIu32 "</td><td>", s->id);
 
-    // Summary line: the innermost frame; the whole stack under it.
-    size_t pos = 0;
-    frames_t fr;
-    if (s->nraw == 0) {
-      fputs(s->id == 0 ? "<span class=\"note\">no stack (stack table full)</span>"
-                       : "<span class=\"note\">no frames</span>",
-            out);
-    } else {
-      frames_at(d, s, 0, &pos, &fr);
-      frame_label(label, sizeof label, d, &fr.f[0], fr.f[0].addr);
-      fputs("<details><summary><span class=\"fn\">", out);
-      mlr_xml_str(out, label);
-      fprintf(out, "</span> <span class=\"count\">%zu frames</span></summary><ol class=\"frames\">\n",
-              s->nframes ? s->nframes : s->nraw);
-      pos = 0;
-      for (size_t i = 0; i < s->nraw; i++) {
-        frames_at(d, s, i, &pos, &fr);
-        for (size_t j = 0; j < fr.n; j++) write_frame_li(out, d, &fr.f[j]);
-      }
-      fputs("</ol></details>", out);
-    }
+    write_stack_cell(out, d, s);
     fputs("</td></tr>\n", out);
   }
   fputs("</tbody>\n</table>\n", out);
@@ -270,6 +294,66 @@ static void write_table(FILE *out, const mlr_report_t *r, const mlr_format_opts_
             left, left == 1 ? "" : "s", grouped(a, sizeof a, by), grouped(c, sizeof c, bl));
   }
   fputs("</section>\n", out);
+}
+
+/* Descriptors, threads and mappings (a dump with [fds], [threads],
+ * [mappings]): a table per section, a row per (creation stack, kind), capped
+ * like the stacks' table. */
+static void write_res_tables(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o) {
+  static const char *const title[MLR_RES_COUNT] = {"Open descriptors", "Threads", "Mappings"};
+  static const char *const idname[MLR_RES_COUNT] = {"fds", "tids", "addresses"};
+  const mlr_dump_t *d = r->dump;
+  size_t rows = o && o->html_rows ? o->html_rows : MLR_HTML_ROWS;
+  char a[64], b[64];
+  for (int k = 0; k < MLR_RES_COUNT; k++) {
+    size_t n = r->top && r->top < r->nres[k] ? r->top : r->nres[k];
+    size_t left = n > rows ? n - rows : 0;
+    n -= left;
+    fprintf(out, "<section id=\"%s\">\n<h2>%s <span class=\"count\">%s in %zu stack%s</span></h2>\n",
+            mlr_res_name((mlr_res_t)k), title[k], grouped(a, sizeof a, r->res_count[k]),
+            r->nres[k], r->nres[k] == 1 ? "" : "s");
+    if (!r->nres[k]) {
+      fputs("<p class=\"more\">none</p>\n</section>\n", out);
+      continue;
+    }
+    fprintf(out, "<table class=\"stacks res\">\n<thead><tr><th>#</th><th>count</th>%s<th>kind</th>"
+                 "<th>stack</th><th>%s</th><th>details</th><th>created at</th></tr></thead>\n<tbody>\n",
+            k == MLR_RES_FDS ? "" : "<th>bytes</th>", idname[k]);
+    for (size_t i = 0; i < n; i++) {
+      const mlr_resgroup_t *g = r->res[k][i];
+      const mlr_stack_t *s = &g->stack;
+      fprintf(out, "<tr><td class=\"n\">%zu</td><td class=\"n\">%s</td>", i + 1,
+              grouped(a, sizeof a, g->count));
+      if (k != MLR_RES_FDS)
+        fprintf(out, "<td class=\"n\" title=\"%s bytes\">%s</td>", grouped(a, sizeof a, g->bytes),
+                human(b, sizeof b, g->bytes));
+      fputs("<td>", out);
+      mlr_xml_str(out, g->kind);
+      if (g->seen)
+        fprintf(out, "</td><td class=\"n\">%" PRIu32 "</td><td>", s->id);
+      else
+        fputs("</td><td class=\"n\">-</td><td>", out);
+      for (size_t j = 0; j < g->nids; j++)
+        fprintf(out, k == MLR_RES_MAPPINGS ? "%s0x%" PRIx64 : "%s%" PRIu64, j ? ", " : "", g->ids[j]);
+      if (g->count > g->nids) fprintf(out, " &hellip;");
+      fputs("</td><td>", out);
+      for (size_t j = 0; j < g->ndetails; j++) {
+        if (j) fputs("<br>", out);
+        mlr_xml_str(out, g->details[j]);
+      }
+      fputs("</td><td>", out);
+      if (g->seen)
+        write_stack_cell(out, d, s);
+      else
+        fputs("<span class=\"note\">not seen (inherited, or made before start)</span>", out);
+      fputs("</td></tr>\n", out);
+    }
+    fputs("</tbody>\n</table>\n", out);
+    if (left)
+      fprintf(out, "<p class=\"more\">%zu more stack%s left out of this table (--html-rows).</p>\n",
+              left, left == 1 ? "" : "s");
+    fputs("</section>\n", out);
+  }
 }
 
 /* The flame graph's data: {"weight", "total", "locs", "stacks"}.  A loc is
@@ -383,6 +467,7 @@ int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
         "</section>\n",
         out);
   write_table(out, r, o);
+  if (d->has_res) write_res_tables(out, r, o);
   fputs("</main>\n<script type=\"application/json\" id=\"mlr-data\">", out);
   if (write_data(out, r) < 0) {
     snprintf(err->msg, sizeof err->msg, "writing the html report: out of memory");

@@ -84,6 +84,48 @@ static void json_dump_info(FILE *out, const mlr_dump_t *d) {
   fputs("}", out);
 }
 
+/* A descriptor, thread or mapping group (doc/report-json.md, "fds"). */
+static void json_resgroup(FILE *out, const mlr_dump_t *d, const mlr_resgroup_t *g) {
+  if (g->seen)
+    fprintf(out, "{\"stack\": %u", g->stack.id);
+  else
+    fputs("{\"stack\": null", out);
+  fputs(", \"kind\": ", out);
+  mlr_json_str(out, g->kind);
+  fprintf(out, ", \"count\": %llu, \"bytes\": %llu", (unsigned long long)g->count,
+          (unsigned long long)g->bytes);
+  if (g->stack.merged || g->stack.hidden)
+    fprintf(out, ", \"hidden_frames\": %zu", g->stack.hidden);
+  fputs(", \"ids\": [", out);
+  for (size_t i = 0; i < g->nids; i++) {
+    if (g->res == MLR_RES_MAPPINGS)
+      fprintf(out, "%s\"0x%llx\"", i ? ", " : "", (unsigned long long)g->ids[i]);
+    else
+      fprintf(out, "%s%llu", i ? ", " : "", (unsigned long long)g->ids[i]);
+  }
+  fputs("], \"details\": [", out);
+  for (size_t i = 0; i < g->ndetails; i++) {
+    if (i) fputs(", ", out);
+    mlr_json_str(out, g->details[i]);
+  }
+  fputs("],\n      \"frames\": ", out);
+  mlr_json_frames(out, d, &g->stack);
+  fputs("}", out);
+}
+
+/* The arrays "fds", "threads", "mappings" (a dump that has the sections). */
+static void json_resources(FILE *out, const mlr_report_t *r) {
+  for (int k = 0; k < MLR_RES_COUNT; k++) {
+    size_t n = r->top && r->top < r->nres[k] ? r->top : r->nres[k];
+    fprintf(out, ",\n  \"%s\": [", mlr_res_name((mlr_res_t)k));
+    for (size_t i = 0; i < n; i++) {
+      fputs(i ? ",\n    " : "\n    ", out);
+      json_resgroup(out, r->dump, r->res[k][i]);
+    }
+    fputs(n ? "\n  ]" : "]", out);
+  }
+}
+
 static void json_stack(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s, bool supp,
                        bool addresses) {
   fprintf(out,
@@ -93,6 +135,9 @@ static void json_stack(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s, boo
           (unsigned long long)s->usable, (unsigned long long)s->min_size,
           (unsigned long long)s->max_size, (unsigned long long)s->oldest_seq);
   if (s->kind != MLR_KIND_UNKNOWN) fprintf(out, ", \"kind\": \"%s\"", mlr_kind_word(s->kind));
+  if (d->has_newer) // [newer]: of the stack id's blocks (all kinds)
+    fprintf(out, ", \"newer_blocks\": %llu, \"newer_bytes\": %llu",
+            (unsigned long long)s->newer_blocks, (unsigned long long)s->newer_bytes);
   if (s->merged || s->hidden) // only with --alloc-fn/--hide
     fprintf(out, ", \"merged\": %u, \"hidden_frames\": %zu", (unsigned)s->merged, s->hidden);
   if (supp) {
@@ -157,6 +202,19 @@ int mlr_format_json(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
               (unsigned long long)r->kind_bytes[MLR_KIND_UNKNOWN]);
     fputs("}", out);
   }
+  if (d->has_newer)
+    fprintf(out,
+            ",\n  \"newer\": {\"since_unix_ns\": %llu, \"blocks\": %llu, \"bytes\": %llu}",
+            (unsigned long long)d->newer_since, (unsigned long long)d->newer_blocks,
+            (unsigned long long)d->newer_bytes);
+  if (d->has_res) {
+    fputs(",\n  \"resources\": {", out);
+    for (int k = 0; k < MLR_RES_COUNT; k++)
+      fprintf(out, "%s\"%s\": {\"count\": %llu, \"bytes\": %llu, \"stacks\": %zu}",
+              k ? ", " : "", mlr_res_name((mlr_res_t)k), (unsigned long long)r->res_count[k],
+              (unsigned long long)r->res_bytes[k], r->nres[k]);
+    fputs("}", out);
+  }
   fprintf(out, ",\n  \"sort\": \"%s\"", r->sort == MLR_SORT_COUNT ? "count" : "bytes");
   size_t n = r->top && r->top < r->nshown ? r->top : r->nshown;
   fputs(",\n  \"stacks\": [", out);
@@ -171,8 +229,62 @@ int mlr_format_json(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
     json_stack(out, d, r->suppressed[i], true, r->addresses);
   }
   fputs(r->nsuppressed ? "\n  ]" : "]", out);
+  if (d->has_res) json_resources(out, r);
   fputs("\n}\n", out);
   return mlr_io_result(out, err);
+}
+
+/* One side of a descriptor/thread/mapping change, or null. */
+static void json_rside(FILE *out, const char *name, const mlr_resgroup_t *g, uint64_t count,
+                       uint64_t bytes) {
+  fprintf(out, ", \"%s\": ", name);
+  if (!g) {
+    fputs("null", out);
+    return;
+  }
+  if (g->seen)
+    fprintf(out, "{\"stack\": %u", g->stack.id);
+  else
+    fputs("{\"stack\": null", out);
+  fprintf(out, ", \"count\": %llu, \"bytes\": %llu}", (unsigned long long)count,
+          (unsigned long long)bytes);
+}
+
+/* "resources" (totals on each side) and the changed groups in "fds",
+ * "threads", "mappings". */
+static void json_diff_res(FILE *out, const mlr_diff_t *df) {
+  fputs(",\n  \"resources\": {", out);
+  for (int k = 0; k < MLR_RES_COUNT; k++)
+    fprintf(out,
+            "%s\"%s\": {\"old_count\": %llu, \"new_count\": %llu, \"dcount\": %lld, "
+            "\"old_bytes\": %llu, \"new_bytes\": %llu, \"dbytes\": %lld}",
+            k ? ", " : "", mlr_res_name((mlr_res_t)k),
+            (unsigned long long)df->res_old_count[k], (unsigned long long)df->res_new_count[k],
+            (long long)df->res_new_count[k] - (long long)df->res_old_count[k],
+            (unsigned long long)df->res_old_bytes[k], (unsigned long long)df->res_new_bytes[k],
+            (long long)df->res_new_bytes[k] - (long long)df->res_old_bytes[k]);
+  fputs("}", out);
+  for (int k = 0; k < MLR_RES_COUNT; k++) {
+    fprintf(out, ",\n  \"%s\": [", mlr_res_name((mlr_res_t)k));
+    size_t n = 0;
+    for (size_t i = 0; i < df->nrdeltas; i++) {
+      const mlr_rdelta_t *x = &df->rdeltas[i];
+      const char *st = mlr_rdelta_status(x);
+      if (x->res != (mlr_res_t)k || !strcmp(st, "unchanged")) continue;
+      fputs(n++ ? ",\n    " : "\n    ", out);
+      fprintf(out, "{\"status\": \"%s\", \"kind\": ", st);
+      mlr_json_str(out, x->kind);
+      fprintf(out, ", \"dcount\": %lld, \"dbytes\": %lld", (long long)x->dcount,
+              (long long)x->dbytes);
+      json_rside(out, "old", x->old_g, x->old_count, x->old_bytes);
+      json_rside(out, "new", x->new_g, x->new_count, x->new_bytes);
+      fputs(",\n      \"frames\": ", out);
+      mlr_json_frames(out, x->new_g ? df->new_dump : df->old_dump,
+                      x->new_g ? &x->new_g->stack : &x->old_g->stack);
+      fputs("}", out);
+    }
+    fputs(n ? "\n  ]" : "]", out);
+  }
 }
 
 int mlr_format_diff_json(FILE *out, const mlr_diff_t *df, const mlr_format_opts_t *o,
@@ -236,6 +348,8 @@ int mlr_format_diff_json(FILE *out, const mlr_diff_t *df, const mlr_format_opts_
                     x->new_stack ? x->new_stack : x->old_stack);
     fputs("}", out);
   }
-  fputs(k ? "\n  ]\n}\n" : "]\n}\n", out);
+  fputs(k ? "\n  ]" : "]", out);
+  if (df->has_res) json_diff_res(out, df);
+  fputs("\n}\n", out);
   return mlr_io_result(out, err);
 }

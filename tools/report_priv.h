@@ -72,6 +72,9 @@ const char *mlr_stack_amount(const mlr_stack_t *s, char *buf, size_t size);
 const char *mlr_frame_site(const mlr_dump_t *d, const mlr_frame_t *f, char *buf,
                            size_t size);
 
+/* "new", "gone", "grew", "shrank" or "unchanged" (report_diff.c). */
+const char *mlr_rdelta_status(const mlr_rdelta_t *x);
+
 /* JSON array of frames. */
 void mlr_json_frames(FILE *out, const mlr_dump_t *d, const mlr_stack_t *s);
 

@@ -103,6 +103,9 @@ void mlr_dump_free(mlr_dump_t *d) {
   for (size_t i = 0; i < d->nstacks; i++)
     free(d->stacks[i].frames);
   free(d->stacks);
+  for (size_t i = 0; i < d->nres; i++)
+    free(d->res[i].stack.frames);
+  free(d->res);
   free(d->modules);
   free(d->header);
   free(d->totals);
@@ -135,6 +138,10 @@ enum {
   SEC_UNLOADED,     // optional: after [modules]
   SEC_STACK_EPOCHS, // optional: after [stacks]
   SEC_BLOCKS,       // optional: right before [unfreed]
+  SEC_NEWER,        // optional: right after [unfreed]
+  SEC_FDS,          // [fds], [threads], [mappings]: after [unfreed] (and
+  SEC_THREADS,      // [newer]), all three or none (older dumps), in this
+  SEC_MAPPINGS,     // order (SEC_FDS + mlr_res_t)
 };
 static const char *const sec_names[] = {"",        "header", "totals",  "resources",
                                         "modules", "stacks", "unfreed", "end"};
@@ -145,8 +152,25 @@ typedef struct raw_stack_s {
   size_t nraw;
   uint64_t *raw;
   unsigned used; // kinds listed in [unfreed] (bit per mlr_kind_t)
+  uint64_t ublocks, ubytes; // [unfreed] totals over its kinds
+  bool newer;               // listed in [newer]
+  uint64_t newer_blocks, newer_bytes;
   UT_hash_handle hh;
 } raw_stack_t;
+
+/* A (section, stack, kind) of the resource sections: its index in
+ * mlr_dump_t.res, by key "<section> <stack id or -> <kind>". */
+typedef struct res_key_s {
+  char *key;
+  size_t idx;
+  UT_hash_handle hh;
+} res_key_t;
+
+/* A record's id in its section (duplicates are refused). */
+typedef struct res_id_s {
+  uint64_t key[2]; // section, id
+  UT_hash_handle hh;
+} res_id_t;
 
 /* The reader sees one line at a time (parse_line), from memory or from a
  * stream, and keeps only what the reports use: the first lines, the
@@ -164,6 +188,12 @@ typedef struct parser_s {
   mlr_dump_t scratch;   // pool of the by_id entries: freed after the read
   struct blk_s { uint64_t addr; uint32_t id; uint32_t kind; } *blocks; // [blocks]
   size_t nblocks, cap_blocks;
+  res_key_t *res_keys;  // resource groups, by key (entries in scratch)
+  res_id_t *res_ids;    // resource records' ids (entries in scratch)
+  int res_seen;         // resource sections seen so far (0..3)
+  unsigned long newer_line; // of the [newer] line
+  size_t cap_res;
+  raw_stack_t zero;     // [unfreed] and [newer] of stack 0 (no raw frames)
   bool header_only;     // stop at the section after [header]
   bool done;            // header_only: that section has come
   size_t cap_header, cap_totals, cap_resources, cap_modules, cap_stacks;
@@ -362,21 +392,20 @@ static int parse_unfreed(parser_t *p, const char *s, const char *end, uint64_t s
   if ((v[4] && v[1] > v[2] / v[4]) || (v[5] && v[2] / v[5] > v[1]) || (!v[5] && v[2]))
     return perr(p, "stack %u: bytes inconsistent with block count and sizes", id);
   if (v[3] < v[2]) return perr(p, "stack %u: usable bytes below requested bytes", id);
-  raw_stack_t *rs = NULL;
+  raw_stack_t *rs = NULL, *sums_of = &p->zero;
   if (id) {
     HASH_FIND(hh, p->by_id, &id, sizeof id, rs);
     if (!rs) return perr(p, "stack %u is not in [stacks]", id);
-    if (rs->used & (1u << kind)) return perr(p, "stack %u listed twice in [unfreed]", id);
-    rs->used |= 1u << kind;
-  } else {
-    for (size_t i = 0; i < p->d->nstacks; i++)
-      if (p->d->stacks[i].id == 0 && p->d->stacks[i].kind == kind)
-        return perr(p, "stack 0 listed twice in [unfreed]");
+    sums_of = rs;
   }
+  if (sums_of->used & (1u << kind)) return perr(p, "stack %u listed twice in [unfreed]", id);
+  sums_of->used |= 1u << kind;
   if (sums[0] + v[1] < sums[0] || sums[1] + v[2] < sums[1])
     return perr(p, "unfreed totals overflow");
   sums[0] += v[1];
   sums[1] += v[2];
+  sums_of->ublocks += v[1]; // no overflow: at most the sums
+  sums_of->ubytes += v[2];
   mlr_dump_t *d = p->d;
   d->stacks = grow(d->stacks, &p->cap_stacks, d->nstacks, sizeof *d->stacks);
   mlr_stack_t *st = &d->stacks[d->nstacks++];
@@ -449,6 +478,174 @@ static int attach_blocks(parser_t *p) {
   }
   if (used != p->nblocks)
     return perr(p, "[blocks] lists %zu blocks of no stack in [unfreed]", p->nblocks - used);
+  return 0;
+}
+
+/* A [newer] line: "<stack id> <blocks> <bytes>", of a stack in [unfreed]. */
+static int parse_newer(parser_t *p, const char *s, const char *end) {
+  uint64_t id, bl, by;
+  if (get_dec(&s, end, &id) || get_sep(&s, end) || get_dec(&s, end, &bl) || get_sep(&s, end) ||
+      get_dec(&s, end, &by) || s != end)
+    return perr(p, "bad newer line: expected \"<stack id> <blocks> <bytes>\"");
+  if (id > UINT32_MAX) return perr(p, "bad stack id %llu", (unsigned long long)id);
+  uint32_t id32 = (uint32_t)id;
+  raw_stack_t *rs = &p->zero;
+  if (id32) HASH_FIND(hh, p->by_id, &id32, sizeof id32, rs);
+  if (!rs || !rs->used) return perr(p, "stack %u in [newer] is not in [unfreed]", id32);
+  if (rs->newer) return perr(p, "stack %u listed twice in [newer]", id32);
+  if (bl > rs->ublocks || by > rs->ubytes || (bl == 0 && by != 0))
+    return perr(p, "stack %u: [newer] says %llu blocks, %llu bytes of its %llu, %llu in [unfreed]",
+                id32, (unsigned long long)bl, (unsigned long long)by,
+                (unsigned long long)rs->ublocks, (unsigned long long)rs->ubytes);
+  rs->newer = true;
+  rs->newer_blocks = bl;
+  rs->newer_bytes = by;
+  p->d->newer_blocks += bl; // no overflow: at most the unfreed line
+  p->d->newer_bytes += by;
+  return 0;
+}
+
+static const char *const res_names[MLR_RES_COUNT] = {"fds", "threads", "mappings"};
+const char *mlr_res_name(mlr_res_t r) {
+  return (unsigned)r < MLR_RES_COUNT ? res_names[r] : "?";
+}
+
+/* A line of [fds], [threads] or [mappings]:
+ *   "<stack id|-> <kind> <bytes> <id> <detail>"
+ * id decimal (hexadecimal for mappings); detail the rest of the line.  The
+ * kinds the writer has are checked against their section's rules; a kind
+ * this reader does not know is kept as it is (later writers may add some). */
+static int parse_res(parser_t *p, mlr_res_t res, const char *s, const char *end) {
+  static const char *const shape[MLR_RES_COUNT] = {
+      "\"<stack|-> <kind> 0 <fd> <call> <target>\"",
+      "\"<stack|-> <kind> <stack bytes> <tid> <name|->\"",
+      "\"<stack|-> <kind> <length> <start hex> <prot> <call>\""};
+  const char *what = res_names[res];
+  uint64_t stack = 0, bytes, id;
+  bool seen = true;
+  if (s < end && *s == '-' && (s + 1 == end || s[1] == ' ')) {
+    seen = false;
+    s++;
+  } else if (get_dec(&s, end, &stack)) {
+    return perr(p, "bad %s line: expected %s", what, shape[res]);
+  }
+  if (get_sep(&s, end)) return perr(p, "bad %s line: expected %s", what, shape[res]);
+  const char *kw = s;
+  while (s < end && *s != ' ') {
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+      return perr(p, "bad %s line: the kind is not a lower-case word", what);
+    s++;
+  }
+  size_t kl = (size_t)(s - kw);
+  if (kl > 32) return perr(p, "bad %s line: the kind is not a lower-case word", what);
+  if (get_sep(&s, end) || get_dec(&s, end, &bytes) || get_sep(&s, end) ||
+      (res == MLR_RES_MAPPINGS ? get_hex(&s, end, &id) : get_dec(&s, end, &id)) ||
+      get_sep(&s, end))
+    return perr(p, "bad %s line: expected %s", what, shape[res]);
+  const char *detail = s; // non-empty and not starting with a space (get_sep)
+  size_t dl = (size_t)(end - s);
+  if (stack > UINT32_MAX) return perr(p, "bad stack id %llu", (unsigned long long)stack);
+  uint32_t sid = (uint32_t)stack;
+  raw_stack_t *rs = NULL;
+  if (seen && sid) {
+    HASH_FIND(hh, p->by_id, &sid, sizeof sid, rs);
+    if (!rs) return perr(p, "stack %u in [%s] is not in [stacks]", sid, what);
+  }
+#define KW(w) (kl == sizeof w - 1 && memcmp(kw, w, kl) == 0)
+  bool two_words = dl >= 3 && memchr(detail + 1, ' ', dl - 2) != NULL;
+  switch (res) {
+  case MLR_RES_FDS:
+    if (bytes != 0) return perr(p, "bad fds line: bytes must be 0");
+    if (id > INT32_MAX) return perr(p, "bad fds line: descriptor %llu", (unsigned long long)id);
+    if (!two_words && !(dl == 1 && *detail == '-'))
+      return perr(p, "bad fds line: expected \"<call> <target>\" after the descriptor");
+    break;
+  case MLR_RES_THREADS: // tid 0: ended, or created and not started yet
+    if (KW("ended") ? id != 0 : id > INT32_MAX)
+      return perr(p, "bad threads line: thread id %llu for kind %.*s", (unsigned long long)id,
+                  (int)kl, kw);
+    break;
+  case MLR_RES_MAPPINGS:
+    if (bytes == 0 || id + bytes < id)
+      return perr(p, "bad mappings line: length %llu at %llx", (unsigned long long)bytes,
+                  (unsigned long long)id);
+    if (!two_words) return perr(p, "bad mappings line: expected \"<prot> <call>\" after the start");
+    break;
+  default: break;
+  }
+#undef KW
+  /* Each descriptor, thread and mapping once. */
+  if (!(res == MLR_RES_THREADS && id == 0)) {
+    uint64_t k[2] = {(uint64_t)res, id};
+    res_id_t *e;
+    HASH_FIND(hh, p->res_ids, k, sizeof k, e);
+    static const char *const one[MLR_RES_COUNT] = {"descriptor", "thread", "mapping"};
+    if (e)
+      return perr(p, res == MLR_RES_MAPPINGS ? "%s %llx listed twice in [%s]"
+                                             : "%s %llu listed twice in [%s]",
+                  one[res], (unsigned long long)id, what);
+    e = mlr_pool_alloc(&p->scratch, sizeof *e);
+    memset(e, 0, sizeof *e);
+    memcpy(e->key, k, sizeof k);
+    HASH_ADD(hh, p->res_ids, key, sizeof e->key, e);
+  }
+  /* Its group. */
+  char key[64];
+  int n = snprintf(key, sizeof key, "%d %s%u %.*s", (int)res, seen ? "" : "-", sid, (int)kl, kw);
+  res_key_t *g;
+  HASH_FIND(hh, p->res_keys, key, (size_t)n, g);
+  mlr_dump_t *d = p->d;
+  if (!g) {
+    d->res = grow(d->res, &p->cap_res, d->nres, sizeof *d->res);
+    mlr_resgroup_t *r = &d->res[d->nres];
+    memset(r, 0, sizeof *r);
+    r->res = res;
+    r->kind = mlr_pool_strndup(d, kw, kl);
+    r->seen = seen;
+    r->stack.id = sid;
+    r->stack.nraw = rs ? rs->nraw : 0;
+    r->stack.raw = rs ? rs->raw : NULL;
+    r->stack.epoch = rs ? rs->epoch : 0;
+    g = mlr_pool_alloc(&p->scratch, sizeof *g);
+    memset(g, 0, sizeof *g);
+    g->key = mlr_pool_strndup(&p->scratch, key, (size_t)n);
+    g->idx = d->nres++;
+    HASH_ADD_KEYPTR(hh, p->res_keys, g->key, (size_t)n, g);
+  }
+  mlr_resgroup_t *r = &d->res[g->idx];
+  if (r->bytes + bytes < r->bytes) return perr(p, "%s: bytes overflow", what);
+  r->count++;
+  r->bytes += bytes;
+  r->stack.blocks = r->count;
+  r->stack.bytes = r->bytes;
+  if (r->nids < MLR_RES_KEEP) r->ids[r->nids++] = id;
+  if (r->ndetails < MLR_RES_KEEP && !(dl == 1 && *detail == '-')) {
+    size_t k;
+    for (k = 0; k < r->ndetails; k++)
+      if (strlen(r->details[k]) == dl && memcmp(r->details[k], detail, dl) == 0) break;
+    if (k == r->ndetails) r->details[r->ndetails++] = mlr_pool_strndup(d, detail, dl);
+  }
+  return 0;
+}
+
+/* After the last line: [newer] onto the (stack, kind) entries of its ids,
+ * and the header's newer_since. */
+static int attach_newer(parser_t *p) {
+  mlr_dump_t *d = p->d;
+  const char *v = mlr_kv_get(d->header, d->nheader, "newer_since");
+  const char *q = v;
+  if (!v || get_dec(&q, v + strlen(v), &d->newer_since) || *q)
+    return perr(p, "the dump has [newer] but no header line \"newer_since: <unix_time_ns>\"");
+  for (size_t i = 0; i < d->nstacks; i++) {
+    mlr_stack_t *st = &d->stacks[i];
+    raw_stack_t *rs = &p->zero;
+    if (st->id) HASH_FIND(hh, p->by_id, &st->id, sizeof st->id, rs);
+    if (rs) {
+      st->newer_blocks = rs->newer_blocks;
+      st->newer_bytes = rs->newer_bytes;
+      st->newer_shared = (rs->used & (rs->used - 1)) != 0; // more than one kind
+    }
+  }
   return 0;
 }
 
@@ -537,6 +734,27 @@ static int parse_section(parser_t *p, const char *s, size_t l) {
     p->sec = SEC_STACK_EPOCHS;
     return 0;
   }
+  if (l - 2 == 5 && memcmp(s + 1, "newer", 5) == 0) {
+    if (p->sec != SEC_UNFREED) return perr(p, "section [newer] not right after [unfreed]");
+    p->sec = SEC_NEWER;
+    p->d->has_newer = true;
+    p->newer_line = p->line;
+    return 0;
+  }
+  for (int r = 0; r < MLR_RES_COUNT; r++) {
+    if (strlen(res_names[r]) != l - 2 || memcmp(s + 1, res_names[r], l - 2) != 0) continue;
+    if (p->last_known != SEC_UNFREED)
+      return perr(p, "section [%s] not after [unfreed]", res_names[r]);
+    if (r < p->res_seen) return perr(p, "section [%s] out of order or repeated", res_names[r]);
+    if (r > p->res_seen)
+      return perr(p, "section [%s] missing before [%s]", res_names[p->res_seen], res_names[r]);
+    p->res_seen++;
+    p->d->has_res = true;
+    p->sec = SEC_FDS + r;
+    return 0;
+  }
+  if (found == SEC_END && p->res_seen && p->res_seen < MLR_RES_COUNT)
+    return perr(p, "section [%s] missing before [end]", res_names[p->res_seen]);
   if (found != SEC_UNKNOWN) {
     if (found != p->last_known + 1) {
       if (found <= p->last_known)
@@ -572,6 +790,10 @@ static int parse_line(parser_t *p, const char *s, const char *end) {
   case SEC_STACKS: return parse_stack(p, s, end);
   case SEC_UNFREED: return parse_unfreed(p, s, end, p->sums);
   case SEC_BLOCKS: return parse_block(p, s, end);
+  case SEC_NEWER: return parse_newer(p, s, end);
+  case SEC_FDS:
+  case SEC_THREADS:
+  case SEC_MAPPINGS: return parse_res(p, (mlr_res_t)(p->sec - SEC_FDS), s, end);
   default: return 0; /* unknown section: ignored, nothing kept */
   }
 }
@@ -610,8 +832,14 @@ static int parser_finish(parser_t *p, int rc) {
     p->line = 0;
     rc = attach_blocks(p);
   }
+  if (rc == 0 && !p->done && d->has_newer) {
+    p->line = p->newer_line;
+    rc = attach_newer(p);
+  }
   free(p->blocks);
   HASH_CLEAR(hh, p->by_id);
+  HASH_CLEAR(hh, p->res_keys);
+  HASH_CLEAR(hh, p->res_ids);
   mlr_dump_free(&p->scratch);
   if (rc) {
     mlr_dump_free(d);
@@ -620,6 +848,7 @@ static int parser_finish(parser_t *p, int rc) {
   /* The arrays grew by doubling: give back the unused half. */
   if (d->nstacks) d->stacks = mlr_xrealloc(d->stacks, d->nstacks * sizeof *d->stacks);
   if (d->nmodules) d->modules = mlr_xrealloc(d->modules, d->nmodules * sizeof *d->modules);
+  if (d->nres) d->res = mlr_xrealloc(d->res, d->nres * sizeof *d->res);
   return 0;
 }
 

@@ -501,6 +501,21 @@ static int by_lo(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* st->frames from its raw addresses. */
+static void symbolize_stack(sym_t *s, mlr_stack_t *st) {
+  size_t n = 0, cap = st->nraw + 4;
+  mlr_frame_t *fr = mlr_xmalloc(cap * sizeof *fr);
+  for (size_t k = 0; k < st->nraw; k++) {
+    const addr_entry_t *e = lookup(s, st->raw[k], st->epoch);
+    if (n + e->n > cap) fr = mlr_xrealloc(fr, (cap = (n + e->n) * 2) * sizeof *fr);
+    memcpy(fr + n, e->frames, e->n * sizeof *fr);
+    n += e->n;
+  }
+  free(st->frames);
+  st->frames = fr;
+  st->nframes = n;
+}
+
 int mlr_symbolize(mlr_dump_t *d, const mlr_symbolize_opts_t *opts, mlr_err_t *err) {
   (void)err;
   sym_t s = {.d = d, .opts = opts};
@@ -523,21 +538,11 @@ int mlr_symbolize(mlr_dump_t *d, const mlr_symbolize_opts_t *opts, mlr_err_t *er
   mark_ghosts(&s);
 
   mlr_progress_t pr;
-  mlr_progress_begin(&pr, "symbolizing %zu stacks", d->nstacks);
-  for (size_t i = 0; i < d->nstacks; i++) {
-    mlr_stack_t *st = &d->stacks[i];
-    size_t n = 0, cap = st->nraw + 4;
-    mlr_frame_t *fr = mlr_xmalloc(cap * sizeof *fr);
-    for (size_t k = 0; k < st->nraw; k++) {
-      const addr_entry_t *e = lookup(&s, st->raw[k], st->epoch);
-      if (n + e->n > cap) fr = mlr_xrealloc(fr, (cap = (n + e->n) * 2) * sizeof *fr);
-      memcpy(fr + n, e->frames, e->n * sizeof *fr);
-      n += e->n;
-    }
-    free(st->frames);
-    st->frames = fr;
-    st->nframes = n;
-    if (i % 64 == 0) mlr_progress_tick(&pr, i, d->nstacks);
+  mlr_progress_begin(&pr, "symbolizing %zu stacks", d->nstacks + d->nres);
+  for (size_t i = 0; i < d->nstacks + d->nres; i++) {
+    /* the heap's stacks, then the creation stacks of the other resources */
+    symbolize_stack(&s, i < d->nstacks ? &d->stacks[i] : &d->res[i - d->nstacks].stack);
+    if (i % 64 == 0) mlr_progress_tick(&pr, i, d->nstacks + d->nres);
   }
   mlr_progress_end(&pr);
 

@@ -2,7 +2,9 @@
 /*
  * report_text.c - the default, human-readable report (memledger report
  * --format text): a summary (unfreed, suppressed per rule, remaining) then
- * each remaining stack, largest first, with symbolized frames.  Also the
+ * each remaining stack, largest first, with symbolized frames, and the
+ * descriptors, threads and mappings of a dump that lists them, per creation
+ * stack and kind.  Also the
  * small output helpers that the other formats of this author share.
  * Output depends only on the dump and the files it names: golden tests
  * compare it byte for byte.
@@ -135,6 +137,117 @@ static void leak_summary(FILE *out, const mlr_report_t *r) {
   }
 }
 
+/* ---- descriptors, threads, mappings ---------------------------------------------- */
+
+/* What the text calls a section's records. */
+static const char *const res_title[MLR_RES_COUNT] = {"Open descriptors", "Threads", "Mappings"};
+static const char *const res_label[MLR_RES_COUNT] = {"fds:        ", "threads:    ",
+                                                     "mappings:   "};
+static const char *const res_one[MLR_RES_COUNT] = {"descriptor", "thread", "mapping"};
+static const char *const res_many[MLR_RES_COUNT] = {"descriptors", "threads", "mappings"};
+
+/* In place of the frames of a record whose creation was not seen. */
+static const char res_unseen[] =
+    "    (no stack: inherited, or made before memledger started or where it does not look)\n";
+
+/* A kind as the text says it: a thread that ended and was never joined
+ * holds its stack (a leak). */
+static const char *res_kind_text(mlr_res_t r, const char *kind) {
+  if (r == MLR_RES_THREADS && !strcmp(kind, "ended")) return "ended-not-joined";
+  return kind;
+}
+
+/* "  fds:        9 open (3 socket, 3 device, ...) in 4 stacks" */
+static void res_summary(FILE *out, const mlr_report_t *r, mlr_res_t k) {
+  enum { NK = 8 };
+  const char *kinds[NK];
+  uint64_t counts[NK + 1] = {0}; // [NK]: every other kind
+  size_t nk = 0;
+  for (size_t i = 0; i < r->nres[k]; i++) {
+    const mlr_resgroup_t *g = r->res[k][i];
+    size_t j;
+    for (j = 0; j < nk; j++)
+      if (!strcmp(kinds[j], g->kind)) break;
+    if (j == nk && nk < NK) kinds[nk++] = g->kind;
+    counts[j] += g->count;
+  }
+  if (!r->nres[k]) { // an empty section, or nothing passed the filters
+    fprintf(out, "  %snone\n", res_label[k]);
+    return;
+  }
+  fprintf(out, "  %s%llu%s", res_label[k], (unsigned long long)r->res_count[k],
+          k == MLR_RES_FDS ? " open" : "");
+  for (size_t j = 0; j <= nk; j++) {
+    if (j == nk && !counts[NK]) break;
+    fprintf(out, "%s%llu %s", j ? ", " : " (", (unsigned long long)counts[j],
+            j < nk ? mlr_safe(res_kind_text(k, kinds[j])) : "other");
+  }
+  if (nk) fputc(')', out);
+  if (k == MLR_RES_THREADS)
+    fprintf(out, ", %llu bytes of stack", (unsigned long long)r->res_bytes[k]);
+  else if (k == MLR_RES_MAPPINGS)
+    fprintf(out, ", %llu bytes", (unsigned long long)r->res_bytes[k]);
+  fprintf(out, " in %zu %s\n", r->nres[k], mlr_plural(r->nres[k], "stack", "stacks"));
+}
+
+/* One group: a header line, its first ids and details, its frames. */
+static void res_group(FILE *out, const mlr_dump_t *d, const mlr_resgroup_t *g,
+                      const char *bold, const char *plain) {
+  mlr_res_t k = g->res;
+  fprintf(out, "\n%s%llu %s %s", bold, (unsigned long long)g->count,
+          mlr_safe(res_kind_text(k, g->kind)), g->count == 1 ? res_one[k] : res_many[k]);
+  if (k == MLR_RES_THREADS)
+    fprintf(out, ", %llu bytes of stack", (unsigned long long)g->bytes);
+  else if (k == MLR_RES_MAPPINGS)
+    fprintf(out, ", %llu bytes", (unsigned long long)g->bytes);
+  if (g->seen)
+    fprintf(out, ", stack %u:%s\n", g->stack.id, plain);
+  else
+    fprintf(out, ", creation not seen:%s\n", plain);
+  if (!(k == MLR_RES_THREADS && !strcmp(g->kind, "ended"))) { // ended threads: tid 0
+    static const char *const idl[MLR_RES_COUNT] = {"fd", "tid", "at"};
+    size_t n = g->nids < 8 ? g->nids : 8;
+    fprintf(out, "    %s", idl[k]);
+    for (size_t i = 0; i < n; i++)
+      fprintf(out, k == MLR_RES_MAPPINGS ? "%s 0x%llx" : "%s %llu", i ? "," : "",
+              (unsigned long long)g->ids[i]);
+    if (g->count > n) fprintf(out, " and %llu more", (unsigned long long)(g->count - n));
+    fputc('\n', out);
+  }
+  size_t nd = g->ndetails < 4 ? g->ndetails : 4;
+  for (size_t i = 0; i < nd; i++)
+    fprintf(out, "    = %s\n", mlr_safe(g->details[i]));
+  if (g->ndetails > nd)
+    fprintf(out, "    = ... (%s%zu more)\n", g->ndetails == MLR_RES_KEEP ? "at least " : "",
+            g->ndetails - nd);
+  if (g->seen)
+    mlr_text_frames(out, d, &g->stack, "    ");
+  else
+    fputs(res_unseen, out);
+}
+
+/* The three sections after the heap's stacks; nothing for an empty one. */
+static void res_sections(FILE *out, const mlr_report_t *r, const char *bold,
+                         const char *plain) {
+  for (int k = 0; k < MLR_RES_COUNT; k++) {
+    if (!r->nres[k]) continue;
+    size_t n = r->top && r->top < r->nres[k] ? r->top : r->nres[k];
+    fprintf(out, "\n%s%s: %llu in %zu %s%s\n", bold, res_title[k],
+            (unsigned long long)r->res_count[k], r->nres[k],
+            mlr_plural(r->nres[k], "stack", "stacks"), plain);
+    for (size_t i = 0; i < n; i++)
+      res_group(out, r->dump, r->res[k][i], bold, plain);
+    if (n < r->nres[k]) {
+      uint64_t c = 0;
+      for (size_t i = n; i < r->nres[k]; i++)
+        c += r->res[k][i]->count;
+      fprintf(out, "\n... and %llu %s in %zu more %s (--top)\n", (unsigned long long)c,
+              c == 1 ? res_one[k] : res_many[k], r->nres[k] - n,
+              mlr_plural(r->nres[k] - n, "stack", "stacks"));
+    }
+  }
+}
+
 /* ---- the report ------------------------------------------------------------------ */
 
 int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o,
@@ -192,6 +305,14 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
     if (v && strcmp(v, "0") != 0)
       fprintf(out, "  warning:    %s: %s %s\n", warn[i][0], mlr_safe(v), warn[i][1]);
   }
+  if (d->has_newer)
+    fprintf(out, "  newer:      %llu %s, %llu %s allocated since %s\n",
+            (unsigned long long)d->newer_blocks, mlr_plural(d->newer_blocks, "block", "blocks"),
+            (unsigned long long)d->newer_bytes, mlr_plural(d->newer_bytes, "byte", "bytes"),
+            d->newer_since ? "the previous dump" : "the start");
+  if (d->has_res)
+    for (int k = 0; k < MLR_RES_COUNT; k++)
+      res_summary(out, r, (mlr_res_t)k);
 
   size_t n = r->top && r->top < r->nshown ? r->top : r->nshown;
   for (size_t i = 0; i < n; i++) {
@@ -202,6 +323,10 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
     fprintf(out, ", stack %u", s->id);
     if (s->merged)
       fprintf(out, " and %u more merged by --alloc-fn/--hide", (unsigned)s->merged);
+    if (d->has_newer) // the stack id's blocks, all kinds
+      fprintf(out, ", %llu%s newer than %s", (unsigned long long)s->newer_blocks,
+              s->newer_shared ? " of all its kinds" : "",
+              d->newer_since ? "the previous dump" : "the start");
     fprintf(out, ":%s\n", plain);
     if (r->addresses && s->naddrs) { /* --addresses: the first 8 */
       fputs("    at", out);
@@ -223,6 +348,7 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
     fputs(" more (--top)\n", out);
   }
   if (r->classified) leak_summary(out, r);
+  if (d->has_res) res_sections(out, r, bold, plain);
   return mlr_io_result(out, err);
 }
 
@@ -269,6 +395,37 @@ static const char *duration(char *buf, size_t size, double secs) {
   return buf;
 }
 
+/* The changed descriptor, thread and mapping groups, per section. */
+static void diff_res_text(FILE *out, const mlr_diff_t *df) {
+  for (int k = 0; k < MLR_RES_COUNT; k++) {
+    bool titled = false;
+    for (size_t i = 0; i < df->nrdeltas; i++) {
+      const mlr_rdelta_t *x = &df->rdeltas[i];
+      const char *st = mlr_rdelta_status(x);
+      if (x->res != (mlr_res_t)k || !strcmp(st, "unchanged")) continue;
+      if (!titled) fprintf(out, "\n%s by creation stack:\n", res_title[k]);
+      titled = true;
+      const mlr_resgroup_t *g = x->new_g ? x->new_g : x->old_g;
+      const mlr_dump_t *d = x->new_g ? df->new_dump : df->old_dump;
+      fprintf(out, "\n%+lld %s %s (%llu -> %llu)", (long long)x->dcount,
+              mlr_safe(res_kind_text(x->res, x->kind)),
+              x->dcount == 1 || x->dcount == -1 ? res_one[k] : res_many[k],
+              (unsigned long long)x->old_count, (unsigned long long)x->new_count);
+      if (k != MLR_RES_FDS)
+        fprintf(out, ", %+lld bytes (%llu -> %llu)", (long long)x->dbytes,
+                (unsigned long long)x->old_bytes, (unsigned long long)x->new_bytes);
+      if (g->seen)
+        fprintf(out, ", %s, stack %u:\n", st, g->stack.id);
+      else
+        fprintf(out, ", %s, creation not seen:\n", st);
+      if (g->seen)
+        mlr_text_frames(out, d, &g->stack, "    ");
+      else
+        fputs(res_unseen, out);
+    }
+  }
+}
+
 int mlr_format_diff_text(FILE *out, const mlr_diff_t *df, const mlr_format_opts_t *o,
                          mlr_err_t *err) {
   (void)o;
@@ -311,6 +468,19 @@ int mlr_format_diff_text(FILE *out, const mlr_diff_t *df, const mlr_format_opts_
             df->blocks_per_min * 60);
   fprintf(out, "  stacks:  %zu grew, %zu new, %zu shrank, %zu gone, %zu unchanged\n",
           grew, fresh, shrank, gone, same);
+  if (df->has_res)
+    for (int k = 0; k < MLR_RES_COUNT; k++) {
+      static const char *const lab[MLR_RES_COUNT] = {"fds:", "threads:", "mappings:"};
+      fprintf(out, "  %-9s %+lld (%llu -> %llu)", lab[k],
+              (long long)df->res_new_count[k] - (long long)df->res_old_count[k],
+              (unsigned long long)df->res_old_count[k],
+              (unsigned long long)df->res_new_count[k]);
+      if (k != MLR_RES_FDS)
+        fprintf(out, ", %+lld bytes%s",
+                (long long)df->res_new_bytes[k] - (long long)df->res_old_bytes[k],
+                k == MLR_RES_THREADS ? " of stack" : "");
+      fputc('\n', out);
+    }
   for (size_t i = 0; i < df->ndeltas; i++) {
     const mlr_delta_t *x = &df->deltas[i];
     const char *st = delta_status(x);
@@ -326,5 +496,6 @@ int mlr_format_diff_text(FILE *out, const mlr_diff_t *df, const mlr_format_opts_
             s->id);
     mlr_text_frames(out, d, s, "    ");
   }
+  if (df->has_res) diff_res_text(out, df);
   return mlr_io_result(out, err);
 }

@@ -7,6 +7,8 @@
  * symbolized frames (mlr_stack_key, as the diff does), and each stack's
  * amount (0 in a dump it is absent from) is fitted against the dumps'
  * times by least squares: slope in bytes (or blocks) per minute and R².
+ * Descriptor, thread and mapping groups (per creation stack and kind) are
+ * series of the same kind, built and fitted by the same code.
  * A dump is kept in memory only while a stack's frames point into it, and
  * a stack symbolized in one dump is not symbolized again in the next
  * (the symbol cache below: a series of 60 small dumps of one process took
@@ -169,7 +171,7 @@ static void symbolize_cached(mlr_trend_t *t, mlr_dump_t *d, const mlr_symbolize_
     keys[n] = k;
     klens[n++] = klen;
   }
-  if (n) {
+  if (n || d->nres) { /* resource groups' stacks: not cached, symbolized each time */
     mlr_stack_t *all = d->stacks;
     size_t nall = d->nstacks;
     d->stacks = todo;
@@ -220,11 +222,18 @@ typedef struct tkey_s {
   UT_hash_handle hh;
 } tkey_t;
 
+/* A set of series matched across the dumps: the heap's stacks, or one
+ * resource section's (creation stack, kind) groups. */
+typedef struct tset_s {
+  mlr_trend_stack_t *v;
+  size_t n, cap;
+  tkey_t *map;
+} tset_t;
+
 typedef struct tbuild_s {
   mlr_trend_t *t;
-  size_t cap;     // stacks allocated
-  size_t *refs;   // per dump: stacks whose frames point into it
-  tkey_t *map;
+  size_t *refs;   // per dump: series whose frames point into it
+  tset_t heap, res[MLR_RES_COUNT];
 } tbuild_t;
 
 static void release(tbuild_t *b, size_t dump, size_t current) {
@@ -235,32 +244,33 @@ static void release(tbuild_t *b, size_t dump, size_t current) {
   }
 }
 
-/* Add stack s of dump i (one of its report's shown stacks). */
-static void add_stack(tbuild_t *b, size_t i, mlr_dump_t *d, mlr_stack_t *s) {
-  mlr_trend_t *t = b->t;
-  char *k = mlr_stack_key(d, s);
+/* Add a point to the series of key k (taken) in set: stack s of dump i
+ * with its amount (one of its report's shown stacks, or a resource group g). */
+static void add_point(tbuild_t *b, tset_t *set, char *k, size_t i, mlr_dump_t *d,
+                      mlr_stack_t *s, const mlr_resgroup_t *g, uint64_t blocks,
+                      uint64_t bytes) {
   tkey_t *e;
-  HASH_FIND_STR(b->map, k, e);
+  HASH_FIND_STR(set->map, k, e);
   if (!e) {
-    if (t->nstacks == b->cap)
-      t->stacks = mlr_xrealloc(t->stacks, (b->cap = b->cap * 2 + 64) * sizeof *t->stacks);
+    if (set->n == set->cap)
+      set->v = mlr_xrealloc(set->v, (set->cap = set->cap * 2 + 64) * sizeof *set->v);
     e = mlr_xcalloc(1, sizeof *e);
     e->key = k;
-    e->index = t->nstacks++;
-    memset(&t->stacks[e->index], 0, sizeof t->stacks[e->index]);
-    HASH_ADD_KEYPTR(hh, b->map, e->key, strlen(e->key), e);
+    e->index = set->n++;
+    memset(&set->v[e->index], 0, sizeof set->v[e->index]);
+    HASH_ADD_KEYPTR(hh, set->map, e->key, strlen(e->key), e);
   } else {
     free(k);
   }
-  mlr_trend_stack_t *ts = &t->stacks[e->index];
+  mlr_trend_stack_t *ts = &set->v[e->index];
   mlr_trend_point_t *last = ts->npoints ? &ts->points[ts->npoints - 1] : NULL;
   if (!last || last->dump != i) { /* a new point; two ids of one dump merge */
     ts->points = mlr_xrealloc(ts->points, (ts->npoints + 1) * sizeof *ts->points);
     last = &ts->points[ts->npoints++];
     *last = (mlr_trend_point_t){.dump = (uint32_t)i};
   }
-  last->blocks += s->blocks;
-  last->bytes += s->bytes;
+  last->blocks += blocks;
+  last->bytes += bytes;
   if (ts->dump != d) { /* the frames of its latest dump */
     size_t was = ts->npoints > 1 ? ts->points[ts->npoints - 2].dump : SIZE_MAX;
     ts->dump = d;
@@ -268,6 +278,43 @@ static void add_stack(tbuild_t *b, size_t i, mlr_dump_t *d, mlr_stack_t *s) {
     if (was != SIZE_MAX) release(b, was, i);
   }
   ts->stack = s;
+  ts->group = g;
+}
+
+static void tset_free_map(tset_t *set) {
+  tkey_t *e, *tmp;
+  HASH_ITER(hh, set->map, e, tmp) {
+    HASH_DEL(set->map, e);
+    free(e->key);
+    free(e);
+  }
+}
+
+/* Fit every series of v: slopes of both amounts, r2 of the one ranked by
+ * (blocks when count), then rank them, steepest first. */
+static void fit_all(const mlr_trend_t *t, mlr_trend_stack_t *v, size_t n, bool count);
+
+/* The identity of a resource group across dumps: kind and creation stack
+ * (the section is the set's). */
+static char *res_key(const mlr_dump_t *d, const mlr_resgroup_t *g) {
+  char *frames = g->seen ? mlr_stack_key(d, &g->stack) : mlr_xstrdup("#unseen"), *k;
+  if (asprintf(&k, "%s\x1d%s", g->kind, frames) < 0) mlr_oom();
+  free(frames);
+  return k;
+}
+
+/* A [resources] value's leading number ("4000 kB", "total 9 file ..."
+ * after the prefix); false when there is none. */
+static bool res_number(const mlr_dump_t *d, const char *key, const char *prefix,
+                       uint64_t *v) {
+  const char *s = mlr_kv_get(d->resources, d->nresources, key);
+  size_t pl = strlen(prefix);
+  if (!s || strncmp(s, prefix, pl) != 0) return false;
+  s += pl;
+  if (*s < '0' || *s > '9') return false;
+  char *end;
+  *v = strtoull(s, &end, 10);
+  return *end == 0 || *end == ' ';
 }
 
 /* Least squares of y against the dumps' minutes, y given at some dumps and
@@ -319,6 +366,19 @@ static int cmp_tstack(const void *a, const void *b) {
   const mlr_trend_point_t *lx = &x->points[x->npoints - 1], *ly = &y->points[y->npoints - 1];
   if (lx->bytes != ly->bytes) return lx->bytes > ly->bytes ? -1 : 1;
   return x->stack->id < y->stack->id ? -1 : x->stack->id > y->stack->id;
+}
+
+static void fit_all(const mlr_trend_t *t, mlr_trend_stack_t *v, size_t n, bool count) {
+  for (size_t i = 0; i < n; i++) {
+    mlr_trend_stack_t *s = &v[i];
+    fit_t fb = fit(t, s->points, s->npoints, false, NULL);
+    fit_t fc = fit(t, s->points, s->npoints, true, NULL);
+    s->slope_bytes = fb.slope;
+    s->slope_blocks = fc.slope;
+    s->r2 = count ? fc.r2 : fb.r2;
+  }
+  g_tsort = count ? MLR_SORT_COUNT : MLR_SORT_BYTES;
+  if (n) qsort(v, n, sizeof *v, cmp_tstack);
 }
 
 /* A copy of a header value, or NULL. */
@@ -383,7 +443,23 @@ int mlr_trend_build(mlr_trend_t *t, char *const *paths, size_t npaths,
     td->bytes = d->unfreed_bytes;
     td->shown_blocks = rep.shown_blocks;
     td->shown_bytes = rep.shown_bytes;
-    for (size_t j = 0; j < rep.nshown; j++) add_stack(&b, i, d, rep.shown[j]);
+    td->have_rss = res_number(d, "VmRSS", "", &td->rss_bytes);
+    if (td->have_rss) td->rss_bytes *= 1024; // kB
+    td->have_fds = res_number(d, "fds", "total ", &td->fds);
+    td->have_threads = res_number(d, "threads", "", &td->threads);
+    for (size_t j = 0; j < rep.nshown; j++) {
+      mlr_stack_t *s = rep.shown[j];
+      add_point(&b, &b.heap, mlr_stack_key(d, s), i, d, s, NULL, s->blocks, s->bytes);
+    }
+    t->has_res |= d->has_res;
+    for (int k = 0; k < MLR_RES_COUNT; k++) {
+      td->res_count[k] = rep.res_count[k];
+      td->res_bytes[k] = rep.res_bytes[k];
+      for (size_t j = 0; j < rep.nres[k]; j++) {
+        mlr_resgroup_t *g = rep.res[k][j];
+        add_point(&b, &b.res[k], res_key(d, g), i, d, &g->stack, g, g->count, g->bytes);
+      }
+    }
     mlr_report_free(&rep);
     if (b.refs[i] == 0) { /* nothing points into it */
       mlr_dump_free(d);
@@ -393,34 +469,28 @@ int mlr_trend_build(mlr_trend_t *t, char *const *paths, size_t npaths,
     mlr_progress_tick(&pr, i + 1, t->ndumps);
   }
   mlr_progress_end(&pr);
-  tkey_t *e, *tmp;
-  HASH_ITER(hh, b.map, e, tmp) {
-    HASH_DEL(b.map, e);
-    free(e->key);
-    free(e);
+  t->stacks = b.heap.v;
+  t->nstacks = b.heap.n;
+  tset_free_map(&b.heap);
+  for (int k = 0; k < MLR_RES_COUNT; k++) {
+    t->res[k] = b.res[k].v;
+    t->nres[k] = b.res[k].n;
+    tset_free_map(&b.res[k]);
   }
   free(b.refs);
   if (rc) {
     mlr_trend_free(t);
     return -1;
   }
-  bool count = t->sort == MLR_SORT_COUNT;
-  for (size_t i = 0; i < t->nstacks; i++) {
-    mlr_trend_stack_t *s = &t->stacks[i];
-    fit_t fb = fit(t, s->points, s->npoints, false, NULL);
-    fit_t fc = fit(t, s->points, s->npoints, true, NULL);
-    s->slope_bytes = fb.slope;
-    s->slope_blocks = fc.slope;
-    s->r2 = count ? fc.r2 : fb.r2;
-  }
+  fit_all(t, t->stacks, t->nstacks, t->sort == MLR_SORT_COUNT);
+  for (int k = 0; k < MLR_RES_COUNT; k++)
+    fit_all(t, t->res[k], t->nres[k], k != MLR_RES_MAPPINGS);
   double *ys = mlr_xcalloc(t->ndumps, sizeof *ys);
   for (size_t i = 0; i < t->ndumps; i++) ys[i] = (double)t->dumps[i].shown_bytes;
   fit_t ft = fit(t, NULL, 0, false, ys);
   free(ys);
   t->slope_bytes = ft.slope;
   t->r2 = ft.r2;
-  g_tsort = t->sort;
-  if (t->nstacks) qsort(t->stacks, t->nstacks, sizeof *t->stacks, cmp_tstack);
   return 0;
 
 fail_files:
@@ -432,6 +502,10 @@ fail_files:
 void mlr_trend_free(mlr_trend_t *t) {
   for (size_t i = 0; i < t->nstacks; i++) free(t->stacks[i].points);
   free(t->stacks);
+  for (int k = 0; k < MLR_RES_COUNT; k++) {
+    for (size_t i = 0; i < t->nres[k]; i++) free(t->res[k][i].points);
+    free(t->res[k]);
+  }
   for (size_t i = 0; i < t->ndumps; i++) {
     if (t->loaded && t->loaded[i]) {
       mlr_dump_free(t->loaded[i]);
@@ -462,6 +536,49 @@ static const char *signed_human(char *buf, size_t len, double v) {
 
 static const char *when(const mlr_trend_t *t, size_t i) {
   return t->dumps[i].time ? mlr_safe(t->dumps[i].time) : "?";
+}
+
+static const char *const res_title[MLR_RES_COUNT] = {"Open descriptors", "Threads", "Mappings"};
+static const char *const res_unit[MLR_RES_COUNT] = {"fds", "threads", "mappings"};
+
+static size_t res_shown(const mlr_trend_t *t, mlr_res_t k) {
+  return t->top && t->top < t->nres[k] ? t->top : t->nres[k];
+}
+
+/* One section's series, steepest first: the same lines as a heap stack's,
+ * in records per minute (fds, threads) or bytes per minute (mappings). */
+static void res_text(FILE *out, const mlr_trend_t *t, mlr_res_t k, const char *bold,
+                     const char *plain) {
+  const mlr_trend_dump_t *d0 = &t->dumps[0], *dn = &t->dumps[t->ndumps - 1];
+  char hb[64];
+  fprintf(out, "\n%s%s: %llu -> %llu, %zu (creation stack, kind) series, steepest first%s\n",
+          bold, res_title[k], (unsigned long long)d0->res_count[k],
+          (unsigned long long)dn->res_count[k], t->nres[k], plain);
+  size_t n = res_shown(t, k);
+  for (size_t i = 0; i < n; i++) {
+    const mlr_trend_stack_t *s = &t->res[k][i];
+    const mlr_trend_point_t *first = &s->points[0], *last = &s->points[s->npoints - 1];
+    bool now = last->dump == t->ndumps - 1;
+    fprintf(out, "\n%s#%zu %+.2f %s/min", bold, i + 1, s->slope_blocks, res_unit[k]);
+    if (k != MLR_RES_FDS)
+      fprintf(out, ", %s/min (%+.0f bytes/min)", signed_human(hb, sizeof hb, s->slope_bytes),
+              s->slope_bytes);
+    fprintf(out, " (r2 %.3f): %s", s->r2,
+            mlr_safe(k == MLR_RES_THREADS && !strcmp(s->group->kind, "ended") ? "ended-not-joined"
+                                                                             : s->group->kind));
+    if (s->group->seen)
+      fprintf(out, ", stack %u%s\n", s->stack->id, plain);
+    else
+      fprintf(out, ", creation not seen%s\n", plain);
+    fprintf(out, "    %s %llu", now ? "now" : "at its last dump", (unsigned long long)last->blocks);
+    if (k != MLR_RES_FDS)
+      fprintf(out, ", %llu %s", (unsigned long long)last->bytes,
+              mlr_plural(last->bytes, "byte", "bytes"));
+    fprintf(out, "; in %zu of %zu dumps, first %s, last %s\n", s->npoints, t->ndumps,
+            when(t, first->dump), when(t, last->dump));
+    if (s->group->seen) mlr_text_frames(out, s->dump, s->stack, "    ");
+  }
+  if (n < t->nres[k]) fprintf(out, "\n... and %zu more series (--top)\n", t->nres[k] - n);
 }
 
 int mlr_format_trend_text(FILE *out, const mlr_trend_t *t, const mlr_format_opts_t *o,
@@ -503,6 +620,8 @@ int mlr_format_trend_text(FILE *out, const mlr_trend_t *t, const mlr_format_opts
     mlr_text_frames(out, s->dump, s->stack, "    ");
   }
   if (n < t->nstacks) fprintf(out, "\n... and %zu more stacks (--top)\n", t->nstacks - n);
+  if (t->has_res)
+    for (int k = 0; k < MLR_RES_COUNT; k++) res_text(out, t, (mlr_res_t)k, bold, plain);
   return mlr_io_result(out, err);
 }
 
@@ -511,6 +630,46 @@ static void json_num(FILE *out, double v) {
   if (!isfinite(v)) v = 0;
   if (fabs(v) < 1e-9) v = 0;
   fprintf(out, "%.6g", v);
+}
+
+/* A series' fit, its last amount, points ([dump, blocks or records,
+ * bytes]) and frames, closing its object; what counts what: "blocks" (heap
+ * stacks) or "count" (records). */
+static void json_fit(FILE *out, const mlr_trend_stack_t *s, const char *what) {
+  const mlr_trend_point_t *last = &s->points[s->npoints - 1];
+  fputs(", \"slope_bytes_per_minute\": ", out);
+  json_num(out, s->slope_bytes);
+  fprintf(out, ", \"slope_%s_per_minute\": ", what);
+  json_num(out, s->slope_blocks);
+  fputs(", \"r2\": ", out);
+  json_num(out, s->r2);
+  fprintf(out, ", \"first_seen\": %u, \"last_seen\": %u, \"%s\": %llu, \"bytes\": %llu,",
+          s->points[0].dump, last->dump, what, (unsigned long long)last->blocks,
+          (unsigned long long)last->bytes);
+  fputs("\n     \"series\": [", out);
+  for (size_t j = 0; j < s->npoints; j++)
+    fprintf(out, "%s[%u, %llu, %llu]", j ? ", " : "", s->points[j].dump,
+            (unsigned long long)s->points[j].blocks, (unsigned long long)s->points[j].bytes);
+  fputs("],\n     \"frames\": ", out);
+  mlr_json_frames(out, s->dump, s->stack);
+  fputs("}", out);
+}
+
+/* "fds", "threads", "mappings": a section's series, ranked. */
+static void res_json(FILE *out, const mlr_trend_t *t, mlr_res_t k) {
+  fprintf(out, ",\n  \"%s\": [", mlr_res_name(k));
+  size_t n = res_shown(t, k);
+  for (size_t i = 0; i < n; i++) {
+    const mlr_trend_stack_t *s = &t->res[k][i];
+    fprintf(out, "%s\n    {\"rank\": %zu, \"kind\": ", i ? "," : "", i + 1);
+    mlr_json_str(out, s->group->kind);
+    if (s->group->seen)
+      fprintf(out, ", \"stack\": %u", s->stack->id);
+    else
+      fputs(", \"stack\": null", out);
+    json_fit(out, s, "count");
+  }
+  fputs(n ? "\n  ]" : "]", out);
 }
 
 int mlr_format_trend_json(FILE *out, const mlr_trend_t *t, const mlr_format_opts_t *o,
@@ -530,9 +689,19 @@ int mlr_format_trend_json(FILE *out, const mlr_trend_t *t, const mlr_format_opts
     mlr_json_str(out, d->trigger);
     fprintf(out,
             ", \"unfreed\": {\"blocks\": %llu, \"bytes\": %llu}, \"remaining\": "
-            "{\"blocks\": %llu, \"bytes\": %llu}}",
+            "{\"blocks\": %llu, \"bytes\": %llu}",
             (unsigned long long)d->blocks, (unsigned long long)d->bytes,
             (unsigned long long)d->shown_blocks, (unsigned long long)d->shown_bytes);
+    const struct { const char *key; bool have; uint64_t v; } rv[] = {
+        {"rss_bytes", d->have_rss, d->rss_bytes},
+        {"fds_open", d->have_fds, d->fds},
+        {"threads", d->have_threads, d->threads}};
+    for (size_t j = 0; j < sizeof rv / sizeof rv[0]; j++)
+      if (rv[j].have)
+        fprintf(out, ", \"%s\": %llu", rv[j].key, (unsigned long long)rv[j].v);
+      else
+        fprintf(out, ", \"%s\": null", rv[j].key);
+    fputs("}", out);
   }
   fputs("\n  ],\n  \"remaining\": {\"slope_bytes_per_minute\": ", out);
   json_num(out, t->slope_bytes);
@@ -542,24 +711,12 @@ int mlr_format_trend_json(FILE *out, const mlr_trend_t *t, const mlr_format_opts
   size_t n = shown_count(t);
   for (size_t i = 0; i < n; i++) {
     const mlr_trend_stack_t *s = &t->stacks[i];
-    const mlr_trend_point_t *last = &s->points[s->npoints - 1];
-    fprintf(out, "%s\n    {\"rank\": %zu, \"slope_bytes_per_minute\": ", i ? "," : "", i + 1);
-    json_num(out, s->slope_bytes);
-    fputs(", \"slope_blocks_per_minute\": ", out);
-    json_num(out, s->slope_blocks);
-    fputs(", \"r2\": ", out);
-    json_num(out, s->r2);
-    fprintf(out, ", \"first_seen\": %u, \"last_seen\": %u, \"blocks\": %llu, \"bytes\": %llu,",
-            s->points[0].dump, last->dump, (unsigned long long)last->blocks,
-            (unsigned long long)last->bytes);
-    fputs("\n     \"series\": [", out);
-    for (size_t j = 0; j < s->npoints; j++)
-      fprintf(out, "%s[%u, %llu, %llu]", j ? ", " : "", s->points[j].dump,
-              (unsigned long long)s->points[j].blocks, (unsigned long long)s->points[j].bytes);
-    fputs("],\n     \"frames\": ", out);
-    mlr_json_frames(out, s->dump, s->stack);
-    fputs("}", out);
+    fprintf(out, "%s\n    {\"rank\": %zu", i ? "," : "", i + 1);
+    json_fit(out, s, "blocks");
   }
-  fputs(n ? "\n  ]\n}\n" : "]\n}\n", out);
+  fputs(n ? "\n  ]" : "]", out);
+  if (t->has_res)
+    for (int k = 0; k < MLR_RES_COUNT; k++) res_json(out, t, (mlr_res_t)k);
+  fputs("\n}\n", out);
   return mlr_io_result(out, err);
 }

@@ -28,8 +28,16 @@ static const char *const colors[CHART_LINES] = {"#b3261e", "#2f5d8a", "#2e7d32",
 
 typedef struct chart_s {
   double xmax;   // minutes at the right edge
-  double ymax;   // bytes at the top
+  double ymax;   // bytes (or a count) at the top
+  bool count;    // y is a count, not bytes
 } chart_t;
+
+/* A y value as the chart labels it. */
+static const char *ylabel(const chart_t *c, char *buf, size_t len, double v) {
+  if (!c->count) return mlr_human(buf, len, (uint64_t)v);
+  snprintf(buf, len, "%.0f", v);
+  return buf;
+}
 
 static double cx(const chart_t *c, double minutes) {
   return PAD_L + (c->xmax > 0 ? minutes / c->xmax : 0) * (CHART_W - PAD_L - PAD_R);
@@ -51,7 +59,7 @@ static void chart_open(FILE *out, const chart_t *c, const char *label) {
     fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#d9dde5\"/>"
                  "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#5c6577\">%s</text>\n",
             PAD_L, y, CHART_W - PAD_R, y, PAD_L - 6, y + 4,
-            mlr_human(b, sizeof b, (uint64_t)(c->ymax * i / 2)));
+            ylabel(c, b, sizeof b, c->ymax * i / 2));
     double x = cx(c, c->xmax * i / 2);
     fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\" fill=\"#5c6577\">%.2f min</text>\n",
             x, CHART_H - PAD_B + 16, i == 0 ? "start" : i == 1 ? "middle" : "end",
@@ -61,19 +69,88 @@ static void chart_open(FILE *out, const chart_t *c, const char *label) {
           PAD_T, PAD_L, CHART_H - PAD_B);
 }
 
-/* One series: a polyline and a dot per point with a tooltip. */
-static void chart_line(FILE *out, const chart_t *c, const mlr_trend_t *t, const char *color,
-                       const double *ys) {
+/* One series: a polyline and a dot per point with a tooltip; a point whose
+ * have[i] is false (the dump has no such value) is left out. */
+static void chart_line_some(FILE *out, const chart_t *c, const mlr_trend_t *t, const char *color,
+                            const double *ys, const bool *have) {
   char b[64];
   fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", color);
-  for (size_t i = 0; i < t->ndumps; i++)
-    fprintf(out, "%s%.1f,%.1f", i ? " " : "", cx(c, t->dumps[i].minutes), cy(c, ys[i]));
+  for (size_t i = 0, k = 0; i < t->ndumps; i++)
+    if (!have || have[i])
+      fprintf(out, "%s%.1f,%.1f", k++ ? " " : "", cx(c, t->dumps[i].minutes), cy(c, ys[i]));
   fputs("\"/>\n", out);
   for (size_t i = 0; i < t->ndumps; i++) {
+    if (have && !have[i]) continue;
     fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", cx(c, t->dumps[i].minutes),
             cy(c, ys[i]), color);
     mlr_xml_str(out, t->dumps[i].time ? t->dumps[i].time : "?");
-    fprintf(out, ": %s</title></circle>\n", mlr_human(b, sizeof b, (uint64_t)ys[i]));
+    fprintf(out, ": %s</title></circle>\n", ylabel(c, b, sizeof b, ys[i]));
+  }
+}
+
+static void chart_line(FILE *out, const chart_t *c, const mlr_trend_t *t, const char *color,
+                       const double *ys) {
+  chart_line_some(out, c, t, color, ys, NULL);
+}
+
+/* A chart of two per-dump values (some dumps may lack them) with a legend. */
+typedef struct pair_s {
+  const char *name;
+  double *ys;
+  bool *have;
+  bool any;
+} pair_t;
+static void chart_pair(FILE *out, const mlr_trend_t *t, const char *id, const char *title,
+                       const char *what, bool count, pair_t *p) {
+  chart_t c = {.xmax = t->dumps[t->ndumps - 1].minutes, .ymax = 1, .count = count};
+  for (int k = 0; k < 2; k++)
+    for (size_t i = 0; i < t->ndumps; i++)
+      if (p[k].have[i] && p[k].ys[i] > c.ymax) c.ymax = p[k].ys[i];
+  fprintf(out, "<section id=\"%s\">\n<h2>%s <span class=\"count\">%s</span></h2>\n", id,
+          title, what);
+  chart_open(out, &c, title);
+  for (int k = 0; k < 2; k++)
+    if (p[k].any) chart_line_some(out, &c, t, colors[k], p[k].ys, p[k].have);
+  fputs("</svg>\n<ol class=\"legend\">", out);
+  for (int k = 0; k < 2; k++)
+    if (p[k].any)
+      fprintf(out, "<li><span style=\"color:%s\">&#9632;</span> %s</li>", colors[k], p[k].name);
+  fputs("</ol>\n</section>\n", out);
+}
+
+/* Tracked bytes beside the resident size, and open descriptors beside
+ * threads, per dump ([resources] VmRSS, fds, threads), when the dumps have them. */
+static void process_charts(FILE *out, const mlr_trend_t *t) {
+  size_t n = t->ndumps;
+  pair_t p[4];
+  for (int k = 0; k < 4; k++) {
+    p[k].ys = mlr_xcalloc(n, sizeof *p[k].ys);
+    p[k].have = mlr_xcalloc(n, sizeof *p[k].have);
+    p[k].any = false;
+  }
+  p[0].name = "tracked bytes (unfreed)";
+  p[1].name = "resident size (VmRSS)";
+  p[2].name = "open descriptors";
+  p[3].name = "threads";
+  for (size_t i = 0; i < n; i++) {
+    const mlr_trend_dump_t *d = &t->dumps[i];
+    const struct { bool have; uint64_t v; } v[4] = {
+        {true, d->bytes}, {d->have_rss, d->rss_bytes}, {d->have_fds, d->fds},
+        {d->have_threads, d->threads}};
+    for (int k = 0; k < 4; k++) {
+      p[k].have[i] = v[k].have;
+      p[k].ys[i] = (double)v[k].v;
+      p[k].any |= v[k].have;
+    }
+  }
+  if (p[1].any)
+    chart_pair(out, t, "memory", "Memory", "tracked bytes and resident size, per dump", false, p);
+  if (p[2].any || p[3].any)
+    chart_pair(out, t, "process", "Descriptors and threads", "open descriptors and threads, per dump",
+               true, p + 2);
+  for (int k = 0; k < 4; k++) {
+    free(p[k].ys);
+    free(p[k].have);
   }
 }
 
@@ -97,6 +174,33 @@ static void write_frames(FILE *out, const mlr_trend_stack_t *s) {
   fputs("</summary><ol class=\"frames\">\n", out);
   for (size_t i = 0; i < s->stack->nframes; i++) mlr_html_frame_li(out, s->dump, &s->stack->frames[i]);
   fputs("</ol></details>", out);
+}
+
+/* A section's series, ranked as the text lists them. */
+static void res_table(FILE *out, const mlr_trend_t *t, mlr_res_t k) {
+  static const char *const title[MLR_RES_COUNT] = {"Open descriptors", "Threads", "Mappings"};
+  size_t n = t->top && t->top < t->nres[k] ? t->top : t->nres[k];
+  fprintf(out, "<section id=\"trend-%s\">\n<h2>%s <span class=\"count\">%zu of %zu series by "
+               "creation stack and kind, steepest growth first</span></h2>\n<table class=\"stacks\">\n"
+               "<tr><th>#</th><th>per min</th><th>bytes/min</th><th>r&sup2;</th><th>now</th>"
+               "<th>bytes</th><th>kind</th><th>seen</th><th>created at</th></tr>\n",
+          mlr_res_name(k), title[k], n, t->nres[k]);
+  for (size_t i = 0; i < n; i++) {
+    const mlr_trend_stack_t *s = &t->res[k][i];
+    const mlr_trend_point_t *last = &s->points[s->npoints - 1];
+    fprintf(out, "<tr><td class=\"n\">%zu</td><td class=\"n\">%+.2f</td><td class=\"n\">%+.0f</td>"
+                 "<td class=\"n\">%.3f</td><td class=\"n\">%" PRIu64 "</td><td class=\"n\">%" PRIu64
+                 "</td><td>",
+            i + 1, s->slope_blocks, s->slope_bytes, s->r2, last->blocks, last->bytes);
+    mlr_xml_str(out, s->group->kind);
+    fprintf(out, "</td><td class=\"n\">%zu of %zu</td><td>", s->npoints, t->ndumps);
+    if (s->group->seen)
+      write_frames(out, s);
+    else
+      fputs("<span class=\"note\">not seen (inherited, or made before start)</span>", out);
+    fputs("</td></tr>\n", out);
+  }
+  fputs("</table>\n</section>\n", out);
 }
 
 int mlr_format_trend_html(FILE *out, const mlr_trend_t *t, const mlr_format_opts_t *o,
@@ -142,6 +246,8 @@ int mlr_format_trend_html(FILE *out, const mlr_trend_t *t, const mlr_format_opts
   chart_line(out, &c, t, "#1d2330", ys);
   fputs("</svg>\n</section>\n", out);
 
+  process_charts(out, t);
+
   size_t nlines = t->nstacks < CHART_LINES ? t->nstacks : CHART_LINES;
   if (t->top && nlines > t->top) nlines = t->top;
   c.ymax = 1;
@@ -184,6 +290,9 @@ int mlr_format_trend_html(FILE *out, const mlr_trend_t *t, const mlr_format_opts
     write_frames(out, s);
     fputs("</td></tr>\n", out);
   }
-  fputs("</table>\n</section>\n</main>\n</body>\n</html>\n", out);
+  fputs("</table>\n</section>\n", out);
+  if (t->has_res)
+    for (int k = 0; k < MLR_RES_COUNT; k++) res_table(out, t, (mlr_res_t)k);
+  fputs("</main>\n</body>\n</html>\n", out);
   return mlr_io_result(out, err);
 }

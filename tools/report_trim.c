@@ -149,6 +149,8 @@ static void merge_into(mlr_stack_t *dst, const mlr_stack_t *src) {
   if (src->min_size < dst->min_size) dst->min_size = src->min_size;
   if (src->max_size > dst->max_size) dst->max_size = src->max_size;
   if (src->oldest_seq < dst->oldest_seq) dst->oldest_seq = src->oldest_seq;
+  dst->newer_blocks += src->newer_blocks;
+  dst->newer_bytes += src->newer_bytes;
   dst->merged += 1 + src->merged;
 }
 
@@ -157,6 +159,10 @@ void mlr_trim_apply(const mlr_trim_t *t, mlr_dump_t *d) {
   bool changed = false;
   for (size_t i = 0; i < d->nstacks; i++)
     changed |= trim_stack(t, d, &d->stacks[i]);
+  /* The creation stacks of descriptors, threads and mappings: trimmed, not
+   * merged (their groups stay one per stack id and kind). */
+  for (size_t i = 0; i < d->nres; i++)
+    trim_stack(t, d, &d->res[i].stack);
   if (!changed) return;
   seen_t *map = NULL;
   size_t w = 0;

@@ -6,7 +6,7 @@
 # and a good fit, the constant one has a slope of about 0; text and JSON
 # agree; a directory and the files given in any order give the same
 # series; fewer than two dumps, a bad dump or format is a usage error;
-# --quiet silences the progress line; the html page has its two charts.
+# --quiet silences the progress line; the html page has its four charts.
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 . "$ML_SRCDIR/tests/time/lib_time.sh" || bail "cannot read lib_time.sh"
 ML=$ML_BUILDDIR/memledger
@@ -60,10 +60,12 @@ tap_eq "json: leak_more first, growing, fitting well; keep_const flat; dumps in 
 tap_eq "html: exit 0, an HTML5 page" "0 <!DOCTYPE html>" "$? $(head -n1 "$d/page.html")"
 svgs=$(grep -c '^<svg class="chart"' "$d/page.html")
 first=$(sed -n 's/.*<tr id="trend-1">.*<summary>\([^<]*\)<.*/\1/p' "$d/page.html")
-if [ "$svgs" = 2 ] && [ "$first" = leak_more ] && ! grep -q '<script' "$d/page.html"; then
-  tap_ok "html: two charts, leak_more first in the table, no script"
+# four charts: remaining bytes, memory (tracked and VmRSS), descriptors and
+# threads, the steepest stacks
+if [ "$svgs" = 4 ] && [ "$first" = leak_more ] && ! grep -q '<script' "$d/page.html"; then
+  tap_ok "html: four charts, leak_more first in the table, no script"
 else
-  tap_fail "html: two charts, leak_more first in the table, no script" "charts $svgs, first '$first'"
+  tap_fail "html: four charts, leak_more first in the table, no script" "charts $svgs, first '$first'"
 fi
 
 # Frames come from a cache across the series: the same as a report of the

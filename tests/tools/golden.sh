@@ -10,28 +10,15 @@ tap_plan 13
 cd "$DATA" || bail "no $DATA"
 o=$T_TMP
 
-# check NAME ARGS...: memledger ARGS > $o/NAME, exit 0, same as NAME.expected
-check() {
-  local name=$1
-  shift
-  "$ML" "$@" >"$o/$name" 2>"$o/$name.err"
-  local rc=$?
-  if [ $rc -ne 0 ]; then
-    tap_fail "$name: memledger $* exits 0" "exit status $rc" "$(cat "$o/$name.err")"
-    return
-  fi
-  same_output "$name: memledger $*" "$DATA/$name.expected" "$o/$name"
-}
-
-check golden_basic.text report golden_basic.dump
-check golden_basic.json report --format json golden_basic.dump
-check golden_basic.folded report --format folded golden_basic.dump
-check golden_basic.count.folded report -f folded --weight count golden_basic.dump
-check golden_basic.sorted.text report --sort count --top 3 golden_basic.dump
-check golden_basic.supp.text report --no-default-suppressions --suppress golden.supp golden_basic.dump
-check golden_basic.filter.text report --module 'libc\.so' golden_basic.dump
-check golden_diff.text diff golden_old.dump golden_new.dump
-check golden_diff.json diff --format json golden_old.dump golden_new.dump
+check_expected golden_basic.text report golden_basic.dump
+check_expected golden_basic.json report --format json golden_basic.dump
+check_expected golden_basic.folded report --format folded golden_basic.dump
+check_expected golden_basic.count.folded report -f folded --weight count golden_basic.dump
+check_expected golden_basic.sorted.text report --sort count --top 3 golden_basic.dump
+check_expected golden_basic.supp.text report --no-default-suppressions --suppress golden.supp golden_basic.dump
+check_expected golden_basic.filter.text report --module 'libc\.so' golden_basic.dump
+check_expected golden_diff.text diff golden_old.dump golden_new.dump
+check_expected golden_diff.json diff --format json golden_old.dump golden_new.dump
 
 "$ML" report -o "$o/out.json" -f json golden_basic.dump >"$o/stdout" 2>&1
 tap_check "-o FILE writes the report to FILE, nothing to stdout" \

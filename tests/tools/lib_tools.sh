@@ -21,6 +21,20 @@ same_output() {
   fi
 }
 
+# check_expected NAME ARGS...: memledger ARGS > $T_TMP/NAME, exit 0, the
+# same bytes as $DATA/NAME.expected (one TAP line).
+check_expected() {
+  local name=$1
+  shift
+  "$ML" "$@" >"$T_TMP/$name" 2>"$T_TMP/$name.err"
+  local rc=$?
+  if [ $rc -ne 0 ]; then
+    tap_fail "$name: memledger $* exits 0" "exit status $rc" "$(cat "$T_TMP/$name.err")"
+    return
+  fi
+  same_output "$name: memledger $*" "$DATA/$name.expected" "$T_TMP/$name"
+}
+
 # synthetic_dump OUT NSTACKS NBLOCKS NADDRS [ELF...]: tests/tools/gen_dump.py
 # with addresses in the command, each ELF and libc; bails out when it fails.
 # pre: python3 (callers skip without it, before their plan).

@@ -24,6 +24,12 @@ Usage: dump_json.py unfreed FILE          "<blocks> <bytes>" of the dump
        dump_json.py in-module FILE SUFFIX the "stacks" lines of the stacks with
                                           a frame in a module whose path ends
                                           with SUFFIX
+       dump_json.py newer FILE            per block size (stacks whose blocks
+                                          all have one size, added up):
+                                          "size blocks newer_blocks
+                                          newer_bytes"
+       dump_json.py newer-since FILE      the previous dump's time, as the
+                                          header's "time" writes it
        dump_json.py consistent FILE       the command reads the dump, and its
                                           stacks add up to its unfreed line
                                           (min <= max, blocks*min <= bytes <=
@@ -35,6 +41,7 @@ Environment: ML_MEMLEDGER, the command (default: $ML_BUILDDIR/memledger, else
 (keyed by path, size and modification time) so that a test asking many
 questions of one dump runs the command once.
 """
+import datetime
 import hashlib
 import json
 import os
@@ -218,6 +225,23 @@ def _main(argv):
         for _, s in merged_stacks(doc):
             if any((f.get("module") or "").endswith(argv[2]) for f in s.get("frames", [])):
                 print(stack_line(s))
+    elif cmd == "newer" and len(argv) == 2:
+        rows = {}
+        for _, s in merged_stacks(doc):
+            if s["min_size"] != s["max_size"]:
+                continue
+            r = rows.setdefault(s["min_size"], [0, 0, 0])
+            r[0] += s["blocks"]
+            r[1] += s.get("newer_blocks", 0)
+            r[2] += s.get("newer_bytes", 0)
+        for size in sorted(rows):
+            print("%d %d %d %d" % tuple([size] + rows[size]))
+    elif cmd == "newer-since" and len(argv) == 2:
+        ns = doc.get("newer", {}).get("since_unix_ns")
+        if ns is None:
+            return 3
+        t = datetime.datetime.fromtimestamp(ns // 10**9, datetime.timezone.utc)
+        print(t.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ns // 10**6 % 1000))
     elif cmd == "consistent" and len(argv) == 2:
         bad = check_consistent(doc)
         for b in bad:

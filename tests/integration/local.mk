@@ -12,7 +12,8 @@ IT_PROGS = tests/integration/prog_semantics tests/integration/prog_leaks \
 	tests/integration/prog_api tests/integration/prog_opts \
 	tests/integration/prog_dliter tests/integration/prog_unwind_scope \
 	tests/integration/prog_ehdiff tests/integration/prog_xallocx tests/integration/prog_capcache \
-	tests/integration/prog_kinds tests/integration/prog_lsan_api
+	tests/integration/prog_kinds tests/integration/prog_lsan_api \
+	tests/integration/prog_newer
 check_PROGRAMS += $(IT_PROGS)
 
 # lsan_api.sh: the program defines memledger_default_suppressions and
@@ -22,6 +23,9 @@ tests_integration_prog_lsan_api_CFLAGS = $(IT_CFLAGS)
 tests_integration_prog_lsan_api_LDFLAGS = -Wl,--export-dynamic-symbol=memledger_default_suppressions
 tests_integration_prog_lsan_api_LDADD = $(DL_LIBS)
 
+tests_integration_prog_newer_SOURCES = tests/integration/prog_newer.c
+tests_integration_prog_newer_CFLAGS = $(IT_CFLAGS)
+tests_integration_prog_newer_LDADD = -lpthread $(DL_LIBS)
 # kinds.sh: blocks of every leak kind (no frame-pointer needs; -O1 keeps
 # the noinline helpers).
 tests_integration_prog_kinds_SOURCES = tests/integration/prog_kinds.c
@@ -86,7 +90,7 @@ tests_integration_plugin_leak_la_CFLAGS = $(IT_CFLAGS)
 tests_integration_plugin_leak_la_LDFLAGS = -module -avoid-version -rpath /nowhere
 
 IT_TESTS = tests/integration/semantics.sh tests/integration/exact_counts.sh \
-	tests/integration/kinds.sh tests/integration/lsan_api.sh \
+	tests/integration/kinds.sh tests/integration/lsan_api.sh tests/integration/newer.sh \
 	tests/integration/xallocx.sh \
 	tests/integration/signal_threads.sh tests/integration/fork.sh \
 	tests/integration/early_dlopen.sh tests/integration/cxx.sh \

@@ -4,7 +4,7 @@
 # outside the target process: it may use stdio, malloc, libdw and libstdc++
 # (for __cxa_demangle only).
 bin_PROGRAMS = memledger
-MLR_CORE_SOURCES = tools/report.h tools/report_priv.h tools/report_read.c
+MLR_CORE_SOURCES = tools/report.h tools/report_priv.h tools/report_read.c tools/report_util.c
 # The library's option code (src/options.c and what it needs, src/fmt.c) is
 # compiled in: `memledger dump` reads a process's MEMLEDGER_* variables with
 # the very grammar the library used (tools/libopts.c).

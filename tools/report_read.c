@@ -116,7 +116,7 @@ void mlr_dump_free(mlr_dump_t *d) {
 
 const char *mlr_kv_get(const mlr_kv_t *kv, size_t n, const char *key) {
   for (size_t i = 0; i < n; i++)
-    if (strcmp(kv[i].key, key) == 0) return kv[i].value;
+    if (kv[i].key && strcmp(kv[i].key, key) == 0) return kv[i].value;
   return NULL;
 }
 

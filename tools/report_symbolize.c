@@ -14,7 +14,6 @@
  * and changed since the dump gives frames with a note, never symbols from the
  * wrong file.  Frames inside libmemledger.so are dropped.
  */
-#include "report_fmtutil.h"
 #include "report_priv.h"
 
 #include <dwarf.h>
@@ -554,11 +553,6 @@ int mlr_symbolize(mlr_dump_t *d, const mlr_symbolize_opts_t *opts, mlr_err_t *er
 
 /* ---- helpers for the formats ----------------------------------------------------------
  */
-
-const char *mlr_module_name(const mlr_dump_t *d, int m) {
-  if (m < 0 || (size_t)m >= d->nmodules) return "?";
-  return base_name(d->modules[m].path);
-}
 
 const char *mlr_frame_name(const mlr_dump_t *d, const mlr_frame_t *f, char *buf,
                            size_t size) {

@@ -81,3 +81,7 @@ void ml_beacon_publish(const char *off) {
   ml_beacon.page = (void *)p;
   memcpy(ml_beacon.name, name, len + 1);
 }
+
+void ml_beacon_update(const char *off) {
+  if (ml_beacon.page) ml_beacon_publish(off);
+}

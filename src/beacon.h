@@ -27,5 +27,8 @@
  * the content would be the same; a failure (memfd_create refused, old
  * kernel, seccomp) leaves the previous beacon or none, silently. */
 void ml_beacon_publish(const char *off) ML_HIDDEN;
+/* The same, only when there is a beacon to replace (none was made under a
+ * seccomp filter inherited across exec: a fork child makes none either). */
+void ml_beacon_update(const char *off) ML_HIDDEN;
 
 #endif /* ML_BEACON_H */

@@ -169,7 +169,7 @@ static void ml_fork_child(void) {
      * nor dumps, and its frees take the fast path. */
     ml_gate.cutoff = ml_gate.threshold = SIZE_MAX;
     atomic_store(&ml_core.state, ML_STATE_DISABLED);
-    ml_beacon_publish("fork"); /* `memledger dump` of this child refuses */
+    ml_beacon_update("fork"); /* `memledger dump` of this child refuses */
   }
   ml_guard_leave();
 }
@@ -213,6 +213,10 @@ void ml_init_process(bool virtual_signals) {
   }
   ml_log_ready();
   if (ml_option_get(ML_OPT_VERBOSE) >= 1) ml_options_print();
+  /* A seccomp filter from before exec may kill the process for getcwd or
+   * memfd_create (systemd's SystemCallFilter= does by default): then no
+   * anchor and no beacon (`memledger dump` reads the environment). */
+  bool sandboxed = ml_prim_seccomp_on();
   if (atomic_load(&ml_core.state) == ML_STATE_READY) {
     pthread_atfork(ml_fork_prepare, ml_fork_parent, ml_fork_child);
     /* No DSO handle: not run by __cxa_finalize of this library, but by exit()
@@ -220,10 +224,10 @@ void ml_init_process(bool virtual_signals) {
      * included, which __libc_start_main registers after us. */
     __cxa_atexit(ml_triggers_at_exit, NULL, NULL);
     ml_unwind_init_process(ml_core.unwind); /* eh's object list; libunwind if asked */
-    ml_init_anchor_dir();
+    if (!sandboxed) ml_init_anchor_dir();
     ml_triggers_start(virtual_signals);
-    ml_beacon_publish(NULL);
-  } else {
+    if (!sandboxed) ml_beacon_publish(NULL);
+  } else if (!sandboxed) {
     ml_beacon_publish(ml_init_off_reason());
   }
   ml_guard_leave();

@@ -42,7 +42,7 @@ CLEANFILES += tools/bash-completion/memledger
 # tests/data/ (module paths there do not exist: output is machine-independent).
 TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
 	tests/tools/run.sh tests/tools/dump_live.sh tests/tools/dump_signals.sh tests/tools/run_tree.sh \
-	tests/tools/dump_redis.sh tests/tools/dump_wrap.sh \
+	tests/tools/dump_redis.sh tests/tools/dump_wrap.sh tests/tools/dump_ns.sh \
 	tests/tools/diff.sh tests/tools/diff_time.sh tests/tools/trim.sh tests/tools/ci_formats.sh \
 	tests/tools/completion.sh \
 	tests/tools/clean_programs.sh tests/tools/symbolize.sh \

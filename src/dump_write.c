@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -358,18 +359,37 @@ static void ml_w_totals(ml_writer_t *w, const ml_dump_req_t *q, const ml_collect
            (unsigned long long)(allocated > c->usable ? allocated - c->usable : 0));
 }
 
+/* [module_files]: the size and mtime of each [modules] file as the dump
+ * saw it, so that a later report knows whether a file without build id is
+ * still the one that was mapped.  stat only (nothing is opened), regular
+ * files only; a deleted or replaced-by-nothing file gets no line. */
+static int ml_w_module_file(const ml_module_t *m, void *arg) {
+  ml_writer_t *w = arg;
+  struct stat st;
+  if (!m->path || m->path[0] != '/' ||
+      ml_sys4(SYS_newfstatat, AT_FDCWD, m->path, &st, 0) != 0 || !S_ISREG(st.st_mode))
+    return 0;
+  ml_w_fmt(w, "%lx %llu %llu\n", (unsigned long)m->lo, (unsigned long long)st.st_size,
+           (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
+               (unsigned long long)st.st_mtim.tv_nsec);
+  return 0;
+}
+
 static void ml_w_modules(ml_writer_t *w, size_t *nun_out) {
   ml_w_str(w, "[modules]\n");
   ml_prim_modules_maps(ml_w_module, w);
   size_t nun;
   const ml_unloaded_t *un = ml_modules_unloaded(&nun);
   *nun_out = nun;
-  if (!nun) return;
-  ml_w_str(w, "[unloaded]\n");
-  for (size_t i = 0; i < nun; i++) {
-    ml_w_fmt(w, "%u ", un[i].epoch);
-    ml_w_module(&un[i].m, w);
+  if (nun) {
+    ml_w_str(w, "[unloaded]\n");
+    for (size_t i = 0; i < nun; i++) {
+      ml_w_fmt(w, "%u ", un[i].epoch);
+      ml_w_module(&un[i].m, w);
+    }
   }
+  ml_w_str(w, "[module_files]\n");
+  ml_prim_modules_maps(ml_w_module_file, w);
 }
 
 static void ml_w_unfreed(ml_writer_t *w, size_t id, const ml_acc_t *a, unsigned kind) {

@@ -15,6 +15,7 @@
  * The dump triggers (triggers.c) are started here; they depend on the
  * core's state (core.h), never on this file.
  */
+#include "beacon.h"
 #include "core.h"
 #include "dump.h"
 #include "log.h"
@@ -27,6 +28,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
 
 extern const ElfW(Ehdr) __ehdr_start; /* the linker's: our own ELF header */
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
@@ -168,11 +170,27 @@ static void ml_fork_child(void) {
      * nor dumps, and its frees take the fast path. */
     ml_gate.cutoff = ml_gate.threshold = SIZE_MAX;
     atomic_store(&ml_core.state, ML_STATE_DISABLED);
+    ml_beacon_update("fork"); /* `memledger dump` of this child refuses */
   }
   ml_guard_leave();
 }
 
 /* ---- constructor ------------------------------------------------------------ */
+
+/* Why tracking is off in this process, for the beacon (beacon.h). */
+static const char *ml_init_off_reason(void) {
+  if (!ml_options_dir_trusted()) return "secure";
+  if (!ml_option_get(ML_OPT_ENABLED)) return "enabled";
+  if (!ml_init_wanted()) return "trace_pid";
+  return "init";
+}
+
+/* The working directory at start anchors a relative dump directory. */
+static void ml_init_anchor_dir(void) {
+  char cwd[4096];
+  long n = ml_sys2(SYS_getcwd, cwd, sizeof cwd);
+  if (n > 0 && cwd[0] == '/') (void)ml_options_anchor_dir(cwd);
+}
 
 static bool ml_keep_tracked(const ml_rec_t *r, void *arg) {
   (void)arg;
@@ -197,6 +215,10 @@ void ml_init_process(bool virtual_signals) {
   }
   ml_log_ready();
   if (ml_option_get(ML_OPT_VERBOSE) >= 1) ml_options_print();
+  /* A seccomp filter from before exec may kill the process for getcwd or
+   * memfd_create (systemd's SystemCallFilter= does by default): then no
+   * anchor and no beacon (`memledger dump` reads the environment). */
+  bool sandboxed = ml_prim_seccomp_on();
   if (atomic_load(&ml_core.state) == ML_STATE_READY) {
     pthread_atfork(ml_fork_prepare, ml_fork_parent, ml_fork_child);
     /* No DSO handle: not run by __cxa_finalize of this library, but by exit()
@@ -204,7 +226,11 @@ void ml_init_process(bool virtual_signals) {
      * included, which __libc_start_main registers after us. */
     __cxa_atexit(ml_triggers_at_exit, NULL, NULL);
     ml_unwind_init_process(ml_core.unwind); /* eh's object list; libunwind if asked */
+    if (!sandboxed) ml_init_anchor_dir();
     ml_triggers_start(virtual_signals);
+    if (!sandboxed) ml_beacon_publish(NULL);
+  } else if (!sandboxed) {
+    ml_beacon_publish(ml_init_off_reason());
   }
   ml_guard_leave();
 }

@@ -898,6 +898,21 @@ bool ml_options_dir_trusted(void) {
                               ml_opts.src[ML_OPT_DIR] == ML_OPT_SRC_PROGRAM));
 }
 
+bool ml_options_anchor_dir(const char *cwd) {
+  const char *dir = ml_option_str(ML_OPT_DIR);
+  char abs[ML_OPT_PATH_MAX];
+  if (dir[0] == '/' || cwd[0] != '/') return false;
+  while (dir[0] == '.' && dir[1] == '/')
+    for (dir += 2; *dir == '/'; dir++) {}
+  if (!strcmp(dir, ".")) dir = "";
+  bool sep = dir[0] && cwd[1];
+  size_t n = (size_t)ml_snprintf(abs, sizeof abs, "%s%s%s", cwd, sep ? "/" : "", dir);
+  if (n >= sizeof abs) return false;
+  memcpy(ml_opt_path_buf[ML_OPT_DIR], abs, n + 1);
+  ml_opts.state[ML_OPT_DIR] = ML_OPT_SET; /* the source stays as it was */
+  return true;
+}
+
 void ml_options_reset(void) {
   for (int i = 0; i < ML_OPT_COUNT; i++) {
     ml_opts.value[i] = ml_opt_desc[i].def;

@@ -74,6 +74,13 @@ void ml_options_reset(void) ML_HIDDEN;
  * True when not loaded yet or not secure. */
 bool ml_options_dir_trusted(void) ML_HIDDEN;
 
+/* A relative dump directory made absolute against cwd (the working
+ * directory at start), so that dumps go where the program started even if
+ * it changes directory, and `memledger dump` can be told where.  Keeps the
+ * option's source.  Returns false (and changes nothing) when the directory
+ * is absolute already, cwd is not absolute, or the result is too long. */
+bool ml_options_anchor_dir(const char *cwd) ML_HIDDEN;
+
 /* Current value (the default until loaded). */
 long long ml_option_get(ml_opt_t opt) ML_HIDDEN;
 ml_opt_state_t ml_option_state(ml_opt_t opt) ML_HIDDEN;

@@ -83,6 +83,11 @@ void ml_prim_unmap(void *p, size_t size) ML_HIDDEN;
  * NUL-terminated.  Returns the length, or -errno. */
 ssize_t ml_prim_read_file(const char *path, char *buf, size_t size) ML_HIDDEN;
 
+/* True when /proc/self/status says a seccomp filter (or strict mode) is in
+ * effect, e.g. one inherited across exec; false when it says none or
+ * cannot be read. */
+bool ml_prim_seccomp_on(void) ML_HIDDEN;
+
 /* Read a configuration file that only root can have written: a regular
  * file owned by uid 0, not writable by group or others (checked on the open
  * descriptor).  Up to size-1 bytes into buf, NUL-terminated.  Returns the

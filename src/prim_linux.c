@@ -168,6 +168,15 @@ void ml_prim_unmap(void *p, size_t size) {
 
 /* ---- files -------------------------------------------------------------- */
 
+bool ml_prim_seccomp_on(void) {
+  char st[4096];
+  if (ml_prim_read_file("/proc/self/status", st, sizeof st) <= 0) return false;
+  const char *v = strstr(st, "\nSeccomp:");
+  if (!v) return false;
+  for (v += 9; *v == ' ' || *v == '\t'; v++) {}
+  return *v >= '1' && *v <= '9';
+}
+
 ssize_t ml_prim_read_file(const char *path, char *buf, size_t size) {
   size_t len = 0;
   int fd;

@@ -574,6 +574,10 @@ void ml_triggers_start(bool virtual_signals) {
   ml_limit_start();
 }
 
+int ml_triggers_dump_signal(void) { return ml_trig.dump_sig; }
+
+bool ml_triggers_sandboxed(void) { return atomic_load(&ml_trig.seccomp); }
+
 void ml_triggers_at_exit(void *unused) {
   (void)unused;
   if (atomic_load(&ml_core.state) != ML_STATE_READY) return;

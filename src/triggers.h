@@ -52,6 +52,12 @@ bool ml_triggers_sigaction(int sig, const struct sigaction *act, struct sigactio
  * and friends): one warning when the dump signal is among them. */
 void ml_triggers_sigset_taken(const sigset_t *set, const char *how) ML_HIDDEN;
 
+/* The dump signal memledger handles, 0 = none (off, or the program's own
+ * handler had it at start). */
+int ml_triggers_dump_signal(void) ML_HIDDEN;
+/* True once the program installed a seccomp filter (see below). */
+bool ml_triggers_sandboxed(void) ML_HIDDEN;
+
 /* The program is about to install a seccomp filter: from now on no dump is
  * written (a filter may kill the process for a system call a dump needs);
  * one message says so, before the filter exists.  installed=false undoes

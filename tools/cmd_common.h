@@ -11,7 +11,6 @@
 #ifndef MLC_CMD_COMMON_H
 #define MLC_CMD_COMMON_H
 
-#include "report_fmtutil.h"
 #include "report_priv.h"
 
 #include <getopt.h>

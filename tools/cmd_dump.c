@@ -2,8 +2,9 @@
 /*
  * cmd_dump.c - `memledger dump PID`: ask a running process for a dump and
  * print the dump file's path.  The process's dump signal and directory come
- * from the process itself (/proc: its maps, environment as the library read
- * it, signal masks, working directory); a signal is sent only when
+ * from the process itself (/proc: the library's beacon in its maps, else its
+ * environment as the library read it; signal masks, working directory,
+ * mount namespace); a signal is sent only when
  * memledger's handler is installed for it, otherwise it says why and sends
  * nothing, so the target is never killed.
  * Runs outside the target process.  Exit statuses: 0 (a dump was written),
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +29,10 @@ static const char usage_dump[] =
     "Usage: memledger dump [OPTIONS] PID\n"
     "Send the dump signal to process PID, wait for the new dump file in its dump\n"
     "directory and print the file's path.  The signal, the directory and whether\n"
-    "tracking is on come from the process's MEMLEDGER_SIGNAL, MEMLEDGER_DIR and\n"
-    "MEMLEDGER_ENABLED (or MEMLEDGER_OPTIONS, or the configuration file), read as\n"
-    "the library reads them (default SIGUSR2; refused\n"
-    "values such as KILL mean SIGUSR2; 0/off/none = off).  Nothing is sent\n"
+    "tracking is on come from the process: the library's memfd mapping named\n"
+    "memledger:1:... in /proc/PID/maps; for older libraries, its MEMLEDGER_SIGNAL,\n"
+    "MEMLEDGER_DIR and MEMLEDGER_ENABLED (or MEMLEDGER_OPTIONS, or the\n"
+    "configuration file), read as the library reads them.  Nothing is sent\n"
     "unless the process catches that signal (SigCgt in /proc/PID/status) and does\n"
     "not block it in every thread.  For a 'memledger run' PID, its program is\n"
     "dumped.\n"
@@ -153,7 +155,9 @@ static const char *memledger_flavour(long pid) {
   char *maps = proc_read(pid, "maps", NULL);
   const char *what = NULL;
   if (maps) {
-    if (strstr(maps, "/libmemledger.so"))
+    if (strstr(maps, " /memfd:memledger:"))
+      what = "beacon"; /* the library's (src/beacon.h), any flavour */
+    else if (strstr(maps, "/libmemledger.so"))
       what = "libmemledger.so";
     else if (strstr(maps, "/libmemledger-wrap.so"))
       what = "libmemledger-wrap.so";
@@ -245,6 +249,103 @@ static const char *sig_name(int sig, char *buf, size_t size) {
   return buf;
 }
 
+/* ---- the library's beacon (src/beacon.h)
+ * ------------------------------------------------------------- */
+
+/* What the beacon of a process says. */
+typedef struct beacon_s {
+  int version;        // 0: no beacon (a library before it, or none could be made)
+  bool track;         // tracking on
+  char off[32];       // why not
+  int sig, want;      // the signal handled (0 none); the configured one, if other
+  bool have_dir;      // dir given (absolute, as the process sees it)
+  char dir[PATH_MAX];
+} beacon_t;
+
+static int hexval(int c) {
+  return c >= '0' && c <= '9' ? c - '0'
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The "/memfd:memledger:..." line of /proc/PID/maps, parsed into *b.
+ * false when there is none (b->version 0). */
+static bool beacon_read(long pid, beacon_t *b) {
+  memset(b, 0, sizeof *b);
+  char *maps = proc_read(pid, "maps", NULL), *l = maps;
+  static const char mark[] = "/memfd:memledger:";
+  while (l && (l = strstr(l, mark)) && l != maps && l[-1] != ' ')
+    l += sizeof mark - 1; /* only at the start of a path field */
+  if (!l) {
+    free(maps);
+    return false;
+  }
+  char *end = strchr(l, '\n');
+  if (end) *end = 0;
+  size_t n = strlen(l);
+  static const char del[] = " (deleted)";
+  if (n >= sizeof del - 1 && !strcmp(l + n - (sizeof del - 1), del)) l[n - (sizeof del - 1)] = 0;
+  char *save = NULL, *f = strtok_r(l + sizeof mark - 1, ":", &save);
+  b->version = f ? atoi(f) : 0;
+  if (b->version < 1) b->version = 1;
+  while ((f = strtok_r(NULL, ":", &save))) {
+    char *v = strchr(f, '=');
+    if (!v) continue;
+    *v++ = 0;
+    if (!strcmp(f, "track")) b->track = atoi(v) != 0;
+    else if (!strcmp(f, "off")) snprintf(b->off, sizeof b->off, "%s", v);
+    else if (!strcmp(f, "sig")) b->sig = atoi(v);
+    else if (!strcmp(f, "want")) b->want = atoi(v);
+    else if (!strcmp(f, "dir")) {
+      size_t k = 0;
+      for (const char *p = v; *p && k + 1 < sizeof b->dir; p++)
+        if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+          b->dir[k++] = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+          p += 2;
+        } else {
+          b->dir[k++] = *p;
+        }
+      b->dir[k] = 0;
+      b->have_dir = b->dir[0] == '/';
+    }
+  }
+  free(maps);
+  return true;
+}
+
+/* "/proc/PID/root" when pid sees another file system tree than this
+ * command (another mount namespace, or a chroot), else "": the prefix that
+ * makes its paths ours.  Reading it needs the permission that reading its
+ * maps needs. */
+static void root_prefix(long pid, char *buf, size_t size) {
+  char a[64], b[64], path[64];
+  struct stat s1, s2;
+  buf[0] = 0;
+  snprintf(path, sizeof path, "/proc/%ld/ns/mnt", pid);
+  ssize_t na = readlink("/proc/self/ns/mnt", a, sizeof a - 1),
+          nb = readlink(path, b, sizeof b - 1);
+  bool other = na > 0 && nb > 0 && (na != nb || memcmp(a, b, (size_t)na));
+  snprintf(path, sizeof path, "/proc/%ld/root/", pid);
+  if (!other && stat("/", &s1) == 0 && stat(path, &s2) == 0)
+    other = s1.st_dev != s2.st_dev || s1.st_ino != s2.st_ino;
+  if (other) snprintf(buf, size, "/proc/%ld/root", pid);
+}
+
+/* The pid as the process itself sees it (the innermost of NSpid: its dump
+ * files are named with it), else pid. */
+static long own_pid(const char *st, long pid) {
+  const char *v = status_field(st, "NSpid");
+  long last = pid;
+  while (v && *v && *v != '\n') {
+    char *e;
+    long x = strtol(v, &e, 10);
+    if (e == v) break;
+    last = x;
+    for (v = e; *v == ' ' || *v == '\t'; v++) {}
+  }
+  return last > 0 ? last : pid;
+}
+
 /* ---- dump
  * -------------------------------------------------------------------------------- */
 
@@ -328,22 +429,32 @@ int mlc_cmd_dump(int argc, char **argv) {
     return 1;
   }
 
-  /* The options exactly as the library read them: its own loader over the
-   * process's environment (as it was at exec; setenv later is not seen). */
+  /* What the library published (its beacon), else the options exactly as
+   * the library read them: its own loader over the process's environment
+   * (as it was at exec; setenv later is not seen; redis-server and others
+   * rewrite it).  The environment serves libraries older than the beacon,
+   * and a dump directory too long for the beacon's name. */
+  beacon_t *bc = mlr_xcalloc(1, sizeof *bc);
+  bool have_beacon = beacon_read(pid, bc);
+  long fpid = own_pid(st, pid);
+  char root[64];
+  root_prefix(pid, root, sizeof root);
   size_t elen;
-  char *etext = proc_read(pid, "environ", &elen);
-  if (!etext) {
-    mlc_msg("process %ld: cannot read its environment: %s", pid, strerror(errno));
-    free(st);
-    return 1;
-  }
-  char **env = env_vector(etext, elen);
+  char *etext = NULL;
+  char **env = NULL;
   mlt_libopts_t *o = mlr_xcalloc(1, sizeof *o);
-  mlt_libopts_load(env, proc_secure(pid), o);
   int rc = 1;
   char sn[64];
-  int sig = o->signal;
-  for (char *w = o->warnings, *nl; *w; w = nl + 1) {
+  if (!have_beacon || (bc->track && !bc->have_dir)) {
+    etext = proc_read(pid, "environ", &elen);
+    if (!etext) {
+      mlc_msg("process %ld: cannot read its environment: %s", pid, strerror(errno));
+      goto out;
+    }
+    env = env_vector(etext, elen);
+    mlt_libopts_load(env, proc_secure(pid), o);
+  }
+  for (char *w = o->warnings, *nl; !have_beacon && *w; w = nl + 1) {
     nl = strchr(w, '\n');
     *nl = 0;
     /* MEMLEDGER_SIGNAL=..., "MEMLEDGER_OPTIONS: signal=..." and the same
@@ -353,10 +464,25 @@ int mlc_cmd_dump(int argc, char **argv) {
         strstr(w, "secure-execution"))
       mlc_msg("note: process %ld: its library warned: %s", pid, w);
   }
-  if (!o->enabled) {
-    mlc_msg("process %ld has tracking off (%s): it writes no dumps; nothing sent", pid,
-            o->secure_off ? "secure-execution mode and no dir in the configuration file"
-                          : "enabled=0");
+  bool enabled = have_beacon ? bc->track : o->enabled;
+  int sig = have_beacon ? bc->sig : o->signal;
+  if (!enabled) {
+    const char *why = "enabled=0";
+    if (have_beacon ? !strcmp(bc->off, "secure") : o->secure_off)
+      why = "secure-execution mode and no dir in the configuration file";
+    else if (have_beacon && !strcmp(bc->off, "trace_pid"))
+      why = "a program that another process than memledger run's program exec'd";
+    else if (have_beacon && !strcmp(bc->off, "fork"))
+      why = "a forked child with follow_fork=0";
+    else if (have_beacon && !strcmp(bc->off, "init"))
+      why = "its initialisation failed";
+    mlc_msg("process %ld has tracking off (%s): it writes no dumps; nothing sent", pid, why);
+    goto out;
+  }
+  if (sig == 0 && have_beacon && bc->want > 0) {
+    mlc_msg("process %ld: its dump signal %s had the program's own handler when "
+            "memledger started: dumps on it are off; nothing sent",
+            pid, sig_name(bc->want, sn, sizeof sn));
     goto out;
   }
   if (sig == 0) {
@@ -382,13 +508,21 @@ int mlc_cmd_dump(int argc, char **argv) {
             sn);
     goto out;
   }
+  /* The directory as the process sees it, under /proc/PID/root when its
+   * file system tree is not ours (a container, a chroot). */
   char dir[2 * PATH_MAX + 64];
-  if (o->dir[0] == '/') {
-    snprintf(dir, sizeof dir, "%s", o->dir);
+  if (have_beacon && bc->have_dir) {
+    snprintf(dir, sizeof dir, "%s%s", root, bc->dir);
+  } else if (o->dir[0] == '/') {
+    snprintf(dir, sizeof dir, "%s%s", root, o->dir);
   } else {
+    /* Relative: against its working directory now (a library before the
+     * beacon resolves it at each dump; a newer one did at start, which
+     * the beacon would have said unless the result was too long). */
     char cwdlink[64], cwd[PATH_MAX];
     snprintf(cwdlink, sizeof cwdlink, "/proc/%ld/cwd", pid);
-    ssize_t n = readlink(cwdlink, cwd, sizeof cwd - 1);
+    ssize_t n = root[0] ? (ssize_t)strlen(strcpy(cwd, cwdlink))
+                        : readlink(cwdlink, cwd, sizeof cwd - 1);
     if (n < 0) {
       mlc_msg("process %ld: cannot read its working directory: %s", pid, strerror(errno));
       goto out;
@@ -400,7 +534,7 @@ int mlc_cmd_dump(int argc, char **argv) {
       snprintf(dir, sizeof dir, "%s", cwd);
   }
   mlc_dumpname_t *before;
-  size_t nbefore = mlc_list_dumps(dir, pid, &before);
+  size_t nbefore = mlc_list_dumps(dir, fpid, &before);
   unsigned long maxseq = 0;
   for (size_t i = 0; i < nbefore; i++)
     if (before[i].seq > maxseq) maxseq = before[i].seq;
@@ -413,7 +547,7 @@ int mlc_cmd_dump(int argc, char **argv) {
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (;;) {
     mlc_dumpname_t *after;
-    size_t nafter = mlc_list_dumps(dir, pid, &after);
+    size_t nafter = mlc_list_dumps(dir, fpid, &after);
     unsigned long best = 0;
     for (size_t i = 0; i < nafter; i++)
       if (after[i].seq > maxseq && (!best || after[i].seq < best) &&
@@ -421,7 +555,7 @@ int mlc_cmd_dump(int argc, char **argv) {
         best = after[i].seq;
     mlc_free_dumps(after, nafter);
     if (best) {
-      printf("%s/memledger.%ld.%lu.dump\n", dir, pid, best);
+      printf("%s/memledger.%ld.%lu.dump\n", dir, fpid, best);
       rc = fflush(stdout) == 0 ? 0 : 1;
       goto out;
     }
@@ -437,6 +571,7 @@ int mlc_cmd_dump(int argc, char **argv) {
       "the program itself?)",
       pid, dir, timeout, sn);
 out:
+  free(bc);
   free(o);
   free(env);
   free(etext);

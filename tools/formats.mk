@@ -6,8 +6,7 @@
 # jeprof, pprof and html are here (doc/report-formats.md); the html page's
 # script and style sheet are kept as plain files and turned into C strings
 # at build time (tools/embed.awk).
-MLR_FORMAT_SOURCES = tools/report_fmtutil.h tools/report_fmtutil.c \
-	tools/report_jeprof.c tools/report_pprof.c \
+MLR_FORMAT_SOURCES = tools/report_jeprof.c tools/report_pprof.c \
 	tools/report_html.c tools/report_html_assets.h tools/report_html_assets.c
 MLR_FORMAT_LIBS = $(ZLIB_LIBS)
 

@@ -4,7 +4,7 @@
 # outside the target process: it may use stdio, malloc, libdw and libstdc++
 # (for __cxa_demangle only).
 bin_PROGRAMS = memledger
-MLR_CORE_SOURCES = tools/report.h tools/report_priv.h tools/report_read.c
+MLR_CORE_SOURCES = tools/report.h tools/report_priv.h tools/report_read.c tools/report_util.c
 # The library's option code (src/options.c and what it needs, src/fmt.c) is
 # compiled in: `memledger dump` reads a process's MEMLEDGER_* variables with
 # the very grammar the library used (tools/libopts.c).
@@ -42,6 +42,7 @@ CLEANFILES += tools/bash-completion/memledger
 # tests/data/ (module paths there do not exist: output is machine-independent).
 TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
 	tests/tools/run.sh tests/tools/dump_live.sh tests/tools/dump_signals.sh tests/tools/run_tree.sh \
+	tests/tools/dump_redis.sh tests/tools/dump_wrap.sh tests/tools/dump_ns.sh \
 	tests/tools/diff.sh tests/tools/diff_time.sh tests/tools/trim.sh tests/tools/ci_formats.sh \
 	tests/tools/completion.sh \
 	tests/tools/clean_programs.sh tests/tools/symbolize.sh \
@@ -50,7 +51,13 @@ TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
 	tests/tools/resources.sh
 TESTS += $(TOOLS_TESTS)
 check_PROGRAMS += tests/tools/prog_wait tests/tools/prog_grow \
-	tests/tools/prog_clean_c tests/tools/prog_clean_cxx tests/tools/prog_wrappers
+	tests/tools/prog_clean_c tests/tools/prog_clean_cxx tests/tools/prog_wrappers \
+	tests/tools/prog_wrap_wait
+# the link-time flavour, as examples/wrap links it
+tests_tools_prog_wrap_wait_SOURCES = tests/tools/prog_wrap_wait.c
+tests_tools_prog_wrap_wait_CFLAGS = $(IT_CFLAGS)
+tests_tools_prog_wrap_wait_LDFLAGS = $(ML_WRAP_FLAGS)
+tests_tools_prog_wrap_wait_LDADD = libmemledger-wrap.la
 tests_tools_prog_wait_SOURCES = tests/tools/prog_wait.c
 tests_tools_prog_wait_CFLAGS = $(IT_CFLAGS)
 tests_tools_prog_grow_SOURCES = tests/tools/prog_grow.c

@@ -35,6 +35,9 @@ typedef struct mlr_module_s {
   char *path;       // as recorded
   uint32_t unloaded_epoch; // 0: loaded at dump time ([modules]); else it was
                            // unloaded by the program's N-th dlclose ([unloaded])
+  bool has_file;           // [module_files] gave the file's size and mtime:
+  uint64_t file_size;      //   st_size at dump time
+  uint64_t file_mtime_ns;  //   st_mtim in ns since the epoch
 } mlr_module_t;
 
 /* A symbolized frame.  One raw address may give several frames: the inlined

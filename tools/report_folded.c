@@ -7,7 +7,6 @@
  * when unknown; inlined frames are frames of their own.
  */
 #include "report_priv.h"
-#include "report_fmtutil.h"
 
 #include <string.h>
 

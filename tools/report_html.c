@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report_fmtutil.h"
+#include "report_priv.h"
 #include "report_html_assets.h"
 
 // ---- escaping -------------------------------------------------------------------
-/* HTML text and attribute values: mlr_xml_str (report_fmtutil.c). */
+/* HTML text and attribute values: mlr_xml_str (report_util.c). */
 
 /* A JSON string for a <script type="application/json"> block: besides the
  * JSON escapes, '<', '>' and '&' become \u003c etc., so that neither
@@ -75,9 +75,9 @@ static void frame_label(char *buf, size_t len, const mlr_dump_t *d, const mlr_fr
     snprintf(buf, len, "%s", f->function);
     return;
   }
-  int m = f ? f->module : mlr_fmt_module_of(d, addr);
+  int m = f ? f->module : mlr_module_of(d, addr);
   if (m >= 0 && (size_t)m < d->nmodules)
-    snprintf(buf, len, "%s+0x%" PRIx64, mlr_fmt_module_name(d, m), addr - d->modules[m].base);
+    snprintf(buf, len, "%s+0x%" PRIx64, mlr_module_name(d, m), addr - d->modules[m].base);
   else
     snprintf(buf, len, "0x%" PRIx64, addr);
 }
@@ -91,11 +91,11 @@ typedef struct frames_s {
 
 static void frames_at(const mlr_dump_t *d, const mlr_stack_t *s, size_t i, size_t *pos,
                       frames_t *out) {
-  out->n = mlr_fmt_frames_at(s, i, pos, &out->f);
+  out->n = mlr_frames_at(s, i, pos, &out->f);
   if (out->n) return;
   memset(&out->raw, 0, sizeof out->raw);
   out->raw.addr = s->raw[i];
-  out->raw.module = mlr_fmt_module_of(d, s->raw[i]);
+  out->raw.module = mlr_module_of(d, s->raw[i]);
   if (out->raw.module >= 0) out->raw.offset = s->raw[i] - d->modules[out->raw.module].base;
   out->f = &out->raw;
   out->n = 1;
@@ -149,10 +149,10 @@ static void write_summary(FILE *out, const mlr_report_t *r) {
   static const char *const keys[] = {"exe", "cmdline", "pid", "ppid", "time", "trigger", "sequence",
                                      "threshold", "unwind", "max_frames"};
   for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-    dl_item(out, keys[i], mlr_fmt_kv(d->header, d->nheader, keys[i]));
+    dl_item(out, keys[i], mlr_kv_get(d->header, d->nheader, keys[i]));
   static const char *const res[] = {"VmRSS", "VmHWM", "threads"};
   for (size_t i = 0; i < sizeof res / sizeof *res; i++)
-    dl_item(out, res[i], mlr_fmt_kv(d->resources, d->nresources, res[i]));
+    dl_item(out, res[i], mlr_kv_get(d->resources, d->nresources, res[i]));
   dl_item(out, "dump", d->path);
   fputs("</dl>\n", out);
 
@@ -162,7 +162,7 @@ static void write_summary(FILE *out, const mlr_report_t *r) {
       {"stack_table_full", "allocations had no room in the stack table: listed without a stack"},
       {"unwind_failures", "allocations have no stack (unwinding failed)"}};
   for (size_t i = 0; i < sizeof lost / sizeof *lost; i++) {
-    const char *v = mlr_fmt_kv(d->totals, d->ntotals, lost[i][0]);
+    const char *v = mlr_kv_get(d->totals, d->ntotals, lost[i][0]);
     if (v && strcmp(v, "0") != 0) {
       fputs("<p class=\"warn\">", out);
       mlr_xml_str(out, v);
@@ -219,7 +219,7 @@ void mlr_html_frame_li(FILE *out, const mlr_dump_t *d, const mlr_frame_t *f) {
   }
   if (f->inlined) fputs(" <span class=\"tag\">inlined</span>", out);
   fprintf(out, " <span class=\"addr\">0x%" PRIx64 " ", f->addr);
-  mlr_xml_str(out, mlr_fmt_module_name(d, f->module));
+  mlr_xml_str(out, mlr_module_name(d, f->module));
   fputs("</span>", out);
   if (f->note) {
     fputs(" <span class=\"note\">", out);
@@ -390,7 +390,7 @@ static int write_data(FILE *out, const mlr_report_t *r) {
         fputc(',', out);
         json_str(out, f->file ? f->file : "");
         fprintf(out, ",%u,%d,", f->line, f->inlined ? 1 : 0);
-        json_str(out, f->module >= 0 ? mlr_fmt_module_name(d, f->module) : "");
+        json_str(out, f->module >= 0 ? mlr_module_name(d, f->module) : "");
         snprintf(addr, sizeof addr, "0x%" PRIx64, f->addr);
         fputc(',', out);
         json_str(out, addr);
@@ -443,8 +443,8 @@ int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
   if (o && o->title) {
     snprintf(title, sizeof title, "%s", o->title);
   } else {
-    const char *exe = mlr_fmt_kv(d->header, d->nheader, "exe");
-    const char *pid = mlr_fmt_kv(d->header, d->nheader, "pid");
+    const char *exe = mlr_kv_get(d->header, d->nheader, "exe");
+    const char *pid = mlr_kv_get(d->header, d->nheader, "pid");
     const char *base = exe ? strrchr(exe, '/') : NULL;
     snprintf(title, sizeof title, "memledger: %s%s%s%s", base ? base + 1 : exe ? exe : "leak report",
              pid ? " (pid " : "", pid ? pid : "", pid ? ")" : "");
@@ -476,6 +476,6 @@ int mlr_format_html(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
   fputs("</script>\n<script>\n", out);
   fputs(mlr_html_js, out);
   fputs("</script>\n</body>\n</html>\n", out);
-  if (fflush(out) == EOF || ferror(out)) return mlr_fmt_io_error(err, "html");
+  if (fflush(out) == EOF || ferror(out)) return mlr_io_error(err, "html");
   return 0;
 }

@@ -29,43 +29,81 @@
   var weight = data.weight === 'blocks' ? 'blocks' : 'bytes';
 
   // ---- the tree: one node per distinct call path, merged by function ----
+  /* A big dump would give a million nodes (59,049 stacks of 20 frames):
+   * the tree is grown on demand.  A node's children are made the first
+   * time they are needed (drawn, searched, looked up), from the stacks
+   * that pass through it (pend); the first view makes only the nodes
+   * around what it draws.  A node is one object until it needs more (no
+   * child map below 9 children, no site or module list until it has one). */
+  var NONE = [];       // the shared empty list: never pushed to
+  var KID_MAP = 8;     // more children than this: a name -> child map
   var nodes = [];
   function Node(name, parent) {
     this.name = name;
     this.parent = parent;
     this.depth = parent ? parent.depth + 1 : 0;
-    this.kids = Object.create(null);
-    this.list = [];
+    this.kids = null;    // name -> child, once there are more than KID_MAP
+    this.list = NONE;    // the children
     this.bytes = 0;
     this.blocks = 0;
-    this.sites = [];   // distinct "file:line" (at most 8 kept)
+    this.sites = NONE;   // distinct "file:line" (at most 8 kept)
     this.nsites = 0;
-    this.modules = [];
+    this.modules = NONE;
     this.inlined = false;
     this.unknown = false;
     this.note = '';
+    this.pend = null;    // stacks still to grow below it (indices), or null
     this.idx = nodes.length;
     nodes.push(this);
   }
   function child(parent, name) {
-    var n = parent.kids[name];
+    var list = parent.list, n = null, i;
+    if (parent.kids) {
+      n = parent.kids[name] || null;
+    } else {
+      for (i = 0; i < list.length; i++)
+        if (list[i].name === name) { n = list[i]; break; }
+    }
     if (!n) {
-      n = parent.kids[name] = new Node(name, parent);
-      parent.list.push(n);
+      n = new Node(name, parent);
+      if (list === NONE) parent.list = list = [];
+      list.push(n);
+      if (parent.kids) {
+        parent.kids[name] = n;
+      } else if (list.length > KID_MAP) {
+        parent.kids = Object.create(null);
+        for (i = 0; i < list.length; i++) parent.kids[list[i].name] = list[i];
+      }
     }
     return n;
   }
-  function addSite(n, f) {
-    var site = f[1] ? f[1] + (f[2] ? ':' + f[2] : '') : f[5];
-    if (n.sites.indexOf(site) < 0) {
-      n.nsites++;
-      if (n.sites.length < 8) n.sites.push(site);
-    }
-    if (f[4] && n.modules.indexOf(f[4]) < 0) n.modules.push(f[4]);
-    if (f[3]) n.inlined = true;
-    if (!f[1] && /^0x|\+0x[0-9a-f]+$/.test(f[0])) n.unknown = true;
-    if (f[6]) n.note = f[6];
+  /* A frame of data.locs, read once: [name, file, line, inlined, module,
+   * address, note] -> {name, site, module, inlined, unknown, note}. */
+  function frameInfo(f) {
+    return {
+      name: f[0],
+      site: f[1] ? f[1] + (f[2] ? ':' + f[2] : '') : f[5],
+      module: f[4] || '',
+      inlined: !!f[3],
+      unknown: !f[1] && /^0x|\+0x[0-9a-f]+$/.test(f[0]),
+      note: f[6] || ''
+    };
   }
+  function addSite(n, f) {
+    if (n.sites.indexOf(f.site) < 0) {
+      n.nsites++;
+      if (n.sites === NONE) n.sites = [];
+      if (n.sites.length < 8) n.sites.push(f.site);
+    }
+    if (f.module && n.modules.indexOf(f.module) < 0) {
+      if (n.modules === NONE) n.modules = [];
+      n.modules.push(f.module);
+    }
+    if (f.inlined) n.inlined = true;
+    if (f.unknown) n.unknown = true;
+    if (f.note) n.note = f.note;
+  }
+  var locs = data.locs.map(function (frames) { return frames.map(frameInfo); });
 
   var root = new Node('all', null);
   var maxDepth = 0;
@@ -76,36 +114,51 @@
     for (var i = 0; i < x.length; i += data.w) a.push(parseInt(x.substr(i, data.w), 36));
     return a;
   }
+  var paths = [], pblocks = [], pbytes = []; // per stack: frames (outermost first), weights
+  root.pend = [];
   data.stacks.forEach(function (s) {
-    var blocks = s[0], bytes = s[1], locs = unpack(s[3]);
-    var n = root;
+    var blocks = s[0], bytes = s[1], stackLocs = unpack(s[3]);
     root.blocks += blocks;
     root.bytes += bytes;
-    if (!locs.length) locs = null;
-    if (!locs) {
-      n = child(n, s[2] === 0 ? '[stack table full]' : '[no frames]');
+    if (!stackLocs.length) {
+      var n = child(root, s[2] === 0 ? '[stack table full]' : '[no frames]');
       n.unknown = true;
       n.blocks += blocks;
       n.bytes += bytes;
+      if (maxDepth < 1) maxDepth = 1;
+      return;
     }
-    for (var i = locs ? locs.length - 1 : -1; i >= 0; i--) {
-      var frames = data.locs[locs[i]];
-      for (var j = frames.length - 1; j >= 0; j--) { // the container, then what is inlined into it
-        n = child(n, frames[j][0]);
-        addSite(n, frames[j]);
-        n.blocks += blocks;
-        n.bytes += bytes;
-      }
+    var path = [];
+    for (var i = stackLocs.length - 1; i >= 0; i--) {
+      var frames = locs[stackLocs[i]];
+      for (var j = frames.length - 1; j >= 0; j--) path.push(frames[j]); // the container, then what is inlined into it
     }
-    if (n.depth > maxDepth) maxDepth = n.depth;
+    if (path.length > maxDepth) maxDepth = path.length;
+    root.pend.push(paths.length);
+    paths.push(path);
+    pblocks.push(blocks);
+    pbytes.push(bytes);
   });
 
-  function sortKids() {
-    nodes.forEach(function (n) {
-      n.list.sort(function (a, b) {
-        return b[weight] - a[weight] || b.bytes - a.bytes || (a.name < b.name ? -1 : 1);
-      });
+  function sortList(n) {
+    n.list.sort(function (a, b) {
+      return b[weight] - a[weight] || b.bytes - a.bytes || (a.name < b.name ? -1 : 1);
     });
+  }
+  function sortKids() { nodes.forEach(sortList); }
+  /* Make n's children from the stacks that pass through it. */
+  function grow(n) {
+    var p = n.pend;
+    if (!p) return;
+    n.pend = null;
+    for (var i = 0; i < p.length; i++) {
+      var st = p[i], path = paths[st], f = path[n.depth], k = child(n, f.name);
+      addSite(k, f);
+      k.blocks += pblocks[st];
+      k.bytes += pbytes[st];
+      if (path.length > k.depth) (k.pend || (k.pend = [])).push(st);
+    }
+    sortList(n);
   }
 
   // ---- formatting ------------------------------------------------------
@@ -152,6 +205,7 @@
    * matching ancestor). */
   function matchedWeight(n) {
     if (matches(n)) return n[weight];
+    grow(n);
     var sum = 0;
     for (var i = 0; i < n.list.length; i++) sum += matchedWeight(n.list[i]);
     return sum;
@@ -174,6 +228,7 @@
   }
   function layout(frag, n, x, w, total) {
     draw(frag, n, x, w, n === zoom && n !== root ? ' fg-zoom' : '');
+    grow(n);
     var cx = x, deepest = n.depth;
     for (var i = 0; i < n.list.length; i++) {
       var k = n.list[i], kw = total ? 100 * k[weight] / total : 0;
@@ -276,11 +331,12 @@
 
   // ---- the view in the URL: #search=<regex>&zoom=<function> --------------
   function findNode(name) {
-    var queue = [root];
-    while (queue.length) {
-      var n = queue.shift();
+    var queue = [root]; // breadth first; an index, not shift(): a million nodes
+    for (var q = 0; q < queue.length; q++) {
+      var n = queue[q];
       if (n.name === name && n !== root) return n;
-      queue.push.apply(queue, n.list);
+      grow(n);
+      for (var i = 0; i < n.list.length; i++) queue.push(n.list[i]);
     }
     return root;
   }

@@ -13,7 +13,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "report_fmtutil.h"
+#include "report_priv.h"
 
 /* jeprof and google-pprof (ReadHeapProfile) accept this header; the
  * "heapprofile" type tells them the counts are not sampled (no scaling).
@@ -75,5 +75,5 @@ int mlr_format_jeprof(FILE *out, const mlr_report_t *r, const mlr_format_opts_t 
   if (fflush(out) == EOF || ferror(out)) goto io;
   return 0;
 io:
-  return mlr_fmt_io_error(err, "jeprof");
+  return mlr_io_error(err, "jeprof");
 }

@@ -6,7 +6,6 @@
  * in a double.  Runs outside the target process.
  */
 #include "report_priv.h"
-#include "report_fmtutil.h"
 
 #include <string.h>
 

@@ -10,7 +10,6 @@
  * the output is well-formed XML 1.0 and valid UTF-8 whatever the dump holds.
  */
 #include "report_priv.h"
-#include "report_fmtutil.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "report_fmtutil.h"
+#include "report_priv.h"
 
 // ---- protobuf encoding ------------------------------------------------------
 /* Field numbers of profile.proto (a copy is tests/tools-formats/profile.proto). */
@@ -125,7 +125,7 @@ static int64_t str(prof_t *pf, const char *s) {
 /* The location of raw address i of s (new ones are added). */
 static long location(prof_t *pf, const mlr_stack_t *s, size_t i, size_t *pos) {
   const mlr_frame_t *first = NULL;
-  size_t n = mlr_fmt_frames_at(s, i, pos, &first);
+  size_t n = mlr_frames_at(s, i, pos, &first);
   long id = mlr_u64map_get(&pf->loc_of_addr, s->raw[i]);
   if (id >= 0) return id;
   if (pf->nlocs == pf->caplocs) {
@@ -141,7 +141,7 @@ static long location(prof_t *pf, const mlr_stack_t *s, size_t i, size_t *pos) {
   l->frames = n ? first : NULL;
   l->nframes = n;
   l->module = n && first[n - 1].module >= 0 ? first[n - 1].module
-                                            : mlr_fmt_module_of(pf->r->dump, s->raw[i]);
+                                            : mlr_module_of(pf->r->dump, s->raw[i]);
   if (mlr_u64map_put(&pf->loc_of_addr, l->addr, (uint32_t)pf->nlocs) < 0) return -1;
   return (long)pf->nlocs++;
 }
@@ -194,7 +194,7 @@ static void comment(prof_t *pf, pb_t *out, const char *text) {
 /* The main program first: pprof takes mapping[0] as the main binary. */
 static void mappings(prof_t *pf, pb_t *out, pb_t *sub) {
   const mlr_dump_t *d = pf->r->dump;
-  const char *exe = mlr_fmt_kv(d->header, d->nheader, "exe");
+  const char *exe = mlr_kv_get(d->header, d->nheader, "exe");
   size_t n = d->nmodules;
   size_t *order = malloc((n ? n : 1) * sizeof *order), k = 0;
   if (!order) {
@@ -325,7 +325,7 @@ static int build(prof_t *pf, pb_t *out) {
   pb_free(&fsub);
 
   // Informational fields.
-  const char *ns = mlr_fmt_kv(d->header, d->nheader, "unix_time_ns");
+  const char *ns = mlr_kv_get(d->header, d->nheader, "unix_time_ns");
   if (ns) pb_uint(out, PROFILE_TIME_NANOS, strtoull(ns, NULL, 10));
   value_type(pf, out, &sub, PROFILE_PERIOD_TYPE, "space", "bytes");
   pb_uint(out, PROFILE_PERIOD, 1); // not sampled: every tracked block counts
@@ -335,11 +335,11 @@ static int build(prof_t *pf, pb_t *out) {
   comment(pf, out, line);
   const char *keys[] = {"exe", "pid", "time", "trigger"};
   for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
-    if ((v = mlr_fmt_kv(d->header, d->nheader, keys[k]))) {
+    if ((v = mlr_kv_get(d->header, d->nheader, keys[k]))) {
       snprintf(line, sizeof line, "%s: %s", keys[k], v);
       comment(pf, out, line);
     }
-  if ((v = mlr_fmt_kv(d->header, d->nheader, "threshold"))) {
+  if ((v = mlr_kv_get(d->header, d->nheader, "threshold"))) {
     snprintf(line, sizeof line, "tracked: blocks of usable size >= %s bytes", v);
     comment(pf, out, line);
   }
@@ -406,7 +406,7 @@ int mlr_format_pprof(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *
   if (rc < 0) {
     snprintf(err->msg, sizeof err->msg, "writing the pprof report: out of memory");
   } else if (gzip_to(out, msg.p, msg.n) < 0 || fflush(out) == EOF || ferror(out)) {
-    rc = mlr_fmt_io_error(err, "pprof");
+    rc = mlr_io_error(err, "pprof");
   }
   pb_free(&msg);
   for (size_t i = 0; i < pf.nlocs; i++)

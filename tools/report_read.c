@@ -119,7 +119,7 @@ void mlr_dump_free(mlr_dump_t *d) {
 
 const char *mlr_kv_get(const mlr_kv_t *kv, size_t n, const char *key) {
   for (size_t i = 0; i < n; i++)
-    if (strcmp(kv[i].key, key) == 0) return kv[i].value;
+    if (kv[i].key && strcmp(kv[i].key, key) == 0) return kv[i].value;
   return NULL;
 }
 
@@ -138,6 +138,7 @@ enum {
   SEC_UNLOADED,     // optional: after [modules]
   SEC_STACK_EPOCHS, // optional: after [stacks]
   SEC_BLOCKS,       // optional: right before [unfreed]
+  SEC_MODULE_FILES, // optional: after [modules] (and [unloaded])
   SEC_NEWER,        // optional: right after [unfreed]
   SEC_FDS,          // [fds], [threads], [mappings]: after [unfreed] (and
   SEC_THREADS,      // [newer]), all three or none (older dumps), in this
@@ -314,6 +315,24 @@ static int parse_module(parser_t *p, const char *s, const char *end, bool unload
   d->modules = grow(d->modules, &p->cap_modules, d->nmodules, sizeof *d->modules);
   d->modules[d->nmodules++] = m;
   return 0;
+}
+
+/* [module_files]: "<lo> <size> <mtime_ns>" of a [modules] line's file. */
+static int parse_module_file(parser_t *p, const char *s, const char *end) {
+  uint64_t lo, size, mtime;
+  if (get_hex(&s, end, &lo) || get_sep(&s, end) || get_dec(&s, end, &size) ||
+      get_sep(&s, end) || get_dec(&s, end, &mtime) || s != end)
+    return perr(p, "bad module_files line: expected \"<lo> <size> <mtime_ns>\"");
+  for (size_t i = 0; i < p->d->nmodules; i++) {
+    mlr_module_t *m = &p->d->modules[i];
+    if (m->lo == lo && !m->unloaded_epoch) {
+      m->has_file = true;
+      m->file_size = size;
+      m->file_mtime_ns = mtime;
+      break;
+    }
+  }
+  return 0; /* a line for no module: ignored */
 }
 
 static int parse_stack(parser_t *p, const char *s, const char *end) {
@@ -722,6 +741,12 @@ static int parse_section(parser_t *p, const char *s, size_t l) {
     p->sec = SEC_UNLOADED;
     return 0;
   }
+  if (l - 2 == 12 && memcmp(s + 1, "module_files", 12) == 0) {
+    if (p->last_known != SEC_MODULES || p->sec == SEC_MODULE_FILES)
+      return perr(p, "section [module_files] not right after [modules] or [unloaded]");
+    p->sec = SEC_MODULE_FILES;
+    return 0;
+  }
   if (l - 2 == 6 && memcmp(s + 1, "blocks", 6) == 0) {
     if (p->last_known != SEC_STACKS || p->sec == SEC_BLOCKS)
       return perr(p, "section [blocks] not right before [unfreed]");
@@ -786,6 +811,7 @@ static int parse_line(parser_t *p, const char *s, const char *end) {
     return parse_kv(p, s, end, &d->resources, &d->nresources, &p->cap_resources);
   case SEC_MODULES: return parse_module(p, s, end, false);
   case SEC_UNLOADED: return parse_module(p, s, end, true);
+  case SEC_MODULE_FILES: return parse_module_file(p, s, end);
   case SEC_STACK_EPOCHS: return parse_stack_epoch(p, s, end);
   case SEC_STACKS: return parse_stack(p, s, end);
   case SEC_UNFREED: return parse_unfreed(p, s, end, p->sums);

@@ -12,7 +12,6 @@
  * (valid UTF-8, control characters escaped); URIs are percent-encoded.
  */
 #include "report_priv.h"
-#include "report_fmtutil.h"
 
 #include <stdlib.h>
 #include <string.h>

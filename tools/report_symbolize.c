@@ -14,7 +14,6 @@
  * and changed since the dump gives frames with a note, never symbols from the
  * wrong file.  Frames inside libmemledger.so are dropped.
  */
-#include "report_fmtutil.h"
 #include "report_priv.h"
 
 #include <dwarf.h>
@@ -115,15 +114,23 @@ static const char *base_name(const char *p) {
 }
 
 /* Whether the file of module m, which the dump records without a build id,
- * is no longer the object that was mapped: it has a build id now; or its
- * PT_LOAD span (lowest p_vaddr to highest p_vaddr + p_memsz) is not the
- * dump's [lo, hi) less the load bias; or it was modified after the dump
- * (not checked under --sysroot, whose copies are newer than the dump by
- * nature).  The dump records neither size nor mtime of the file, so a
- * rebuild that keeps the span and the mtime order goes unseen.  Returns
- * why, or NULL when it looks unchanged. */
+ * is no longer the object that was mapped.  When the dump recorded the
+ * file's size and mtime ([module_files]): either differs (under --sysroot,
+ * whose copies are newer than the dump by nature: the size).  Otherwise,
+ * for older dumps, guesses: it has a build id now; or its PT_LOAD span
+ * (lowest p_vaddr to highest p_vaddr + p_memsz) is not the dump's [lo, hi)
+ * less the load bias; or it was modified after the dump (not under
+ * --sysroot); a rebuild that keeps the span and the mtime order goes
+ * unseen.  Returns why, or NULL when it looks unchanged. */
 static const char *module_changed(sym_t *s, const mlr_module_t *m, Dwfl_Module *mod,
                                   const struct stat *st) {
+  bool sysroot = s->opts && s->opts->sysroot && *s->opts->sysroot;
+  if (m->has_file) {
+    uint64_t mtime = (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
+    if ((uint64_t)st->st_size != m->file_size) return "its size differs";
+    if (!sysroot && mtime != m->file_mtime_ns) return "its mtime differs";
+    return NULL;
+  }
   const unsigned char *bits;
   GElf_Addr vaddr, ebias;
   if (dwfl_module_build_id(mod, &bits, &vaddr) > 0) return "the file has a build id now";
@@ -141,7 +148,6 @@ static const char *module_changed(sym_t *s, const mlr_module_t *m, Dwfl_Module *
       return "its load segments differ";
   }
   double t;
-  bool sysroot = s->opts && s->opts->sysroot && *s->opts->sysroot;
   if (!sysroot && mlr_dump_time(s->d, &t) &&
       (double)st->st_mtim.tv_sec + (double)st->st_mtim.tv_nsec / 1e9 > t)
     return "modified after the dump";
@@ -559,11 +565,6 @@ int mlr_symbolize(mlr_dump_t *d, const mlr_symbolize_opts_t *opts, mlr_err_t *er
 
 /* ---- helpers for the formats ----------------------------------------------------------
  */
-
-const char *mlr_module_name(const mlr_dump_t *d, int m) {
-  if (m < 0 || (size_t)m >= d->nmodules) return "?";
-  return base_name(d->modules[m].path);
-}
 
 const char *mlr_frame_name(const mlr_dump_t *d, const mlr_frame_t *f, char *buf,
                            size_t size) {

@@ -10,7 +10,6 @@
  * compare it byte for byte.
  */
 #include "report_priv.h"
-#include "report_fmtutil.h"
 
 #include <errno.h>
 #include <string.h>

@@ -17,7 +17,6 @@
  * target process.
  */
 #include "report_priv.h"
-#include "report_fmtutil.h"
 
 #include <dirent.h>
 #include <math.h>

@@ -9,7 +9,6 @@
  * outside the target process.
  */
 #include "report_priv.h"
-#include "report_fmtutil.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

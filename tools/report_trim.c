@@ -10,7 +10,6 @@
  * Runs outside the target process; changes the dump in place.
  */
 #include "report_priv.h"
-#include "report_fmtutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +114,7 @@ static bool trim_stack(const mlr_trim_t *t, mlr_dump_t *d, mlr_stack_t *s) {
   size_t nraw = 0, pos = 0;
   for (size_t k = 0; k < s->nraw; k++) {
     const mlr_frame_t *first = NULL;
-    size_t n = mlr_fmt_frames_at(s, k, &pos, &first);
+    size_t n = mlr_frames_at(s, k, &pos, &first);
     bool stays = n == 0 && pos >= cut;
     for (size_t j = 0; j < n; j++)
       stays = stays || keep[(size_t)(first - s->frames) + j];

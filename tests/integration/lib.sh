@@ -209,7 +209,7 @@ dump_section_raw() {
   if [ "$2" = unfreed ]; then
     $DUMP_JSON stacks-kinds "$1"
   else
-    awk -v s="[$2]" '$0 == s { on = 1; next } /^\[[a-z]+\]$/ { on = 0 } on' "$1"
+    awk -v s="[$2]" '$0 == s { on = 1; next } /^\[[a-z_]+\]$/ { on = 0 } on' "$1"
   fi
 }
 # dump_section FILE NAME: the same, but unfreed merged per stack in the

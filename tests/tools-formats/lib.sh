@@ -35,11 +35,12 @@ for c in chromium chromium-browser google-chrome; do
 done
 
 # chrome_dom URL OUT: the DOM after the page's scripts ran, headless, with
-# no network, no profile and no background services.
+# no network, no profile and no background services.  CHROME_WRAP, when
+# set, is a command put before chromium (e.g. perf stat).
 chrome_dom() {
   local profile
   profile=$(mktemp -d "$T_TMP/chrome.XXXXXX") || return 1
-  $ML_TIMEOUT "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+  $ML_TIMEOUT ${CHROME_WRAP:-} "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
     --disable-quic --no-first-run --disable-background-networking --disable-component-update \
     --disable-sync --disable-extensions --user-data-dir="$profile" --dump-dom "$1" \
     >"$2" 2>"$2.err"

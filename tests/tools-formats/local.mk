@@ -11,7 +11,7 @@ tests_tools_formats_fmt_driver_SOURCES = tests/tools-formats/fmt_driver.c $(MLR_
 tests_tools_formats_fmt_driver_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools $(ZLIB_CFLAGS)
 tests_tools_formats_fmt_driver_LDADD = $(MLR_FORMAT_LIBS)
 
-FMT_TESTS = tests/tools-formats/jeprof.sh tests/tools-formats/pprof.sh \
+FMT_TESTS = tests/tools-formats/jeprof.sh tests/tools-formats/pprof.sh tests/tools-formats/html_big.sh \
 	tests/tools-formats/html.sh
 TESTS += $(FMT_TESTS)
 EXTRA_DIST += $(FMT_TESTS) tests/tools-formats/lib.sh tests/tools-formats/profile.proto

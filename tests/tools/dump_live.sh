@@ -4,12 +4,14 @@
 # which waits on a FIFO): the new dump's path is printed, the dump holds
 # the blocks leaked so far; MEMLEDGER_SIGNAL and a relative MEMLEDGER_DIR are
 # read from the process; clear errors for a missing process, a process
-# without memledger, and a bad pid.
+# without memledger, and a bad pid.  A relative MEMLEDGER_DIR is taken at
+# start: a shell that changes directory afterwards still dumps there, and
+# `memledger dump` finds it.
 . "$(dirname "$0")/lib_tools.sh" || { echo "Bail out! cannot read lib_tools.sh"; exit 1; }
 
 PROG=$TT_BIN/prog_wait
 need_file "$PROG"
-tap_plan 9
+tap_plan 10
 d=$(fresh_dir live)
 mkdir -p "$d/cwd/dumps"
 mkfifo "$d/in"
@@ -46,6 +48,19 @@ kill "$spid" 2>/dev/null
 wait "$spid" 2>/dev/null
 "$ML" dump 1x >/dev/null 2>&1
 tap_eq "not a pid: exit 2" 2 "$?"
+
+# bash started in start/ with MEMLEDGER_DIR=dumps, then cd elsewhere/
+mkdir -p "$d/start/dumps" "$d/elsewhere/dumps"
+(cd "$d/start" && exec env LD_PRELOAD="$ML_LIB" MEMLEDGER_DIR=dumps MEMLEDGER_QUIET=1 \
+  bash -c 'cd "$0" && echo moved >"$0/moved" && while :; do sleep 0.2; done' "$d/elsewhere" \
+  </dev/null >/dev/null 2>&1) &
+bpid=$!
+wait_for 20 test -s "$d/elsewhere/moved" || bail "bash did not change directory"
+out=$("$ML" dump --timeout 10 "$bpid" 2>"$d/e4")
+tap_eq "relative dir, then chdir: the dump in the start directory's dumps/" \
+  "$d/start/dumps/memledger.$bpid.1.dump 0" "$out $(count_dumps "$d/elsewhere/dumps")"
+kill "$bpid" 2>/dev/null
+wait "$bpid" 2>/dev/null
 if [ "$(id -u)" != 0 ] && [ -d /proc/1 ]; then
   "$ML" dump 1 >/dev/null 2>"$d/e3"
   tap_eq "another user's process: exit 1 with EPERM" "1 1" "$? $(grep -c 'EPERM\|not permitted\|Permission denied' "$d/e3")"

@@ -10,7 +10,7 @@
 # called one; a `memledger run` process is dumped through its program.
 . "$(dirname "$0")/lib_tools.sh" || { echo "Bail out! cannot read lib_tools.sh"; exit 1; }
 
-tap_plan 14
+tap_plan 15
 d=$(fresh_dir dsig)
 
 # term_caught PID: the library has installed its handlers (SIGTERM's, for
@@ -68,17 +68,35 @@ check_case segv MEMLEDGER_SIGNAL=SEGV on
 check_case listoff MEMLEDGER_OPTIONS=max_frames=8:signal=off off
 check_case listrtmax MEMLEDGER_OPTIONS=signal=RTMAX-1,max_frames=8 on
 
-# A handler for the dump signal is required: a program exec'd with the
-# library but without its handler yet is not signalled (here: tracking off
-# through MEMLEDGER_TRACE_PID naming another process).
+# A program exec'd with the library but tracking off through
+# MEMLEDGER_TRACE_PID naming another process (no handler either) is not
+# signalled: the library's beacon says tracking is off.
 start_sleeper "$d/other" MEMLEDGER_TRACE_PID=1
 "$ML" dump "$spid" >/dev/null 2>"$d/other/derr"
 rc=$?
 kill -0 "$spid" 2>/dev/null && alive=alive || alive=dead
 kill "$spid" 2>/dev/null
 wait "$spid" 2>/dev/null
-tap_eq "no handler for the dump signal: exit 1, says so, the program still runs" \
-  "1 alive 1" "$rc $alive $(grep -c 'no handler for SIGUSR2' "$d/other/derr")"
+tap_eq "tracking off through MEMLEDGER_TRACE_PID: exit 1, says so, the program still runs" \
+  "1 alive 1" "$rc $alive $(grep -c 'tracking off (a program that another process' "$d/other/derr")"
+
+# A forked child that does not follow forks (MEMLEDGER_FOLLOW_FORK=0: a
+# bash subshell) keeps the inherited handler but neither records nor
+# dumps: refused at once, not signalled in vain.
+mkdir -p "$d/fork"
+env LD_PRELOAD="$ML_LIB" MEMLEDGER_DIR="$d/fork" MEMLEDGER_FOLLOW_FORK=0 MEMLEDGER_QUIET=1 \
+  bash -c '(while :; do sleep 0.2; done) & echo $! >"$0/kid"; wait' "$d/fork" </dev/null >/dev/null 2>&1 &
+fpid=$!
+wait_for 20 test -s "$d/fork/kid" || bail "no forked child"
+kid=$(cat "$d/fork/kid")
+wait_for 20 grep -q libmemledger "/proc/$kid/maps" || bail "the forked child has no library"
+"$ML" dump --timeout 3 "$kid" >/dev/null 2>"$d/fork/derr"
+rc=$?
+kill -0 "$kid" 2>/dev/null && alive=alive || alive=dead
+tap_eq "a forked child with follow_fork=0: exit 1, 'tracking off', nothing sent, still runs" \
+  "1 1 alive 0" "$rc $(grep -c 'tracking off (a forked child with follow_fork=0)' "$d/fork/derr") $alive $(count_dumps "$d/fork")"
+kill "$kid" "$fpid" 2>/dev/null
+wait "$fpid" 2>/dev/null
 
 # A zombie: a child that exited, not yet reaped by its parent (a shell that
 # execs sleep keeps its exited child unreaped).
@@ -99,15 +117,7 @@ wait "$ppid" 2>/dev/null
 mkdir -p "$d/run"
 "$ML" run -q --dir "$d/run" -- sleep 60 </dev/null >/dev/null 2>&1 &
 rpid=$!
-# its program: the child of memledger run (found through /proc: no pgrep)
-child_of() {
-  local s
-  for s in /proc/[0-9]*/status; do
-    grep -q "^PPid:[[:space:]]*$1\$" "$s" 2>/dev/null && { s=${s#/proc/}; echo "${s%/status}"; }
-  done
-}
-for _ in $(seq 100); do cpid=$(child_of "$rpid"); [ -n "$cpid" ] && break; sleep 0.1; done
-[ -n "$cpid" ] || bail "memledger run did not start its program"
+cpid=$(run_program "$rpid") || bail "memledger run did not start its program"
 wait_for 20 term_caught "$cpid" || bail "the library did not start in the program"
 out=$("$ML" dump "$rpid" 2>"$d/run/derr")
 rc=$?

@@ -56,3 +56,23 @@ dump_of() {
   ml_run "$d" "$@" >/dev/null 2>&1
   only_dump "$d"
 }
+
+# child_of PID: the pids of PID's children (through /proc: no pgrep)
+child_of() {
+  local s
+  for s in /proc/[0-9]*/status; do
+    grep -q "^PPid:[[:space:]]*$1\$" "$s" 2>/dev/null && { s=${s#/proc/}; echo "${s%/status}"; }
+  done
+}
+
+# run_program PID: the program of the `memledger run` process PID, once it
+# has started (up to 10 s); fails when there is none.
+run_program() {
+  local c
+  for _ in $(seq 100); do
+    c=$(child_of "$1")
+    [ -n "$c" ] && { echo "$c"; return 0; }
+    sleep 0.1
+  done
+  return 1
+}

@@ -1321,6 +1321,29 @@ static void test_options_format_lists_every_option(void **state) {
   assert_non_null(strstr(buf, " min_size=65536 "));
 }
 
+static void test_options_anchor_dir_against_start_cwd(void **state) {
+  (void)state;
+  /* the default "." is the start directory itself */
+  assert_int_equal(ml_options_load(), 0);
+  assert_true(ml_options_anchor_dir("/srv/app"));
+  assert_string_equal(ml_option_str(ML_OPT_DIR), "/srv/app");
+  assert_int_equal(ml_option_state(ML_OPT_DIR), ML_OPT_SET);
+  ml_options_reset();
+  assert_int_equal(setenv("MEMLEDGER_DIR", "././dumps", 1), 0);
+  assert_int_equal(ml_options_load(), 0);
+  assert_true(ml_options_anchor_dir("/"));
+  assert_string_equal(ml_option_str(ML_OPT_DIR), "/dumps");
+  /* absolute already, or no absolute start directory: unchanged */
+  assert_false(ml_options_anchor_dir("/srv"));
+  ml_options_reset();
+  assert_int_equal(setenv("MEMLEDGER_DIR", "d", 1), 0);
+  assert_int_equal(ml_options_load(), 0);
+  assert_false(ml_options_anchor_dir("(unreachable)/x"));
+  assert_string_equal(ml_option_str(ML_OPT_DIR), "d");
+  assert_true(ml_options_anchor_dir("/srv"));
+  assert_string_equal(ml_option_str(ML_OPT_DIR), "/srv/d");
+}
+
 static void test_options_format_truncates_safely(void **state) {
   char buf[16];
   size_t n;
@@ -1408,6 +1431,7 @@ int main(void) {
       ML_TEST(test_options_abort_on_bad_option_needs_a_problem),
       ML_TEST(test_options_max_errors_caps_option_warnings),
       ML_TEST(test_options_format_lists_every_option),
+      ML_TEST(test_options_anchor_dir_against_start_cwd),
       ML_TEST(test_options_format_truncates_safely),
       ML_TEST(test_options_print_shows_values_and_sources),
   };

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * report_fmtutil.c - helpers shared by the jeprof, pprof and html formats:
- * frame grouping per raw address, module lookup, and two small hash tables
- * (strings and addresses to indices) for deduplicating output tables.
+ * report_util.c - helpers of the report_priv.h family used by every output
+ * format: frame grouping per raw address, module lookup and names, output
+ * errors, escaping of hostile strings, and two small hash tables (strings
+ * and addresses to indices) for deduplicating output tables.
  *
  * Runs in the memledger command: allocates with malloc, never exits.
  */
-#include "report_fmtutil.h"
+#include "report_priv.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -14,13 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *mlr_fmt_kv(const mlr_kv_t *kv, size_t n, const char *key) {
-  for (size_t i = 0; i < n; i++)
-    if (kv[i].key && strcmp(kv[i].key, key) == 0) return kv[i].value;
-  return NULL;
-}
-
-size_t mlr_fmt_frames_at(const mlr_stack_t *s, size_t i, size_t *pos, const mlr_frame_t **first) {
+size_t mlr_frames_at(const mlr_stack_t *s, size_t i, size_t *pos, const mlr_frame_t **first) {
   if (!s->frames || i >= s->nraw) return 0;
   size_t j = *pos;
   // A symbolizer that gave no frame for an address: find the next one that
@@ -38,20 +33,22 @@ size_t mlr_fmt_frames_at(const mlr_stack_t *s, size_t i, size_t *pos, const mlr_
   return k - j;
 }
 
-const char *mlr_fmt_module_name(const mlr_dump_t *d, int module) {
+/* A module without a path (a hand-built report) or one whose path ends in
+ * '/' keeps a name. */
+const char *mlr_module_name(const mlr_dump_t *d, int module) {
   if (module < 0 || (size_t)module >= d->nmodules || !d->modules[module].path) return "?";
   const char *p = d->modules[module].path;
   const char *slash = strrchr(p, '/');
   return slash && slash[1] ? slash + 1 : p;
 }
 
-int mlr_fmt_module_of(const mlr_dump_t *d, uint64_t addr) {
+int mlr_module_of(const mlr_dump_t *d, uint64_t addr) {
   for (size_t i = 0; i < d->nmodules; i++)
     if (addr >= d->modules[i].lo && addr < d->modules[i].hi) return (int)i;
   return -1;
 }
 
-int mlr_fmt_io_error(mlr_err_t *err, const char *format) {
+int mlr_io_error(mlr_err_t *err, const char *format) {
   int e = errno;
   if (err)
     snprintf(err->msg, sizeof err->msg, "writing the %s report: %s", format,

@@ -304,7 +304,9 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
     if (v && strcmp(v, "0") != 0)
       fprintf(out, "  warning:    %s: %s %s\n", warn[i][0], mlr_safe(v), warn[i][1]);
   }
-  if (d->has_newer)
+  /* Since the previous dump: a first dump's blocks are all newer than
+   * the start, which says nothing. */
+  if (d->has_newer && d->newer_since)
     fprintf(out, "  newer:      %llu %s, %llu %s allocated since %s\n",
             (unsigned long long)d->newer_blocks, mlr_plural(d->newer_blocks, "block", "blocks"),
             (unsigned long long)d->newer_bytes, mlr_plural(d->newer_bytes, "byte", "bytes"),
@@ -322,7 +324,7 @@ int mlr_format_text(FILE *out, const mlr_report_t *r, const mlr_format_opts_t *o
     fprintf(out, ", stack %u", s->id);
     if (s->merged)
       fprintf(out, " and %u more merged by --alloc-fn/--hide", (unsigned)s->merged);
-    if (d->has_newer) // the stack id's blocks, all kinds
+    if (d->has_newer && d->newer_since) // the stack id's blocks, all kinds
       fprintf(out, ", %llu%s newer than %s", (unsigned long long)s->newer_blocks,
               s->newer_shared ? " of all its kinds" : "",
               d->newer_since ? "the previous dump" : "the start");

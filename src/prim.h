@@ -99,7 +99,7 @@ typedef struct ml_fd_counts_s {
   unsigned file;    // regular files and directories (path starting with '/')
   unsigned socket;  // "socket:[...]"
   unsigned pipe;    // "pipe:[...]"
-  unsigned anon;    // "anon_inode:..." (eventfd, epoll, timerfd, ...)
+  unsigned anon;    // "anon_inode:..." (eventfd, epoll, timerfd, ...), "/memfd:..."
   unsigned device;  // paths under /dev/
   unsigned other;   // anything else
 } ml_fd_counts_t;
@@ -119,8 +119,8 @@ typedef int (*ml_prim_fd_fn)(int fd, const char *target, void *arg);
 int ml_prim_fd_foreach(const char *dir, char *buf, size_t size, ml_prim_fd_fn fn,
                        void *arg) ML_HIDDEN;
 /* The kind of descriptor a /proc/self/fd link text names: "device" (under
- * /dev/), "file" (any other path), "socket", "pipe", "anon" (anon_inode:),
- * "other".  async-signal-safe. */
+ * /dev/), "file" (any other path), "socket", "pipe", "anon" (anon_inode:,
+ * and memfd_create's /memfd:), "other".  async-signal-safe. */
 const char *ml_prim_fd_kind(const char *target) ML_HIDDEN;
 
 /* Path of the running executable (readlink /proc/self/exe), NUL-terminated.

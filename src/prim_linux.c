@@ -201,6 +201,8 @@ struct ml_dirent64 {
 };
 
 const char *ml_prim_fd_kind(const char *t) {
+  /* memfd_create's files are anonymous too, though named like a path */
+  if (strncmp(t, "/memfd:", 7) == 0) return "anon";
   if (t[0] == '/') return strncmp(t, "/dev/", 5) == 0 ? "device" : "file";
   if (strncmp(t, "socket:[", 8) == 0) return "socket";
   if (strncmp(t, "pipe:[", 6) == 0) return "pipe";

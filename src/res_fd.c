@@ -23,6 +23,7 @@
 #include "res_fd.h"
 #include "capture.h"
 #include "fmt.h"
+#include "options.h"
 #include "prim.h"
 #include "res.h"
 #include "track.h"
@@ -97,6 +98,7 @@ static int ml_fd_inherit(int fd, const char *target, void *arg) {
 }
 
 void ml_res_fd_init(void) {
+  if (!ml_option_get(ML_OPT_TRACK_FDS)) return;
   (void)ml_prim_fd_foreach("/proc/self/fd", NULL, 0, ml_fd_inherit, NULL);
 }
 
@@ -108,6 +110,7 @@ void ml_res_fd_created(int fd, ml_fd_call_t call, bool dir, uintptr_t ra) {
                   ML_STATE_READY)) {
     if (!ml_init_maybe()) goto out;
   }
+  if (!ml_option_get(ML_OPT_TRACK_FDS)) goto out;
   uint32_t stack = 0;
   if (ml_tls.guard > ml_tls.disabled) {
     call = ML_FD_OWN; /* the dump's file, a /proc read: never the program's */
@@ -176,7 +179,7 @@ static int ml_fd_line(int fd, const char *target, void *arg) {
 void ml_res_fds_visit(bool frozen, ml_res_emit_t emit, void *ctx) {
   (void)frozen; /* both read /proc/self/fd: a snapshot child's is the
                  * program's table as the fork left it */
-  if (!ml_fd.hooked) return;
+  if (!ml_fd.hooked || !ml_option_get(ML_OPT_TRACK_FDS)) return;
   /* One dump at a time (the dump lock, or a snapshot child): static. */
   static ml_fd_visit_t v;
   static char target[4096];

@@ -12,12 +12,13 @@
 #    and its own; the parent does not list the child's;
 #  - exec: a descriptor without O_CLOEXEC is "inherited" in the new image,
 #    one with O_CLOEXEC is gone;
+#  - MEMLEDGER_TRACK_FDS=0: [fds] is empty;
 #  - MEMLEDGER_ENABLED=0: the program's calls still work (no dump).
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 PROG=$ML_BUILDDIR/tests/resources/res_fds
 CHECK="python3 $ML_SRCDIR/tests/resources/fds_check.py"
 need_file "$PROG"
-tap_plan 12
+tap_plan 13
 
 # check_fds NAME DUMP OUT [EXPECT...]: one TAP line from fds_check.py
 check_fds() {
@@ -87,6 +88,14 @@ check_fds "exec: the descriptor without O_CLOEXEC is inherited, the other one is
   "$(dumps_in "$d" | tail -n1)" /dev/null "fd=${keep:-x}:file:inherited" "gone=${gone:-x}"
 
 # ---- off ------------------------------------------------------------------------------
+d=$(fresh_dir nofds)
+MEMLEDGER_TRACK_FDS=0 ml_run "$d" "$PROG" fork </dev/null >"$d/out" 2>"$d/err"
+rc=$?
+n=0
+for f in $(dumps_in "$d"); do
+  n=$((n + $(awk '/^\[fds\]$/ { on = 1; next } /^\[/ { on = 0 } on' "$f" | wc -l)))
+done
+tap_eq "MEMLEDGER_TRACK_FDS=0: exit 0, two dumps, no [fds] line" "0 2 0" "$rc $(count_dumps "$d") $n"
 d=$(fresh_dir off)
 MEMLEDGER_ENABLED=0 ml_run "$d" "$PROG" all </dev/null >"$d/out" 2>"$d/err"
 rc=$?

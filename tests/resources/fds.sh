@@ -4,8 +4,9 @@
 # and the stack that made them (res_fds.c, checked by fds_check.py):
 #  - one from each hooked entry point, kept: listed with its kind, its call
 #    and a stack through the program's make_* function, in the snapshot
-#    dump (memledger_dump) and in the exit dump; closed ones (close,
-#    fclose, closedir, pclose, close_range, closefrom, freopen) are not;
+#    dump (memledger_dump) and in the exit dump; the records of closed
+#    ones end (close, fclose, closedir, pclose, close_range, closefrom):
+#    their numbers, filled again by raw dup3 calls, are "unseen";
 #    dup2 onto an open descriptor replaces its record; a raw openat is
 #    "unseen"; a descriptor the shell opened (exec 5<) is "inherited";
 #  - fork: the child lists the parent's records, but the one it closed,

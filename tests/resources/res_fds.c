@@ -3,8 +3,9 @@
  * res_fds.c - descriptors from every glibc entry point memledger hooks, for
  * fds.sh.  Prints one line per descriptor it keeps ("leak <call> <fd>
  * <kind>"; "unseen <fd> <kind>" for one opened by a raw system call) and
- * per descriptor it made and closed again ("closed <how> <fd>"); the
- * closed numbers stay free until the dumps.  Modes:
+ * per descriptor it made and closed again (each closer), whose number it
+ * then fills again by a raw dup3 ("unseen <fd> file" as well: the
+ * closer must have ended the record).  Modes:
  *   all    every entry point, some closed (each closer), the rest kept;
  *          then memledger_dump() (a snapshot dump) and the exit dump
  *   fork   keeps two, forks; the child closes one, makes one, and exits
@@ -67,6 +68,14 @@ static void leak(const char *call, int fd, const char *kind) {
   say("leak %s %d %s", call, must(fd, call), kind);
 }
 
+/* The numbers closed by each closer, refilled at the end by raw dup3s:
+ * a record not ended by its closer would show its old call there. */
+static int closed_fds[64], nclosed;
+static void closed(const char *how, int fd) {
+  say("# closed by %s: %d", how, fd);
+  if (nclosed < 64) closed_fds[nclosed++] = fd;
+}
+
 static char tmpdir[] = "/tmp/res_fds.XXXXXX";
 static char tmppath[64];
 
@@ -119,7 +128,7 @@ __attribute__((noinline)) static void make_kept(void) {
   f = freopen("/etc/hostname", "r", f);
   if (!f) die("freopen");
   leak("freopen", fileno(f), "file");
-  if (fileno(f) != old) say("closed freopen %d", old);
+  if (fileno(f) != old) say("# freopen moved %d to %d", old, fileno(f));
   f = freopen64("/etc/passwd", "r", fopen("/etc/hostname", "r"));
   leak("freopen64", fileno(f), "file");
   leak("socket", socket(AF_INET, SOCK_DGRAM, 0), "socket");
@@ -179,31 +188,37 @@ __attribute__((noinline)) static void make_closed(void) {
   if (!f || !d || !pp) die("streams");
   int fd_f = fileno(f), fd_d = dirfd(d), fd_pp = fileno(pp);
   close(a);
-  say("closed close %d", a);
+  closed("close", a);
   fclose(f);
-  say("closed fclose %d", fd_f);
+  closed("fclose", fd_f);
   closedir(d);
-  say("closed closedir %d", fd_d);
+  closed("closedir", fd_d);
   pclose(pp);
-  say("closed pclose %d", fd_pp);
+  closed("pclose", fd_pp);
   close(s);
-  say("closed close %d", s);
+  closed("close", s);
   close(p[0]);
   close(p[1]);
-  say("closed close %d", p[0]);
-  say("closed close %d", p[1]);
+  closed("close", p[0]);
+  closed("close", p[1]);
   close(e);
-  say("closed close %d", e);
+  closed("close", e);
   close(x);
-  say("closed close %d", x);
+  closed("close", x);
   if (r0 != 400 || r1 != 401 || r2 != 402) die("fcntl: 400 to 402 taken");
   if (close_range(400, 402, 0)) die("close_range");
-  say("closed close_range %d", r0);
-  say("closed close_range %d", r1);
-  say("closed close_range %d", r2);
+  closed("close_range", r0);
+  closed("close_range", r1);
+  closed("close_range", r2);
   int hi = must(fcntl(0, F_DUPFD, 300), "fcntl");
   closefrom(300);
-  say("closed closefrom %d", hi);
+  closed("closefrom", hi);
+  /* every closed number again, by raw system calls: "unseen" */
+  int raw = must(syscall(SYS_openat, AT_FDCWD, "/etc/hostname", O_RDONLY), "openat");
+  for (int i = 0; i < nclosed; i++)
+    if (closed_fds[i] != raw && syscall(SYS_dup3, raw, closed_fds[i], 0) < 0) die("dup3");
+  for (int i = 0; i < nclosed; i++) say("unseen %d file", closed_fds[i]);
+  say("unseen %d file", raw);
 }
 
 static void dump_now(void) {

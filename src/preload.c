@@ -8,7 +8,8 @@
  * the dump signal itself; prctl and syscall notice a seccomp filter before
  * it exists.  And the dlopen hook that drops RTLD_DEEPBIND, and the dlclose
  * hook that records unloaded objects (modules.h), and the constructor.
- * Nothing else here.
+ * Nothing else here: the descriptor hooks are preload_fd.c's (signalfd,
+ * which is here, tells their record too).
  */
 #include "front.h"
 #include "log.h"

@@ -13,14 +13,13 @@
  *   exec   keeps one with O_CLOEXEC and one without, then execs itself
  *          in mode "after" (which keeps nothing and exits)
  * All descriptors are made in make_*() functions, which fds.sh looks for
- * in the creation stacks.  Output through write(2) only.
+ * in the creation stacks.  Output through dprintf (unbuffered).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,16 +42,9 @@ extern FILE *freopen64(const char *path, const char *mode, FILE *f);
 extern int fcntl64(int fd, int cmd, ...);
 extern int pidfd_open(pid_t pid, unsigned int flags);
 
-static void say(const char *fmt, ...) {
-  char line[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
-  line[n++] = '\n';
-  (void)!write(1, line, (size_t)n);
-}
+/* One line on stdout, unbuffered (dprintf: no stdio buffer to flush
+ * before a fork or an exec). */
+#define say(fmt, ...) dprintf(1, fmt "\n", ##__VA_ARGS__)
 
 static void die(const char *what) {
   say("error %s", what);

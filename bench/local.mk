@@ -93,3 +93,11 @@ bench-compare: libmemledger.la
 	$(SHELL) $(srcdir)/bench/compare.sh --lib .libs/libmemledger.so $(COMPARE_ARGS)
 
 .PHONY: bench bench-smoke bench-callgrind bench-callgrind-guard bench-compare
+
+# Issue 12: descriptors under the preload, a plain program run with and
+# without LD_PRELOAD by bench/syscalls.sh (not part of make bench).
+noinst_PROGRAMS += bench/bm_syscalls
+bench_bm_syscalls_SOURCES = bench/bm_syscalls.c
+bench_bm_syscalls_CFLAGS = $(BENCH_CFLAGS)
+bench_bm_syscalls_LDADD = $(DL_LIBS)
+EXTRA_DIST += bench/syscalls.sh

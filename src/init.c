@@ -21,6 +21,7 @@
 #include "log.h"
 #include "options.h"
 #include "prim.h"
+#include "res_fd.h"
 #include "track.h"
 #include "triggers.h"
 #include "young.h"
@@ -109,6 +110,7 @@ static int ml_init_once(void) {
   ml_init_unwind_options();
   ml_unwind_init_early();
   ml_init_gate();
+  ml_res_fd_init(); /* the descriptors this process image starts with */
   return ML_STATE_READY;
 }
 

@@ -8,12 +8,14 @@
  * the dump signal itself; prctl and syscall notice a seccomp filter before
  * it exists.  And the dlopen hook that drops RTLD_DEEPBIND, and the dlclose
  * hook that records unloaded objects (modules.h), and the constructor.
- * Nothing else here.
+ * Nothing else here: the descriptor hooks are preload_fd.c's (signalfd,
+ * which is here, tells their record too).
  */
 #include "front.h"
 #include "log.h"
 #include "modules.h"
 #include "prim.h"
+#include "res_fd.h"
 #include "triggers.h"
 #include <dlfcn.h>
 #include <linux/seccomp.h>
@@ -36,6 +38,7 @@
  * thread-locals are initial-exec. */
 __attribute__((constructor(101))) static void ml_preload_constructor(void) {
   ml_init_process(true); /* the sigaction hooks below hide our handlers */
+  ml_preload_fd_init();  /* the descriptor hooks' next definitions */
 }
 
 /* ---- signals as the program sees them ---------------------------------- */
@@ -75,7 +78,9 @@ ML_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
 ML_EXPORT int signalfd(int fd, const sigset_t *mask, int flags) {
   ML_NEXT(signalfd, -1);
   ml_triggers_sigset_taken(mask, "signalfd");
-  return real(fd, mask, flags);
+  int r = real(fd, mask, flags);
+  if (fd == -1 && r >= 0) ml_res_fd_created(r, ML_FD_CALL_signalfd, false, ML_RA);
+  return r;
 }
 
 ML_EXPORT int sigwait(const sigset_t *set, int *sig) {

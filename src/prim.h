@@ -97,14 +97,14 @@ bool ml_prim_seccomp_on(void) ML_HIDDEN;
 ssize_t ml_prim_read_trusted(const char *path, char *buf, size_t size) ML_HIDDEN;
 
 /* Count this process's open file descriptors by kind, by listing
- * /proc/self/fd with getdents64 (no opendir) and readlinkat on each entry.
+ * /proc/self/fd (ml_prim_fd_foreach, ml_prim_fd_kind).
  * The descriptor used for the listing itself is not counted. */
 typedef struct ml_fd_counts_s {
   unsigned total;   // all descriptors
   unsigned file;    // regular files and directories (path starting with '/')
   unsigned socket;  // "socket:[...]"
   unsigned pipe;    // "pipe:[...]"
-  unsigned anon;    // "anon_inode:..." (eventfd, epoll, timerfd, ...)
+  unsigned anon;    // "anon_inode:..." (eventfd, epoll, timerfd, ...), "/memfd:..."
   unsigned device;  // paths under /dev/
   unsigned other;   // anything else
 } ml_fd_counts_t;
@@ -112,6 +112,21 @@ int ml_prim_fd_counts(ml_fd_counts_t *out) ML_HIDDEN; /* 0 or -errno */
 /* The same from another /proc/<pid>/fd directory: a dump's snapshot child
  * counts the program's descriptors.  async-signal-safe. */
 int ml_prim_fd_counts_in(const char *dir, ml_fd_counts_t *out) ML_HIDDEN;
+
+/* Call fn for every descriptor listed in dir (/proc/self/fd or another
+ * /proc/<pid>/fd), in the kernel's order, until it returns non-zero, with
+ * the link's text in buf (NUL-terminated, cut to size-1 bytes; buf NULL:
+ * no readlink, fn gets NULL).  Raw system calls only (getdents64,
+ * readlinkat): no libc wrapper, errno unchanged; the listing's own
+ * descriptor is not listed.  Returns what the last fn returned, or -errno
+ * when dir cannot be read.  async-signal-safe. */
+typedef int (*ml_prim_fd_fn)(int fd, const char *target, void *arg);
+int ml_prim_fd_foreach(const char *dir, char *buf, size_t size, ml_prim_fd_fn fn,
+                       void *arg) ML_HIDDEN;
+/* The kind of descriptor a /proc/self/fd link text names: "device" (under
+ * /dev/), "file" (any other path), "socket", "pipe", "anon" (anon_inode:,
+ * and memfd_create's /memfd:), "other".  async-signal-safe. */
+const char *ml_prim_fd_kind(const char *target) ML_HIDDEN;
 
 /* Path of the running executable (readlink /proc/self/exe), NUL-terminated.
  * Returns the length, or -errno. */

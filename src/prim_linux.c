@@ -209,60 +209,71 @@ struct ml_dirent64 {
   char d_name[];           // NUL-terminated name
 };
 
-static void ml_fd_classify(ml_fd_counts_t *out, const char *t, ssize_t len) {
+const char *ml_prim_fd_kind(const char *t) {
+  /* memfd_create's files are anonymous too, though named like a path */
+  if (strncmp(t, "/memfd:", 7) == 0) return "anon";
+  if (t[0] == '/') return strncmp(t, "/dev/", 5) == 0 ? "device" : "file";
+  if (strncmp(t, "socket:[", 8) == 0) return "socket";
+  if (strncmp(t, "pipe:[", 6) == 0) return "pipe";
+  if (strncmp(t, "anon_inode:", 11) == 0) return "anon";
+  return "other";
+}
+
+static int ml_fd_count(int fd, const char *t, void *arg) {
+  ml_fd_counts_t *out = arg;
+  (void)fd;
+  const char *k = ml_prim_fd_kind(t);
   out->total++;
-  if (len > 0 && t[0] == '/') {
-    if (strncmp(t, "/dev/", 5) == 0)
-      out->device++;
-    else
-      out->file++;
-  } else if (strncmp(t, "socket:[", 8) == 0) {
-    out->socket++;
-  } else if (strncmp(t, "pipe:[", 6) == 0) {
-    out->pipe++;
-  } else if (strncmp(t, "anon_inode:", 11) == 0) {
-    out->anon++;
-  } else {
-    out->other++;
+  switch (k[0]) {
+  case 'd': out->device++; break;
+  case 'f': out->file++; break;
+  case 's': out->socket++; break;
+  case 'p': out->pipe++; break;
+  case 'a': out->anon++; break;
+  default: out->other++; break;
   }
+  return 0;
 }
 
 int ml_prim_fd_counts(ml_fd_counts_t *out) { return ml_prim_fd_counts_in("/proc/self/fd", out); }
 
 int ml_prim_fd_counts_in(const char *dir, ml_fd_counts_t *out) {
-  char dents[2048] __attribute__((aligned(8)));
-  int dfd, err = 0;
-
+  char target[64]; /* only the prefix matters: truncation is fine */
   memset(out, 0, sizeof(*out));
-  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return -errno;
-  for (;;) {
+  return ml_prim_fd_foreach(dir, target, sizeof target, ml_fd_count, out);
+}
+
+int ml_prim_fd_foreach(const char *dir, char *buf, size_t size, ml_prim_fd_fn fn, void *arg) {
+  char dents[2048] __attribute__((aligned(8)));
+  int err = 0, stop = 0;
+  long dfd = ml_sys4(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (dfd < 0) return (int)dfd;
+  while (!stop) {
     long n = ml_sys3(SYS_getdents64, dfd, dents, sizeof(dents));
     if (n < 0) {
       err = (int)-n;
       break;
     }
     if (n == 0) break;
-    for (long off = 0; off < n;) {
+    for (long off = 0; off < n && !stop;) {
       const struct ml_dirent64 *d = (const void *)(dents + off);
       const char *name = d->d_name;
-      char target[64]; /* only the prefix matters: truncation is fine */
       long fd = 0;
-      ssize_t tlen;
-
       off += d->d_reclen;
       if (name[0] < '0' || name[0] > '9') continue; /* "." and ".." */
       for (const char *c = name; *c >= '0' && *c <= '9'; c++)
         fd = fd * 10 + (*c - '0');
       if (fd == dfd) continue;
-      tlen = readlinkat(dfd, name, target, sizeof(target) - 1);
-      if (tlen < 0) continue; /* closed since the listing: not open now */
-      target[tlen] = '\0';
-      ml_fd_classify(out, target, tlen);
+      if (buf) {
+        long tlen = ml_sys4(SYS_readlinkat, dfd, name, buf, size - 1);
+        if (tlen < 0) continue; /* closed since the listing: not open now */
+        buf[tlen] = '\0';
+      }
+      stop = fn((int)fd, buf, arg);
     }
   }
-  close(dfd);
-  return -err;
+  ml_sys1(SYS_close, dfd);
+  return stop ? stop : -err;
 }
 
 ssize_t ml_prim_exe_path(char *buf, size_t size) {

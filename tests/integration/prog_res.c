@@ -22,7 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define NOINLINE __attribute__((noinline))
+/* noinline, and no tail calls: each function keeps its own frame, so that
+ * the creation stacks name it. */
+#define NOINLINE __attribute__((noinline, optimize("no-optimize-sibling-calls")))
 
 static void dump(void) {
   int (*d)(char *, size_t) = (int (*)(char *, size_t))dlsym(RTLD_DEFAULT, "memledger_dump");
@@ -71,7 +73,7 @@ static NOINLINE pthread_t make_joined(void) {
 
 static NOINLINE pthread_t make_leaked_thread(void) {
   pthread_t t;
-  pthread_create(&t, NULL, run_quick, NULL);
+  pthread_create(&t, NULL, run_quick, &t); /* not make_joined's code */
   return t;
 }
 
@@ -239,6 +241,20 @@ static int maps(void) {
   fflush(tmp);
   char *file = mmap(NULL, page, PROT_READ, MAP_PRIVATE, fileno(tmp), 0);
   SAY("file", file, 1);
+  /* jemalloc's own mapping for a large block is not the program's */
+  char *big = malloc(64 << 20);
+  memset(big, 1, 4096);
+  SAY("big", big, (64 << 20) / page);
+  /* results and errno are the system call's */
+  errno = 0;
+  int rc = munmap((char *)w + 1, page);
+  printf("munmap-unaligned %d %d\n", rc, errno == EINVAL);
+  errno = 0;
+  void *bad = mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  printf("mmap-zero %d %d\n", bad == MAP_FAILED, errno == EINVAL);
+  errno = 0;
+  void *badfix = mremap(w, 4 * page, 4 * page, MREMAP_FIXED, c);
+  printf("mremap-fixed-alone %d %d\n", badfix == MAP_FAILED, errno == EINVAL);
   fflush(stdout);
   dump();
   return 0;

@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# res_threads.sh - [threads]: the program's threads with their creation
+# stacks.  prog_res threads makes one thread of each fate in a function of
+# its own and dumps twice: joined threads and ended detached ones are
+# absent; a thread that ended unjoined (by return, pthread_exit or
+# cancellation) is `ended` with id 0 and the stack it was created from; a
+# running joinable one is `running` with its tid, its stack size plus guard
+# and its pthread_setname_np name; a detached running one `detached`.
+. "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
+. "$(dirname "$0")/lib_res.sh" || bail "cannot read lib_res.sh"
+
+PROG=$IT_BIN/prog_res
+need_file "$PROG"
+
+tap_plan 12
+
+d=$(fresh_dir threads)
+# The default stack size comes from RLIMIT_STACK: make it known.
+(ulimit -s 8192 && ml_run "$d" "$PROG" threads) >"$d/out" 2>"$d/err"
+rc=$?
+d1=$(sed -n 's/^dump \(.*\.1\.dump\)$/\1/p' "$d/out")
+d2=$(sed -n 's/^dump \(.*\.2\.dump\)$/\1/p' "$d/out")
+tap_eq "the program runs and writes its two dumps" "0|1|1" \
+  "$rc|$([ -f "$d1" ] && echo 1)|$([ -f "$d2" ] && echo 1)"
+
+page=$(getconf PAGESIZE)
+lines=$(res_lines "$d1" threads | awk '{ print $2 }' | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')
+tap_eq "first dump: 1 running, 1 detached, 3 ended threads (joined and ended detached ones absent)" \
+  "detached=1 ended=3 running=1 " "$lines"
+
+tid_r=$(sed -n 's/^tid running //p' "$d/out")
+tid_d=$(sed -n 's/^tid detached //p' "$d/out")
+tap_eq "running: its tid, 256 KiB of stack plus a guard page, its name" \
+  "running $((256 * 1024 + page)) ${tid_r:-?} ml-worker" \
+  "$(res_lines "$d1" threads | awk '$2 == "running" { print $2, $3, $4, $5 }')"
+tap_eq "detached: its tid, the default stack (RLIMIT_STACK) plus a guard page, no name" \
+  "detached $((8192 * 1024 + page)) ${tid_d:-?} -" \
+  "$(res_lines "$d1" threads | awk '$2 == "detached" { print $2, $3, $4, $5 }')"
+tap_eq "ended threads have id 0 and hold their stacks" "0 $((8192 * 1024 + page))" \
+  "$(res_lines "$d1" threads | awk '$2 == "ended" { print $4, $3 }' | sort -u)"
+
+# The function that created each listed thread, from its stack's frames.
+creators() { # DUMP KIND
+  res_lines "$1" threads | awk -v k="$2" '$2 == k { print $1 }' | while read -r id; do
+    res_stack_funcs "$1" "$id" "$PROG" | grep -m1 '^make_'
+  done | sort | tr '\n' ' '
+}
+tap_eq "ended: created by make_cancelled_thread, make_exiting_thread (pthread_exit), make_leaked_thread" \
+  "make_cancelled_thread make_exiting_thread make_leaked_thread " "$(creators "$d1" ended)"
+tap_eq "running and detached threads: created by their functions" \
+  "make_running_thread |make_detached_thread " "$(creators "$d1" running)|$(creators "$d1" detached)"
+tap_eq "the creating function's caller (threads) is in the stacks too" "5" \
+  "$(res_lines "$d1" threads | while read -r id _; do res_stack_funcs "$d1" "$id" "$PROG"; done | grep -c '^threads$')"
+tap_eq "every stack of [threads] is listed in [stacks]" "" "$(res_unlisted_stacks "$d1" threads)"
+
+tap_eq "second dump (after joining the running one and the pthread_exit one, the detached one ended): two ended threads" \
+  "make_cancelled_thread make_leaked_thread |" "$(creators "$d2" ended)|$(res_lines "$d2" threads | awk '$2 != "ended"')"
+d3=$(ls "$d"/memledger.*.3.dump 2>/dev/null)
+tap_eq "the exit dump lists the same two" "2|exit" \
+  "$(res_lines "$d3" threads | grep -c ' ended ')|$(dump_header "$d3" trigger)"
+
+d=$(fresh_dir disabled)
+(ulimit -s 8192 && MEMLEDGER_ENABLED=0 ml_run "$d" "$PROG" threads) >"$d/out" 2>"$d/err"
+rc=$?
+tap_eq "MEMLEDGER_ENABLED=0: the program runs the same, nothing written" "0|0" \
+  "$rc|$(ls "$d" | grep -c '\.dump$')"
+
+exit 0

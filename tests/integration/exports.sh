@@ -3,7 +3,9 @@
 # exports.sh - libmemledger.so exports the malloc family, jemalloc's API,
 # glibc's __libc_* aliases, the signal hooks (sigaction, signal, signalfd,
 # sigwait, sigwaitinfo, sigtimedwait), the seccomp hooks (prctl, syscall),
-# dlopen, dlclose, the -finstrument-functions hooks and memledger_* only, all of them, and does not depend on libstdc++.
+# dlopen, dlclose, the thread and mapping hooks (pthread_create and the
+# join/detach/setname family, mmap, mmap64, munmap, mremap), the
+# -finstrument-functions hooks and memledger_* only, all of them, and does not depend on libstdc++.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
 command -v nm >/dev/null || bail "nm not installed"
@@ -21,9 +23,11 @@ SIG="sigaction signal signalfd sigwait sigwaitinfo sigtimedwait"
 SECCOMP="prctl syscall"
 SHADOW="__cyg_profile_func_enter __cyg_profile_func_exit"
 DLHOOK="dlopen dlclose"
+RES="pthread_create pthread_join pthread_tryjoin_np pthread_timedjoin_np pthread_clockjoin_np
+  pthread_detach pthread_setname_np mmap mmap64 munmap mremap"
 # memledger_* : whatever include/memledger.h declares with MEMLEDGER_API
 API=$(sed -n 's/^MEMLEDGER_API [^(]*[ *]\(memledger_[a-z_0-9]*\)(.*/\1/p' "$ML_SRCDIR/include/memledger.h")
-ALLOW=$(printf '%s\n' $STD $JE $LIBC $SIG $SECCOMP $SHADOW $DLHOOK $API | sort -u)
+ALLOW=$(printf '%s\n' $STD $JE $LIBC $SIG $SECCOMP $SHADOW $DLHOOK $RES $API | sort -u)
 
 nm -D --defined-only "$ML_LIB" >"$T_TMP/nm" 2>&1 || bail "nm -D failed on $ML_LIB"
 names=$(awk 'NF >= 3 { print $3 }' "$T_TMP/nm" | sed 's/@.*//' | sort -u)

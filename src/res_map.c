@@ -49,7 +49,8 @@ static struct {
 } ml_maps;
 
 static uint64_t ml_map_pages(size_t len) {
-  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+  static uint64_t page; /* the same for every thread: a racy first store is fine */
+  if (ml_unlikely(!page)) page = (uint64_t)sysconf(_SC_PAGESIZE);
   return ((uint64_t)len + page - 1) & ~(page - 1);
 }
 

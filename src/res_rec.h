@@ -45,6 +45,12 @@ void ml_res_thread_detached(void *rec, int rc) ML_HIDDEN;
 /* pthread_setname_np succeeded on th. */
 void ml_res_thread_named(pthread_t th, const char *name) ML_HIDDEN;
 
+/* In a thread made by pthread_create: where its start routine would have
+ * returned to without the trampoline (in glibc's start_thread), else 0.
+ * The shadow stack puts it in place of the trampoline's call site, so that
+ * a thread's stacks end in start_thread as they do without memledger. */
+extern ML_TLS uintptr_t ml_res_thread_caller ML_HIDDEN;
+
 /* fork's child: only the forking thread is left. */
 void ml_res_threads_after_fork_child(void) ML_HIDDEN;
 

@@ -119,8 +119,11 @@ static void ml_thr_end(void *arg) {
   ml_thr_settle(t, ML_THR_ENDED, 0);
 }
 
+ML_TLS uintptr_t ml_res_thread_caller;
+
 static void *ml_thr_start(void *arg) {
   ml_thr_t *t = arg;
+  ml_res_thread_caller = (uintptr_t)__builtin_return_address(0);
   void *(*fn)(void *) = t->fn;
   void *fn_arg = t->arg;
   atomic_store_explicit(&t->tid, (int)ml_prim_gettid(), memory_order_relaxed);

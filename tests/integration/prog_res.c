@@ -65,29 +65,17 @@ static void *run_cancelled(void *arg) {
   return NULL;
 }
 
-static NOINLINE pthread_t make_joined(void) {
+/* pthread_create inlined into its caller, which keeps its own frame. */
+static inline __attribute__((always_inline)) pthread_t spawn(void *(*fn)(void *), void *arg) {
   pthread_t t;
-  pthread_create(&t, NULL, run_quick, NULL);
+  pthread_create(&t, NULL, fn, arg);
   return t;
 }
 
-static NOINLINE pthread_t make_leaked_thread(void) {
-  pthread_t t;
-  pthread_create(&t, NULL, run_quick, &t); /* not make_joined's code */
-  return t;
-}
-
-static NOINLINE pthread_t make_exiting_thread(void) {
-  pthread_t t;
-  pthread_create(&t, NULL, run_exit, NULL);
-  return t;
-}
-
-static NOINLINE pthread_t make_cancelled_thread(void) {
-  pthread_t t;
-  pthread_create(&t, NULL, run_cancelled, NULL);
-  return t;
-}
+static NOINLINE pthread_t make_joined(void) { return spawn(run_quick, NULL); }
+static NOINLINE pthread_t make_leaked_thread(void) { return spawn(run_quick, (void *)1); }
+static NOINLINE pthread_t make_exiting_thread(void) { return spawn(run_exit, NULL); }
+static NOINLINE pthread_t make_cancelled_thread(void) { return spawn(run_cancelled, NULL); }
 
 static NOINLINE pthread_t make_running_thread(void) {
   pthread_t t;

@@ -11,16 +11,11 @@
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 . "$(dirname "$0")/lib_res.sh" || bail "cannot read lib_res.sh"
 
-PROG=$IT_BIN/prog_res
-need_file "$PROG"
-
 tap_plan 14
 
-d=$(fresh_dir maps)
-ml_run "$d" "$PROG" maps >"$d/out" 2>"$d/err"
-rc=$?
-d1=$(sed -n 's/^dump \(.*\.1\.dump\)$/\1/p' "$d/out")
-tap_eq "the program runs and writes its dump" "0|1" "$rc|$([ -f "$d1" ] && echo 1)"
+res_run maps maps
+d=$D d1=${DUMPS[0]:-none}
+tap_eq "the program runs and writes its dump" "0|1" "$RC|$([ -f "$d1" ] && echo 1)"
 
 # expected "kind bytes address detail" of a name printed by the program
 want() { awk -v n="$1" -v k="$2" -v t="$3" '$1 == n { print k, $3, $2, t }' "$d/out"; }
@@ -54,12 +49,9 @@ tap_eq "results and errno are the system calls' (unaligned munmap, zero-length m
   "$(grep -E '^(munmap-unaligned|mmap-zero|mremap-fixed-alone) ' "$d/out" | paste -sd'|')"
 
 # ---- fork -----------------------------------------------------------------------
-d=$(fresh_dir fork)
-ml_run "$d" "$PROG" fork >"$d/out" 2>"$d/err"
-rc=$?
-mapfile -t dumps < <(sed -n 's/^dump //p' "$d/out")
-pre=${dumps[0]:-none} child=${dumps[1]:-none} post=${dumps[2]:-none}
-tap_eq "the program and its child run (3 dumps: parent, child, parent)" "0|3" "$rc|${#dumps[@]}"
+res_run fork fork
+d=$D pre=${DUMPS[0]:-none} child=${DUMPS[1]:-none}
+tap_eq "the program and its child run (3 dumps: parent, child, parent)" "0|3" "$RC|${#DUMPS[@]}"
 before=$(awk '$1 == "before" { print $2 }' "$d/out")
 cmap=$(awk '$1 == "child-map" { print $2 }' "$d/out")
 tap_eq "before the fork the parent has its running thread and its mapping" "running|$before" \

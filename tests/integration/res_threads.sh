@@ -10,19 +10,12 @@
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 . "$(dirname "$0")/lib_res.sh" || bail "cannot read lib_res.sh"
 
-PROG=$IT_BIN/prog_res
-need_file "$PROG"
-
 tap_plan 12
 
-d=$(fresh_dir threads)
-# The default stack size comes from RLIMIT_STACK: make it known.
-(ulimit -s 8192 && ml_run "$d" "$PROG" threads) >"$d/out" 2>"$d/err"
-rc=$?
-d1=$(sed -n 's/^dump \(.*\.1\.dump\)$/\1/p' "$d/out")
-d2=$(sed -n 's/^dump \(.*\.2\.dump\)$/\1/p' "$d/out")
+res_run threads threads
+d=$D d1=${DUMPS[0]:-none} d2=${DUMPS[1]:-none}
 tap_eq "the program runs and writes its two dumps" "0|1|1" \
-  "$rc|$([ -f "$d1" ] && echo 1)|$([ -f "$d2" ] && echo 1)"
+  "$RC|$([ -f "$d1" ] && echo 1)|$([ -f "$d2" ] && echo 1)"
 
 page=$(getconf PAGESIZE)
 lines=$(res_lines "$d1" threads | awk '{ print $2 }' | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')
@@ -60,10 +53,8 @@ d3=$(ls "$d"/memledger.*.3.dump 2>/dev/null)
 tap_eq "the exit dump lists the same two" "2|exit" \
   "$(res_lines "$d3" threads | grep -c ' ended ')|$(dump_header "$d3" trigger)"
 
-d=$(fresh_dir disabled)
-(ulimit -s 8192 && MEMLEDGER_ENABLED=0 ml_run "$d" "$PROG" threads) >"$d/out" 2>"$d/err"
-rc=$?
+res_run disabled threads MEMLEDGER_ENABLED=0
 tap_eq "MEMLEDGER_ENABLED=0: the program runs the same, nothing written" "0|0" \
-  "$rc|$(ls "$d" | grep -c '\.dump$')"
+  "$RC|$(ls "$D" | grep -c '\.dump$')"
 
 exit 0

@@ -10,13 +10,7 @@ tap_plan 5
 
 # limit_dumps DIR: the unfreed bytes of each limit dump for the tracked
 # bytes, on one line (the resident size's own: dump_at_resident.sh)
-limit_dumps() {
-  local f
-  for f in $(dumps_in "$1"); do
-    [ "$(dump_header "$f" limit_reason)" = tracked ] || continue
-    printf '%s %s\n' "$(dump_header "$f" unix_time_ns)" "$(dump_unfreed "$f" | cut -d' ' -f2)"
-  done | sort -n | awk '{ printf "%s ", $2 }'
-}
+limit_dumps() { limit_series "$1" | awk '$1 == "tracked" { printf "%s ", $2 }'; }
 
 d=$(fresh_dir size)
 MEMLEDGER_DUMP_AT=3M ml_run "$d" "$PROG" limit 10 2>"$d/err"

@@ -10,14 +10,7 @@
 tap_plan 5
 
 # reasons DIR: "<limit_reason> <VmHWM in KiB>" of each limit dump, in order
-reasons() {
-  local f
-  for f in $(dumps_in "$1"); do
-    [ "$(dump_header "$f" trigger)" = limit ] || continue
-    printf '%s %s %s\n' "$(dump_header "$f" unix_time_ns)" "$(dump_header "$f" limit_reason)" \
-      "$(awk '$1 == "VmHWM:" { print $2; exit }' "$f")"
-  done | sort -n | cut -d' ' -f2-
-}
+reasons() { limit_series "$1" | awk '{ print $1, $3 }'; }
 
 d=$(fresh_dir resident)
 MEMLEDGER_DUMP_AT=32M ml_run "$d" "$PROG" mapped 12 2>"$d/err"

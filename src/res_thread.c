@@ -47,8 +47,7 @@ typedef struct ml_thr_s {
 
 static struct {
   ml_thr_t *_Atomic slots; // mapped at the first thread
-  _Atomic unsigned used;   // slots ever claimed (the readers' bound)
-  _Atomic unsigned hint;   // where the next claim starts looking
+  _Atomic unsigned used;   // 1 + the highest slot ever claimed (the readers' bound)
 } ml_thr;
 
 /* ---- shared with res_map.c ------------------------------------------------- */
@@ -74,19 +73,18 @@ static ml_thr_t *ml_thr_slots(void) {
   return s;
 }
 
-/* A free slot, claimed (BUSY), or NULL when all are taken. */
+/* The lowest free slot, claimed (BUSY), or NULL when all are taken.  The
+ * lowest: the readers and ml_res_thread_find scan up to the highest slot
+ * ever used, which so stays near the most threads alive at once. */
 static ml_thr_t *ml_thr_claim(void) {
   ml_thr_t *s = ml_thr_slots();
   if (!s) return NULL;
-  unsigned start = atomic_load_explicit(&ml_thr.hint, memory_order_relaxed) % ML_THR_SLOTS;
-  for (unsigned k = 0; k < ML_THR_SLOTS; k++) {
-    unsigned i = (start + k) % ML_THR_SLOTS;
+  for (unsigned i = 0; i < ML_THR_SLOTS; i++) {
     unsigned zero = 0;
     if (atomic_load_explicit(&s[i].flags, memory_order_relaxed) == 0 &&
         atomic_compare_exchange_strong(&s[i].flags, &zero, ML_THR_BUSY)) {
       unsigned used = atomic_load(&ml_thr.used);
       while (used < i + 1 && !atomic_compare_exchange_weak(&ml_thr.used, &used, i + 1)) {}
-      atomic_store_explicit(&ml_thr.hint, i + 1, memory_order_relaxed);
       return &s[i];
     }
   }

@@ -111,8 +111,11 @@ static void ml_thr_settle(ml_thr_t *t, unsigned set, unsigned clear) {
 
 /* ---- pthread_create and the thread's end ----------------------------------------- */
 
+static ML_TLS ml_thr_t *ml_thr_self; /* this thread's record, if we made it */
+
 static void ml_thr_end(void *arg) {
   ml_thr_t *t = arg;
+  ml_thr_self = NULL;
   atomic_store_explicit(&t->tid, 0, memory_order_relaxed);
   ml_thr_settle(t, ML_THR_ENDED, 0);
 }
@@ -122,6 +125,7 @@ ML_TLS uintptr_t ml_res_thread_caller;
 static void *ml_thr_start(void *arg) {
   ml_thr_t *t = arg;
   ml_res_thread_caller = (uintptr_t)__builtin_return_address(0);
+  ml_thr_self = t;
   void *(*fn)(void *) = t->fn;
   void *fn_arg = t->arg;
   atomic_store_explicit(&t->tid, (int)ml_prim_gettid(), memory_order_relaxed);
@@ -206,7 +210,8 @@ void ml_res_thread_detached(void *rec, int rc) {
 }
 
 void ml_res_thread_named(pthread_t th, const char *name) {
-  ml_thr_t *t = ml_res_thread_find(th);
+  /* A thread naming itself may run before its creator has published it. */
+  ml_thr_t *t = pthread_equal(th, pthread_self()) ? ml_thr_self : ml_res_thread_find(th);
   if (!t) return;
   unsigned next = atomic_load_explicit(&t->name_at, memory_order_relaxed) ^ 1u;
   size_t n = strnlen(name, sizeof t->name[0] - 1);

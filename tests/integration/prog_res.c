@@ -44,6 +44,7 @@ static void dump(void) {
 static sem_t started, release_running;
 
 static void *run_wait(void *arg) {
+  if (!strcmp(arg, "detached")) pthread_setname_np(pthread_self(), "ml-self");
   printf("tid %s %ld\n", (const char *)arg, (long)syscall(SYS_gettid));
   fflush(stdout);
   sem_post(&started);

@@ -27,11 +27,11 @@ tid_d=$(sed -n 's/^tid detached //p' "$d/out")
 tap_eq "running: its tid, 256 KiB of stack plus a guard page, its name" \
   "running $((256 * 1024 + page)) ${tid_r:-?} ml-worker" \
   "$(res_lines "$d1" threads | awk '$2 == "running" { print $2, $3, $4, $5 }')"
-tap_eq "detached: its tid, the default stack (RLIMIT_STACK) plus a guard page, no name" \
-  "detached $((8192 * 1024 + page)) ${tid_d:-?} -" \
+tap_eq "detached: its tid, the default stack (RLIMIT_STACK) plus a guard page, the name it gave itself" \
+  "detached $((8192 * 1024 + page)) ${tid_d:-?} ml-self" \
   "$(res_lines "$d1" threads | awk '$2 == "detached" { print $2, $3, $4, $5 }')"
-tap_eq "ended threads have id 0 and hold their stacks" "0 $((8192 * 1024 + page))" \
-  "$(res_lines "$d1" threads | awk '$2 == "ended" { print $4, $3 }' | sort -u)"
+tap_eq "ended threads have id 0, hold their stacks, have no name" "0 $((8192 * 1024 + page)) -" \
+  "$(res_lines "$d1" threads | awk '$2 == "ended" { print $4, $3, $5 }' | sort -u)"
 
 # The function that created each listed thread, from its stack's frames.
 creators() { # DUMP KIND

@@ -44,7 +44,8 @@ typedef struct ml_anon_s {
 static struct {
   ml_lock_t lock;        // changes to the slots
   ml_anon_t *_Atomic slots; // mapped at the first record
-  _Atomic unsigned used; // slots ever used (the readers' bound)
+  _Atomic unsigned used; // 1 + the highest slot ever used (the readers' bound)
+  unsigned free_from;    // no free slot below this one
   uint64_t dropped;      // mappings not recorded: every slot taken
 } ml_maps;
 
@@ -63,6 +64,8 @@ static void ml_map_publish(ml_anon_t *m, uintptr_t start, uint64_t len) {
 
 static void ml_map_unpublish(ml_anon_t *m) {
   atomic_store_explicit(&m->start, 0, memory_order_release);
+  ml_anon_t *s = atomic_load_explicit(&ml_maps.slots, memory_order_relaxed);
+  if ((unsigned)(m - s) < ml_maps.free_from) ml_maps.free_from = (unsigned)(m - s);
 }
 
 static bool ml_map_add(const ml_anon_t *like, uintptr_t start, uint64_t len) {
@@ -72,8 +75,9 @@ static bool ml_map_add(const ml_anon_t *like, uintptr_t start, uint64_t len) {
     if (!s) return false;
     atomic_store_explicit(&ml_maps.slots, s, memory_order_release);
   }
-  unsigned n = atomic_load_explicit(&ml_maps.used, memory_order_relaxed), i = 0;
+  unsigned n = atomic_load_explicit(&ml_maps.used, memory_order_relaxed), i = ml_maps.free_from;
   while (i < n && atomic_load_explicit(&s[i].start, memory_order_relaxed)) i++;
+  ml_maps.free_from = i + 1;
   if (i == ML_MAP_SLOTS) {
     ml_maps.dropped++;
     return false;
@@ -89,15 +93,20 @@ static bool ml_map_add(const ml_anon_t *like, uintptr_t start, uint64_t len) {
 }
 
 /* Take [lo, hi) out of every record: whole ones go, the others are cut at
- * the head, at the tail, or in two. */
+ * the head, at the tail, or in two.  Records do not overlap (the kernel's
+ * mappings do not), so the scan stops when the records met cover the
+ * range; it goes from the newest slots down, since a mapping tends to go
+ * soon after it came (a program with thousands alive pays for the ones
+ * it made later than the one it unmaps). */
 static void ml_map_cut(uintptr_t lo, uintptr_t hi) {
   ml_anon_t *s = atomic_load_explicit(&ml_maps.slots, memory_order_relaxed);
   if (!s) return;
-  unsigned n = atomic_load_explicit(&ml_maps.used, memory_order_relaxed);
-  for (unsigned i = 0; i < n; i++) {
+  uintptr_t left = hi - lo;
+  for (unsigned i = atomic_load_explicit(&ml_maps.used, memory_order_relaxed); i-- > 0 && left;) {
     ml_anon_t *m = &s[i];
     uintptr_t a = atomic_load_explicit(&m->start, memory_order_relaxed), b = a + m->len;
     if (!a || b <= lo || a >= hi) continue;
+    left -= (b < hi ? b : hi) - (a > lo ? a : lo);
     ml_map_unpublish(m);
     if (a < lo) ml_map_publish(m, a, lo - a);
     if (b > hi) {
@@ -156,7 +165,9 @@ void *ml_res_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
   if (p != MAP_FAILED) {
     uintptr_t a = (uintptr_t)p;
     uint64_t n = ml_map_pages(len);
-    ml_map_cut(a, a + n); /* MAP_FIXED replaced what was there */
+    /* MAP_FIXED replaced what was there; any other new range overlaps no
+     * record (unless one is stale: a munmap made by a direct system call). */
+    if (flags & MAP_FIXED) ml_map_cut(a, a + n);
     if (mode == ML_MAP_RECORD && (flags & MAP_ANONYMOUS)) {
       ml_anon_t like = {0, 0, stack, (uint8_t)prot, (flags & MAP_TYPE) != MAP_PRIVATE,
                        ML_MAP_MMAP};
@@ -194,7 +205,7 @@ void *ml_res_mremap(void *old, size_t old_len, size_t new_len, int flags, void *
     /* old_len 0 duplicates a shared mapping, MREMAP_DONTUNMAP leaves the
      * old range mapped: the old record stays in both cases. */
     if (old_len && !(flags & MREMAP_DONTUNMAP)) ml_map_cut(a, a + ml_map_pages(old_len));
-    ml_map_cut(q, q + ml_map_pages(new_len));
+    if (flags & MREMAP_FIXED) ml_map_cut(q, q + ml_map_pages(new_len)); /* replaced */
     if (from && mode == ML_MAP_RECORD) ml_map_add(&like, q, ml_map_pages(new_len));
   }
   ml_map_end();

@@ -165,8 +165,8 @@ static NOINLINE char *map_to_cut(void) {
   return mmap(NULL, 10 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 }
 
-static NOINLINE char *map_shared(void) {
-  return mmap(NULL, 3 * page, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+static NOINLINE char *map_shared(void) { /* mmap64: glibc's other name for mmap */
+  return mmap64(NULL, 3 * page, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 }
 
 static NOINLINE char *map_freed(void) {

@@ -27,7 +27,7 @@ tap_eq "a whole mapping: anon-private, its length, its address, rw- mmap" \
   "$(want whole anon-private 'rw- mmap')" "$(got whole)"
 tap_eq "cut at the head, the middle and the tail: the two parts left" \
   "$(want cut-a anon-private 'rw- mmap')|$(want cut-b anon-private 'rw- mmap')" "$(got cut-a)|$(got cut-b)"
-tap_eq "a shared anonymous mapping: anon-shared, r--" \
+tap_eq "a shared anonymous mapping made with mmap64: anon-shared, r--" \
   "$(want shared anon-shared 'r-- mmap')" "$(got shared)"
 tap_eq "grown by mremap (moved): the new range, detail mremap" \
   "$(want grown anon-private 'rw- mremap')" "$(got grown)"

@@ -75,13 +75,15 @@ static bool ml_map_add(const ml_anon_t *like, uintptr_t start, uint64_t len) {
     if (!s) return false;
     atomic_store_explicit(&ml_maps.slots, s, memory_order_release);
   }
-  unsigned n = atomic_load_explicit(&ml_maps.used, memory_order_relaxed), i = ml_maps.free_from;
+  unsigned n = atomic_load_explicit(&ml_maps.used, memory_order_relaxed);
+  unsigned i = ml_maps.free_from < n ? ml_maps.free_from : n;
   while (i < n && atomic_load_explicit(&s[i].start, memory_order_relaxed)) i++;
-  ml_maps.free_from = i + 1;
-  if (i == ML_MAP_SLOTS) {
+  if (i >= ML_MAP_SLOTS) {
+    ml_maps.free_from = ML_MAP_SLOTS;
     ml_maps.dropped++;
     return false;
   }
+  ml_maps.free_from = i + 1;
   ml_anon_t *m = &s[i];
   m->stack = like->stack;
   m->prot = like->prot;

@@ -34,9 +34,10 @@ typedef int (*ml_pthread_create_t)(pthread_t *, const pthread_attr_t *, void *(*
 int ml_res_thread_create(ml_pthread_create_t real, pthread_t *th, const pthread_attr_t *attr,
                          void *(*fn)(void *), void *arg) ML_HIDDEN;
 
-/* The record of th, looked up before the real join or detach (after it,
- * another thread may already have been given the same pthread_t); NULL
- * when th is not recorded. */
+/* The record of th, looked up and held before the real join or detach
+ * (after it, another thread may already have been given the same
+ * pthread_t, and must not find this record); NULL when th is not
+ * recorded.  The calls below release it. */
 void *ml_res_thread_find(pthread_t th) ML_HIDDEN;
 /* After the real call: rc 0 means joined (the record goes) or detached
  * (it goes when the thread ends, or now if it has ended). */

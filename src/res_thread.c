@@ -6,11 +6,14 @@
  * A record per thread made by pthread_create, in ML_THR_SLOTS slots mapped
  * at the first one.  Its flags word is the whole state: claimed by the
  * creator (BUSY, until pthread_create has returned), published (LIVE),
- * DETACHED, ENDED; 0 is a free slot.  The thread's end is recorded by the
+ * DETACHED, ENDED, HELD (a join or detach is under way); 0 is a free slot.  The thread's end is recorded by the
  * trampoline that wraps its start routine (a cleanup handler: return,
  * pthread_exit and cancellation alike).  A record goes when its thread is
  * joined, or when a detached thread ends; whoever sets the last of
- * DETACHED and ENDED with BUSY clear frees it, so exactly one does.  No
+ * DETACHED and ENDED with BUSY and HELD clear frees it, so exactly one
+ * does.  A join or detach holds the record (HELD) from before the real
+ * call until after it: once the real call has let glibc reuse the
+ * pthread_t, a new thread's lookup must not find this record.  No
  * lock anywhere: a dump reads the flags (acquire) and then the fields,
  * which never change while LIVE except the name (double-buffered) and tid.
  * Never allocates through malloc; async-signal-safe readers.
@@ -31,6 +34,7 @@ enum {
   ML_THR_LIVE = 2u,     // published: listed in dumps
   ML_THR_DETACHED = 4u, // detached (by attribute or pthread_detach)
   ML_THR_ENDED = 8u,    // its start routine is over
+  ML_THR_HELD = 16u,    // a join or detach of it is under way
 };
 
 typedef struct ml_thr_s {
@@ -97,7 +101,7 @@ static void ml_thr_free(ml_thr_t *t) {
 
 static bool ml_thr_gone(unsigned f) {
   unsigned gone = ML_THR_DETACHED | ML_THR_ENDED;
-  return (f & gone) == gone && !(f & ML_THR_BUSY);
+  return (f & gone) == gone && !(f & (ML_THR_BUSY | ML_THR_HELD));
 }
 
 /* Set `set` and clear `clear` in t's flags; free t when that made it a
@@ -190,28 +194,47 @@ int ml_res_thread_create(ml_pthread_create_t real, pthread_t *th, const pthread_
 
 /* ---- join, detach, name ----------------------------------------------------------- */
 
-void *ml_res_thread_find(pthread_t th) {
+/* The published, not held record of th, or NULL. */
+static ml_thr_t *ml_thr_lookup(pthread_t th) {
   ml_thr_t *s = atomic_load_explicit(&ml_thr.slots, memory_order_acquire);
   if (!s) return NULL;
   unsigned n = atomic_load(&ml_thr.used);
-  for (unsigned i = 0; i < n; i++)
-    if ((atomic_load_explicit(&s[i].flags, memory_order_acquire) & ML_THR_LIVE) &&
-        pthread_equal(s[i].th, th))
+  for (unsigned i = 0; i < n; i++) {
+    unsigned f = atomic_load_explicit(&s[i].flags, memory_order_acquire);
+    if ((f & (ML_THR_LIVE | ML_THR_HELD)) == ML_THR_LIVE && pthread_equal(s[i].th, th))
       return &s[i];
+  }
   return NULL;
 }
 
+void *ml_res_thread_find(pthread_t th) {
+  for (;;) {
+    ml_thr_t *t = ml_thr_lookup(th);
+    if (!t) return NULL;
+    unsigned f = atomic_load(&t->flags);
+    while ((f & (ML_THR_LIVE | ML_THR_HELD)) == ML_THR_LIVE)
+      if (atomic_compare_exchange_weak(&t->flags, &f, f | ML_THR_HELD)) {
+        if (pthread_equal(t->th, th)) return t;
+        ml_thr_settle(t, 0, ML_THR_HELD); /* reused meanwhile: not ours */
+        break;
+      }
+    /* taken meanwhile (another join of the same thread): look again */
+  }
+}
+
 void ml_res_thread_joined(void *rec, int rc) {
-  if (rec && rc == 0) ml_thr_free(rec);
+  if (!rec) return;
+  if (rc == 0) ml_thr_free(rec);
+  else ml_thr_settle(rec, 0, ML_THR_HELD);
 }
 
 void ml_res_thread_detached(void *rec, int rc) {
-  if (rec && rc == 0) ml_thr_settle(rec, ML_THR_DETACHED, 0);
+  if (rec) ml_thr_settle(rec, rc == 0 ? ML_THR_DETACHED : 0, ML_THR_HELD);
 }
 
 void ml_res_thread_named(pthread_t th, const char *name) {
   /* A thread naming itself may run before its creator has published it. */
-  ml_thr_t *t = pthread_equal(th, pthread_self()) ? ml_thr_self : ml_res_thread_find(th);
+  ml_thr_t *t = pthread_equal(th, pthread_self()) ? ml_thr_self : ml_thr_lookup(th);
   if (!t) return;
   unsigned next = atomic_load_explicit(&t->name_at, memory_order_relaxed) ^ 1u;
   size_t n = strnlen(name, sizeof t->name[0] - 1);

@@ -6,7 +6,7 @@
  * memledger_dump() (resolved with dlsym: the program is preloaded, not
  * linked) while they are in the state the test checks.
  *
- * Usage: prog_res threads | maps | fork
+ * Usage: prog_res threads | maps | fork | race
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -249,6 +249,35 @@ static int maps(void) {
   return 0;
 }
 
+/* ---- race: 4 threads create, detach and join threads and map and unmap
+ * memory at once; everything is joined, detached or unmapped at the end
+ * but one 2-page mapping per worker. ------------------------------------------ */
+
+static void *race_worker(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 2000; i++) {
+    pthread_t t = spawn(run_quick, NULL);
+    char *p = mmap(NULL, 16 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    p[0] = 1;
+    munmap(p + 4 * page, 4 * page);
+    if (i % 2) pthread_join(t, NULL);
+    else pthread_detach(t);
+    munmap(p, 4 * page);
+    munmap(p + 8 * page, i == 0 ? 6 * page : 8 * page); /* the first keeps 2 pages */
+  }
+  return NULL;
+}
+
+static int race(void) {
+  page = sysconf(_SC_PAGESIZE);
+  pthread_t w[4];
+  for (int i = 0; i < 4; i++) pthread_create(&w[i], NULL, race_worker, NULL);
+  for (int i = 0; i < 4; i++) pthread_join(w[i], NULL);
+  wait_threads(1);
+  dump();
+  return 0;
+}
+
 /* ---- fork ------------------------------------------------------------------ */
 
 static int forked(void) {
@@ -279,6 +308,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "threads")) return threads();
   if (argc > 1 && !strcmp(argv[1], "maps")) return maps();
   if (argc > 1 && !strcmp(argv[1], "fork")) return forked();
+  if (argc > 1 && !strcmp(argv[1], "race")) return race();
   fprintf(stderr, "usage: prog_res threads|maps|fork\n");
   return 2;
 }

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 . "$(dirname "$0")/lib_res.sh" || bail "cannot read lib_res.sh"
 
-tap_plan 12
+tap_plan 13
 
 res_run threads threads
 d=$D d1=${DUMPS[0]:-none} d2=${DUMPS[1]:-none}
@@ -52,6 +52,14 @@ tap_eq "second dump (after joining the running one and the pthread_exit one, the
 d3=$(ls "$d"/memledger.*.3.dump 2>/dev/null)
 tap_eq "the exit dump lists the same two" "2|exit" \
   "$(res_lines "$d3" threads | grep -c ' ended ')|$(dump_header "$d3" trigger)"
+
+# 4 threads at once create 2000 threads each, detaching or joining each
+# (glibc gives a detached thread's pthread_t to the next one at once), and
+# map and unmap around them.
+res_run race race
+tap_eq "threads made, joined and detached by 4 threads at once: none left, the 4 kept mappings of 2 pages" \
+  "0||$((2 * page)) $((2 * page)) $((2 * page)) $((2 * page)) " \
+  "$RC|$(res_lines "${DUMPS[0]:-none}" threads)|$(res_lines "${DUMPS[0]:-none}" mappings | awk '{ printf "%s ", $3 }')"
 
 res_run disabled threads MEMLEDGER_ENABLED=0
 tap_eq "MEMLEDGER_ENABLED=0: the program runs the same, nothing written" "0|0" \

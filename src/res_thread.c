@@ -6,9 +6,10 @@
  * A record per thread made by pthread_create, in ML_THR_SLOTS slots mapped
  * at the first one.  Its flags word is the whole state: claimed by the
  * creator (BUSY, until pthread_create has returned), published (LIVE),
- * DETACHED, ENDED, HELD (a join or detach is under way); 0 is a free slot.  The thread's end is recorded by the
- * trampoline that wraps its start routine (a cleanup handler: return,
- * pthread_exit and cancellation alike).  A record goes when its thread is
+ * DETACHED, ENDED, HELD (a join or detach is under way); 0 is a free
+ * slot.  The thread's end is recorded by the trampoline that wraps its
+ * start routine (a cleanup handler: return, pthread_exit and cancellation
+ * alike).  A record goes when its thread is
  * joined, or when a detached thread ends; whoever sets the last of
  * DETACHED and ENDED with BUSY and HELD clear frees it, so exactly one
  * does.  A join or detach holds the record (HELD) from before the real

@@ -86,6 +86,10 @@ typedef struct ml_core_s {
    * the arenas' live bytes.  UINT64_MAX (never) when off. */
   uint64_t limit_every;
   void (*limit_check)(void);
+  /* MEMLEDGER_DUMP_AT on the resident size (triggers.c), or NULL: called
+   * off the fast paths (jemalloc mapping an extent, the program's mmap,
+   * limit_check); rate-limited inside. */
+  void (*rss_check)(void);
   _Atomic uint64_t alloc_failures; // allocations jemalloc returned NULL for
 } ml_core_t;
 extern ml_core_t ml_core ML_HIDDEN;

@@ -71,10 +71,15 @@ typedef struct ml_dump_since_s {
  * Lock-free, async-signal-safe. */
 ml_dump_since_t ml_dump_mark(uint64_t now_ns) ML_HIDDEN;
 
+/* What crossed MEMLEDGER_DUMP_AT (a limit dump's `limit_reason:`). */
+#define ML_LIMIT_TRACKED 1  /* the tracked live bytes */
+#define ML_LIMIT_RESIDENT 2 /* the resident size (its peak, ru_maxrss) */
+
 /* What to dump and how. */
 typedef struct ml_dump_req_s {
   ml_trigger_t trigger;
-  int signo;        // the signal behind a fatal-signal or crash dump, else 0
+  int signo;        // the signal behind a fatal-signal or crash dump; for a
+                    // limit dump the quantity that crossed (ML_LIMIT_*); else 0
   bool frozen;      // read the tables without locks (a snapshot child)
   pid_t pid;        // the program's pid (a snapshot child has its own)
   uint64_t time_ns; // CLOCK_REALTIME of the state dumped (a snapshot: just

@@ -61,13 +61,13 @@ const char *ml_trigger_name(ml_trigger_t t) {
 }
 
 bool ml_dump_share(void) {
-  ml_dump_shared_t *s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE,
+  ml_dump_shared_t *s = ml_prim_mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE,
                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (s == MAP_FAILED) return false;
   ml_dump_shared_t *old = ml_dump_shared;
   memcpy(s->failed_once, old->failed_once, sizeof s->failed_once);
   ml_dump_shared = s;
-  if (old != &ml_dump_private) munmap(old, sizeof *old);
+  if (old != &ml_dump_private) ml_prim_munmap(old, sizeof *old);
   return true;
 }
 
@@ -296,7 +296,10 @@ static void ml_w_header(ml_writer_t *w, const ml_dump_req_t *q, unsigned seq,
   ml_w_time(w, q->time_ns ? q->time_ns : ml_prim_realtime_ns());
   ml_w_fmt(w, "newer_since: %llu\n", (unsigned long long)since_ns);
   ml_w_fmt(w, "trigger: %s\n", ml_trigger_name(q->trigger));
-  if (q->signo) ml_w_fmt(w, "signal: %d\n", q->signo);
+  if (q->trigger == ML_TRIGGER_LIMIT)
+    ml_w_fmt(w, "limit_reason: %s\n", q->signo == ML_LIMIT_RESIDENT ? "resident" : "tracked");
+  else if (q->signo)
+    ml_w_fmt(w, "signal: %d\n", q->signo);
   ml_w_fmt(w, "sequence: %u\n", seq);
   ml_w_fmt(w, "threshold: %zu\nunwind: %s\nmax_frames: %u\n", ml_gate.threshold,
            ml_unwind_mode_name(ml_core.unwind), ml_core.max_frames);

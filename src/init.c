@@ -11,7 +11,8 @@
  * would not track.  Everything here runs under the recursion guard, so the
  * tracker's own allocations (libunwind, pthread_create, pthread_atfork) are
  * never recorded.  Memory comes from mmap.  Locks: fork's prepare takes the
- * dump lock, the stack table's lock, then every arena lock in index order.
+ * dump lock, the stack table's lock, every arena lock in index order, then
+ * the mappings' lock (res_map.c).
  * The dump triggers (triggers.c) are started here; they depend on the
  * core's state (core.h), never on this file.
  */
@@ -22,6 +23,7 @@
 #include "options.h"
 #include "prim.h"
 #include "res_fd.h"
+#include "res_rec.h"
 #include "track.h"
 #include "triggers.h"
 #include "young.h"
@@ -148,9 +150,11 @@ static void ml_fork_prepare(void) {
   ml_lock(&ml_dump_lock);
   ml_stacks_lock(&ml_core.stacks);
   ml_tables_lock_all(&ml_core.tables);
+  ml_res_maps_fork_prepare();
 }
 
 static void ml_fork_parent(void) {
+  ml_res_maps_fork_parent();
   ml_tables_unlock_all(&ml_core.tables);
   ml_stacks_unlock(&ml_core.stacks);
   ml_unlock(&ml_dump_lock);
@@ -162,6 +166,8 @@ static void ml_fork_child(void) {
    * re-initialised (they have no owner to restore). */
   ml_tables_reinit_locks(&ml_core.tables);
   ml_stacks_reinit_lock(&ml_core.stacks);
+  ml_res_maps_fork_child();
+  ml_res_threads_after_fork_child();
   ml_triggers_after_fork_child();
   ml_log_reset();
   ml_log_set_max(ml_option_get(ML_OPT_MAX_ERRORS));

@@ -13,8 +13,11 @@
  * range (scan.c, lock-free).  Also tcache.o's arena_palloc: the thread
  * caches' pointer stacks keep the address of every block they handed out
  * (a pop does not clear its slot), so they are metadata too.  Runs inside jemalloc, under its locks: no
- * allocation, no lock of ours.
+ * allocation, no lock of ours.  A new extent is also where MEMLEDGER_DUMP_AT
+ * looks at the resident size (ml_core.rss_check: rate-limited; its
+ * snapshot child never calls jemalloc).
  */
+#include "core.h"
 #include "scan.h"
 
 /* ---- jemalloc's mappings ------------------------------------------------------ */
@@ -67,7 +70,10 @@ bool ml_jehook_heap_dalloc(void *addr, size_t size) ML_HIDDEN;
 static void *ml_jehook_alloc(ml_jemap_t what, void *new_addr, size_t size, size_t alignment,
                              bool *zero, bool *commit) {
   void *p = je_extent_alloc_mmap(new_addr, size, alignment, zero, commit);
-  if (p) ml_scan_note_map(what, p, size);
+  if (p) {
+    ml_scan_note_map(what, p, size);
+    if (ml_core.rss_check) ml_core.rss_check(); /* MEMLEDGER_DUMP_AT, resident */
+  }
   return p;
 }
 

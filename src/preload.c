@@ -8,19 +8,23 @@
  * the dump signal itself; prctl and syscall notice a seccomp filter before
  * it exists.  And the dlopen hook that drops RTLD_DEEPBIND, and the dlclose
  * hook that records unloaded objects (modules.h), and the constructor.
- * Nothing else here: the descriptor hooks are preload_fd.c's (signalfd,
- * which is here, tells their record too).
+ * The descriptor hooks are preload_fd.c's (signalfd, which is here, tells
+ * their record too).  The program's threads and anonymous mappings
+ * (res_rec.h): the pthread_create/join/detach family and mmap/munmap/mremap,
+ * each a call to its recorder around the real function.  Nothing else here.
  */
 #include "front.h"
 #include "log.h"
 #include "modules.h"
 #include "prim.h"
 #include "res_fd.h"
+#include "res_rec.h"
 #include "triggers.h"
 #include <dlfcn.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -171,4 +175,77 @@ ML_EXPORT int dlclose(void *handle) {
   int rc = real(handle);
   ml_unwind_modules_changed();
   return rc;
+}
+
+/* ---- threads and mappings (res_rec.h) ------------------------------------------ */
+
+/* pthread_create and the rest: the real functions are glibc's (ML_NEXT,
+ * looked up at the first such call, never on an allocation path). */
+ML_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+                             void *arg) {
+  ML_NEXT(pthread_create, EAGAIN);
+  return ml_res_thread_create(real, th, attr, fn, arg);
+}
+
+/* A join of th: the record is looked up before the real call (after it
+ * the pthread_t may already belong to a new thread). */
+#define ML_JOIN(name, call)                                                    \
+  ML_NEXT(name, ENOSYS);                                                       \
+  void *rec = ml_res_thread_find(th);                                          \
+  int rc = call;                                                               \
+  ml_res_thread_joined(rec, rc);                                               \
+  return rc
+
+ML_EXPORT int pthread_join(pthread_t th, void **ret) { ML_JOIN(pthread_join, real(th, ret)); }
+
+ML_EXPORT int pthread_tryjoin_np(pthread_t th, void **ret) {
+  ML_JOIN(pthread_tryjoin_np, real(th, ret));
+}
+
+ML_EXPORT int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *t) {
+  ML_JOIN(pthread_timedjoin_np, real(th, ret, t));
+}
+
+ML_EXPORT int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clock,
+                                   const struct timespec *t) {
+  ML_JOIN(pthread_clockjoin_np, real(th, ret, clock, t));
+}
+
+ML_EXPORT int pthread_detach(pthread_t th) {
+  ML_NEXT(pthread_detach, ENOSYS);
+  void *rec = ml_res_thread_find(th);
+  int rc = real(th);
+  ml_res_thread_detached(rec, rc);
+  return rc;
+}
+
+ML_EXPORT int pthread_setname_np(pthread_t th, const char *name) {
+  ML_NEXT(pthread_setname_np, ENOSYS);
+  int rc = real(th, name);
+  if (rc == 0) ml_res_thread_named(th, name);
+  return rc;
+}
+
+/* mmap and the rest are the system calls themselves (ml_prim_mmap...), as
+ * glibc's wrappers are on Linux: no lookup, usable before any constructor.
+ * mmap64 is the same function on 64-bit glibc, under its own name. */
+ML_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  return ml_res_mmap(addr, len, prot, flags, fd, off);
+}
+
+ML_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off) {
+  return ml_res_mmap(addr, len, prot, flags, fd, (off_t)off);
+}
+
+ML_EXPORT int munmap(void *addr, size_t len) { return ml_res_munmap(addr, len); }
+
+ML_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...) {
+  void *new_addr = NULL;
+  if (flags & MREMAP_FIXED) {
+    va_list ap;
+    va_start(ap, flags);
+    new_addr = va_arg(ap, void *);
+    va_end(ap);
+  }
+  return ml_res_mremap(old, old_len, new_len, flags, new_addr);
 }

@@ -77,6 +77,18 @@ unsigned ml_prim_ncpus(void) ML_HIDDEN;
 void *ml_prim_map(size_t size) ML_HIDDEN;
 void ml_prim_unmap(void *p, size_t size) ML_HIDDEN;
 
+/* mmap, munmap and mremap as glibc's wrappers behave on Linux (the system
+ * call; -1 or MAP_FAILED with errno on failure), without going through
+ * those symbols: the preload front interposes them to record the program's
+ * own mappings (res_map.c), and memledger's mappings and jemalloc's (the
+ * build renames its mmap and munmap calls to these, src/jemalloc.syms) are
+ * not the program's.  mremap's new_addr is used only with MREMAP_FIXED,
+ * as glibc does.  async-signal-safe. */
+void *ml_prim_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) ML_HIDDEN;
+int ml_prim_munmap(void *addr, size_t len) ML_HIDDEN;
+void *ml_prim_mremap(void *old, size_t old_len, size_t new_len, int flags,
+                     void *new_addr) ML_HIDDEN;
+
 /* ---- files -------------------------------------------------------------- */
 
 /* Read up to size-1 bytes of a small file (e.g. /proc/self/status) into buf,

@@ -154,16 +154,40 @@ unsigned ml_prim_ncpus(void) {
  * must not change when they succeed. */
 void *ml_prim_map(size_t size) {
   int saved = errno;
-  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *p = ml_prim_mmap(NULL, size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   errno = saved;
   return p == MAP_FAILED ? NULL : p;
 }
 
 void ml_prim_unmap(void *p, size_t size) {
   int saved = errno;
-  if (p != NULL) munmap(p, size);
+  if (p != NULL) ml_prim_munmap(p, size);
   errno = saved;
+}
+
+/* The kernel's result as glibc's wrappers return it: -1 (MAP_FAILED) and
+ * errno on failure. */
+static long ml_prim_errno_ret(long r) {
+  if (r < 0 && r > -4096) {
+    errno = (int)-r;
+    return -1;
+  }
+  return r;
+}
+
+void *ml_prim_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  return (void *)ml_prim_errno_ret(ml_prim_sys(SYS_mmap, (long)addr, (long)len, prot, flags,
+                                               fd, (long)off));
+}
+
+int ml_prim_munmap(void *addr, size_t len) {
+  return (int)ml_prim_errno_ret(ml_sys2(SYS_munmap, addr, len));
+}
+
+void *ml_prim_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr) {
+  if (!(flags & MREMAP_FIXED)) new_addr = NULL;
+  return (void *)ml_prim_errno_ret(ml_sys5(SYS_mremap, old, old_len, new_len, flags, new_addr));
 }
 
 /* ---- files -------------------------------------------------------------- */

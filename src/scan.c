@@ -225,7 +225,7 @@ int ml_scan_collect(ml_scan_t *s, bool frozen) {
   for (int tries = 0; tries < 4; tries++) {
     size_t cap = want + want / 8 + 1024;
     size_t bytes = ml_scan_bytes(cap);
-    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void *m = ml_prim_mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) return ENOMEM;
     s->map_bytes = bytes;
     s->recs = (ml_rec_t *)((ml_scan_hdr_t *)m + 1);
@@ -247,7 +247,7 @@ int ml_scan_collect(ml_scan_t *s, bool frozen) {
     ml_counts_add(&s->counts, &young);
     if (!c.over) return 0;
     want = s->n + c.over + want / 2; /* other threads went on: again, bigger */
-    munmap(m, bytes);
+    ml_prim_munmap(m, bytes);
     s->recs = NULL;
   }
   memset(s, 0, sizeof *s);
@@ -255,7 +255,7 @@ int ml_scan_collect(ml_scan_t *s, bool frozen) {
 }
 
 void ml_scan_release(ml_scan_t *s) {
-  if (s->recs) munmap((ml_scan_hdr_t *)s->recs - 1, s->map_bytes);
+  if (s->recs) ml_prim_munmap((ml_scan_hdr_t *)s->recs - 1, s->map_bytes);
   memset(s, 0, sizeof *s);
 }
 

@@ -7,6 +7,7 @@
  */
 #include "shadow.h"
 #include "prim.h"
+#include "res_rec.h"
 #include "stacks.h"
 #include "unwind.h"
 #include <pthread.h>
@@ -170,6 +171,10 @@ unsigned ml_shadow_capture(uintptr_t *buf, unsigned max, uintptr_t ra, uintptr_t
   for (; d && n < max; d--)
     if (d == 1 || e[d - 1].site != e[d - 2].site || e[d - 1].frame != e[d - 2].frame)
       buf[n++] = e[d - 1].site;
+  /* The outermost call from memledger's thread trampoline (res_rec.h):
+   * the frame it stands for is glibc's start_thread. */
+  if (n && ml_res_thread_caller && buf[n - 1] - ml_unwind_own_lo < ml_unwind_own_hi - ml_unwind_own_lo)
+    buf[n - 1] = ml_res_thread_caller;
   return n;
 }
 

@@ -77,6 +77,8 @@ static struct {
   /* MEMLEDGER_DUMP_AT */
   uint64_t limit_step;            // bytes; 0 = off
   _Atomic uint64_t limit_next;    // the next crossing that dumps
+  _Atomic uint64_t rss_next;      // the same for the resident size
+  _Atomic uint64_t rss_checked;   // ml_prim_now_ns() of the last look at it
   _Atomic bool failed_dumped;     // the alloc-failure dump was taken
 } ml_trig = {.timer = -1};
 
@@ -306,19 +308,44 @@ static uint64_t ml_live_bytes(void) {
   return sum;
 }
 
-/* ml_core.limit_check: a thread that allocated limit_every tracked bytes
- * since its last check.  The thread that moves limit_next on takes the
- * snapshot (it waits for the fork only).  Runs under the guard. */
-static void ml_limit_check(void) {
-  uint64_t live = ml_live_bytes();
-  uint64_t next = atomic_load_explicit(&ml_trig.limit_next, memory_order_relaxed);
-  if (live < next) return;
+/* A limit dump when `now` has reached *next, which moves on to the step
+ * above it; the thread that moves it takes the snapshot (it waits for the
+ * fork only). */
+static void ml_limit_cross(_Atomic uint64_t *next_at, uint64_t now, int reason) {
+  uint64_t next = atomic_load_explicit(next_at, memory_order_relaxed);
+  if (now < next) return;
   uint64_t step = ml_trig.limit_step;
-  if (!atomic_compare_exchange_strong(&ml_trig.limit_next, &next, (live / step + 1) * step))
+  if (!atomic_compare_exchange_strong(next_at, &next, (now / step + 1) * step))
     return; /* another thread got there first */
   int saved = errno;
-  (void)ml_snapshot(ML_TRIGGER_LIMIT, 0, false, NULL);
+  ml_tls.guard++;
+  (void)ml_snapshot(ML_TRIGGER_LIMIT, reason, false, NULL);
+  ml_tls.guard--;
   errno = saved;
+}
+
+/* ml_core.rss_check: the resident size's peak (getrusage's ru_maxrss, a
+ * raw system call: it reaches a level exactly when the resident size first
+ * does), looked at by one thread at most every ML_RSS_EVERY_NS.  Called
+ * from jemalloc mapping an extent (under its locks: the snapshot child
+ * never calls jemalloc), the program's mmap, and limit_check. */
+#define ML_RSS_EVERY_NS 1000000
+static void ml_limit_rss_check(void) {
+  uint64_t now = ml_prim_now_ns();
+  uint64_t last = atomic_load_explicit(&ml_trig.rss_checked, memory_order_relaxed);
+  if (now - last < ML_RSS_EVERY_NS ||
+      !atomic_compare_exchange_strong(&ml_trig.rss_checked, &last, now))
+    return;
+  struct rusage ru;
+  if (ml_sys2(SYS_getrusage, RUSAGE_SELF, &ru) != 0) return;
+  ml_limit_cross(&ml_trig.rss_next, (uint64_t)ru.ru_maxrss * 1024, ML_LIMIT_RESIDENT);
+}
+
+/* ml_core.limit_check: a thread that allocated limit_every tracked bytes
+ * since its last check.  Runs under the guard. */
+static void ml_limit_check(void) {
+  ml_limit_cross(&ml_trig.limit_next, ml_live_bytes(), ML_LIMIT_TRACKED);
+  ml_limit_rss_check();
 }
 
 /* The smaller of RLIMIT_AS and the cgroup v2 memory.max that apply, in
@@ -373,12 +400,14 @@ static void ml_limit_start(void) {
   if (step == 0) return;
   ml_trig.limit_step = step;
   atomic_store(&ml_trig.limit_next, step);
+  atomic_store(&ml_trig.rss_next, step);
   /* Precision: each thread looks after every 1/64 of the step it
    * allocates (64 KiB to 16 MiB). */
   uint64_t every = step / 64;
   every = every < (64 << 10) ? (64 << 10) : every > (16 << 20) ? (16 << 20) : every;
   ml_core.limit_check = ml_limit_check;
   ml_core.limit_every = every;
+  ml_core.rss_check = ml_limit_rss_check;
 }
 
 /* ---- the first failed allocation --------------------------------------------------- */

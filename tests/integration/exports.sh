@@ -4,7 +4,9 @@
 # glibc's __libc_* aliases, the signal hooks (sigaction, signal, signalfd,
 # sigwait, sigwaitinfo, sigtimedwait), the seccomp hooks (prctl, syscall),
 # dlopen, dlclose, the descriptor hooks (src/hooks_fd.def and preload_fd.c's
-# own), the -finstrument-functions hooks and memledger_* only, all of them, and does not depend on libstdc++.
+# own), the thread and mapping hooks (pthread_create and the
+# join/detach/setname family, mmap, mmap64, munmap, mremap), the
+# -finstrument-functions hooks and memledger_* only, all of them, and does not depend on libstdc++.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
 command -v nm >/dev/null || bail "nm not installed"
@@ -25,9 +27,11 @@ DLHOOK="dlopen dlclose"
 FDHOOK="$(sed -n 's/^ML_FD_HOOK([A-Z]*, [^,]*, \([a-z_0-9]*\),.*/\1/p' "$ML_SRCDIR/src/hooks_fd.def")
   open open64 openat openat64 fcntl fcntl64 dup2 dup3 fdopen fdopendir freopen freopen64
   close fclose pclose closedir close_range closefrom"
+RES="pthread_create pthread_join pthread_tryjoin_np pthread_timedjoin_np pthread_clockjoin_np
+  pthread_detach pthread_setname_np mmap mmap64 munmap mremap"
 # memledger_* : whatever include/memledger.h declares with MEMLEDGER_API
 API=$(sed -n 's/^MEMLEDGER_API [^(]*[ *]\(memledger_[a-z_0-9]*\)(.*/\1/p' "$ML_SRCDIR/include/memledger.h")
-ALLOW=$(printf '%s\n' $STD $JE $LIBC $SIG $SECCOMP $SHADOW $DLHOOK $FDHOOK $API | sort -u)
+ALLOW=$(printf '%s\n' $STD $JE $LIBC $SIG $SECCOMP $SHADOW $DLHOOK $FDHOOK $RES $API | sort -u)
 
 nm -D --defined-only "$ML_LIB" >"$T_TMP/nm" 2>&1 || bail "nm -D failed on $ML_LIB"
 names=$(awk 'NF >= 3 { print $3 }' "$T_TMP/nm" | sed 's/@.*//' | sort -u)

@@ -174,3 +174,12 @@ WRAPT_TESTS = tests/integration/wrap_example.sh tests/integration/wrap_boundary.
 TESTS += $(WRAPT_TESTS)
 EXTRA_DIST += $(WRAPT_TESTS) tests/integration/wrap_symbolize.py \
 	tests/integration/wrap_common.sh
+
+# ---- threads and anonymous mappings ([threads], [mappings]; issue 12) --------
+check_PROGRAMS += tests/integration/prog_res
+tests_integration_prog_res_SOURCES = tests/integration/prog_res.c
+tests_integration_prog_res_CFLAGS = $(IT_CFLAGS)
+tests_integration_prog_res_LDADD = -lpthread $(DL_LIBS)
+RES_TESTS = tests/integration/res_threads.sh tests/integration/res_maps.sh
+TESTS += $(RES_TESTS)
+EXTRA_DIST += $(RES_TESTS) tests/integration/lib_res.sh

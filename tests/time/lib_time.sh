@@ -19,3 +19,13 @@ dump_series() {
 triggers() { dump_series "$@" | awk '{ printf "%s ", $1 }'; }
 # trigger_count DIR TRIGGER [PID]: how many dumps have that trigger
 trigger_count() { dump_series "$1" ${3:-} | awk -v t="$2" '$1 == t { n++ } END { print n + 0 }'; }
+# limit_series DIR: "<limit_reason> <unfreed bytes> <VmHWM in KiB>" of each
+# limit dump, in the order of their unix_time_ns
+limit_series() {
+  local f
+  for f in $(dumps_in "$1"); do
+    [ "$(dump_header "$f" trigger)" = limit ] || continue
+    printf '%s %s %s %s\n' "$(dump_header "$f" unix_time_ns)" "$(dump_header "$f" limit_reason)" \
+      "$(dump_unfreed "$f" | cut -d' ' -f2)" "$(awk '$1 == "VmHWM:" { print $2; exit }' "$f")"
+  done | sort -n | cut -d' ' -f2-
+}

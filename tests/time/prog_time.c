@@ -14,6 +14,7 @@
  *   prog_time fork MS         fork; the child leaks like grow for MS
  *                             milliseconds and exits; print the child's pid
  *   prog_time limit MB        allocate MB blocks of 1 MiB, then free them
+ *   prog_time mapped N        fill N anonymous mappings of 8 MiB of its own
  *   prog_time eat             malloc 64 KiB blocks until NULL; check errno,
  *                             free them, print "handled NULL after N bytes"
  */
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -128,6 +130,21 @@ static int limit(unsigned mb) {
   return 0;
 }
 
+/* mapped N: N anonymous mappings of 8 MiB, each filled (memory no tracked
+ * block holds: only the resident size grows), 2 ms apart, then one page
+ * more (the last look at the resident size). */
+static int mapped(unsigned n) {
+  for (unsigned i = 0; i <= n; i++) {
+    size_t len = i < n ? 8u << 20 : 4096;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 1;
+    memset(p, 7, len);
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+  }
+  return 0;
+}
+
 #define EAT_MAX (64 * 1024)
 static void *blocks[EAT_MAX];
 
@@ -157,6 +174,7 @@ int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "own")) return own((unsigned)atoi(argv[2]));
   if (argc == 3 && !strcmp(argv[1], "fork")) return forked((unsigned)atoi(argv[2]));
   if (argc == 3 && !strcmp(argv[1], "limit")) return limit((unsigned)atoi(argv[2]));
+  if (argc == 3 && !strcmp(argv[1], "mapped")) return mapped((unsigned)atoi(argv[2]));
   if (argc == 2 && !strcmp(argv[1], "eat")) return eat();
   fprintf(stderr, "usage: prog_time grow STEPS MS | sleep MS | own MS | fork MS | limit MB | eat\n");
   return 2;

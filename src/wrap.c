@@ -18,6 +18,7 @@
  * outside and freed inside is counted as `foreign_frees`.
  */
 #include "wrap.h"
+#include "young.h"
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -146,5 +147,6 @@ ML_INLINE void *ml_w_realloc(void *p, size_t n, uintptr_t ra, uintptr_t fa) {
 #undef ML_HOOK
 
 __attribute__((constructor(101))) static void ml_wrap_constructor(void) {
+  ml_young_disable(); /* every record in the shared tables (young.h) */
   ml_init_process(false); /* no sigaction hook here */
 }

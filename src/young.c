@@ -36,10 +36,15 @@ static void ml_young_count(ml_young_t *y, _Atomic uint64_t *orphan, size_t sz) {
   }
 }
 
+static bool ml_young_off;
+
+void ml_young_disable(void) { ml_young_off = true; }
+
 ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
   uintptr_t lo, hi;
-  ml_unwind_stack_bounds(&lo, &hi);
   ml_young_none = true;
+  if (ml_young_off) return NULL;
+  ml_unwind_stack_bounds(&lo, &hi);
   if (hi <= 1) return NULL;
   bool reused;
   ml_young_t *y = ml_treg_claim(&ml_young_reg, sizeof *y, hi, &reused);

@@ -68,6 +68,12 @@ ML_INLINE unsigned ml_young_set(uintptr_t p) {
 }
 
 ml_young_t *ml_young_thread_init(void) ML_HIDDEN;
+
+/* No thread gets a cache from now on (the link-time flavour: there a block
+ * freed outside the wrapped library is found stale when its address comes
+ * back, which the shared tables see on any thread and a cache only on its
+ * own). */
+void ml_young_disable(void) ML_HIDDEN;
 unsigned ml_young_evict(ml_young_t *y, unsigned s) ML_HIDDEN;
 bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) ML_HIDDEN;
 

@@ -82,15 +82,14 @@ void ml_track_foreign_free(void) {
   atomic_fetch_add_explicit(&ml_core.foreign_frees, 1, memory_order_relaxed);
 }
 
-/* A record not in this thread's cache: in the shared tables, or in
- * another thread's cache, or moving from one to the other meanwhile. */
+/* A record not in this thread's cache: in another thread's cache, or in
+ * the shared tables.  In that order: a record moving from a cache to the
+ * shared tables stays in the cache (marked moving) until the tables have
+ * it, so a look at the cache and then at the tables cannot miss it (the
+ * other order could, between the two looks).  The caches first also spares
+ * a cross-thread free of a young block the tables' lock. */
 static ML_NOINLINE bool ml_take_elsewhere(uintptr_t p, ml_rec_t *out) {
-  for (int tries = 0; tries < 16; tries++) {
-    uint64_t moves = atomic_load(&ml_young_moves);
-    if (ml_tables_remove(&ml_core.tables, p, out) || ml_young_take_other(p, out)) return true;
-    if (atomic_load(&ml_young_moves) == moves) return false;
-  }
-  return false;
+  return ml_young_take_other(p, out) || ml_tables_remove(&ml_core.tables, p, out);
 }
 
 bool ml_track_take(void *p, ml_rec_t *out) {

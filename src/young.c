@@ -14,7 +14,6 @@ ML_TLS ml_young_t *ml_young_mine;
 ML_TLS bool ml_young_none;
 
 static ml_treg_t ml_young_reg;
-_Atomic uint64_t ml_young_moves;
 
 /* Counters of threads without a cache (pairs: count, bytes). */
 static struct {
@@ -82,10 +81,6 @@ unsigned ml_young_evict(ml_young_t *y, unsigned s) {
     return w; /* another thread freed it just now: the way is free */
   ml_rec_t r = {p, y->size_tid[s][w], y->seq_stack[s][w]};
   bool in = ml_tables_insert_moved(&ml_core.tables, &r);
-  /* Counted before the key changes: a thread that looked for p in the
-   * shared tables before it got there, and then finds the key changed,
-   * sees the count changed too and looks again. */
-  atomic_fetch_add(&ml_young_moves, 1);
   uintptr_t moving = p | ML_YOUNG_MOVING;
   if (atomic_compare_exchange_strong(k, &moving, 0)) {
     ml_young_count(y, ml_young_orphan.out, ml_rec_size(&r));

@@ -124,10 +124,6 @@ ML_INLINE bool ml_young_take_own(uintptr_t p, ml_rec_t *out) {
 /* Take p's record out of another thread's cache. */
 bool ml_young_take_other(uintptr_t p, ml_rec_t *out) ML_HIDDEN;
 
-/* Moves into the shared tables so far.  A thread that looked for a record
- * in the shared tables and then in the caches, and found it in neither,
- * looks again when this changed meanwhile: the record moved past it. */
-extern _Atomic uint64_t ml_young_moves ML_HIDDEN;
 
 /* Look p up in every cache without removing it. */
 bool ml_young_find(uintptr_t p, ml_rec_t *out) ML_HIDDEN;

@@ -123,8 +123,8 @@ static ml_rec_t ml_young_rec(const ml_young_t *y, unsigned s, unsigned w, uintpt
 }
 
 /* Call fn(y, s, w, key, arg) for every way holding a record, live or
- * moving; stop early when it returns false. */
-typedef bool (*ml_young_way_fn)(ml_young_t *y, unsigned s, unsigned w, uintptr_t key,
+ * moving. */
+typedef void (*ml_young_way_fn)(ml_young_t *y, unsigned s, unsigned w, uintptr_t key,
                                 void *arg);
 static void ml_young_each(ml_young_way_fn fn, void *arg) {
   unsigned n = ml_treg_count(&ml_young_reg);
@@ -134,7 +134,7 @@ static void ml_young_each(ml_young_way_fn fn, void *arg) {
     for (unsigned s = 0; s < ML_YOUNG_SETS; s++)
       for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) {
         uintptr_t q = atomic_load_explicit(&y->key[s][w], memory_order_acquire);
-        if (q && !(q & ML_YOUNG_FREED) && !fn(y, s, w, q, arg)) return;
+        if (q && !(q & ML_YOUNG_FREED)) fn(y, s, w, q, arg);
       }
   }
 }
@@ -160,23 +160,22 @@ typedef struct ml_young_visit_s {
   size_t n;
 } ml_young_visit_t;
 
-static bool ml_young_visit_one(ml_young_t *y, unsigned s, unsigned w, uintptr_t key, void *arg) {
+static void ml_young_visit_one(ml_young_t *y, unsigned s, unsigned w, uintptr_t key, void *arg) {
   ml_young_visit_t *v = arg;
   ml_rec_t r = ml_young_rec(y, s, w, key);
   /* Not frozen: the owner runs on; a key that changed while the fields
    * were read may have had them rewritten. */
-  if (!v->frozen && atomic_load_explicit(&y->key[s][w], memory_order_acquire) != key) return true;
+  if (!v->frozen && atomic_load_explicit(&y->key[s][w], memory_order_acquire) != key) return;
   if (key & ML_YOUNG_MOVING) {
     /* Caught midway through a move: counted here unless the shared
      * tables have it already. */
     ml_rec_t in;
     bool there = v->frozen ? ml_tables_find_frozen(&ml_core.tables, r.ptr, &in)
                            : ml_tables_find(&ml_core.tables, r.ptr, &in);
-    if (there && ml_rec_seq(&in) == ml_rec_seq(&r)) return true;
+    if (there && ml_rec_seq(&in) == ml_rec_seq(&r)) return;
   }
   v->fn(&r, v->arg);
   v->n++;
-  return true;
 }
 
 size_t ml_young_visit(bool frozen, ml_rec_fn fn, void *arg) {
@@ -186,29 +185,27 @@ size_t ml_young_visit(bool frozen, ml_rec_fn fn, void *arg) {
 }
 
 void ml_young_counts(ml_counts_t *counts) {
-  {
-    ml_counts_t c = {0};
-    unsigned n = ml_treg_count(&ml_young_reg);
-    for (unsigned i = 0; i < n; i++) {
-      const ml_young_t *y = ml_treg_get(&ml_young_reg, i);
-      if (!y) continue;
-      c.allocs += __atomic_load_n(&y->allocs, __ATOMIC_RELAXED);
-      c.bytes_alloc += __atomic_load_n(&y->bytes_alloc, __ATOMIC_RELAXED);
-      c.frees += __atomic_load_n(&y->frees, __ATOMIC_RELAXED);
-      c.bytes_freed += __atomic_load_n(&y->bytes_freed, __ATOMIC_RELAXED);
-      c.live -= __atomic_load_n(&y->out, __ATOMIC_RELAXED);
-      c.live_bytes -= __atomic_load_n(&y->out_bytes, __ATOMIC_RELAXED);
-    }
-    c.frees += atomic_load_explicit(&ml_young_orphan.frees[0], memory_order_relaxed);
-    c.bytes_freed += atomic_load_explicit(&ml_young_orphan.frees[1], memory_order_relaxed);
-    c.live -= atomic_load_explicit(&ml_young_orphan.out[0], memory_order_relaxed);
-    c.live_bytes -= atomic_load_explicit(&ml_young_orphan.out[1], memory_order_relaxed);
-    /* Records in the caches: made, less freed from them, less moved out
-     * (modulo 2^64: each part alone may wrap). */
-    c.live += c.allocs - c.frees;
-    c.live_bytes += c.bytes_alloc - c.bytes_freed;
-    *counts = c;
+  ml_counts_t c = {0};
+  unsigned n = ml_treg_count(&ml_young_reg);
+  for (unsigned i = 0; i < n; i++) {
+    const ml_young_t *y = ml_treg_get(&ml_young_reg, i);
+    if (!y) continue;
+    c.allocs += __atomic_load_n(&y->allocs, __ATOMIC_RELAXED);
+    c.bytes_alloc += __atomic_load_n(&y->bytes_alloc, __ATOMIC_RELAXED);
+    c.frees += __atomic_load_n(&y->frees, __ATOMIC_RELAXED);
+    c.bytes_freed += __atomic_load_n(&y->bytes_freed, __ATOMIC_RELAXED);
+    c.live -= __atomic_load_n(&y->out, __ATOMIC_RELAXED);
+    c.live_bytes -= __atomic_load_n(&y->out_bytes, __ATOMIC_RELAXED);
   }
+  c.frees += atomic_load_explicit(&ml_young_orphan.frees[0], memory_order_relaxed);
+  c.bytes_freed += atomic_load_explicit(&ml_young_orphan.frees[1], memory_order_relaxed);
+  c.live -= atomic_load_explicit(&ml_young_orphan.out[0], memory_order_relaxed);
+  c.live_bytes -= atomic_load_explicit(&ml_young_orphan.out[1], memory_order_relaxed);
+  /* Records in the caches: made, less freed from them, less moved out
+   * (modulo 2^64: each part alone may wrap). */
+  c.live += c.allocs - c.frees;
+  c.live_bytes += c.bytes_alloc - c.bytes_freed;
+  *counts = c;
 }
 
 typedef struct ml_young_filter_s {
@@ -217,15 +214,14 @@ typedef struct ml_young_filter_s {
   size_t dropped;
 } ml_young_filter_t;
 
-static bool ml_young_filter_one(ml_young_t *y, unsigned s, unsigned w, uintptr_t key, void *arg) {
+static void ml_young_filter_one(ml_young_t *y, unsigned s, unsigned w, uintptr_t key, void *arg) {
   ml_young_filter_t *f = arg;
   ml_rec_t r = ml_young_rec(y, s, w, key);
-  if (key & ML_YOUNG_MOVING || f->keep(&r, f->arg)) return true;
+  if (key & ML_YOUNG_MOVING || f->keep(&r, f->arg)) return;
   if (atomic_compare_exchange_strong(&y->key[s][w], &key, 0)) {
     ml_young_count(ml_young_mine, ml_young_orphan.out, ml_rec_size(&r)); /* no longer live */
     f->dropped++;
   }
-  return true;
 }
 
 size_t ml_young_filter(bool (*keep)(const ml_rec_t *, void *), void *arg) {

@@ -48,11 +48,11 @@ TOOLS_TESTS = tests/tools/golden.sh tests/tools/bad_input.sh \
 	tests/tools/clean_programs.sh tests/tools/symbolize.sh \
 	tests/tools/symbolize_clang.sh tests/tools/symbolize_changed.sh \
 	tests/tools/hostile.sh tests/tools/big.sh tests/tools/stream.sh tests/tools/lsan_supp.sh \
-	tests/tools/resources.sh
+	tests/tools/resources.sh tests/tools/res_real.sh
 TESTS += $(TOOLS_TESTS)
 check_PROGRAMS += tests/tools/prog_wait tests/tools/prog_grow \
 	tests/tools/prog_clean_c tests/tools/prog_clean_cxx tests/tools/prog_wrappers \
-	tests/tools/prog_wrap_wait
+	tests/tools/prog_wrap_wait tests/tools/prog_res_leak
 # the link-time flavour, as examples/wrap links it
 tests_tools_prog_wrap_wait_SOURCES = tests/tools/prog_wrap_wait.c
 tests_tools_prog_wrap_wait_CFLAGS = $(IT_CFLAGS)
@@ -62,6 +62,9 @@ tests_tools_prog_wait_SOURCES = tests/tools/prog_wait.c
 tests_tools_prog_wait_CFLAGS = $(IT_CFLAGS)
 tests_tools_prog_grow_SOURCES = tests/tools/prog_grow.c
 tests_tools_prog_grow_CFLAGS = $(IT_CFLAGS)
+tests_tools_prog_res_leak_SOURCES = tests/tools/prog_res_leak.c
+tests_tools_prog_res_leak_CFLAGS = $(IT_CFLAGS)
+tests_tools_prog_res_leak_LDADD = -lpthread $(DL_LIBS)
 tests_tools_prog_wrappers_SOURCES = tests/tools/prog_wrappers.c
 tests_tools_prog_wrappers_CFLAGS = $(IT_CFLAGS)
 tests_tools_prog_clean_c_SOURCES = tests/tools/prog_clean_c.c

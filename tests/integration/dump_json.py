@@ -30,6 +30,19 @@ Usage: dump_json.py unfreed FILE          "<blocks> <bytes>" of the dump
                                           newer_bytes"
        dump_json.py newer-since FILE      the previous dump's time, as the
                                           header's "time" writes it
+       dump_json.py fds FILE              the dump's descriptors, threads or
+       dump_json.py threads FILE          mappings (the report's groups per
+       dump_json.py mappings FILE         creation stack and kind), one line
+                                          per id the report lists:
+                                          "id kind stack count bytes funcs
+                                          details" (the group's stack id or
+                                          "-", its count and bytes, its
+                                          frames' functions innermost first
+                                          joined by "," ("?" unknown, "-"
+                                          none), its details joined by ";"
+                                          ("-" none)); a group whose ids
+                                          were cut (16 kept) adds a line
+                                          with id "+N", N the ids left out
        dump_json.py consistent FILE       the command reads the dump, and its
                                           stacks add up to its unfreed line
                                           (min <= max, blocks*min <= bytes <=
@@ -167,6 +180,46 @@ def find_stack(doc, key):
     return None
 
 
+RES_SECTIONS = ("fds", "threads", "mappings")
+
+
+def res_groups(doc, section):
+    """The report's groups of a resource section ("fds", "threads",
+    "mappings"), in the report's order."""
+    return list(doc.get(section, []))
+
+
+def frame_functions(group):
+    """The function names of a group's (or a stack's) frames, innermost
+    first, inlined ones included; "?" where unknown."""
+    return [f.get("function") or "?" for f in group.get("frames", [])]
+
+
+def res_rows(doc, section):
+    """One row per id the report lists for the section: (id, kind, stack,
+    count, bytes, functions, details, group); a group whose ids were cut
+    adds a row with id "+N" (N ids left out).  id is the report's (a number,
+    or an "0x..." string for mappings); stack None when the creation was not
+    seen."""
+    rows = []
+    for g in res_groups(doc, section):
+        ids = list(g.get("ids", []))
+        if g["count"] > len(ids):
+            ids.append("+%d" % (g["count"] - len(ids)))
+        for i in ids:
+            rows.append((i, g["kind"], g.get("stack"), g["count"], g["bytes"],
+                         frame_functions(g), list(g.get("details", [])), g))
+    return rows
+
+
+def res_line(row):
+    i, kind, stack, count, nbytes, funcs, details, _ = row
+    return "%s %s %s %d %d %s %s" % (
+        i, kind, "-" if stack is None else stack, count, nbytes,
+        ",".join(f.replace(" ", "_") for f in funcs) or "-",
+        ";".join(details) or "-")
+
+
 def check_consistent(doc):
     """The reasons the report's stacks do not add up to its unfreed line."""
     bad = []
@@ -242,6 +295,9 @@ def _main(argv):
             return 3
         t = datetime.datetime.fromtimestamp(ns // 10**9, datetime.timezone.utc)
         print(t.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ns // 10**6 % 1000))
+    elif cmd in RES_SECTIONS and len(argv) == 2:
+        for r in res_rows(doc, cmd):
+            print(res_line(r))
     elif cmd == "consistent" and len(argv) == 2:
         bad = check_consistent(doc)
         for b in bad:

@@ -204,8 +204,15 @@ dump_header() {
 # min max oldest kind" (kind "-" when the dump has no leak scan).  The
 # command shows no module table ([modules], [unloaded]: address ranges,
 # load bias and build ids), which tests of the library check, so those
-# sections are read from the file.
+# sections are read from the file.  The resource sections are not: the
+# command reads them (dump_json.py fds|threads|mappings).
 dump_section_raw() {
+  case $2 in
+    fds | threads | mappings)
+      echo "dump_section_raw: read [$2] through the command: $DUMP_JSON $2 FILE" >&2
+      return 2
+      ;;
+  esac
   if [ "$2" = unfreed ]; then
     $DUMP_JSON stacks-kinds "$1"
   else

@@ -19,14 +19,23 @@ tap_eq "the program runs and writes its dump" "0|1" "$RC|$([ -f "$d1" ] && echo 
 
 # expected "kind bytes address detail" of a name printed by the program
 want() { awk -v n="$1" -v k="$2" -v t="$3" '$1 == n { print k, $3, $2, t }' "$d/out"; }
-# the line of [mappings] at the address the program printed for a name
-line_of() { res_lines "$d1" mappings | awk -v a="$(awk -v n="$1" '$1 == n { print $2 }' "$d/out")" '$4 == a'; }
-got() { line_of "$1" | awk '{ print $2, $3, $4, $5, $6 }'; }
+# the line (res_lines) of the address the program printed for a name
+line_of() { res_lines "$d1" mappings | awk -v a="0x$(awk -v n="$1" '$1 == n { print $2 }' "$d/out")" '$1 == a'; }
+# "kind bytes address detail" of the name's mapping, alone in its group
+# (one creation stack), with the group's count when there are more
+got() {
+  line_of "$1" | awk '{ d = $7; for (i = 8; i <= NF; i++) d = d " " $i
+    print $2, $5, substr($1, 3), d ($4 == 1 ? "" : " (" $4 " in the group)") }'
+}
 
 tap_eq "a whole mapping: anon-private, its length, its address, rw- mmap" \
   "$(want whole anon-private 'rw- mmap')" "$(got whole)"
+# the two parts come from one call: one group (one stack and kind), its
+# bytes their lengths added up
 tap_eq "cut at the head, the middle and the tail: the two parts left" \
-  "$(want cut-a anon-private 'rw- mmap')|$(want cut-b anon-private 'rw- mmap')" "$(got cut-a)|$(got cut-b)"
+  "$(awk '$1 == "cut-a" { a = $2; n += $3 } $1 == "cut-b" { b = $2; n += $3 }
+    END { print "0x" a, "anon-private", 2, n, "rw- mmap|0x" b, "anon-private", 2, n, "rw- mmap" }' "$d/out")" \
+  "$(line_of cut-a | awk '{ print $1, $2, $4, $5, $7, $8 }')|$(line_of cut-b | awk '{ print $1, $2, $4, $5, $7, $8 }')"
 tap_eq "a shared anonymous mapping made with mmap64: anon-shared, r--" \
   "$(want shared anon-shared 'r-- mmap')" "$(got shared)"
 tap_eq "grown by mremap (moved): the new range, detail mremap" \
@@ -37,13 +46,14 @@ tap_eq "MAP_FIXED over the middle: the new one, and the old one's tail" \
 tap_eq "moved by mremap(MREMAP_FIXED) onto a reserved range: the new range replaces the reservation" \
   "$(want moved anon-private 'rw- mremap')" "$(got moved)"
 tap_eq "nothing else: unmapped, moved-away, file, jemalloc's and memledger's own mappings are not listed" \
-  "8" "$(res_lines "$d1" mappings | grep -c .)"
+  "8" "$(res_lines "$d1" mappings | awk '{ n++ } $1 ~ /^\+/ { n += substr($1, 2) - 1 } END { print n + 0 }')"
 
-funcs() { res_stack_funcs "$d1" "$(line_of "$1" | awk '{ print $1 }')" "$PROG" | head -2 | tr '\n' ' '; }
+funcs() { line_of "$1" | res_funcs | head -2 | tr '\n' ' '; }
 tap_eq "each mapping's stack: the function that made it, then its caller" \
   "map_whole maps |map_to_cut maps |map_to_cut maps |map_shared maps |grow_mapping maps |replace_fixed maps |map_to_replace maps |move_fixed maps " \
   "$(funcs whole)|$(funcs cut-a)|$(funcs cut-b)|$(funcs shared)|$(funcs grown)|$(funcs fixed-new)|$(funcs fixed-b)|$(funcs moved)"
-tap_eq "every stack of [mappings] is listed in [stacks]" "" "$(res_unlisted_stacks "$d1" mappings)"
+tap_eq "every stack of [mappings] is listed in [stacks] (the command reads the dump, each mapping's stack symbolized)" \
+  "" "$(res_unlisted_stacks "$d1" mappings)"
 tap_eq "results and errno are the system calls' (unaligned munmap, zero-length mmap, MREMAP_FIXED alone)" \
   "munmap-unaligned -1 1|mmap-zero 1 1|mremap-fixed-alone 1 1" \
   "$(grep -E '^(munmap-unaligned|mmap-zero|mremap-fixed-alone) ' "$d/out" | paste -sd'|')"
@@ -55,8 +65,8 @@ tap_eq "the program and its child run (3 dumps: parent, child, parent)" "0|3" "$
 before=$(awk '$1 == "before" { print $2 }' "$d/out")
 cmap=$(awk '$1 == "child-map" { print $2 }' "$d/out")
 tap_eq "before the fork the parent has its running thread and its mapping" "running|$before" \
-  "$(res_lines "$pre" threads | awk '{ print $2 }')|$(res_lines "$pre" mappings | awk '{ print $4 }')"
+  "$(res_lines "$pre" threads | awk '{ print $2 }')|$(res_lines "$pre" mappings | awk '{ print substr($1, 3) }')"
 tap_eq "the child: no thread (only the forking one is left), the parent's mapping and its own" \
-  "|$before anon-private $cmap anon-shared " \
-  "$(res_lines "$child" threads)|$(res_lines "$child" mappings | awk '{ printf "%s %s ", $4, $2 }')"
+  "|$(printf '%s\n' "$before anon-private" "$cmap anon-shared" | sort | tr '\n' ' ')" \
+  "$(res_lines "$child" threads)|$(res_lines "$child" mappings | awk '{ print substr($1, 3), $2 }' | sort | tr '\n' ' ')"
 exit 0

@@ -26,17 +26,17 @@ tid_r=$(sed -n 's/^tid running //p' "$d/out")
 tid_d=$(sed -n 's/^tid detached //p' "$d/out")
 tap_eq "running: its tid, 256 KiB of stack plus a guard page, its name" \
   "running $((256 * 1024 + page)) ${tid_r:-?} ml-worker" \
-  "$(res_lines "$d1" threads | awk '$2 == "running" { print $2, $3, $4, $5 }')"
+  "$(res_lines "$d1" threads | awk '$2 == "running" { print $2, $5 / $4, $1, $7 }')"
 tap_eq "detached: its tid, the default stack (RLIMIT_STACK) plus a guard page, the name it gave itself" \
   "detached $((8192 * 1024 + page)) ${tid_d:-?} ml-self" \
-  "$(res_lines "$d1" threads | awk '$2 == "detached" { print $2, $3, $4, $5 }')"
+  "$(res_lines "$d1" threads | awk '$2 == "detached" { print $2, $5 / $4, $1, $7 }')"
 tap_eq "ended threads have id 0, hold their stacks, have no name" "0 $((8192 * 1024 + page)) -" \
-  "$(res_lines "$d1" threads | awk '$2 == "ended" { print $4, $3, $5 }' | sort -u)"
+  "$(res_lines "$d1" threads | awk '$2 == "ended" { print $1, $5 / $4, $7 }' | sort -u)"
 
 # The function that created each listed thread, from its stack's frames.
 creators() { # DUMP KIND
-  res_lines "$1" threads | awk -v k="$2" '$2 == k { print $1 }' | while read -r id; do
-    res_stack_funcs "$1" "$id" "$PROG" | grep -m1 '^make_'
+  res_lines "$1" threads | awk -v k="$2" '$2 == k' | while read -r line; do
+    printf '%s\n' "$line" | res_funcs | grep -m1 '^make_'
   done | sort | tr '\n' ' '
 }
 tap_eq "ended: created by make_cancelled_thread, make_exiting_thread (pthread_exit), make_leaked_thread" \
@@ -44,14 +44,15 @@ tap_eq "ended: created by make_cancelled_thread, make_exiting_thread (pthread_ex
 tap_eq "running and detached threads: created by their functions" \
   "make_running_thread |make_detached_thread " "$(creators "$d1" running)|$(creators "$d1" detached)"
 tap_eq "the creating function's caller (threads) is in the stacks too" "5" \
-  "$(res_lines "$d1" threads | while read -r id _; do res_stack_funcs "$d1" "$id" "$PROG"; done | grep -c '^threads$')"
-tap_eq "every stack of [threads] is listed in [stacks]" "" "$(res_unlisted_stacks "$d1" threads)"
+  "$(res_lines "$d1" threads | res_funcs | grep -c '^threads$')"
+tap_eq "every stack of [threads] is listed in [stacks] (the command reads the dump, each thread's stack symbolized)" \
+  "" "$(res_unlisted_stacks "$d1" threads)"
 
 tap_eq "second dump (after joining the running one and the pthread_exit one, the detached one ended): two ended threads" \
   "make_cancelled_thread make_leaked_thread |" "$(creators "$d2" ended)|$(res_lines "$d2" threads | awk '$2 != "ended"')"
 d3=$(ls "$d"/memledger.*.3.dump 2>/dev/null)
 tap_eq "the exit dump lists the same two" "2|exit" \
-  "$(res_lines "$d3" threads | grep -c ' ended ')|$(dump_header "$d3" trigger)"
+  "$(res_lines "$d3" threads | awk '$2 == "ended"' | grep -c .)|$(dump_header "$d3" trigger)"
 
 # 4 threads at once create 2000 threads each, detaching or joining each
 # (glibc gives a detached thread's pthread_t to the next one at once), and
@@ -59,7 +60,7 @@ tap_eq "the exit dump lists the same two" "2|exit" \
 res_run race race
 tap_eq "threads made, joined and detached by 4 threads at once: none left, the 4 kept mappings of 2 pages" \
   "0||$((2 * page)) $((2 * page)) $((2 * page)) $((2 * page)) " \
-  "$RC|$(res_lines "${DUMPS[0]:-none}" threads)|$(res_lines "${DUMPS[0]:-none}" mappings | awk '{ printf "%s ", $3 }')"
+  "$RC|$(res_lines "${DUMPS[0]:-none}" threads)|$(res_lines "${DUMPS[0]:-none}" mappings | awk '{ printf "%s ", $5 / $4 }')"
 
 res_run disabled threads MEMLEDGER_ENABLED=0
 tap_eq "MEMLEDGER_ENABLED=0: the program runs the same, nothing written" "0|0" \

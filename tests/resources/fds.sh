@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # fds.sh - every dump's [fds] lists the program's descriptors with the call
-# and the stack that made them (res_fds.c, checked by fds_check.py):
+# and the stack that made them (res_fds.c, checked by fds_check.py; the
+# dumps are read through `memledger report --format json`, dump_json.py):
 #  - one from each hooked entry point, kept: listed with its kind, its call
 #    and a stack through the program's make_* function, in the snapshot
 #    dump (memledger_dump) and in the exit dump; the records of closed
@@ -29,7 +30,7 @@ check_fds() {
     tap_fail "$name" "no dump"
     return
   fi
-  r=$($CHECK "$dump" "$PROG" "$out" "$@" 2>&1)
+  r=$($CHECK "$dump" "$out" "$@" 2>&1)
   if [ $? = 0 ] && [ -z "$r" ]; then
     tap_ok "$name"
   else
@@ -49,12 +50,12 @@ exitd=$(dumps_in "$d" | grep -vxF "$snap" | tail -n1)
 tap_eq "the program kept a descriptor from each of 36 entry points" 36 \
   "$(awk '$1 == "leak" { print $2 }' "$d/out" | sort -u | wc -l)"
 check_fds "snapshot dump: kept ones listed (kind, call, stack in make_*), closed ones not, fd 5 inherited" \
-  "$snap" "$d/out" fd=5:file:inherited
-check_fds "exit dump: the same" "$exitd" "$d/out" fd=5:file:inherited
+  "$snap" "$d/out" fd=5:file:inherited:/etc/hostname
+check_fds "exit dump: the same" "$exitd" "$d/out" fd=5:file:inherited:/etc/hostname
+# (an id "+N" stands for N descriptors the report left out of a group)
 tap_eq "the dumps list each descriptor once, the dump's own file not at all" "0 0" \
-  "$(awk '/^\[fds\]$/ { on = 1; next } /^\[/ { on = 0 } on { print $4 }' "$snap" | sort | uniq -d | wc -l) \
-$(awk '/^\[fds\]$/ { on = 1; next } /^\[/ { on = 0 } on' "$snap" "$exitd" |
-  grep -cF -e "$d/#" -e "$d/.memledger" -e "$d/memledger")"
+  "$($DUMP_JSON fds "$snap" | awk '$1 !~ /^\+/ { print $1 }' | sort | uniq -d | wc -l) \
+$({ $DUMP_JSON fds "$snap"; $DUMP_JSON fds "$exitd"; } | grep -cF -e "$d/#" -e "$d/.memledger" -e "$d/memledger")"
 
 # ---- fork ---------------------------------------------------------------------------
 d=$(fresh_dir fork)
@@ -86,7 +87,7 @@ tap_eq "exec: the new image runs (exit 0, one dump, from the new image)" "0 1" \
   "$rc $(count_dumps "$d")"
 [ "$rc" = 0 ] || tap_diag_file "$d/err"
 check_fds "exec: the descriptor without O_CLOEXEC is inherited, the other one is gone" \
-  "$(dumps_in "$d" | tail -n1)" /dev/null "fd=${keep:-x}:file:inherited" "gone=${gone:-x}"
+  "$(dumps_in "$d" | tail -n1)" /dev/null "fd=${keep:-x}:file:inherited:/etc/hostname" "gone=${gone:-x}"
 
 # ---- off ------------------------------------------------------------------------------
 d=$(fresh_dir nofds)
@@ -94,9 +95,9 @@ MEMLEDGER_TRACK_FDS=0 ml_run "$d" "$PROG" fork </dev/null >"$d/out" 2>"$d/err"
 rc=$?
 n=0
 for f in $(dumps_in "$d"); do
-  n=$((n + $(awk '/^\[fds\]$/ { on = 1; next } /^\[/ { on = 0 } on' "$f" | wc -l)))
+  n=$((n + $($DUMP_JSON fds "$f" | wc -l)))
 done
-tap_eq "MEMLEDGER_TRACK_FDS=0: exit 0, two dumps, no [fds] line" "0 2 0" "$rc $(count_dumps "$d") $n"
+tap_eq "MEMLEDGER_TRACK_FDS=0: exit 0, two dumps, no descriptor listed" "0 2 0" "$rc $(count_dumps "$d") $n"
 d=$(fresh_dir off)
 MEMLEDGER_ENABLED=0 ml_run "$d" "$PROG" all </dev/null >"$d/out" 2>"$d/err"
 rc=$?

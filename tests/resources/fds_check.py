@@ -1,89 +1,83 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""fds_check.py - check a dump's [fds] section against what res_fds said.
+"""fds_check.py - check a dump's descriptors against what res_fds said.
 
-Usage: fds_check.py DUMP PROG OUT [EXPECT...]
-  DUMP    the dump file (read raw: [modules], [stacks], [fds])
-  PROG    the program, for its make_* functions (nm -S)
+Usage: fds_check.py DUMP OUT [EXPECT...]
+  DUMP    the dump, read through the command (dump_json.py: the report's
+          "fds" groups, per creation stack and kind, with their ids,
+          details and symbolized frames)
   OUT     the program's output: "leak <call> <fd> <kind>" lines must be
-          listed with that kind and call and a stack through a make_*
-          function; "unseen <fd> <kind>" lines with that kind, call unseen
-          and no stack; "closed <how> <fd>" lines must not be listed
-  EXPECT  more: "fd=N:kind:call" (listed so; call inherited/unseen means no
-          stack), "gone=N" (not listed)
+          listed with that kind, in a group whose details all come from
+          that call and whose frames go through a make_* function;
+          "unseen <fd> <kind>" lines in a group of that kind without a
+          stack whose details have an "unseen" one; "closed <how> <fd>"
+          lines must not be listed
+  EXPECT  more: "fd=N:kind:call[:target]" (listed so; call inherited or
+          unseen means no stack, and the group has the detail "call target",
+          or one starting with "call " without a target), "gone=N" (not
+          listed)
+A descriptor of a group whose ids the report cut (it keeps 16, in number
+order) counts as listed when its number is above the group's last kept id.
 Prints one line per problem (nothing when all hold); exit 1 on problems.
 """
-import subprocess
+import os
 import sys
 
-
-def sections(path):
-    out, cur = {}, None
-    with open(path, errors="replace") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if line.startswith("[") and line.endswith("]") and " " not in line:
-                cur = line[1:-1]
-                out.setdefault(cur, [])
-            elif cur:
-                out[cur].append(line)
-    return out
-
-
-def make_ranges(prog):
-    r = []
-    nm = subprocess.run(["nm", "-S", "--defined-only", prog], capture_output=True, text=True)
-    for line in nm.stdout.splitlines():
-        p = line.split()
-        if len(p) == 4 and p[3].startswith("make_"):
-            a = int(p[0], 16)
-            r.append((a, a + int(p[1], 16), p[3]))
-    return r
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+import dump_json  # noqa: E402
 
 
 def main():
-    dump, prog, out = sys.argv[1:4]
-    s = sections(dump)
-    if "fds" not in s or "end" not in s:
-        print("no [fds] section or incomplete dump")
+    if len(sys.argv) < 3:
+        sys.stderr.write(__doc__)
+        return 2
+    dump, out = sys.argv[1:3]
+    try:
+        doc = dump_json.report(dump)
+    except dump_json.DumpError as e:
+        print("the command does not read the dump: %s" % e)
         return 1
-    fds = {}
-    for line in s["fds"]:
-        p = line.split(" ", 4)
-        fds[int(p[3])] = {"stack": p[0], "kind": p[1], "bytes": p[2], "detail": p[4]}
-    stacks = {}
-    for line in s.get("stacks", []):
-        p = line.split()
-        stacks[p[0]] = [int(x, 16) for x in p[2:]]
-    bias = None
-    rp = subprocess.run(["readlink", "-f", prog], capture_output=True, text=True).stdout.strip()
-    for line in s.get("modules", []):
-        p = line.split(" ", 4)
-        if len(p) == 5 and p[4] == rp:
-            bias = int(p[2], 16)
-    ranges = make_ranges(prog)
+    groups = dump_json.res_groups(doc, "fds")
     problems = []
 
-    def check(fd, kind, call, need_stack):
-        l = fds.get(fd)
-        if not l:
+    def group_of(fd):
+        """The group listing fd, else one that may hold it among its cut ids."""
+        for g in groups:
+            if fd in g["ids"]:
+                return g
+        for g in groups:
+            if g["count"] > len(g["ids"]) and g["ids"] and fd > g["ids"][-1]:
+                return g
+        return None
+
+    def show(g):
+        return "%s %s count %d bytes %d %s [%s]" % (
+            g.get("stack"), g["kind"], g["count"], g["bytes"], g["details"],
+            ",".join(dump_json.frame_functions(g)))
+
+    def check(fd, kind, call, need_stack, target=None):
+        g = group_of(fd)
+        if not g:
             problems.append("fd %d (%s %s) not listed" % (fd, call, kind))
             return
-        if l["kind"] != kind or not l["detail"].startswith(call + " ") or l["bytes"] != "0":
-            problems.append("fd %d: want %s %s, got: %s %s %s" % (fd, kind, call, l["kind"], l["bytes"], l["detail"]))
+        if g["kind"] != kind or g["bytes"] != 0:
+            problems.append("fd %d: want %s %s, got: %s" % (fd, kind, call, show(g)))
         if not need_stack:
-            if l["stack"] != "-":
-                problems.append("fd %d (%s): stack %s, want -" % (fd, call, l["stack"]))
+            if g.get("stack") is not None or g.get("frames"):
+                problems.append("fd %d (%s): has a stack, want none: %s" % (fd, call, show(g)))
+            want = call + " " + target if target else None
+            if not any(d == want if want else d.startswith(call + " ") for d in g["details"]):
+                problems.append("fd %d: no detail %s in its group: %s" % (fd, want or call, show(g)))
             return
-        fr = stacks.get(l["stack"])
-        if fr is None:
-            problems.append("fd %d (%s): stack %s not in [stacks]" % (fd, call, l["stack"]))
+        if g.get("stack") is None:
+            problems.append("fd %d (%s): no stack: %s" % (fd, call, show(g)))
             return
-        if bias is None:
-            problems.append("the program is not in [modules]")
-            return
-        if not any(lo <= f - 1 - bias < hi for f in fr for lo, hi, _ in ranges):
-            problems.append("fd %d (%s): stack %s has no frame in a make_* function" % (fd, call, l["stack"]))
+        if not g["details"] or any(not d.startswith(call + " ") for d in g["details"]):
+            problems.append("fd %d: want call %s: %s" % (fd, call, show(g)))
+        if not any(f.startswith("make_") for f in dump_json.frame_functions(g)):
+            problems.append("fd %d (%s): stack %s has no frame in a make_* function: %s" %
+                            (fd, call, g.get("stack"), show(g)))
 
     with open(out) as f:
         for line in f:
@@ -93,15 +87,19 @@ def main():
             elif len(p) == 3 and p[0] == "unseen":
                 check(int(p[1]), p[2], "unseen", False)
             elif len(p) == 3 and p[0] == "closed":
-                if int(p[2]) in fds:
-                    problems.append("fd %s closed by %s is listed: %s" % (p[2], p[1], fds[int(p[2])]))
-    for e in sys.argv[4:]:
+                g = group_of(int(p[2]))
+                if g:
+                    problems.append("fd %s closed by %s is listed: %s" % (p[2], p[1], show(g)))
+    for e in sys.argv[3:]:
         if e.startswith("gone="):
-            if int(e[5:]) in fds:
-                problems.append("fd %s is listed: %s" % (e[5:], fds[int(e[5:])]))
+            g = group_of(int(e[5:]))
+            if g:
+                problems.append("fd %s is listed: %s" % (e[5:], show(g)))
         elif e.startswith("fd="):
-            n, kind, call = e[3:].split(":")
-            check(int(n), kind, call, call not in ("inherited", "unseen"))
+            v = e[3:].split(":", 3)
+            n, kind, call = v[:3]
+            check(int(n), kind, call, call not in ("inherited", "unseen"),
+                  v[3] if len(v) > 3 else None)
     for p in problems:
         print(p)
     return 1 if problems else 0

@@ -29,3 +29,25 @@ limit_series() {
       "$(dump_unfreed "$f" | cut -d' ' -f2)" "$(awk '$1 == "VmHWM:" { print $2; exit }' "$f")"
   done | sort -n | cut -d' ' -f2-
 }
+
+# interval_series NAME ARGS...: prog_time ARGS under the preload with
+# MEMLEDGER_INTERVAL=500ms in a fresh directory NAME, set in D; one TAP
+# line: the program exits 0 having written a series of at least 4 dumps.
+interval_series() {
+  local name=$1 rc n
+  shift
+  D=$(fresh_dir "$name")
+  MEMLEDGER_INTERVAL=500ms ml_run "$D" "$PROG" "$@" </dev/null >/dev/null 2>"$D/err"
+  rc=$?
+  n=$(count_dumps "$D")
+  if [ "$rc" = 0 ] && [ "$n" -ge 4 ]; then tap_ok "the program wrote a series of $n dumps"; else
+    tap_fail "the program wrote a series of dumps" "exit $rc" "$(ls "$D")" "$(cat "$D/err")"; fi
+}
+
+# need_trend: sets ML (the command) for the trend tests; bails out without
+# it, skips the whole script (exit 0, before the plan) without python3.
+need_trend() {
+  ML=$ML_BUILDDIR/memledger
+  need_file "$ML"
+  command -v python3 >/dev/null || { echo "1..0 # SKIP python3 not found"; exit 0; }
+}

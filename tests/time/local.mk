@@ -6,8 +6,9 @@
 check_PROGRAMS += tests/time/prog_time
 tests_time_prog_time_SOURCES = tests/time/prog_time.c
 tests_time_prog_time_CFLAGS = -std=gnu11 -Wall -Wextra -O1 -g -fno-omit-frame-pointer
+tests_time_prog_time_LDADD = -lpthread
 
 TIME_TESTS = tests/time/interval.sh tests/time/dump_at.sh tests/time/alloc_failure.sh \
-	tests/time/trend.sh
+	tests/time/trend.sh tests/time/trend_res.sh
 TESTS += $(TIME_TESTS)
 EXTRA_DIST += $(TIME_TESTS) tests/time/lib_time.sh

@@ -7,6 +7,12 @@
  *                             more from leak_more() every MS milliseconds,
  *                             STEPS times; busy between steps, print the
  *                             longest stall seen (microseconds)
+ *   prog_time fdgrow STEPS MS keep 256 KiB from keep_const() and 4
+ *                             descriptors from keep_fds() (to the end),
+ *                             then every MS milliseconds, STEPS times,
+ *                             open one more descriptor in leak_fd() and
+ *                             start a thread in leak_thread() that ends
+ *                             and is never joined; busy between steps
  *   prog_time sleep MS        sleep MS milliseconds in nanosleep, resuming
  *                             after EINTR; print how many EINTRs it saw
  *   prog_time own MS          install its own SIGUSR2 handler, run MS
@@ -20,6 +26,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,6 +80,38 @@ static int grow(unsigned steps, unsigned ms) {
   }
   printf("%llu\n", (unsigned long long)worst);
   prog_time_sink = k; /* kept to the end: constant in every dump */
+  return 0;
+}
+
+__attribute__((noinline)) static int keep_fds(void) {
+  int n = 0;
+  for (int i = 0; i < 4; i++) n += open("/dev/null", O_RDONLY) >= 0;
+  return n;
+}
+
+__attribute__((noinline)) static int leak_fd(void) {
+  int fd = open("/dev/null", O_RDONLY); /* never closed, on purpose */
+  __asm__ volatile("" ::: "memory");   /* not a tail call: leak_fd stays in the stack */
+  return fd;
+}
+
+static void *thread_ends(void *arg) { return arg; }
+
+__attribute__((noinline)) static int leak_thread(void) {
+  pthread_t t; /* never joined nor detached, on purpose */
+  int r = pthread_create(&t, NULL, thread_ends, NULL);
+  __asm__ volatile("" ::: "memory");
+  return r;
+}
+
+static int fdgrow(unsigned steps, unsigned ms) {
+  void *k = keep_const();
+  if (keep_fds() != 4) return 1;
+  for (unsigned i = 0; i < steps; i++) {
+    if (leak_fd() < 0 || leak_thread() != 0) return 1;
+    spin(ms);
+  }
+  prog_time_sink = k;
   return 0;
 }
 
@@ -170,12 +210,13 @@ static int eat(void) {
 
 int main(int argc, char **argv) {
   if (argc == 4 && !strcmp(argv[1], "grow")) return grow((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]));
+  if (argc == 4 && !strcmp(argv[1], "fdgrow")) return fdgrow((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]));
   if (argc == 3 && !strcmp(argv[1], "sleep")) return sleep_ms((unsigned)atoi(argv[2]));
   if (argc == 3 && !strcmp(argv[1], "own")) return own((unsigned)atoi(argv[2]));
   if (argc == 3 && !strcmp(argv[1], "fork")) return forked((unsigned)atoi(argv[2]));
   if (argc == 3 && !strcmp(argv[1], "limit")) return limit((unsigned)atoi(argv[2]));
   if (argc == 3 && !strcmp(argv[1], "mapped")) return mapped((unsigned)atoi(argv[2]));
   if (argc == 2 && !strcmp(argv[1], "eat")) return eat();
-  fprintf(stderr, "usage: prog_time grow STEPS MS | sleep MS | own MS | fork MS | limit MB | eat\n");
+  fprintf(stderr, "usage: prog_time grow STEPS MS | fdgrow STEPS MS | sleep MS | own MS | fork MS | limit MB | eat\n");
   return 2;
 }

@@ -9,16 +9,11 @@
 # --quiet silences the progress line; the html page has its four charts.
 . "$ML_SRCDIR/tests/integration/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 . "$ML_SRCDIR/tests/time/lib_time.sh" || bail "cannot read lib_time.sh"
-ML=$ML_BUILDDIR/memledger
-need_file "$ML"
-command -v python3 >/dev/null || { echo "1..0 # SKIP python3 not found"; exit 0; }
+need_trend
 tap_plan 13
 
-d=$(fresh_dir series)
-MEMLEDGER_INTERVAL=500ms ml_run "$d" "$PROG" grow 30 100 >/dev/null 2>"$d/err"
-n=$(count_dumps "$d")
-if [ "$n" -ge 4 ]; then tap_ok "the program wrote a series of $n dumps"; else
-  tap_fail "the program wrote a series of dumps" "$(ls "$d")" "$(cat "$d/err")"; fi
+interval_series series grow 30 100
+d=$D n=$(count_dumps "$D")
 
 "$ML" trend "$d" >"$d/text" 2>"$d/terr"
 tap_eq "trend DIR exits 0" 0 $?

@@ -138,6 +138,9 @@ typedef struct ml_acc_s {
   uint64_t newer, newer_bytes; // blocks allocated since the previous dump
 } ml_acc_t;
 
+/* Is the stack written to [stacks]: unfreed blocks or resources have it? */
+ML_INLINE bool ml_acc_listed(const ml_acc_t *a) { return a->blocks || a->res_refs; }
+
 /* What collect found. */
 typedef struct ml_collect_s {
   ml_acc_t *acc;        // per stack id, 0..nstacks

@@ -75,15 +75,13 @@ static ml_acc_t *ml_agg_acc(ml_agg_t *g, uint32_t id) {
 
 static void ml_agg_one(const ml_rec_t *r, void *arg) {
   ml_agg_t *g = arg;
-  uint32_t id = ml_rec_stack(r);
-  ml_acc_t *a = ml_agg_acc(g, id);
-  if (a == g->acc) id = 0;
+  ml_acc_t *a = ml_agg_acc(g, ml_rec_stack(r));
   size_t sz = ml_rec_size(r);
   size_t us = ml_backend.good_size(sz);
   if (!a->blocks || sz < a->min_size) a->min_size = sz;
   if (sz > a->max_size) a->max_size = sz;
   if (!a->blocks || ml_rec_seq(r) < a->oldest_seq) a->oldest_seq = ml_rec_seq(r);
-  if (!a->blocks && id) g->res->stacks++; /* id 0 is not a stack */
+  if (!a->blocks && a != g->acc) g->res->stacks++; /* id 0 is not a stack */
   if (ml_rec_seq(r) >= g->since) {
     a->newer++;
     a->newer_bytes += sz;
@@ -137,9 +135,7 @@ int ml_dump_collect(bool frozen, ml_collect_t *c, ml_dump_result_t *res,
       ml_counts_add(&c->n, &n);
     }
     ml_young_visit(frozen, ml_agg_one, &g);
-    ml_counts_t young;
-    ml_young_counts(&young);
-    ml_counts_add(&c->n, &young);
+    ml_young_counts_add(&c->n);
   }
   /* The stacks that resources refer to are written with the others. */
 #define ML_RES_MARK(name, visit, hex) visit(frozen, ml_agg_res, &g);

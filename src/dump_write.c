@@ -427,7 +427,7 @@ static void ml_w_stacks(ml_writer_t *w, const ml_collect_t *c, size_t nun, ml_sc
   const ml_acc_t *acc = c->acc;
   ml_w_str(w, "[stacks]\n");
   for (size_t id = 1; id <= c->nstacks; id++) {
-    if (!acc[id].blocks && !acc[id].res_refs) continue;
+    if (!ml_acc_listed(&acc[id])) continue;
     const ml_stack_t *st = ml_stacks_get(&ml_core.stacks, (uint32_t)id);
     if (!st) continue;
     ml_w_fmt(w, "%zu %u", id, st->nframes);
@@ -439,9 +439,8 @@ static void ml_w_stacks(ml_writer_t *w, const ml_collect_t *c, size_t nun, ml_sc
     /* The epoch each listed stack was interned at (0 lines omitted). */
     ml_w_str(w, "[stack_epochs]\n");
     for (size_t id = 1; id <= c->nstacks; id++) {
-      const ml_stack_t *st = acc[id].blocks || acc[id].res_refs
-                                 ? ml_stacks_get(&ml_core.stacks, (uint32_t)id)
-                                 : NULL;
+      const ml_stack_t *st =
+          ml_acc_listed(&acc[id]) ? ml_stacks_get(&ml_core.stacks, (uint32_t)id) : NULL;
       if (st && st->epoch) ml_w_fmt(w, "%zu %u\n", id, st->epoch);
     }
   }

@@ -242,9 +242,7 @@ int ml_scan_collect(ml_scan_t *s, bool frozen) {
       ml_counts_add(&s->counts, &n);
     }
     ml_young_visit(frozen, ml_copy_one, &c);
-    ml_counts_t young;
-    ml_young_counts(&young);
-    ml_counts_add(&s->counts, &young);
+    ml_young_counts_add(&s->counts);
     if (!c.over) return 0;
     want = s->n + c.over + want / 2; /* other threads went on: again, bigger */
     ml_prim_munmap(m, bytes);

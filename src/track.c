@@ -107,10 +107,8 @@ bool ml_track_find(uintptr_t p, ml_rec_t *out) {
 }
 
 void ml_track_counts(ml_counts_t *out) {
-  ml_counts_t young;
   ml_tables_counts(&ml_core.tables, out);
-  ml_young_counts(&young);
-  ml_counts_add(out, &young);
+  ml_young_counts_add(out);
 }
 
 void ml_track_put_back(const ml_rec_t *r, size_t taken_size) {

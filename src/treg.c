@@ -6,16 +6,12 @@
 #include "treg.h"
 #include "prim.h"
 
-void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top, bool *reused) {
+void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top) {
   unsigned n = ml_treg_count(reg);
   for (unsigned i = 0; i < n; i++) {
     uintptr_t *b = ml_treg_get(reg, i);
-    if (b && *b == top) {
-      *reused = true;
-      return b;
-    }
+    if (b && *b == top) return b;
   }
-  *reused = false;
   if (n >= ML_TREG_MAX) return NULL;
   uintptr_t *b = ml_prim_map(size);
   if (!b) return NULL;

@@ -300,8 +300,8 @@ static void ml_timer_start(void) {
 /* Tracked live bytes now: the arenas' counters read without their locks
  * (each is exact, their sum a moment's approximation). */
 static uint64_t ml_live_bytes(void) {
-  ml_counts_t young;
-  ml_young_counts(&young);
+  ml_counts_t young = {0};
+  ml_young_counts_add(&young);
   uint64_t sum = young.live_bytes;
   for (unsigned i = 0; i < ml_core.tables.narenas; i++)
     sum += __atomic_load_n(&ml_core.tables.arenas[i].n.live_bytes, __ATOMIC_RELAXED);

@@ -15,24 +15,33 @@ ML_TLS bool ml_young_none;
 
 static ml_treg_t ml_young_reg;
 
-/* Counters of threads without a cache (pairs: count, bytes). */
+/* Counters of threads without a cache. */
 static struct {
-  _Atomic uint64_t frees[2], out[2];
+  _Atomic uint64_t frees, bytes_freed, out, out_bytes;
 } ml_young_orphan;
 
-/* Count a record of sz bytes in this thread's pair (y's frees or out), or,
- * for a thread without a cache, in the orphan pair. */
-static void ml_young_count(ml_young_t *y, _Atomic uint64_t *orphan, size_t sz) {
+/* This thread removed a record of sz bytes from a cache: a free. */
+static void ml_young_count_free(size_t sz) {
+  ml_young_t *y = ml_young_mine;
   if (!y) {
-    atomic_fetch_add_explicit(&orphan[0], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&orphan[1], sz, memory_order_relaxed);
-  } else if (orphan == ml_young_orphan.frees) {
-    y->frees++;
-    y->bytes_freed += sz;
-  } else {
-    y->out++;
-    y->out_bytes += sz;
+    atomic_fetch_add_explicit(&ml_young_orphan.frees, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ml_young_orphan.bytes_freed, sz, memory_order_relaxed);
+    return;
   }
+  y->frees++;
+  y->bytes_freed += sz;
+}
+
+/* A record of sz bytes left a cache otherwise (moved, replaced, filtered
+ * out), counted in y's pair or, for a thread without a cache, the orphans'. */
+static void ml_young_count_out(ml_young_t *y, size_t sz) {
+  if (!y) {
+    atomic_fetch_add_explicit(&ml_young_orphan.out, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ml_young_orphan.out_bytes, sz, memory_order_relaxed);
+    return;
+  }
+  y->out++;
+  y->out_bytes += sz;
 }
 
 static bool ml_young_off;
@@ -45,8 +54,7 @@ ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
   if (ml_young_off) return NULL;
   ml_unwind_stack_bounds(&lo, &hi);
   if (hi <= 1) return NULL;
-  bool reused;
-  ml_young_t *y = ml_treg_claim(&ml_young_reg, sizeof *y, hi, &reused);
+  ml_young_t *y = ml_treg_claim(&ml_young_reg, sizeof *y, hi);
   if (!y) return NULL;
   /* A cache left by a thread that ended keeps its records (its blocks may
    * still be live) and counters: this thread carries on with them. */
@@ -60,7 +68,7 @@ bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) 
    * record goes (counted as a replaced record, like the shared tables). */
   atomic_store_explicit(&y->key[s][w], 0, memory_order_relaxed);
   atomic_thread_fence(memory_order_release);
-  ml_young_count(y, ml_young_orphan.out, (size_t)(y->size_tid[s][w] & ML_REC_SIZE_MAX));
+  ml_young_count_out(y, (size_t)(y->size_tid[s][w] & ML_REC_SIZE_MAX));
   ml_tables_count_replaced(&ml_core.tables, r->ptr);
   ML_YOUNG_PUT(y->size_tid[s][w], r->size_tid);
   ML_YOUNG_PUT(y->seq_stack[s][w], r->seq_stack);
@@ -83,7 +91,7 @@ unsigned ml_young_evict(ml_young_t *y, unsigned s) {
   bool in = ml_tables_insert_moved(&ml_core.tables, &r);
   uintptr_t moving = p | ML_YOUNG_MOVING;
   if (atomic_compare_exchange_strong(k, &moving, 0)) {
-    ml_young_count(y, ml_young_orphan.out, ml_rec_size(&r));
+    ml_young_count_out(y, ml_rec_size(&r));
     return w;
   }
   /* Freed by another thread during the move (which counted the free):
@@ -106,7 +114,7 @@ bool ml_young_take_other(uintptr_t p, ml_rec_t *out) {
         ml_rec_t r = {p, ML_YOUNG_GET(y->size_tid[s][w]), ML_YOUNG_GET(y->seq_stack[s][w])};
         uintptr_t to = q & ML_YOUNG_MOVING ? q | ML_YOUNG_FREED : 0;
         if (atomic_compare_exchange_strong(k, &q, to)) {
-          ml_young_count(ml_young_mine, ml_young_orphan.frees, ml_rec_size(&r));
+          ml_young_count_free(ml_rec_size(&r));
           if (out) *out = r;
           return true;
         }
@@ -184,7 +192,7 @@ size_t ml_young_visit(bool frozen, ml_rec_fn fn, void *arg) {
   return v.n;
 }
 
-void ml_young_counts(ml_counts_t *counts) {
+void ml_young_counts_add(ml_counts_t *sum) {
   ml_counts_t c = {0};
   unsigned n = ml_treg_count(&ml_young_reg);
   for (unsigned i = 0; i < n; i++) {
@@ -197,15 +205,15 @@ void ml_young_counts(ml_counts_t *counts) {
     c.live -= __atomic_load_n(&y->out, __ATOMIC_RELAXED);
     c.live_bytes -= __atomic_load_n(&y->out_bytes, __ATOMIC_RELAXED);
   }
-  c.frees += atomic_load_explicit(&ml_young_orphan.frees[0], memory_order_relaxed);
-  c.bytes_freed += atomic_load_explicit(&ml_young_orphan.frees[1], memory_order_relaxed);
-  c.live -= atomic_load_explicit(&ml_young_orphan.out[0], memory_order_relaxed);
-  c.live_bytes -= atomic_load_explicit(&ml_young_orphan.out[1], memory_order_relaxed);
+  c.frees += atomic_load_explicit(&ml_young_orphan.frees, memory_order_relaxed);
+  c.bytes_freed += atomic_load_explicit(&ml_young_orphan.bytes_freed, memory_order_relaxed);
+  c.live -= atomic_load_explicit(&ml_young_orphan.out, memory_order_relaxed);
+  c.live_bytes -= atomic_load_explicit(&ml_young_orphan.out_bytes, memory_order_relaxed);
   /* Records in the caches: made, less freed from them, less moved out
    * (modulo 2^64: each part alone may wrap). */
   c.live += c.allocs - c.frees;
   c.live_bytes += c.bytes_alloc - c.bytes_freed;
-  *counts = c;
+  ml_counts_add(sum, &c);
 }
 
 typedef struct ml_young_filter_s {
@@ -219,7 +227,7 @@ static void ml_young_filter_one(ml_young_t *y, unsigned s, unsigned w, uintptr_t
   ml_rec_t r = ml_young_rec(y, s, w, key);
   if (key & ML_YOUNG_MOVING || f->keep(&r, f->arg)) return;
   if (atomic_compare_exchange_strong(&y->key[s][w], &key, 0)) {
-    ml_young_count(ml_young_mine, ml_young_orphan.out, ml_rec_size(&r)); /* no longer live */
+    ml_young_count_out(ml_young_mine, ml_rec_size(&r)); /* no longer live */
     f->dropped++;
   }
 }

@@ -131,8 +131,8 @@ bool ml_young_find(uintptr_t p, ml_rec_t *out) ML_HIDDEN;
 /* Call fn for every record in the caches.  frozen: a snapshot
  * (async-signal-safe). */
 size_t ml_young_visit(bool frozen, ml_rec_fn fn, void *arg) ML_HIDDEN;
-/* The caches' counters, summed (each read once, without a lock). */
-void ml_young_counts(ml_counts_t *out) ML_HIDDEN;
+/* Add the caches' counters to *sum (each read once, without a lock). */
+void ml_young_counts_add(ml_counts_t *sum) ML_HIDDEN;
 
 /* Drop the records for which keep is false (ml_tables_filter's twin). */
 size_t ml_young_filter(bool (*keep)(const ml_rec_t *, void *), void *arg) ML_HIDDEN;

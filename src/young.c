@@ -15,33 +15,24 @@ ML_TLS bool ml_young_none;
 
 static ml_treg_t ml_young_reg;
 
-/* Counters of threads without a cache. */
+/* The tallies of threads without a cache (atomic: any thread adds). */
+typedef struct ml_young_shared_tally_s {
+  _Atomic uint64_t n, bytes;
+} ml_young_shared_tally_t;
 static struct {
-  _Atomic uint64_t frees, bytes_freed, out, out_bytes;
+  ml_young_shared_tally_t freed, out;
 } ml_young_orphan;
 
-/* This thread removed a record of sz bytes from a cache: a free. */
-static void ml_young_count_free(size_t sz) {
-  ml_young_t *y = ml_young_mine;
-  if (!y) {
-    atomic_fetch_add_explicit(&ml_young_orphan.frees, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&ml_young_orphan.bytes_freed, sz, memory_order_relaxed);
+/* Tally a record of sz bytes in mine, or in orphan when the thread has
+ * no cache (mine NULL). */
+static void ml_young_tally_or(ml_young_tally_t *mine, ml_young_shared_tally_t *orphan,
+                              size_t sz) {
+  if (mine) {
+    ml_young_tally(mine, sz);
     return;
   }
-  y->frees++;
-  y->bytes_freed += sz;
-}
-
-/* A record of sz bytes left a cache otherwise (moved, replaced, filtered
- * out), counted in y's pair or, for a thread without a cache, the orphans'. */
-static void ml_young_count_out(ml_young_t *y, size_t sz) {
-  if (!y) {
-    atomic_fetch_add_explicit(&ml_young_orphan.out, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&ml_young_orphan.out_bytes, sz, memory_order_relaxed);
-    return;
-  }
-  y->out++;
-  y->out_bytes += sz;
+  atomic_fetch_add_explicit(&orphan->n, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&orphan->bytes, sz, memory_order_relaxed);
 }
 
 static bool ml_young_off;
@@ -68,13 +59,12 @@ bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) 
    * record goes (counted as a replaced record, like the shared tables). */
   atomic_store_explicit(&y->key[s][w], 0, memory_order_relaxed);
   atomic_thread_fence(memory_order_release);
-  ml_young_count_out(y, (size_t)(y->size_tid[s][w] & ML_REC_SIZE_MAX));
+  ml_young_tally(&y->out, (size_t)(y->size_tid[s][w] & ML_REC_SIZE_MAX));
   ml_tables_count_replaced(&ml_core.tables, r->ptr);
   ML_YOUNG_PUT(y->size_tid[s][w], r->size_tid);
   ML_YOUNG_PUT(y->seq_stack[s][w], r->seq_stack);
   atomic_store_explicit(&y->key[s][w], r->ptr, memory_order_release);
-  y->allocs++;
-  y->bytes_alloc += ml_rec_size(r);
+  ml_young_tally(&y->made, ml_rec_size(r));
   return true;
 }
 
@@ -91,7 +81,7 @@ unsigned ml_young_evict(ml_young_t *y, unsigned s) {
   bool in = ml_tables_insert_moved(&ml_core.tables, &r);
   uintptr_t moving = p | ML_YOUNG_MOVING;
   if (atomic_compare_exchange_strong(k, &moving, 0)) {
-    ml_young_count_out(y, ml_rec_size(&r));
+    ml_young_tally(&y->out, ml_rec_size(&r));
     return w;
   }
   /* Freed by another thread during the move (which counted the free):
@@ -114,7 +104,8 @@ bool ml_young_take_other(uintptr_t p, ml_rec_t *out) {
         ml_rec_t r = {p, ML_YOUNG_GET(y->size_tid[s][w]), ML_YOUNG_GET(y->seq_stack[s][w])};
         uintptr_t to = q & ML_YOUNG_MOVING ? q | ML_YOUNG_FREED : 0;
         if (atomic_compare_exchange_strong(k, &q, to)) {
-          ml_young_count_free(ml_rec_size(&r));
+          ml_young_tally_or(ml_young_mine ? &ml_young_mine->freed : NULL,
+                            &ml_young_orphan.freed, ml_rec_size(&r));
           if (out) *out = r;
           return true;
         }
@@ -198,17 +189,17 @@ void ml_young_counts_add(ml_counts_t *sum) {
   for (unsigned i = 0; i < n; i++) {
     const ml_young_t *y = ml_treg_get(&ml_young_reg, i);
     if (!y) continue;
-    c.allocs += __atomic_load_n(&y->allocs, __ATOMIC_RELAXED);
-    c.bytes_alloc += __atomic_load_n(&y->bytes_alloc, __ATOMIC_RELAXED);
-    c.frees += __atomic_load_n(&y->frees, __ATOMIC_RELAXED);
-    c.bytes_freed += __atomic_load_n(&y->bytes_freed, __ATOMIC_RELAXED);
-    c.live -= __atomic_load_n(&y->out, __ATOMIC_RELAXED);
-    c.live_bytes -= __atomic_load_n(&y->out_bytes, __ATOMIC_RELAXED);
+    c.allocs += __atomic_load_n(&y->made.n, __ATOMIC_RELAXED);
+    c.bytes_alloc += __atomic_load_n(&y->made.bytes, __ATOMIC_RELAXED);
+    c.frees += __atomic_load_n(&y->freed.n, __ATOMIC_RELAXED);
+    c.bytes_freed += __atomic_load_n(&y->freed.bytes, __ATOMIC_RELAXED);
+    c.live -= __atomic_load_n(&y->out.n, __ATOMIC_RELAXED);
+    c.live_bytes -= __atomic_load_n(&y->out.bytes, __ATOMIC_RELAXED);
   }
-  c.frees += atomic_load_explicit(&ml_young_orphan.frees, memory_order_relaxed);
-  c.bytes_freed += atomic_load_explicit(&ml_young_orphan.bytes_freed, memory_order_relaxed);
-  c.live -= atomic_load_explicit(&ml_young_orphan.out, memory_order_relaxed);
-  c.live_bytes -= atomic_load_explicit(&ml_young_orphan.out_bytes, memory_order_relaxed);
+  c.frees += atomic_load_explicit(&ml_young_orphan.freed.n, memory_order_relaxed);
+  c.bytes_freed += atomic_load_explicit(&ml_young_orphan.freed.bytes, memory_order_relaxed);
+  c.live -= atomic_load_explicit(&ml_young_orphan.out.n, memory_order_relaxed);
+  c.live_bytes -= atomic_load_explicit(&ml_young_orphan.out.bytes, memory_order_relaxed);
   /* Records in the caches: made, less freed from them, less moved out
    * (modulo 2^64: each part alone may wrap). */
   c.live += c.allocs - c.frees;
@@ -227,7 +218,8 @@ static void ml_young_filter_one(ml_young_t *y, unsigned s, unsigned w, uintptr_t
   ml_rec_t r = ml_young_rec(y, s, w, key);
   if (key & ML_YOUNG_MOVING || f->keep(&r, f->arg)) return;
   if (atomic_compare_exchange_strong(&y->key[s][w], &key, 0)) {
-    ml_young_count_out(ml_young_mine, ml_rec_size(&r)); /* no longer live */
+    ml_young_tally_or(ml_young_mine ? &ml_young_mine->out : NULL, &ml_young_orphan.out,
+                      ml_rec_size(&r)); /* no longer live */
     f->dropped++;
   }
 }

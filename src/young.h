@@ -42,11 +42,21 @@
 #define ML_YOUNG_FREED ((uintptr_t)2)
 #define ML_YOUNG_FLAGS (ML_YOUNG_MOVING | ML_YOUNG_FREED)
 
+/* Records and their requested bytes. */
+typedef struct ml_young_tally_s {
+  uint64_t n, bytes;
+} ml_young_tally_t;
+
+ML_INLINE void ml_young_tally(ml_young_tally_t *t, size_t bytes) {
+  t->n++;
+  t->bytes += bytes;
+}
+
 typedef struct ml_young_s {
   uintptr_t top;                 // the stack it serves (treg.h): first
-  uint64_t allocs, bytes_alloc;  // records made in this cache
-  uint64_t frees, bytes_freed;   // records this thread removed (any cache)
-  uint64_t out, out_bytes;       // records moved out of this cache
+  ml_young_tally_t made;          // records made in this cache
+  ml_young_tally_t freed;         // records this thread removed (any cache)
+  ml_young_tally_t out;           // records that left this cache otherwise
   uint8_t victim[ML_YOUNG_SETS];  // the way a full set gives up next
   _Atomic uintptr_t key[ML_YOUNG_SETS][ML_YOUNG_WAYS];
   uint64_t size_tid[ML_YOUNG_SETS][ML_YOUNG_WAYS];
@@ -93,8 +103,7 @@ ML_INLINE bool ml_young_insert(const ml_rec_t *r) {
   ML_YOUNG_PUT(y->size_tid[s][w], r->size_tid);
   ML_YOUNG_PUT(y->seq_stack[s][w], r->seq_stack);
   atomic_store_explicit(&k[w], r->ptr, memory_order_release);
-  y->allocs++;
-  y->bytes_alloc += ml_rec_size(r);
+  ml_young_tally(&y->made, ml_rec_size(r));
   return true;
 }
 
@@ -114,8 +123,7 @@ ML_INLINE bool ml_young_take_own(uintptr_t p, ml_rec_t *out) {
     }
     atomic_store_explicit(&k[w], 0, memory_order_relaxed);
     atomic_thread_fence(memory_order_release); /* the key is cleared first */
-    y->frees++;
-    y->bytes_freed += sz;
+    ml_young_tally(&y->freed, sz);
     return true;
   }
   return false;

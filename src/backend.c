@@ -12,7 +12,37 @@
 #define ML_BACKEND_TEXT_IS_OURS 1
 #endif
 
-static size_t ml_backend_good_size(size_t n) { return ml_je_nallocx(n ? n : 1, 0); }
+/* jemalloc's size class of a request, computed: 8, multiples of 16 up to
+ * 128, then four classes per doubling.  A snapshot child must not call
+ * nallocx: in a thread whose jemalloc state is not set up yet (a signal
+ * taken at the start of a new thread) nallocx sets it up, taking a lock
+ * another thread may have held at the fork, and the child hangs. */
+static size_t ml_size_class(size_t n) {
+  if (n <= 8) return 8;
+  if (n <= 128) return (n + 15) & ~(size_t)15;
+  unsigned lg = 63u - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
+  size_t delta = (size_t)1 << (lg - 2); /* 2^lg < n <= 2^(lg+1) */
+  return (n + delta - 1) & ~(delta - 1);
+}
+
+/* Does the computation agree with this jemalloc's build (its quantum and
+ * classes per doubling)?  Asked once, by the first caller: the gate's
+ * computation at start, in a program thread. */
+static bool ml_size_classes_match(void) {
+  for (size_t n = 0; n <= 65536; n++)
+    if (ml_size_class(n) != ml_je_nallocx(n ? n : 1, 0)) return false;
+  for (size_t n = 65536; n < ((size_t)1 << 40); n = n * 3 / 2 + 7)
+    if (ml_size_class(n) != ml_je_nallocx(n, 0)) return false;
+  return true;
+}
+
+static int ml_size_classes_known; /* 1: computed; -1: ask jemalloc; 0: not checked yet */
+
+static size_t ml_backend_good_size(size_t n) {
+  if (ml_likely(ml_size_classes_known > 0)) return ml_size_class(n);
+  if (!ml_size_classes_known) ml_size_classes_known = ml_size_classes_match() ? 1 : -1;
+  return ml_size_classes_known > 0 ? ml_size_class(n) : ml_je_nallocx(n ? n : 1, 0);
+}
 
 const ml_backend_t ml_backend = {
     .usable_size = ml_je_malloc_usable_size,

@@ -5,7 +5,8 @@
  * flags, plus the few core knobs the benchmarks turn (see bm_front.h).
  *
  * bm_ml_malloc/bm_ml_free are exactly what src/preload.c makes of malloc and
- * free (`ret name params { return impl args; }` over front.h); bm_je_* are
+ * free (`ML_FRONT_FN_STD ret name params { return impl args; }` over
+ * front.h); bm_je_* are
  * what a program gets from libjemalloc.so.  The backend is the library's
  * own (src/backend.c, built with ML_BACKEND_TEXT_IS_OURS=0: the benchmark's
  * code shares this object).  The core is started by bm_front_init(), not by
@@ -22,8 +23,8 @@
 
 // ---- the two sides -------------------------------------------------------------
 
-ML_NOINLINE void *bm_ml_malloc(size_t n) { return ml_f_malloc(n); }
-ML_NOINLINE void bm_ml_free(void *p) { ml_f_free(p); }
+ML_NOINLINE ML_FRONT_FN_STD void *bm_ml_malloc(size_t n) { return ml_f_malloc(n); }
+ML_NOINLINE ML_FRONT_FN_STD void bm_ml_free(void *p) { ml_f_free(p); }
 ML_NOINLINE void *bm_je_malloc(size_t n) { return ml_je_malloc(n); }
 ML_NOINLINE void *bm_ml_malloc_unanchored(size_t n) {
   return ml_f_malloc_tracked(n, 0, 0);
@@ -38,18 +39,18 @@ ML_STATIC_ASSERT((int)BM_UNWIND_LIBUNWIND == (int)ML_UNWIND_LIBUNWIND &&
 ML_NOINLINE void bm_je_free(void *p) { ml_je_free(p); }
 /* calloc, aligned_alloc and realloc growth, each side: the "alloc" half of a
  * pair (the other half is the matching free). */
-ML_NOINLINE void *bm_ml_calloc1(size_t n) { return ml_f_calloc(1, n); }
+ML_NOINLINE ML_FRONT_FN_STD void *bm_ml_calloc1(size_t n) { return ml_f_calloc(1, n); }
 ML_NOINLINE void *bm_je_calloc1(size_t n) { return ml_je_calloc(1, n); }
-ML_NOINLINE void *bm_ml_aligned64(size_t n) { return ml_f_aligned_alloc(64, n); }
+ML_NOINLINE ML_FRONT_FN_STD void *bm_ml_aligned64(size_t n) { return ml_f_aligned_alloc(64, n); }
 ML_NOINLINE void *bm_je_aligned64(size_t n) { return ml_je_aligned_alloc(64, n); }
-ML_NOINLINE void *bm_ml_realloc_grow(size_t n) { return ml_f_realloc(ml_f_malloc(n / 2), n); }
+ML_NOINLINE ML_FRONT_FN_STD void *bm_ml_realloc_grow(size_t n) { return ml_f_realloc(ml_f_malloc(n / 2), n); }
 ML_NOINLINE void *bm_je_realloc_grow(size_t n) { return ml_je_realloc(ml_je_malloc(n / 2), n); }
 /* The whole family, each side, for the mixes of bm_callgrind. */
-ML_NOINLINE void *bm_ml_calloc_mn(size_t m, size_t n) { return ml_f_calloc(m, n); }
+ML_NOINLINE ML_FRONT_FN_STD void *bm_ml_calloc_mn(size_t m, size_t n) { return ml_f_calloc(m, n); }
 ML_NOINLINE void *bm_je_calloc_mn(size_t m, size_t n) { return ml_je_calloc(m, n); }
-ML_NOINLINE void *bm_ml_realloc_pn(void *p, size_t n) { return ml_f_realloc(p, n); }
+ML_NOINLINE ML_FRONT_FN_STD void *bm_ml_realloc_pn(void *p, size_t n) { return ml_f_realloc(p, n); }
 ML_NOINLINE void *bm_je_realloc_pn(void *p, size_t n) { return ml_je_realloc(p, n); }
-ML_NOINLINE void *bm_ml_aligned_an(size_t a, size_t n) { return ml_f_aligned_alloc(a, n); }
+ML_NOINLINE ML_FRONT_FN_STD void *bm_ml_aligned_an(size_t a, size_t n) { return ml_f_aligned_alloc(a, n); }
 ML_NOINLINE void *bm_je_aligned_an(size_t a, size_t n) { return ml_je_aligned_alloc(a, n); }
 
 // ---- core knobs -----------------------------------------------------------------

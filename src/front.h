@@ -27,6 +27,23 @@
 #include <errno.h>
 #include <unistd.h>
 
+/* The exported functions of the C family (ML_FRONT_FN_STD, _LIBC: the
+ * families of hooks.def) have no frame pointer of their own (the library
+ * is built with them, for the fp walk through the recorder's frames):
+ * every call they make is a tail call (into jemalloc, or into an out of
+ * line path that has its frame), so no fp walk passes through them, and an
+ * untracked realloc saves the 3 instructions (push, mov, pop) that every
+ * path paid.  jemalloc's API (JE) calls the recorder from the exported
+ * function itself: it keeps its frame, or an fp walk would miss the
+ * program's frame that called it. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ML_FRONT_FN_STD __attribute__((optimize("omit-frame-pointer")))
+#else
+#define ML_FRONT_FN_STD
+#endif
+#define ML_FRONT_FN_LIBC ML_FRONT_FN_STD
+#define ML_FRONT_FN_JE
+
 #define ML_TRACKED(u) ml_unlikely((u) >= ml_gate.threshold)
 
 /* Where the program called us from (ML_RA, ML_FA: track.h), passed down
@@ -58,7 +75,23 @@ static ML_NOINLINE void *ml_f_malloc_tracked(size_t n, ML_CALLER) {
   return p;
 }
 
-static ML_NOINLINE void *ml_f_calloc_tracked(size_t n, ML_CALLER) {
+/* Errors the fronts report with errno, out of line: a call to
+ * __errno_location on a fast path would make it set up a frame. */
+static ML_NOINLINE ML_COLD void *ml_f_enomem(void) {
+  errno = ENOMEM;
+  return NULL;
+}
+
+static ML_NOINLINE ML_COLD void *ml_f_einval(void) {
+  errno = EINVAL;
+  return NULL;
+}
+
+/* calloc past the fast test: an overflow, or a request that may be
+ * tracked. */
+static ML_NOINLINE void *ml_f_calloc_slow(size_t nmemb, size_t size, ML_CALLER) {
+  size_t n;
+  if (__builtin_mul_overflow(nmemb, size, &n)) return ml_f_enomem();
   void *p = ml_je_calloc(1, n);
   if (ml_unlikely(!p)) return ml_f_failed();
   ml_track_alloc_from(p, n, ML_AT);
@@ -94,7 +127,9 @@ static ML_NOINLINE void *ml_f_realloc_tracked(void *p, size_t n, ML_CALLER) {
   void *q = ml_je_realloc(p, n);
   if (!q) {
     if (had) ml_track_put_back(&old, ml_rec_size(&old));
-    errno = ENOMEM; /* glibc sets it; jemalloc 5.3's realloc does not */
+    /* jemalloc 5.3 leaves errno alone for a request over PTRDIFF_MAX
+     * (semantics.sh: realloc_huge); glibc sets it. */
+    errno = ENOMEM;
     return ml_f_failed();
   }
   if (n >= ml_gate.cutoff) ml_track_alloc_from(q, n, ML_AT);
@@ -104,6 +139,16 @@ static ML_NOINLINE void *ml_f_realloc_tracked(void *p, size_t n, ML_CALLER) {
 /* Track an aligned or flagged allocation by its usable size. */
 static ML_NOINLINE void ml_f_track_by_usable(void *p, size_t n, ML_CALLER) {
   if (ML_TRACKED(ml_je_malloc_usable_size(p))) ml_track_alloc_from(p, n, ML_AT);
+}
+
+/* Is aligned_alloc(align, n) surely untracked, whatever align is?  A
+ * sufficient test, two compares: a block of a small alignment comes from
+ * the size class of n rounded up to it (below), which is at most
+ * n + align - 1.  A huge n that wraps the sum fails in jemalloc (no block);
+ * an alignment that is not a power of two is refused there with EINVAL, as
+ * glibc does.  The rest go through ml_f_aligned_maybe_tracked. */
+ML_INLINE bool ml_f_aligned_untracked(size_t align, size_t n) {
+  return align - 1 < 4096 && n + align - 1 < ml_gate.cutoff;
 }
 
 /* Can aligned_alloc(align, n) (align a power of two) give a tracked block?
@@ -135,39 +180,33 @@ ML_INLINE void ml_f_free(void *p) {
   ml_f_free_slow(p);
 }
 
+/* glibc's realloc(p, 0): free p, return NULL. */
+static ML_NOINLINE void *ml_f_realloc_zero(void *p);
+
 ML_INLINE void *ml_f_calloc(size_t nmemb, size_t size) {
   size_t n;
-  if (ml_unlikely(__builtin_mul_overflow(nmemb, size, &n))) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  if (ml_likely(n < ml_gate.cutoff)) return ml_je_calloc(1, n);
-  return ml_f_calloc_tracked(n, ML_RA, ML_FA);
+  if (ml_likely(!__builtin_mul_overflow(nmemb, size, &n) && n < ml_gate.cutoff))
+    return ml_je_calloc(nmemb, size);
+  return ml_f_calloc_slow(nmemb, size, ML_RA, ML_FA);
 }
 
 ML_INLINE void *ml_f_realloc(void *p, size_t n) {
   if (p == NULL) return ml_f_malloc(n);
-  if (n == 0) { /* glibc: free and return NULL */
-    ml_f_free(p);
-    return NULL;
-  }
-  if (ml_likely(n < ml_gate.cutoff && !ml_pagemap_test(p))) {
-    void *q = ml_je_realloc(p, n);
-    if (ml_unlikely(!q)) {
-      errno = ENOMEM;
-      return ml_f_failed();
-    }
-    return q;
-  }
+  if (n == 0) return ml_f_realloc_zero(p);
+  /* A tail call: jemalloc sets errno when a request this small fails (a
+   * failed realloc below the threshold is not dumped, as for malloc). */
+  if (ml_likely(n < ml_gate.cutoff && !ml_pagemap_test(p))) return ml_je_realloc(p, n);
   return ml_f_realloc_tracked(p, n, ML_RA, ML_FA);
+}
+
+static ML_NOINLINE void *ml_f_realloc_zero(void *p) {
+  ml_f_free(p);
+  return NULL;
 }
 
 ML_INLINE void *ml_f_reallocarray(void *p, size_t nmemb, size_t size) {
   size_t n;
-  if (__builtin_mul_overflow(nmemb, size, &n)) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (__builtin_mul_overflow(nmemb, size, &n)) return ml_f_enomem();
   return ml_f_realloc(p, n);
 }
 
@@ -184,27 +223,34 @@ ML_INLINE void *ml_f_aligned(size_t align, size_t n, ML_CALLER) {
   return ml_f_aligned_tracked(align, n, ML_AT);
 }
 
-ML_INLINE int ml_f_posix_memalign(void **out, size_t align, size_t n) {
+/* posix_memalign past the fast test (jemalloc's answers it there: EINVAL
+ * for a bad alignment, as here). */
+static ML_NOINLINE int ml_f_posix_memalign_slow(void **out, size_t align, size_t n, ML_CALLER) {
   if (!ml_is_pow2(align) || align % sizeof(void *)) return EINVAL;
-  void *p = ml_f_aligned(align, n ? n : 1, ML_RA, ML_FA);
+  void *p = ml_f_aligned(align, n ? n : 1, ML_AT);
   if (!p) return ENOMEM;
   *out = p;
   return 0;
 }
 
+/* aligned_alloc past the fast test. */
+static ML_NOINLINE void *ml_f_aligned_alloc_slow(size_t align, size_t n, ML_CALLER) {
+  if (!ml_is_pow2(align)) return ml_f_einval();
+  return ml_f_aligned(align, n ? n : 1, ML_AT);
+}
+
+ML_INLINE int ml_f_posix_memalign(void **out, size_t align, size_t n) {
+  if (ml_likely(ml_f_aligned_untracked(align, n))) return ml_je_posix_memalign(out, align, n);
+  return ml_f_posix_memalign_slow(out, align, n, ML_RA, ML_FA);
+}
+
 ML_INLINE void *ml_f_aligned_alloc(size_t align, size_t n) {
-  if (!ml_is_pow2(align)) {
-    errno = EINVAL;
-    return NULL;
-  }
-  return ml_f_aligned(align, n ? n : 1, ML_RA, ML_FA);
+  if (ml_likely(ml_f_aligned_untracked(align, n))) return ml_je_aligned_alloc(align, n);
+  return ml_f_aligned_alloc_slow(align, n, ML_RA, ML_FA);
 }
 
 ML_INLINE void *ml_f_memalign(size_t align, size_t n) {
-  if (align > SIZE_MAX / 2 + 1) {
-    errno = EINVAL;
-    return NULL;
-  }
+  if (align > SIZE_MAX / 2 + 1) return ml_f_einval();
   if (!ml_is_pow2(align)) align = ml_next_pow2(align);
   return ml_f_aligned(align, n ? n : 1, ML_RA, ML_FA);
 }
@@ -216,10 +262,7 @@ ML_INLINE void *ml_f_valloc(size_t n) {
 ML_INLINE void *ml_f_pvalloc(size_t n) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   size_t rounded;
-  if (__builtin_add_overflow(n, page - 1, &rounded)) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (__builtin_add_overflow(n, page - 1, &rounded)) return ml_f_enomem();
   rounded &= ~(page - 1);
   return ml_f_aligned(page, rounded ? rounded : page, ML_RA, ML_FA);
 }

@@ -11,11 +11,24 @@
 #include "prim.h"
 
 _Atomic(uint8_t *) ml_pagemap_root[1u << ML_PM_ROOT_BITS];
+ml_pm_hot_t ml_pagemap_hot = {ML_PM_HOT_NONE, 0};
 
 #define ML_PM_LEAF_BYTES ((size_t)1 << ML_PM_LEAF_BITS)
 #define ML_PM_LEAF_MASK ((UINT64_C(1) << ML_PM_LEAF_BITS) - 1)
 
 static _Atomic size_t ml_pagemap_bytes; // leaves mapped (winners only)
+
+/* The first leaf becomes the hot one (pagemap.h).  Claimed with a CAS to
+ * a value no address matches, so only one thread writes base; high last,
+ * with release. */
+static void ml_pagemap_make_hot(uintptr_t region, uint8_t *leaf) {
+  uintptr_t none = ML_PM_HOT_NONE;
+  if (!atomic_compare_exchange_strong_explicit(&ml_pagemap_hot.high, &none, ML_PM_HOT_CLAIMED,
+                                               memory_order_relaxed, memory_order_relaxed))
+    return;
+  ml_pagemap_hot.base = (uintptr_t)leaf - (region << ML_PM_LEAF_BITS);
+  atomic_store_explicit(&ml_pagemap_hot.high, region << ML_PM_ROOT_SHIFT, memory_order_release);
+}
 
 /* The leaf of a (pre: a < 2^47), or NULL when it has none and create is
  * false, or when mmap failed.  A new leaf is published with a CAS (release:
@@ -30,6 +43,7 @@ static uint8_t *ml_pagemap_leaf(uintptr_t a, bool create) {
   if (atomic_compare_exchange_strong_explicit(slot, &leaf, fresh, memory_order_acq_rel,
                                               memory_order_acquire)) {
     atomic_fetch_add_explicit(&ml_pagemap_bytes, ML_PM_LEAF_BYTES, memory_order_relaxed);
+    ml_pagemap_make_hot(a >> ML_PM_ROOT_SHIFT, fresh);
     return fresh;
   }
   ml_prim_unmap(fresh, ML_PM_LEAF_BYTES); /* lost the race */

@@ -62,12 +62,45 @@
 
 extern _Atomic(uint8_t *) ml_pagemap_root[1u << ML_PM_ROOT_BITS] ML_HIDDEN;
 
+/* The hot leaf: the first one mapped (normally the region of jemalloc's
+ * heap), reachable without the root.  high holds the region's high address
+ * bits (a & ~(4 GiB - 1) for every a in it; until there is a hot leaf, a
+ * value whose high half no user address has), base the leaf's address
+ * minus region << ML_PM_LEAF_BITS, so that the byte of a page in the
+ * region is base + (a >> 12): one xor and a shift say "in the region", no
+ * mask, no dependent load of the root.  Set once (base first, high last,
+ * release), never changed: a reader that sees the region sees its base.
+ * The untracked free is 11 instructions instead of 14 where its block is
+ * in the hot region (bench/callgrind.sh: pair_ml_marked/64). */
+#define ML_PM_HOT_NONE (UINT64_C(0xffff) << 48)     /* kernel half: no block there */
+#define ML_PM_HOT_CLAIMED (UINT64_C(0xfffe) << 48)  /* being set */
+/* A page's byte, read while another thread may write it (a mark or a
+ * clear of the same page: either value is a correct answer, see above).
+ * A relaxed atomic load is a plain load on x86-64; written as a plain
+ * C load there (where no race detector watches), the compiler compares
+ * it in memory: cmpb instead of movzbl and test, one instruction less on
+ * every untracked free.  A byte cannot tear and is read once. */
+#if defined(__SANITIZE_THREAD__) || !defined(__x86_64__)
+#define ML_PM_LOAD_BYTE(b) __atomic_load_n((b), __ATOMIC_RELAXED)
+#else
+#define ML_PM_LOAD_BYTE(b) (*(const uint8_t *)(b))
+#endif
+
+typedef struct ml_pm_hot_s {
+  _Atomic uintptr_t high;
+  uintptr_t base;
+} ml_pm_hot_t;
+extern ml_pm_hot_t ml_pagemap_hot ML_HIDDEN;
+
 /* May the block at p be tracked?  false proves it is not recorded.
  * Lock-free; async-signal-safe. */
 ML_INLINE bool ml_pagemap_test(const void *p) {
   uintptr_t a = (uintptr_t)p;
-  uintptr_t i = (a >> ML_PM_ROOT_SHIFT) & ((1u << ML_PM_ROOT_BITS) - 1);
-  uint8_t *leaf = atomic_load_explicit(&ml_pagemap_root[i], memory_order_acquire);
+  uintptr_t high = atomic_load_explicit(&ml_pagemap_hot.high, memory_order_acquire);
+  if (ml_likely(((a ^ high) >> ML_PM_ROOT_SHIFT) == 0))
+    return ML_PM_LOAD_BYTE((const uint8_t *)(ml_pagemap_hot.base + (a >> ML_PM_PAGE_SHIFT))) != 0;
+  uintptr_t r = (a >> ML_PM_ROOT_SHIFT) & ((1u << ML_PM_ROOT_BITS) - 1);
+  uint8_t *leaf = atomic_load_explicit(&ml_pagemap_root[r], memory_order_acquire);
   if (ml_likely(leaf == NULL)) return false;
   uintptr_t g = (a >> ML_PM_PAGE_SHIFT) & ((1u << ML_PM_LEAF_BITS) - 1);
   return __atomic_load_n(&leaf[g], __ATOMIC_RELAXED) != 0;

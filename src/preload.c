@@ -31,7 +31,7 @@
 
 #define ML_HOOK(family, ret, name, impl, params, args) \
   ML_EXPORT ret name params;                            \
-  ret name params { return impl args; }
+  ML_FRONT_FN_##family ret name params { return impl args; }
 #include "hooks.def"
 #undef ML_HOOK
 

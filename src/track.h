@@ -42,7 +42,15 @@ void ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) M
 /* ra and anchor as the fronts take them, in the exported function itself
  * (their bodies are inlined into it). */
 #define ML_RA ((uintptr_t)__builtin_return_address(0))
+/* The exported function's frame address, where its frame pointer would be
+ * (the call's CFA less the return address and the saved %rbp): gcc's
+ * __builtin_dwarf_cfa needs no frame set up, so a front whose calls are
+ * all tail calls has none (3 instructions less on untracked realloc). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define ML_FA ((uintptr_t)__builtin_dwarf_cfa() - 16)
+#else
 #define ML_FA ((uintptr_t)__builtin_frame_address(0))
+#endif
 ML_INLINE void ml_track_alloc(void *p, size_t size) { ml_track_alloc_from(p, size, 0, 0); }
 /* p, whose page is marked in the page map, is about to be freed: remove its
  * record.  Returns true when p had one. */

@@ -8,7 +8,9 @@
  * mapped on the first mark in their region only (clear and test never
  * map), and threads marking one fresh region race to install a single leaf
  * (ml_pagemap_mapped counts it once).  The map is process-wide and never
- * shrinks, so each test works in regions of its own.  Addresses are never
+ * shrinks, so each test works in regions of its own.  The first leaf
+ * mapped (region 5 here) is the hot one, read without the root: its pages
+ * and its neighbours' answer the same as any other's.  Addresses are never
  * dereferenced.
  */
 #ifndef _GNU_SOURCE
@@ -76,6 +78,32 @@ static void test_pagemap_mark_test_clear_one_page(void **state) {
   assert_false(ml_test(base + 64 * ML_TEST_PAGE));
   ml_clear(base); /* clearing a clear page is harmless */
   assert_false(ml_test(base));
+}
+
+/* Runs after the test above: region 5 holds the first leaf ever mapped. */
+static void test_pagemap_hot_leaf_is_the_first(void **state) {
+  uintptr_t edge = ml_test_region(6); /* regions 5 (hot) and 6 meet here */
+
+  (void)state;
+  assert_int_equal(atomic_load(&ml_pagemap_hot.high), ml_test_region(5));
+  assert_ptr_equal((void *)(ml_pagemap_hot.base + (ml_test_region(5) >> ML_PM_PAGE_SHIFT)),
+                   atomic_load(&ml_pagemap_root[5]));
+  assert_true(ml_mark(edge - ML_TEST_PAGE)); /* last page of the hot leaf */
+  assert_true(ml_mark(edge + 8));            /* first page of region 6 */
+  assert_int_equal(atomic_load(&ml_pagemap_hot.high), ml_test_region(5)); /* set once */
+  assert_true(ml_test(edge - 1));
+  assert_true(ml_test(edge));
+  assert_false(ml_test(edge - 2 * ML_TEST_PAGE));
+  assert_false(ml_test(edge + ML_TEST_PAGE));
+  assert_false(ml_test(ml_test_region(5)));
+  ml_clear(edge - 8);
+  assert_false(ml_test(edge - 1));
+  assert_true(ml_test(edge));
+  ml_clear(edge);
+  assert_false(ml_test(edge));
+  /* an address above 2^47 whose low bits alias the hot region: no */
+  assert_false(ml_test(ML_TEST_TOP + ml_test_region(5) + 77 * ML_TEST_PAGE));
+  assert_false(ml_test(UINTPTR_MAX - ML_TEST_PAGE + 1));
 }
 
 static void test_pagemap_leaf_boundaries(void **state) {
@@ -192,6 +220,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pagemap_unmarked_is_not_tracked),
       cmocka_unit_test(test_pagemap_mark_test_clear_one_page),
+      cmocka_unit_test(test_pagemap_hot_leaf_is_the_first),
       cmocka_unit_test(test_pagemap_leaf_boundaries),
       cmocka_unit_test(test_pagemap_top_of_the_47_bit_range),
       cmocka_unit_test(test_pagemap_above_47_bits_is_never_marked),

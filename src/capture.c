@@ -10,6 +10,9 @@
 #include "capture.h"
 #include "prim.h"
 #include "treg.h"
+#if defined(__x86_64__) && defined(__linux__)
+#include <emmintrin.h> /* SSE2: part of x86-64 itself */
+#endif
 
 ML_NOINLINE uint32_t ml_capture_walk(ml_unwind_mode_t mode, uintptr_t ra) {
 #if defined(__x86_64__) && defined(__linux__)
@@ -27,17 +30,24 @@ ML_NOINLINE uint32_t ml_capture_walk(ml_unwind_mode_t mode, uintptr_t ra) {
 
 /* One remembered walk: its key (starting sp, and fp when the walk used it;
  * the allocation call's return address, the object list and the walk's
- * length only narrow the key) and the words it depends on. */
+ * length only narrow the key) and the words it depends on, by offset from
+ * sp: first npairs pairs of adjacent words (a frame-pointer frame's saved
+ * %rbp and its return address sit side by side: one 16-byte compare checks
+ * both), at off[i] with values val[2i], val[2i+1]; then nsingles words at
+ * off[npairs + j] with values val[2 npairs + j].  npairs is even and
+ * nsingles a multiple of 4 (the last one repeated: a repeat compares equal
+ * when the original does), so the compare loops have no remainder. */
 typedef struct ml_cap_entry_s {
   uintptr_t sp, fp, ra;
   const void *list;
-  uint32_t id;   // the interned stack
-  uint16_t n;    // words in off[], val[]
-  uint8_t fp0;   // the walk used the starting %rbp
+  uint32_t id;       // the interned stack
+  uint32_t want;     // frames walked for
+  uint16_t npairs;   // 16-byte compares
+  uint16_t nsingles; // 8-byte compares
+  uint8_t fp0;       // the walk used the starting %rbp
   uint8_t valid;
-  uint32_t want; // frames walked for
-  int32_t off[ML_CAPTURE_WORDS];
-  uintptr_t val[ML_CAPTURE_WORDS];
+  int32_t off[ML_CAPTURE_WORDS + 8];
+  uintptr_t val[ML_CAPTURE_WORDS + 8] __attribute__((aligned(16)));
 } ml_cap_entry_t;
 
 typedef struct ml_cap_block_s {
@@ -71,29 +81,93 @@ static ML_NOINLINE ml_cap_block_t *ml_cap_thread_init(void) {
   return b;
 }
 
-/* Does e still describe the walk from (sp, fp)?  Every noted word lies
- * between sp and the stack's top: the first walk read it from there. */
-__attribute__((no_sanitize_address)) ML_INLINE bool
-ml_cap_valid(const ml_cap_entry_t *e, uintptr_t sp, uintptr_t fp, uintptr_t ra,
-             const void *list, unsigned want) {
+/* Do e's noted words all still hold their values (sp: the capture's)?
+ * Every noted word lies between sp and the stack's top: the first walk
+ * read it from there.  Branch-free: a hit compares every word anyway, and
+ * a miss is followed by a walk that costs far more. */
+__attribute__((no_sanitize_address)) ML_INLINE bool ml_cap_words_same(const ml_cap_entry_t *e,
+                                                                      uintptr_t sp) {
+  const int32_t *off = e->off;
+  const uintptr_t *val = e->val;
+  unsigned np = e->npairs, ns = e->nsingles;
+#define ML_CAP_PAIR(i) \
+  _mm_xor_si128(_mm_loadu_si128((const __m128i *)(sp + (intptr_t)off[i])), \
+                _mm_load_si128((const __m128i *)(val + 2 * (i))))
+#define ML_CAP_WORD(j) (*(const uintptr_t *)(sp + (intptr_t)off[j]) ^ val[j])
+  __m128i acc = _mm_setzero_si128();
+  for (unsigned i = 0; i < np; i += 2)
+    acc = _mm_or_si128(acc, _mm_or_si128(ML_CAP_PAIR(i), ML_CAP_PAIR(i + 1)));
+  off += np;
+  val += 2 * np;
+  uintptr_t d = 0;
+  for (unsigned j = 0; j < ns; j += 4)
+    d |= ML_CAP_WORD(j) | ML_CAP_WORD(j + 1) | ML_CAP_WORD(j + 2) | ML_CAP_WORD(j + 3);
+#undef ML_CAP_PAIR
+#undef ML_CAP_WORD
+  return d == 0 && _mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) == 0xffff;
+}
+
+/* Does e still describe the walk from (sp, fp)? */
+ML_INLINE bool ml_cap_valid(const ml_cap_entry_t *e, uintptr_t sp, uintptr_t fp, uintptr_t ra,
+                            const void *list, unsigned want) {
   if (!e->valid || e->sp != sp || e->ra != ra || e->list != list || e->want != want ||
       (e->fp0 && e->fp != fp))
     return false;
-  /* Branch-free in groups of 8 (a hit compares every word anyway; a miss
-   * is followed by a walk that costs far more than the group). */
-  const int32_t *off = e->off;
-  const uintptr_t *val = e->val;
-  unsigned n = e->n, i = 0;
-#define ML_CAP_DIFF(k) (*(const uintptr_t *)(sp + (intptr_t)off[i + (k)]) ^ val[i + (k)])
-  for (; i + 8 <= n; i += 8) {
-    uintptr_t d = ML_CAP_DIFF(0) | ML_CAP_DIFF(1) | ML_CAP_DIFF(2) | ML_CAP_DIFF(3) |
-                  ML_CAP_DIFF(4) | ML_CAP_DIFF(5) | ML_CAP_DIFF(6) | ML_CAP_DIFF(7);
-    if (d) return false;
+  return ml_cap_words_same(e, sp);
+}
+
+/* Store the n words a walk noted (off[], val[], in the order read) into e
+ * as pairs and singles: sorted by offset, a word read twice kept once,
+ * padded with repeats (see ml_cap_entry_t). */
+static void ml_cap_store_words(ml_cap_entry_t *e, int32_t *off, uintptr_t *val, unsigned n) {
+  for (unsigned i = 1; i < n; i++) { /* insertion sort: n <= ML_CAPTURE_WORDS, on a miss */
+    int32_t o = off[i];
+    uintptr_t v = val[i];
+    unsigned j = i;
+    for (; j > 0 && off[j - 1] > o; j--) {
+      off[j] = off[j - 1];
+      val[j] = val[j - 1];
+    }
+    off[j] = o;
+    val[j] = v;
   }
-  uintptr_t d = 0;
-  for (; i < n; i++) d |= ML_CAP_DIFF(0);
-#undef ML_CAP_DIFF
-  return d == 0;
+  unsigned np = 0, ns = 0;
+  int32_t soff[ML_CAPTURE_WORDS + 4];
+  uintptr_t sval[ML_CAPTURE_WORDS + 4];
+  for (unsigned i = 0; i < n;) {
+    if (i + 1 < n && off[i + 1] == off[i]) { /* the same word, read twice */
+      i++;
+      continue;
+    }
+    if (i + 1 < n && off[i + 1] == off[i] + 8) {
+      e->off[np] = off[i];
+      e->val[2 * np] = val[i];
+      e->val[2 * np + 1] = val[i + 1];
+      np++;
+      i += 2;
+    } else {
+      soff[ns] = off[i];
+      sval[ns] = val[i];
+      ns++;
+      i++;
+    }
+  }
+  if (np % 2) { /* repeat the last pair */
+    e->off[np] = e->off[np - 1];
+    e->val[2 * np] = e->val[2 * np - 2];
+    e->val[2 * np + 1] = e->val[2 * np - 1];
+    np++;
+  }
+  for (; ns % 4; ns++) { /* repeat the last single */
+    soff[ns] = soff[ns - 1];
+    sval[ns] = sval[ns - 1];
+  }
+  for (unsigned j = 0; j < ns; j++) {
+    e->off[np + j] = soff[j];
+    e->val[2 * np + j] = sval[j];
+  }
+  e->npairs = (uint16_t)np;
+  e->nsingles = (uint16_t)ns;
 }
 
 /* MEMLEDGER_UNWIND_CHECK on a hit: walk again and compare. */
@@ -110,28 +184,14 @@ static ML_NOINLINE void ml_cap_check_hit(uintptr_t pc, uintptr_t sp, uintptr_t f
   ml_unwind_check(buf, n, want); /* and the walk with libunwind's */
 }
 
-ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) {
-  uintptr_t pc, sp, fp;
-  /* This frame's registers, read together: the rule at pc matches them. */
-  __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
-                   : "=r"(pc), "=r"(sp), "=r"(fp));
-  unsigned want = ml_unwind_want(ml_core.max_frames, ml_core.skip_frames);
-  const void *list = ml_eh_list_now();
-  ml_cap_block_t *b = ml_cap_mine;
+/* A capture the cache did not answer: walk from (pc, sp, fp), the
+ * registers ml_capture_eh read in its own frame (still live: it calls this
+ * without a tail call), and remember the walk in the way *b->next. */
+static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, uintptr_t pc,
+                                               uintptr_t sp, uintptr_t fp, unsigned want) {
   if (ml_unlikely(!b) && !ml_cap_none) b = ml_cap_thread_init();
   ml_cap_entry_t *e = NULL;
   if (ml_likely(b != NULL)) {
-    /* The last hit first (a loop allocating from one place), then the
-     * others (two paths that alternate at one stack pointer). */
-    unsigned w = b->last;
-    for (unsigned k = 0; k < ML_CAPTURE_WAYS; k++, w = (w + 1) % ML_CAPTURE_WAYS) {
-      if (!ml_cap_valid(&b->e[w], sp, fp, ra, list, want)) continue;
-      b->last = w;
-      b->hits++;
-      if (ml_unlikely(ml_unwind_check_period) && ml_unwind_check_due())
-        ml_cap_check_hit(pc, sp, fp, ra, want, b->e[w].id);
-      return b->e[w].id;
-    }
     e = &b->e[b->next];
     b->last = b->next;
     b->next = (b->next + 1) % ML_CAPTURE_WAYS;
@@ -142,10 +202,12 @@ ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) {
   unsigned n;
   ml_eh_log_t log;
   uint16_t mark[ML_UNWIND_BUF_FRAMES];
+  int32_t off[ML_CAPTURE_WORDS];
+  uintptr_t val[ML_CAPTURE_WORDS];
   if (e) {
-    e->valid = 0; /* its arrays receive the new log */
-    log.off = e->off;
-    log.val = e->val;
+    e->valid = 0; /* it receives the new walk */
+    log.off = off;
+    log.val = val;
     log.mark = mark;
     log.cap = ML_CAPTURE_WORDS;
     n = ml_eh_walk_logged(pc, sp, fp, buf, want, &log);
@@ -168,7 +230,8 @@ ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) {
       /* Cut at the last frame kept, unless the walk ended by itself
        * (then why it ended depends on the words read after it). */
       unsigned used = (unsigned)(frames - buf) + k;
-      e->n = (uint16_t)(k == ml_core.max_frames && used < n ? mark[used - 1] : log.n);
+      ml_cap_store_words(e, off, val,
+                         k == ml_core.max_frames && used < n ? mark[used - 1] : log.n);
       e->fp0 = log.fp0;
       e->valid = 1;
       b->misses++;
@@ -176,6 +239,34 @@ ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) {
       b->uncacheable++;
     }
   }
+  return id;
+}
+
+/* The hit path: small, no stack buffers (those are the miss's). */
+ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) {
+  uintptr_t pc, sp, fp;
+  /* This frame's registers, read together: the rule at pc matches them. */
+  __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+                   : "=r"(pc), "=r"(sp), "=r"(fp));
+  unsigned want = ml_unwind_want(ml_core.max_frames, ml_core.skip_frames);
+  ml_cap_block_t *b = ml_cap_mine;
+  if (ml_likely(b != NULL)) {
+    const void *list = ml_eh_list_now();
+    /* The last hit first (a loop allocating from one place), then the
+     * others (two paths that alternate at one stack pointer). */
+    unsigned w = b->last;
+    for (unsigned k = 0; k < ML_CAPTURE_WAYS; k++, w = (w + 1) % ML_CAPTURE_WAYS) {
+      if (!ml_cap_valid(&b->e[w], sp, fp, ra, list, want)) continue;
+      b->last = w;
+      b->hits++;
+      if (ml_unlikely(ml_unwind_check_period) && ml_unwind_check_due())
+        ml_cap_check_hit(pc, sp, fp, ra, want, b->e[w].id);
+      return b->e[w].id;
+    }
+  }
+  uint32_t id = ml_capture_eh_miss(b, ra, pc, sp, fp, want);
+  /* Not a tail call: the walk reads this frame's words. */
+  __asm__ volatile("" ::: "memory");
   return id;
 }
 

@@ -12,6 +12,7 @@ IT_PROGS = tests/integration/prog_semantics tests/integration/prog_leaks \
 	tests/integration/prog_api tests/integration/prog_opts \
 	tests/integration/prog_dliter tests/integration/prog_unwind_scope \
 	tests/integration/prog_ehdiff tests/integration/prog_xallocx tests/integration/prog_capcache \
+	tests/integration/prog_capcache_fp \
 	tests/integration/prog_kinds tests/integration/prog_lsan_api \
 	tests/integration/prog_newer
 check_PROGRAMS += $(IT_PROGS)
@@ -73,6 +74,11 @@ tests_integration_prog_ehdiff_LDADD = -lpthread $(DL_LIBS)
 tests_integration_prog_capcache_SOURCES = tests/integration/prog_capcache.c
 tests_integration_prog_capcache_CFLAGS = -std=gnu11 -Wall -Wextra -O2 -g -fomit-frame-pointer
 tests_integration_prog_capcache_LDADD = -lpthread
+# The same with frame pointers: saved %rbp next to each return address.
+tests_integration_prog_capcache_fp_SOURCES = tests/integration/prog_capcache.c
+tests_integration_prog_capcache_fp_CFLAGS = -std=gnu11 -Wall -Wextra -O2 -g -fno-omit-frame-pointer \
+	-DCAPCACHE_FP=1
+tests_integration_prog_capcache_fp_LDADD = -lpthread
 
 # secure.sh: linked with the preload library itself (a set-uid program
 # ignores LD_PRELOAD paths), with its path in the program (-no-install: no

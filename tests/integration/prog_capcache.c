@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * prog_capcache.c - stacks that look alike to a cheap cache key, for the
- * per-thread capture cache (capture.h).  Built -O2 without frame pointers.
+ * per-thread capture cache (capture.h).  Built -O2 without frame pointers
+ * (prog_capcache), and with them (prog_capcache_fp, CAPCACHE_FP: %rbp is
+ * the frame pointer there, so rbp_a and rbp_b keep their counter in an
+ * ordinary register).
  * Every block is leaked from a known path, and the paths come in pairs
  * that reach malloc at the same stack pointer, through the same innermost
  * frames, differing only further out:
@@ -28,6 +31,12 @@
 #define KEEP(p) __asm__ volatile("" : : "r"(p) : "memory") /* no tail call */
 
 static void *volatile sink[16 * N];
+
+#ifdef CAPCACHE_FP
+#define CAPCACHE_COUNTER(v) unsigned long v
+#else
+#define CAPCACHE_COUNTER(v) register unsigned long v __asm__("rbp")
+#endif
 static unsigned nsink;
 static void keep(void *p) { sink[nsink++ % (16 * N)] = p; }
 
@@ -68,7 +77,7 @@ NOINLINE static void *framed(size_t n, size_t pad) {
 }
 NOINLINE static void rbp_a(void) {
   path = 7;
-  register unsigned long i __asm__("rbp");
+  CAPCACHE_COUNTER(i);
   for (i = 0; i < N; i++) {
     __asm__ volatile("" : "+r"(i));
     keep(framed(SIZE, 64));
@@ -76,7 +85,7 @@ NOINLINE static void rbp_a(void) {
 }
 NOINLINE static void rbp_b(void) {
   path = 8;
-  register unsigned long i __asm__("rbp");
+  CAPCACHE_COUNTER(i);
   for (i = 0; i < N; i++) {
     __asm__ volatile("" : "+r"(i));
     keep(framed(SIZE, 64));

@@ -71,8 +71,7 @@ static ML_NOINLINE ML_COLD void *ml_f_failed(void) {
 static ML_NOINLINE void *ml_f_malloc_tracked(size_t n, ML_CALLER) {
   void *p = ml_je_malloc(n);
   if (ml_unlikely(!p)) return ml_f_failed();
-  ml_track_alloc_from(p, n, ML_AT);
-  return p;
+  return ml_track_alloc_from(p, n, ML_AT);
 }
 
 /* Errors the fronts report with errno, out of line: a call to
@@ -94,8 +93,7 @@ static ML_NOINLINE void *ml_f_calloc_slow(size_t nmemb, size_t size, ML_CALLER) 
   if (__builtin_mul_overflow(nmemb, size, &n)) return ml_f_enomem();
   void *p = ml_je_calloc(1, n);
   if (ml_unlikely(!p)) return ml_f_failed();
-  ml_track_alloc_from(p, n, ML_AT);
-  return p;
+  return ml_track_alloc_from(p, n, ML_AT);
 }
 
 /* The page map says p may be tracked: ask jemalloc.  Returns true when p

@@ -18,24 +18,25 @@
 
 #define ML_SEQ_BATCH 64 /* sequence numbers a thread takes at a time */
 
-/* A dump starts a new epoch: a batch taken before it would number blocks
- * allocated after it as older than the dump (ml_dump_mark). */
-static uint64_t ml_next_seq(void) {
-  unsigned epoch = atomic_load_explicit(&ml_core.seq_epoch, memory_order_relaxed);
-  if (ml_unlikely(ml_tls.seq_next == ml_tls.seq_end || ml_tls.seq_epoch != epoch)) {
-    ml_tls.seq_next = atomic_fetch_add_explicit(&ml_core.seq, ML_SEQ_BATCH,
-                                                memory_order_relaxed) + 1;
-    ml_tls.seq_end = ml_tls.seq_next + ML_SEQ_BATCH;
-    ml_tls.seq_epoch = epoch;
-  }
-  return ml_tls.seq_next++;
-}
-
-static unsigned ml_thread_serial(void) {
+/* A new batch of sequence numbers; on a thread's first, its serial too
+ * (the allocation path then never tests for it). */
+static ML_NOINLINE void ml_next_batch(unsigned epoch) {
   if (ml_unlikely(!ml_tls.serial))
     ml_tls.serial = atomic_fetch_add_explicit(&ml_core.serials, 1,
                                               memory_order_relaxed) + 1;
-  return ml_tls.serial;
+  ml_tls.seq_next = atomic_fetch_add_explicit(&ml_core.seq, ML_SEQ_BATCH,
+                                              memory_order_relaxed) + 1;
+  ml_tls.seq_end = ml_tls.seq_next + ML_SEQ_BATCH;
+  ml_tls.seq_epoch = epoch;
+}
+
+/* A dump starts a new epoch: a batch taken before it would number blocks
+ * allocated after it as older than the dump (ml_dump_mark). */
+ML_INLINE uint64_t ml_next_seq(void) {
+  unsigned epoch = atomic_load_explicit(&ml_core.seq_epoch, memory_order_relaxed);
+  if (ml_unlikely(ml_tls.seq_next == ml_tls.seq_end || ml_tls.seq_epoch != epoch))
+    ml_next_batch(epoch);
+  return ml_tls.seq_next++;
 }
 
 uint32_t ml_track_stack_id(void) { return ml_capture_stack_id(0, 0); }
@@ -51,18 +52,19 @@ static bool ml_recording(void) {
   return ml_tls.guard == 0 || ml_tls.guard == ml_tls.disabled;
 }
 
-void ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) {
+void *ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) {
   if (ml_unlikely(atomic_load_explicit(&ml_core.state, memory_order_acquire) !=
                   ML_STATE_READY)) {
     /* The first calls reach here with the gate still open: decide now. */
-    if (!ml_init_maybe() || ml_backend.usable_size(p) < ml_gate.threshold) return;
+    if (!ml_init_maybe() || ml_backend.usable_size(p) < ml_gate.threshold) return p;
   }
-  if (ml_tls.guard) return;
+  if (ml_tls.guard) return p;
   if (ml_unlikely(atomic_load_explicit(&ml_core.dump_children, memory_order_relaxed)))
     ml_core.reap(); /* a finished dump child is a zombie until reaped */
   ml_guard_enter();
   uint32_t stack = ml_capture_stack_id(ra, anchor);
-  ml_rec_t r = ml_rec_make((uintptr_t)p, size, ml_thread_serial(), ml_next_seq(), stack);
+  uint64_t seq = ml_next_seq(); /* first: it gives the thread its serial */
+  ml_rec_t r = ml_rec_make((uintptr_t)p, size, ml_tls.serial, seq, stack);
   /* The page mark first: a free of p can only follow our return, but it must
    * then find the page marked. */
   if (ml_unlikely(!ml_pagemap_test(p)) && !ml_pagemap_mark(p))
@@ -74,6 +76,7 @@ void ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) {
     ml_core.limit_check(); /* MEMLEDGER_DUMP_AT */
   }
   ml_guard_leave();
+  return p;
 }
 
 bool ml_track_free(void *p) { return ml_track_take(p, NULL); }

@@ -37,8 +37,9 @@ void ml_init_process(bool virtual_signals) ML_HIDDEN;
  * (usable size >= threshold; checked again here when called before init).
  * ra: the return address of the allocation call (the program's frame; our
  * frames above it are dropped); anchor: a frame address at the level of
- * the function the program called (the exported malloc); 0 when unknown. */
-void ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) ML_HIDDEN;
+ * the function the program called (the exported malloc); 0 when unknown.
+ * Returns p (so that a front can end in a tail call). */
+void *ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) ML_HIDDEN;
 /* ra and anchor as the fronts take them, in the exported function itself
  * (their bodies are inlined into it). */
 #define ML_RA ((uintptr_t)__builtin_return_address(0))
@@ -51,7 +52,7 @@ void ml_track_alloc_from(void *p, size_t size, uintptr_t ra, uintptr_t anchor) M
 #else
 #define ML_FA ((uintptr_t)__builtin_frame_address(0))
 #endif
-ML_INLINE void ml_track_alloc(void *p, size_t size) { ml_track_alloc_from(p, size, 0, 0); }
+ML_INLINE void ml_track_alloc(void *p, size_t size) { (void)ml_track_alloc_from(p, size, 0, 0); }
 /* p, whose page is marked in the page map, is about to be freed: remove its
  * record.  Returns true when p had one. */
 bool ml_track_free(void *p) ML_HIDDEN;

@@ -23,6 +23,7 @@
 #include "backend.h"
 #include "pagemap.h"
 #include "track.h"
+#include "track_alloc.h"
 #include "triggers.h"
 #include <errno.h>
 #include <unistd.h>
@@ -71,7 +72,7 @@ static ML_NOINLINE ML_COLD void *ml_f_failed(void) {
 static ML_NOINLINE void *ml_f_malloc_tracked(size_t n, ML_CALLER) {
   void *p = ml_je_malloc(n);
   if (ml_unlikely(!p)) return ml_f_failed();
-  return ml_track_alloc_from(p, n, ML_AT);
+  return ml_track_alloc_inline(p, n, ML_AT);
 }
 
 /* Errors the fronts report with errno, out of line: a call to
@@ -93,7 +94,7 @@ static ML_NOINLINE void *ml_f_calloc_slow(size_t nmemb, size_t size, ML_CALLER) 
   if (__builtin_mul_overflow(nmemb, size, &n)) return ml_f_enomem();
   void *p = ml_je_calloc(1, n);
   if (ml_unlikely(!p)) return ml_f_failed();
-  return ml_track_alloc_from(p, n, ML_AT);
+  return ml_track_alloc_inline(p, n, ML_AT);
 }
 
 /* The page map says p may be tracked: ask jemalloc.  Returns true when p
@@ -107,7 +108,7 @@ static ML_NOINLINE bool ml_f_is_tracked(void *p) {
 /* The block's page is marked: its record, if any, goes; a block without
  * one may sit on a stale page, whose bit is then cleared. */
 static ML_NOINLINE void ml_f_free_slow(void *p) {
-  if (!ml_track_free(p)) (void)ml_f_is_tracked(p);
+  if (!ml_track_take_inline(p, NULL)) (void)ml_f_is_tracked(p);
   ml_je_free(p);
 }
 

@@ -29,8 +29,8 @@ ML_NOINLINE uint32_t ml_capture_walk(ml_unwind_mode_t mode, uintptr_t ra) {
 #if defined(__x86_64__) && defined(__linux__)
 
 /* One remembered walk: its key (starting sp, and fp when the walk used it;
- * the allocation call's return address, the object list and the walk's
- * length only narrow the key) and the words it depends on, by offset from
+ * the allocation call's return address only narrows the key; the object
+ * list and the walk's length are the block's) and the words it depends on, by offset from
  * sp: first npairs pairs of adjacent words (a frame-pointer frame's saved
  * %rbp and its return address sit side by side: one 16-byte compare checks
  * both), at off[i] with values val[2i], val[2i+1]; then nsingles words at
@@ -38,14 +38,12 @@ ML_NOINLINE uint32_t ml_capture_walk(ml_unwind_mode_t mode, uintptr_t ra) {
  * nsingles a multiple of 4 (the last one repeated: a repeat compares equal
  * when the original does), so the compare loops have no remainder. */
 typedef struct ml_cap_entry_s {
-  uintptr_t sp, fp, ra;
-  const void *list;
+  uintptr_t sp; // 0: no walk here
+  uintptr_t fp, ra;
   uint32_t id;       // the interned stack
-  uint32_t want;     // frames walked for
   uint16_t npairs;   // 16-byte compares
   uint16_t nsingles; // 8-byte compares
   uint8_t fp0;       // the walk used the starting %rbp
-  uint8_t valid;
   int32_t off[ML_CAPTURE_WORDS + 8];
   uintptr_t val[ML_CAPTURE_WORDS + 8] __attribute__((aligned(16)));
 } ml_cap_entry_t;
@@ -55,6 +53,8 @@ typedef struct ml_cap_block_s {
   uint64_t hits, misses, uncacheable;   // written by the owning thread only
   unsigned last;                        // the way of the last hit
   unsigned next;                        // the way the next miss replaces
+  const void *list;                     // the object list every way was walked with
+  unsigned want;                        // and the frames walked for
   ml_cap_entry_t e[ML_CAPTURE_WAYS];
 } ml_cap_block_t;
 
@@ -63,6 +63,14 @@ static ML_TLS bool ml_cap_none; // this thread gets no block (no bounds, no memo
 
 /* The blocks ever made, by stack top (treg.h). */
 static ml_treg_t ml_cap_reg;
+
+/* The object list or the walk's length changed (a dlopen or dlclose, new
+ * options): forget every way. */
+static ML_NOINLINE void ml_cap_block_reset(ml_cap_block_t *b, const void *list, unsigned want) {
+  for (unsigned w = 0; w < ML_CAPTURE_WAYS; w++) b->e[w].sp = 0;
+  b->list = list;
+  b->want = want;
+}
 
 /* This thread's block: the one left on this stack by a thread that ended,
  * or a new one.  NULL when the thread gets none. */
@@ -75,7 +83,7 @@ static ML_NOINLINE ml_cap_block_t *ml_cap_thread_init(void) {
   if (!b) return NULL;
   /* A block left by another thread: its walks are not this thread's (its
    * counters stay: they are the stack's). */
-  for (unsigned w = 0; w < ML_CAPTURE_WAYS; w++) b->e[w].valid = 0;
+  ml_cap_block_reset(b, ml_eh_list_now(), ml_unwind_want(ml_core.max_frames, ml_core.skip_frames));
   ml_cap_none = false;
   ml_cap_mine = b;
   return b;
@@ -107,14 +115,13 @@ __attribute__((no_sanitize_address)) ML_INLINE bool ml_cap_words_same(const ml_c
   return d == 0 && _mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) == 0xffff;
 }
 
-/* Does e still describe the walk from (sp, fp)? */
-ML_INLINE bool ml_cap_valid(const ml_cap_entry_t *e, uintptr_t sp, uintptr_t fp, uintptr_t ra,
-                            const void *list, unsigned want) {
-  if (!e->valid || e->sp != sp || e->ra != ra || e->list != list || e->want != want ||
-      (e->fp0 && e->fp != fp))
-    return false;
+/* Does e still describe the walk from (sp, fp)?  (The block's list and
+ * length are the current ones.) */
+ML_INLINE bool ml_cap_valid(const ml_cap_entry_t *e, uintptr_t sp, uintptr_t fp, uintptr_t ra) {
+  if (e->sp != sp || e->ra != ra || (e->fp0 && e->fp != fp)) return false;
   return ml_cap_words_same(e, sp);
 }
+
 
 /* Store the n words a walk noted (off[], val[], in the order read) into e
  * as pairs and singles: sorted by offset, a word read twice kept once,
@@ -205,7 +212,7 @@ static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, 
   int32_t off[ML_CAPTURE_WORDS];
   uintptr_t val[ML_CAPTURE_WORDS];
   if (e) {
-    e->valid = 0; /* it receives the new walk */
+    e->sp = 0; /* it receives the new walk */
     log.off = off;
     log.val = val;
     log.mark = mark;
@@ -220,12 +227,9 @@ static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, 
     atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
   uint32_t id = ml_stacks_intern(&ml_core.stacks, frames, k);
   if (e) {
-    if (!log.bad && id) {
-      e->sp = sp;
+    if (!log.bad && id && log.list == b->list && want == b->want) {
       e->fp = fp;
       e->ra = ra;
-      e->list = log.list;
-      e->want = want;
       e->id = id;
       /* Cut at the last frame kept, unless the walk ended by itself
        * (then why it ended depends on the words read after it). */
@@ -233,7 +237,7 @@ static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, 
       ml_cap_store_words(e, off, val,
                          k == ml_core.max_frames && used < n ? mark[used - 1] : log.n);
       e->fp0 = log.fp0;
-      e->valid = 1;
+      e->sp = sp;
       b->misses++;
     } else {
       b->uncacheable++;
@@ -252,11 +256,12 @@ ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) {
   ml_cap_block_t *b = ml_cap_mine;
   if (ml_likely(b != NULL)) {
     const void *list = ml_eh_list_now();
+    if (ml_unlikely(b->list != list || b->want != want)) ml_cap_block_reset(b, list, want);
     /* The last hit first (a loop allocating from one place), then the
      * others (two paths that alternate at one stack pointer). */
     unsigned w = b->last;
     for (unsigned k = 0; k < ML_CAPTURE_WAYS; k++, w = (w + 1) % ML_CAPTURE_WAYS) {
-      if (!ml_cap_valid(&b->e[w], sp, fp, ra, list, want)) continue;
+      if (!ml_cap_valid(&b->e[w], sp, fp, ra)) continue;
       b->last = w;
       b->hits++;
       if (ml_unlikely(ml_unwind_check_period) && ml_unwind_check_due())

@@ -53,7 +53,7 @@ typedef struct ml_eh_list_s {
 } ml_eh_list_t;
 
 /* The current list.  Old lists stay mapped: a walker may still hold one. */
-static _Atomic(ml_eh_list_t *) ml_eh_cur;
+_Atomic(ml_eh_list_t *) ml_eh_cur;
 
 typedef struct ml_eh_fill_s {
   ml_eh_list_t *l;
@@ -791,7 +791,6 @@ ML_NOINLINE unsigned ml_eh_walk_logged(uintptr_t pc, uintptr_t sp, uintptr_t fp,
   return ml_eh_walk_body(l, pc, sp, fp, frames, max, log);
 }
 
-const void *ml_eh_list_now(void) { return atomic_load_explicit(&ml_eh_cur, memory_order_acquire); }
 
 ML_NOINLINE unsigned ml_eh_backtrace(uintptr_t *frames, unsigned max) {
   uintptr_t pc, sp, fp;
@@ -817,7 +816,7 @@ unsigned ml_eh_walk_logged(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *
   log->bad = true;
   return 0;
 }
-const void *ml_eh_list_now(void) { return NULL; }
+_Atomic(struct ml_eh_list_s *) ml_eh_cur; /* always NULL here */
 void ml_eh_refresh(void) {}
 unsigned ml_eh_module_count(void) { return 0; }
 

@@ -35,6 +35,7 @@
 #define ML_EHFRAME_H
 
 #include "internal.h"
+#include <stdatomic.h>
 
 /* Walk from a frame whose registers are pc (exact: the instruction about to
  * run, not a return address), sp and fp (%rbp).  Stores up to max return
@@ -72,8 +73,12 @@ unsigned ml_eh_walk_logged(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *
                            unsigned max, ml_eh_log_t *log) ML_HIDDEN;
 
 /* The current object list (an identity: a cached walk is valid only with
- * the list it was made with).  NULL before the first refresh. */
-const void *ml_eh_list_now(void) ML_HIDDEN;
+ * the list it was made with).  NULL before the first refresh.  Inline: the
+ * capture cache reads it on every hit. */
+extern _Atomic(struct ml_eh_list_s *) ml_eh_cur ML_HIDDEN;
+ML_INLINE const void *ml_eh_list_now(void) {
+  return atomic_load_explicit(&ml_eh_cur, memory_order_acquire);
+}
 
 /* The walk from the caller of this function (tests, benchmarks). */
 unsigned ml_eh_backtrace(uintptr_t *frames, unsigned max) ML_HIDDEN;

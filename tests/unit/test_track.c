@@ -16,6 +16,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -34,6 +35,8 @@
 
 #include "ml_test.h"
 
+#include "capture.h"
+#include "ehframe.h"
 #include "options.h"
 #include "pagemap.h"
 #include "track.h"
@@ -880,6 +883,58 @@ static void test_young_snapshots_read_each_record_once_under_moves(void **state)
   assert_true(ml_test_table_counts().live > 0);
 }
 
+/* ---- the capture cache (capture.c) ------------------------------------------ */
+
+static ML_NOINLINE uint32_t ml_test_capture_site(void) {
+  uint32_t id = ml_capture_eh(0);
+  __asm__ volatile("" : "+r"(id) : : "memory"); /* not a tail call */
+  return id;
+}
+
+/* Four captures from one call site (built without optimisation: one call
+ * instruction, never duplicated): the cache answers the second; before the
+ * third an object is loaded (the dlopen hook's refresh publishes a new
+ * object list), so the third walks again and the fourth is answered: a
+ * walk is cached with the list it was made with, never used with another
+ * (whose unwind rules may differ at the same addresses). */
+static __attribute__((noinline, optimize("O0"))) void *
+ml_test_capture_rounds(uint32_t id[4], const char *path, ml_capture_stats_t *s1) {
+  void *h = NULL;
+  for (size_t k = 0; k < 4; k++) {
+    if (k == 2) {
+      ml_capture_stats(s1);
+      h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+      if (h) ml_unwind_modules_changed(); /* what the dlopen hook does */
+    }
+    id[k] = ml_test_capture_site();
+  }
+  return h;
+}
+
+static void test_capture_cache_forgets_walks_when_objects_change(void **state) {
+  (void)state;
+  const char *dir = getenv("ML_BUILDDIR");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/tests/unit/.libs/ehframe_plugin.so", dir ? dir : ".");
+  ml_unwind_modules_changed();
+  ml_capture_stats_t s0, s1, s2;
+  uint32_t id[4];
+  const void *list = ml_eh_list_now();
+  ml_capture_stats(&s0);
+  void *h = ml_test_capture_rounds(id, path, &s1);
+  ml_capture_stats(&s2);
+  if (!h) skip();
+  assert_ptr_not_equal(ml_eh_list_now(), list);
+  assert_int_equal(s1.misses - s0.misses, 1);
+  assert_int_equal(s1.hits - s0.hits, 1);
+  assert_int_equal(s2.misses - s1.misses, 1); /* the list changed: walked again */
+  assert_int_equal(s2.hits - s1.hits, 1);
+  assert_int_not_equal(id[0], 0);
+  for (size_t k = 1; k < 4; k++) assert_int_equal(id[k], id[0]);
+  dlclose(h);
+  ml_unwind_modules_changed();
+}
+
 #define ML_TEST(f) cmocka_unit_test_setup_teardown(f, ml_test_setup, ml_test_teardown)
 
 int main(void) {
@@ -905,6 +960,7 @@ int main(void) {
       ML_TEST(test_young_record_caught_moving_is_read_once),
       ML_TEST(test_young_cross_thread_frees_race_moves),
       ML_TEST(test_young_snapshots_read_each_record_once_under_moves),
+      ML_TEST(test_capture_cache_forgets_walks_when_objects_change),
   };
   return cmocka_run_group_tests_name("track", tests, ml_test_group_setup,
                                      ml_test_group_teardown);

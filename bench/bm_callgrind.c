@@ -254,6 +254,8 @@ int main(int argc, char **argv) {
   bm_cg_part("part_table/0", BM_PART_TABLE, 0, 100000 * scale);
   bm_cg_part("part_capture_hit/0", BM_PART_CAPTURE, 0, 100000 * scale);
   bm_cg_part("part_young/0", BM_PART_YOUNG, 0, 100000 * scale);
+  bm_cg_part("part_take_tables_any/64", BM_PART_TAKE_TABLES, 0, 100000 * scale);
+  bm_cg_part("part_take_tables_hinted/64", BM_PART_TAKE_TABLES, 1, 100000 * scale);
   bm_cg_part("part_hash/20", BM_PART_HASH, 20, 100000 * scale);
   bm_cg_part("part_intern/0", BM_PART_INTERN, 0, 100000 * scale);
   bm_cg_part("part_intern/20", BM_PART_INTERN, 20, 100000 * scale);

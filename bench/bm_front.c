@@ -17,6 +17,7 @@
 #include "capture.h"
 #include "front.h"
 #include "young.h"
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -158,6 +159,27 @@ ML_NOINLINE unsigned bm_raw_unwind(bm_unwind_t mode, uintptr_t *frames, unsigned
 
 // ---- parts of the tracked path -----------------------------------------------------
 
+/* BM_PART_THREADS caches, made by as many live threads (each on its own
+ * stack), once. */
+static pthread_barrier_t bm_caches_barrier;
+static void *bm_make_cache(void *arg) {
+  (void)arg;
+  (void)ml_young_hint(); /* makes this thread's cache */
+  pthread_barrier_wait(&bm_caches_barrier);
+  return NULL;
+}
+static void bm_make_caches(void) {
+  static int made;
+  if (made) return;
+  made = 1;
+  pthread_t th[BM_PART_THREADS];
+  pthread_barrier_init(&bm_caches_barrier, NULL, BM_PART_THREADS);
+  for (int i = 0; i < BM_PART_THREADS; i++)
+    if (pthread_create(&th[i], NULL, bm_make_cache, NULL)) abort();
+  for (int i = 0; i < BM_PART_THREADS; i++) pthread_join(th[i], NULL);
+  pthread_barrier_destroy(&bm_caches_barrier);
+}
+
 void bm_part_loop(bm_part_t part, uint64_t n, unsigned nframes) {
   static ml_lock_t lock = ML_LOCK_INITIALIZER;
   uintptr_t frames[ML_UNWIND_MAX_FRAMES];
@@ -209,6 +231,18 @@ void bm_part_loop(bm_part_t part, uint64_t n, unsigned nframes) {
       (void)ml_young_insert(&r);
       __asm__ __volatile__("" : : : "memory");
       (void)ml_young_take_own(r.ptr, NULL);
+    }
+    break;
+  }
+  case BM_PART_TAKE_TABLES: {
+    bm_make_caches();
+    ml_rec_t r = ml_rec_make(UINT64_C(0x7f0012346000), 4096, 1, 1, 1);
+    /* another thread's cache (index 1: not this thread's), or none */
+    if (!ml_pagemap_mark_hint((void *)r.ptr, nframes ? 2 : ML_PM_ANY)) abort();
+    for (uint64_t i = 0; i < n; i++) {
+      (void)ml_tables_insert(&ml_core.tables, &r);
+      __asm__ __volatile__("" : : : "memory");
+      if (!ml_track_take_elsewhere(r.ptr, NULL)) abort();
     }
     break;
   }

@@ -105,6 +105,11 @@ unsigned bm_raw_unwind(bm_unwind_t mode, uintptr_t *frames, unsigned max);
  *                   shared tables: a record that outlived its thread's cache)
  *   BM_PART_YOUNG   ml_young_insert + ml_young_take_own of one record (the
  *                   thread's cache, young.h: a block freed young)
+ *   BM_PART_TAKE_TABLES  with BM_PART_THREADS threads' caches made: a record
+ *                   put in the shared tables, then taken out by a thread
+ *                   whose cache does not have it (a long-lived block freed),
+ *                   the page's byte naming another cache (nframes 1) or none
+ *                   (nframes 0: every cache is looked at first)
  * The frames are made-up return addresses; BM_PART_TABLE and BM_PART_YOUNG
  * insert records (counted by bm_front_tracked_allocs) for an address no
  * block has. */
@@ -114,8 +119,10 @@ typedef enum bm_part_e {
   BM_PART_INTERN,
   BM_PART_TABLE,
   BM_PART_CAPTURE, // ml_capture_eh from one call site: a cache hit
-  BM_PART_YOUNG
+  BM_PART_YOUNG,
+  BM_PART_TAKE_TABLES
 } bm_part_t;
+#define BM_PART_THREADS 64
 void bm_part_loop(bm_part_t part, uint64_t n, unsigned nframes);
 
 #endif /* BM_FRONT_H */

@@ -79,7 +79,7 @@ static ML_NOINLINE ml_cap_block_t *ml_cap_thread_init(void) {
   ml_unwind_stack_bounds(&lo, &hi);
   ml_cap_none = true;
   if (hi <= 1) return NULL;
-  ml_cap_block_t *b = ml_treg_claim(&ml_cap_reg, sizeof *b, hi);
+  ml_cap_block_t *b = ml_treg_claim(&ml_cap_reg, sizeof *b, hi, NULL);
   if (!b) return NULL;
   /* A block left by another thread: its walks are not this thread's (its
    * counters stay: they are the stack's). */

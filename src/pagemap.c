@@ -50,16 +50,22 @@ static uint8_t *ml_pagemap_leaf(uintptr_t a, bool create) {
   return leaf;
 }
 
-bool ml_pagemap_mark(const void *p) {
+/* Set p's page's byte to hint (keep: unless it is nonzero already). */
+static bool ml_pagemap_set(const void *p, uint8_t hint, bool keep) {
   uintptr_t a = (uintptr_t)p;
   if ((a >> ML_PM_ROOT_SHIFT) >= (1u << ML_PM_ROOT_BITS))
     return false; /* never recorded up there (pagemap.h) */
   uint8_t *leaf = ml_pagemap_leaf(a, true);
   if (!leaf) return false;
   uintptr_t g = (a >> ML_PM_PAGE_SHIFT) & ML_PM_LEAF_MASK;
-  __atomic_store_n(&leaf[g], 1, __ATOMIC_RELAXED);
+  if (!keep || __atomic_load_n(&leaf[g], __ATOMIC_RELAXED) == 0)
+    __atomic_store_n(&leaf[g], hint, __ATOMIC_RELAXED);
   return true;
 }
+
+bool ml_pagemap_mark_hint(const void *p, uint8_t hint) { return ml_pagemap_set(p, hint, false); }
+
+bool ml_pagemap_mark(const void *p) { return ml_pagemap_set(p, ML_PM_ANY, true); }
 
 void ml_pagemap_clear(const void *p) {
   uintptr_t a = (uintptr_t)p;

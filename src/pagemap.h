@@ -92,24 +92,50 @@ typedef struct ml_pm_hot_s {
 } ml_pm_hot_t;
 extern ml_pm_hot_t ml_pagemap_hot ML_HIDDEN;
 
-/* May the block at p be tracked?  false proves it is not recorded.
+/* p's page's byte: 0 when no tracked block can start there, else a hint
+ * of where records of blocks there are (young.h: 1 + the index of the
+ * thread cache that last recorded a block there, or ML_PM_ANY).  The hint
+ * only orders a search; nonzero is all that "may be tracked" means.
  * Lock-free; async-signal-safe. */
-ML_INLINE bool ml_pagemap_test(const void *p) {
-  uintptr_t a = (uintptr_t)p;
-  uintptr_t high = atomic_load_explicit(&ml_pagemap_hot.high, memory_order_acquire);
-  if (ml_likely(((a ^ high) >> ML_PM_ROOT_SHIFT) == 0))
-    return ML_PM_LOAD_BYTE((const uint8_t *)(ml_pagemap_hot.base + (a >> ML_PM_PAGE_SHIFT))) != 0;
+#define ML_PM_ANY 255
+
+/* The byte of p's page outside the hot leaf's region (0 without a leaf). */
+ML_INLINE uint8_t ml_pagemap_byte_rooted(uintptr_t a) {
   uintptr_t r = (a >> ML_PM_ROOT_SHIFT) & ((1u << ML_PM_ROOT_BITS) - 1);
   uint8_t *leaf = atomic_load_explicit(&ml_pagemap_root[r], memory_order_acquire);
-  if (ml_likely(leaf == NULL)) return false;
+  if (ml_likely(leaf == NULL)) return 0;
   uintptr_t g = (a >> ML_PM_PAGE_SHIFT) & ((1u << ML_PM_LEAF_BITS) - 1);
-  return __atomic_load_n(&leaf[g], __ATOMIC_RELAXED) != 0;
+  return __atomic_load_n(&leaf[g], __ATOMIC_RELAXED);
 }
 
-/* Mark p's page (a tracked block starts there).  May mmap a leaf.  Returns
- * false when it could not be mapped, or p is at or above 2^47: the block
- * must then not be recorded.
+/* Is a in the hot leaf's region (its byte at base + (a >> 12))? */
+ML_INLINE bool ml_pagemap_hot_has(uintptr_t a) {
+  uintptr_t high = atomic_load_explicit(&ml_pagemap_hot.high, memory_order_acquire);
+  return ((a ^ high) >> ML_PM_ROOT_SHIFT) == 0;
+}
+#define ML_PM_HOT_BYTE(a) ML_PM_LOAD_BYTE((const uint8_t *)(ml_pagemap_hot.base + ((a) >> ML_PM_PAGE_SHIFT)))
+
+ML_INLINE uint8_t ml_pagemap_byte(const void *p) {
+  uintptr_t a = (uintptr_t)p;
+  if (ml_likely(ml_pagemap_hot_has(a))) return ML_PM_HOT_BYTE(a);
+  return ml_pagemap_byte_rooted(a);
+}
+
+/* May the block at p be tracked?  false proves it is not recorded.  (The
+ * byte compared in place: one instruction less than ml_pagemap_byte(p) != 0
+ * on every untracked free.) */
+ML_INLINE bool ml_pagemap_test(const void *p) {
+  uintptr_t a = (uintptr_t)p;
+  if (ml_likely(ml_pagemap_hot_has(a))) return ML_PM_HOT_BYTE(a) != 0;
+  return ml_pagemap_byte_rooted(a) != 0;
+}
+
+/* Mark p's page (a tracked block starts there) with the hint `hint`
+ * (1..ML_PM_ANY).  May mmap a leaf.  Returns false when it could not be
+ * mapped, or p is at or above 2^47: the block must then not be recorded.
  * Lock-free; not for signal handlers (mmap). */
+bool ml_pagemap_mark_hint(const void *p, uint8_t hint) ML_HIDDEN;
+/* The same, keeping the page's hint if it has one (else ML_PM_ANY). */
 bool ml_pagemap_mark(const void *p) ML_HIDDEN;
 /* Clear p's page: pre: p is a live block whose usable size is below the
  * threshold.  Never maps; lock-free. */

@@ -41,8 +41,15 @@ void ml_track_foreign_free(void) {
   atomic_fetch_add_explicit(&ml_core.foreign_frees, 1, memory_order_relaxed);
 }
 
-/* A record not in this thread's cache (track_alloc.h). */
+/* A record not in this thread's cache (track_alloc.h).  The cache the
+ * page's hint names, then the shared tables; then, as without a hint,
+ * every cache and the tables (again): a record moving from a cache the
+ * hint does not name reaches the tables before it leaves its cache. */
 bool ml_track_take_elsewhere(uintptr_t p, ml_rec_t *out) {
+  uint8_t hint = ml_pagemap_byte((const void *)p);
+  if (hint != 0 && hint != ML_PM_ANY &&
+      (ml_young_take_hinted(hint, p, out) || ml_tables_remove(&ml_core.tables, p, out)))
+    return true;
   return ml_young_take_other(p, out) || ml_tables_remove(&ml_core.tables, p, out);
 }
 

@@ -45,7 +45,8 @@ ML_INLINE void *ml_track_alloc_inline(void *p, size_t size, uintptr_t ra, uintpt
   ml_rec_t r = ml_rec_make((uintptr_t)p, size, ml_tls.serial, seq, stack);
   /* The page mark first: a free of p can only follow our return, but it must
    * then find the page marked. */
-  if (ml_unlikely(!ml_pagemap_test(p)) && !ml_pagemap_mark(p))
+  uint8_t hint = ml_young_hint(); /* whose cache the record goes to (young.h) */
+  if (ml_unlikely(ml_pagemap_byte(p) != hint) && !ml_pagemap_mark_hint(p, hint))
     ml_tables_count_drop(&ml_core.tables, r.ptr);
   else if (!ml_young_insert(&r))
     (void)ml_tables_insert(&ml_core.tables, &r);

@@ -6,11 +6,14 @@
 #include "treg.h"
 #include "prim.h"
 
-void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top) {
+void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top, unsigned *index) {
   unsigned n = ml_treg_count(reg);
   for (unsigned i = 0; i < n; i++) {
     uintptr_t *b = ml_treg_get(reg, i);
-    if (b && *b == top) return b;
+    if (b && *b == top) {
+      if (index) *index = i;
+      return b;
+    }
   }
   if (n >= ML_TREG_MAX) return NULL;
   uintptr_t *b = ml_prim_map(size);
@@ -22,5 +25,6 @@ void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top) {
     return NULL;
   }
   atomic_store_explicit(&reg->blocks[i], b, memory_order_release);
+  if (index) *index = i;
   return b;
 }

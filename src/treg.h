@@ -26,9 +26,10 @@ typedef struct ml_treg_s {
 
 /* The block of the stack whose top is `top`: the one a thread that ended
  * left there, or a new zero-filled one of `size` bytes whose first word is
- * set to top.  Every block's first member must be its uintptr_t top.  NULL
- * when the registry is full or memory is short. */
-void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top) ML_HIDDEN;
+ * set to top; *index (may be NULL) gets its index.  Every block's first
+ * member must be its uintptr_t top.  NULL when the registry is full or
+ * memory is short. */
+void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top, unsigned *index) ML_HIDDEN;
 
 /* Blocks registered so far (indexes 0..n-1; ml_treg_get may give NULL for
  * one being appended). */

@@ -45,8 +45,10 @@ ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
   if (ml_young_off) return NULL;
   ml_unwind_stack_bounds(&lo, &hi);
   if (hi <= 1) return NULL;
-  ml_young_t *y = ml_treg_claim(&ml_young_reg, sizeof *y, hi);
+  unsigned index = 0;
+  ml_young_t *y = ml_treg_claim(&ml_young_reg, sizeof *y, hi, &index);
   if (!y) return NULL;
+  y->hint = index + 1 < ML_PM_ANY ? (uint8_t)(index + 1) : ML_PM_ANY;
   /* A cache left by a thread that ended keeps its records (its blocks may
    * still be live) and counters: this thread carries on with them. */
   ml_young_none = false;
@@ -91,28 +93,39 @@ unsigned ml_young_evict(ml_young_t *y, unsigned s) {
   return w;
 }
 
-bool ml_young_take_other(uintptr_t p, ml_rec_t *out) {
-  unsigned s = ml_young_set(p), n = ml_treg_count(&ml_young_reg);
-  for (unsigned i = 0; i < n; i++) {
-    ml_young_t *y = ml_treg_get(&ml_young_reg, i);
-    if (!y || y == ml_young_mine) continue;
-    for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) {
-      _Atomic uintptr_t *k = &y->key[s][w];
-      uintptr_t q = atomic_load_explicit(k, memory_order_acquire);
-      while ((q & ~ML_YOUNG_FLAGS) == p && !(q & ML_YOUNG_FREED)) {
-        /* Fields first: once the key is ours the owner may reuse them. */
-        ml_rec_t r = {p, ML_YOUNG_GET(y->size_tid[s][w]), ML_YOUNG_GET(y->seq_stack[s][w])};
-        uintptr_t to = q & ML_YOUNG_MOVING ? q | ML_YOUNG_FREED : 0;
-        if (atomic_compare_exchange_strong(k, &q, to)) {
-          ml_young_tally_or(ml_young_mine ? &ml_young_mine->freed : NULL,
-                            &ml_young_orphan.freed, ml_rec_size(&r));
-          if (out) *out = r;
-          return true;
-        }
+/* Take p's record out of cache y (not this thread's), set s. */
+static bool ml_young_take_from(ml_young_t *y, unsigned s, uintptr_t p, ml_rec_t *out) {
+  for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) {
+    _Atomic uintptr_t *k = &y->key[s][w];
+    uintptr_t q = atomic_load_explicit(k, memory_order_acquire);
+    while ((q & ~ML_YOUNG_FLAGS) == p && !(q & ML_YOUNG_FREED)) {
+      /* Fields first: once the key is ours the owner may reuse them. */
+      ml_rec_t r = {p, ML_YOUNG_GET(y->size_tid[s][w]), ML_YOUNG_GET(y->seq_stack[s][w])};
+      uintptr_t to = q & ML_YOUNG_MOVING ? q | ML_YOUNG_FREED : 0;
+      if (atomic_compare_exchange_strong(k, &q, to)) {
+        ml_young_tally_or(ml_young_mine ? &ml_young_mine->freed : NULL,
+                          &ml_young_orphan.freed, ml_rec_size(&r));
+        if (out) *out = r;
+        return true;
       }
     }
   }
   return false;
+}
+
+bool ml_young_take_other(uintptr_t p, ml_rec_t *out) {
+  unsigned s = ml_young_set(p), n = ml_treg_count(&ml_young_reg);
+  for (unsigned i = 0; i < n; i++) {
+    ml_young_t *y = ml_treg_get(&ml_young_reg, i);
+    if (y && y != ml_young_mine && ml_young_take_from(y, s, p, out)) return true;
+  }
+  return false;
+}
+
+bool ml_young_take_hinted(uint8_t hint, uintptr_t p, ml_rec_t *out) {
+  if (hint == 0 || hint == ML_PM_ANY) return false;
+  ml_young_t *y = ml_treg_get(&ml_young_reg, hint - 1u);
+  return y && y != ml_young_mine && ml_young_take_from(y, ml_young_set(p), p, out);
 }
 
 static ml_rec_t ml_young_rec(const ml_young_t *y, unsigned s, unsigned w, uintptr_t key) {

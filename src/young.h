@@ -23,6 +23,15 @@
  * moved record back out of the shared tables).  Any other thread: p -> 0
  * and p|MOVING -> p|MOVING|FREED, by CAS (a cross-thread free).
  *
+ * Which cache?  A thread writes 1 + its cache's index into the page-map
+ * byte of each page where it records a block (pagemap.h; ML_PM_ANY when
+ * the index does not fit), so a free on another thread looks in that
+ * cache first, then in the shared tables (where a long-lived record is),
+ * and only then in every cache and the tables again: the byte is a hint (a
+ * page can hold blocks of several threads), the full search keeps the
+ * order that cannot miss a record being moved.  Without it a free of a
+ * long-lived record looked at every thread's cache first.
+ *
  * Counters, per cache, written by the owner only: records made here,
  * records this thread removed (from any cache: a free), records moved out
  * of this cache; summed by readers.  A snapshot reads the caches without a
@@ -33,6 +42,7 @@
 #ifndef ML_YOUNG_H
 #define ML_YOUNG_H
 
+#include "pagemap.h"
 #include "table.h"
 
 #define ML_YOUNG_SET_BITS 9
@@ -54,6 +64,8 @@ ML_INLINE void ml_young_tally(ml_young_tally_t *t, size_t bytes) {
 
 typedef struct ml_young_s {
   uintptr_t top;                 // the stack it serves (treg.h): first
+  uint8_t hint;                  // what its thread writes in the page map: 1 + its
+                                 // index in the registry, or ML_PM_ANY past 253
   ml_young_tally_t made;          // records made in this cache
   ml_young_tally_t freed;         // records this thread removed (any cache)
   ml_young_tally_t out;           // records that left this cache otherwise
@@ -86,6 +98,14 @@ ml_young_t *ml_young_thread_init(void) ML_HIDDEN;
 void ml_young_disable(void) ML_HIDDEN;
 unsigned ml_young_evict(ml_young_t *y, unsigned s) ML_HIDDEN;
 bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) ML_HIDDEN;
+
+/* The page-map hint this thread writes: its cache's (made on the thread's
+ * first tracked block), or ML_PM_ANY without one. */
+ML_INLINE uint8_t ml_young_hint(void) {
+  ml_young_t *y = ml_young_mine;
+  if (ml_unlikely(!y) && (ml_young_none || !(y = ml_young_thread_init()))) return ML_PM_ANY;
+  return y->hint;
+}
 
 /* Record r in this thread's cache.  False when the thread has none (the
  * caller records it in the shared tables). */
@@ -129,8 +149,12 @@ ML_INLINE bool ml_young_take_own(uintptr_t p, ml_rec_t *out) {
   return false;
 }
 
-/* Take p's record out of another thread's cache. */
+/* Take p's record out of another thread's cache: any (take_other), or the
+ * one whose hint is `hint` (take_hinted). */
 bool ml_young_take_other(uintptr_t p, ml_rec_t *out) ML_HIDDEN;
+bool ml_young_take_hinted(uint8_t hint, uintptr_t p, ml_rec_t *out) ML_HIDDEN;
+
+
 
 
 /* Look p up in every cache without removing it. */

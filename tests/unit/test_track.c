@@ -883,6 +883,53 @@ static void test_young_snapshots_read_each_record_once_under_moves(void **state)
   assert_true(ml_test_table_counts().live > 0);
 }
 
+/* ---- the page's hint of whose cache (young.h) -------------------------------- */
+
+/* Two live threads (so on two stacks, with two caches): the first records
+ * its block, then the second its own. */
+typedef struct ml_test_pair_s {
+  void *p;
+  int first;
+  uintptr_t hint;
+} ml_test_pair_t;
+static pthread_barrier_t ml_test_pair_barrier;
+
+static void *ml_test_alloc_in_turn(void *arg) {
+  ml_test_pair_t *t = arg;
+  if (!t->first) pthread_barrier_wait(&ml_test_pair_barrier);
+  ml_track_alloc(t->p, 1000);
+  t->hint = ml_young_hint();
+  if (t->first) pthread_barrier_wait(&ml_test_pair_barrier);
+  pthread_barrier_wait(&ml_test_pair_barrier); /* both alive until both are done */
+  return NULL;
+}
+
+/* Two threads record a block each on one page: the page's byte names the
+ * second's cache.  A free on a third thread still finds the first block's
+ * record (in the first's cache: the hint is only where to look first), and
+ * the second's. */
+static void test_young_free_finds_records_the_page_hint_does_not_name(void **state) {
+  void *p1 = ml_test_block(14, 0), *p2 = (char *)p1 + 1024;
+  ml_test_pair_t t[2] = {{p1, 1, 0}, {p2, 0, 0}};
+  pthread_t th[2];
+
+  (void)state;
+  pthread_barrier_init(&ml_test_pair_barrier, NULL, 2);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, ml_test_alloc_in_turn, &t[i]), 0);
+  for (int i = 0; i < 2; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+  pthread_barrier_destroy(&ml_test_pair_barrier);
+  assert_true(t[0].hint != 0 && t[0].hint != ML_PM_ANY);
+  assert_true(t[1].hint != 0 && t[1].hint != ML_PM_ANY);
+  assert_true(t[0].hint != t[1].hint);
+  assert_int_equal(ml_pagemap_byte(p1), t[1].hint);
+  assert_true(ml_track_free(p1));
+  assert_true(ml_track_free(p2));
+  assert_false(ml_track_free(p1));
+  ml_counts_t c = ml_test_counts();
+  assert_int_equal(c.live, 0);
+}
+
 /* ---- the capture cache (capture.c) ------------------------------------------ */
 
 static ML_NOINLINE uint32_t ml_test_capture_site(void) {
@@ -960,6 +1007,7 @@ int main(void) {
       ML_TEST(test_young_record_caught_moving_is_read_once),
       ML_TEST(test_young_cross_thread_frees_race_moves),
       ML_TEST(test_young_snapshots_read_each_record_once_under_moves),
+      ML_TEST(test_young_free_finds_records_the_page_hint_does_not_name),
       ML_TEST(test_capture_cache_forgets_walks_when_objects_change),
   };
   return cmocka_run_group_tests_name("track", tests, ml_test_group_setup,

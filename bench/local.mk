@@ -47,7 +47,7 @@ bench_bm_dump_CFLAGS = $(BENCH_CFLAGS)
 bench_bm_dump_LDADD = $(BENCH_LDADD) $(BENCHMARK_LIBS)
 EXTRA_bench_bm_dump_DEPENDENCIES = libjemalloc_ml.a
 
-EXTRA_DIST += bench/README.md bench/run.sh bench/scan.sh bench/scan_prog.c bench/res.sh bench/res_prog.c bench/callgrind.sh bench/callgrind_guard.sh bench/cg_counts.py \
+EXTRA_DIST += bench/README.md bench/run.sh bench/scan.sh bench/mimalloc_bench.sh bench/scan_prog.c bench/res.sh bench/res_prog.c bench/callgrind.sh bench/callgrind_guard.sh bench/cg_counts.py \
 	bench/compare.sh bench/alloc_workload.py bench/workload.sql
 CLEANFILES += bench/hotpath.json bench/smoke.json bench/mixed.json bench/table.json \
 	bench/dump.json bench/smoke-mixed.json bench/smoke-table.json bench/smoke-dump.json
@@ -92,7 +92,21 @@ COMPARE_ARGS =
 bench-compare: libmemledger.la
 	$(SHELL) $(srcdir)/bench/compare.sh --lib .libs/libmemledger.so $(COMPARE_ARGS)
 
-.PHONY: bench bench-smoke bench-callgrind bench-callgrind-guard bench-compare
+# mimalloc-bench (the allocator community's suite) from a local copy of its
+# sources: memledger (default and MIN_SIZE=0) against jemalloc alone (bash).
+# make bench-mimalloc MIMALLOC_BENCH_DIR=/path/to/mimalloc-bench MIMALLOC_BENCH_ARGS='--reps 3'
+MIMALLOC_BENCH_DIR =
+MIMALLOC_BENCH_ARGS =
+bench-mimalloc: libmemledger.la
+	@if test -z "$(MIMALLOC_BENCH_DIR)"; then \
+	  echo "bench-mimalloc: set MIMALLOC_BENCH_DIR to a mimalloc-bench checkout (or a tree holding its bench/)," >&2; \
+	  echo "  e.g. make bench-mimalloc MIMALLOC_BENCH_DIR=\$$HOME/mimalloc-bench MIMALLOC_BENCH_ARGS='--reps 3'" >&2; \
+	  exit 2; \
+	fi
+	bash $(srcdir)/bench/mimalloc_bench.sh --src "$(MIMALLOC_BENCH_DIR)" \
+	  --lib .libs/libmemledger.so $(MIMALLOC_BENCH_ARGS)
+
+.PHONY: bench bench-smoke bench-callgrind bench-callgrind-guard bench-compare bench-mimalloc
 
 # Issue 12: descriptors under the preload, a plain program run with and
 # without LD_PRELOAD by bench/syscalls.sh (not part of make bench).

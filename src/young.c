@@ -59,13 +59,13 @@ ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
 bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) {
   /* The address was handed out again without its free being seen: the old
    * record goes (counted as a replaced record, like the shared tables). */
-  atomic_store_explicit(&y->key[s][w], 0, memory_order_relaxed);
+  atomic_store_explicit(&y->set[s].key[w], 0, memory_order_relaxed);
   atomic_thread_fence(memory_order_release);
-  ml_young_tally(&y->out, (size_t)(y->size_tid[s][w] & ML_REC_SIZE_MAX));
+  ml_young_tally(&y->out, (size_t)(y->set[s].size_tid[w] & ML_REC_SIZE_MAX));
   ml_tables_count_replaced(&ml_core.tables, r->ptr);
-  ML_YOUNG_PUT(y->size_tid[s][w], r->size_tid);
+  ML_YOUNG_PUT(y->set[s].size_tid[w], r->size_tid);
   ML_YOUNG_PUT(y->seq_stack[s][w], r->seq_stack);
-  atomic_store_explicit(&y->key[s][w], r->ptr, memory_order_release);
+  atomic_store_explicit(&y->set[s].key[w], r->ptr, memory_order_release);
   ml_young_tally(&y->made, ml_rec_size(r));
   return true;
 }
@@ -75,11 +75,11 @@ bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) 
 unsigned ml_young_evict(ml_young_t *y, unsigned s) {
   unsigned w = y->victim[s];
   y->victim[s] = (uint8_t)((w + 1) % ML_YOUNG_WAYS);
-  _Atomic uintptr_t *k = &y->key[s][w];
+  _Atomic uintptr_t *k = &y->set[s].key[w];
   uintptr_t p = atomic_load_explicit(k, memory_order_relaxed);
   if (!p || !atomic_compare_exchange_strong(k, &p, p | ML_YOUNG_MOVING))
     return w; /* another thread freed it just now: the way is free */
-  ml_rec_t r = {p, y->size_tid[s][w], y->seq_stack[s][w]};
+  ml_rec_t r = {p, y->set[s].size_tid[w], y->seq_stack[s][w]};
   bool in = ml_tables_insert_moved(&ml_core.tables, &r);
   uintptr_t moving = p | ML_YOUNG_MOVING;
   if (atomic_compare_exchange_strong(k, &moving, 0)) {
@@ -96,11 +96,11 @@ unsigned ml_young_evict(ml_young_t *y, unsigned s) {
 /* Take p's record out of cache y (not this thread's), set s. */
 static bool ml_young_take_from(ml_young_t *y, unsigned s, uintptr_t p, ml_rec_t *out) {
   for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) {
-    _Atomic uintptr_t *k = &y->key[s][w];
+    _Atomic uintptr_t *k = &y->set[s].key[w];
     uintptr_t q = atomic_load_explicit(k, memory_order_acquire);
     while ((q & ~ML_YOUNG_FLAGS) == p && !(q & ML_YOUNG_FREED)) {
       /* Fields first: once the key is ours the owner may reuse them. */
-      ml_rec_t r = {p, ML_YOUNG_GET(y->size_tid[s][w]), ML_YOUNG_GET(y->seq_stack[s][w])};
+      ml_rec_t r = {p, ML_YOUNG_GET(y->set[s].size_tid[w]), ML_YOUNG_GET(y->seq_stack[s][w])};
       uintptr_t to = q & ML_YOUNG_MOVING ? q | ML_YOUNG_FREED : 0;
       if (atomic_compare_exchange_strong(k, &q, to)) {
         ml_young_tally_or(ml_young_mine ? &ml_young_mine->freed : NULL,
@@ -129,7 +129,7 @@ bool ml_young_take_hinted(uint8_t hint, uintptr_t p, ml_rec_t *out) {
 }
 
 static ml_rec_t ml_young_rec(const ml_young_t *y, unsigned s, unsigned w, uintptr_t key) {
-  ml_rec_t r = {key & ~ML_YOUNG_FLAGS, ML_YOUNG_GET(y->size_tid[s][w]),
+  ml_rec_t r = {key & ~ML_YOUNG_FLAGS, ML_YOUNG_GET(y->set[s].size_tid[w]),
                 ML_YOUNG_GET(y->seq_stack[s][w])};
   return r;
 }
@@ -145,7 +145,7 @@ static void ml_young_each(ml_young_way_fn fn, void *arg) {
     if (!y) continue;
     for (unsigned s = 0; s < ML_YOUNG_SETS; s++)
       for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) {
-        uintptr_t q = atomic_load_explicit(&y->key[s][w], memory_order_acquire);
+        uintptr_t q = atomic_load_explicit(&y->set[s].key[w], memory_order_acquire);
         if (q && !(q & ML_YOUNG_FREED)) fn(y, s, w, q, arg);
       }
   }
@@ -156,7 +156,7 @@ bool ml_young_find(uintptr_t p, ml_rec_t *out) {
   for (unsigned i = 0; i < n; i++) {
     ml_young_t *y = ml_treg_get(&ml_young_reg, i);
     for (unsigned w = 0; y && w < ML_YOUNG_WAYS; w++) {
-      uintptr_t q = atomic_load_explicit(&y->key[s][w], memory_order_acquire);
+      uintptr_t q = atomic_load_explicit(&y->set[s].key[w], memory_order_acquire);
       if ((q & ~ML_YOUNG_FLAGS) != p || (q & ML_YOUNG_FREED)) continue;
       if (out) *out = ml_young_rec(y, s, w, q);
       return true;
@@ -177,7 +177,7 @@ static void ml_young_visit_one(ml_young_t *y, unsigned s, unsigned w, uintptr_t 
   ml_rec_t r = ml_young_rec(y, s, w, key);
   /* Not frozen: the owner runs on; a key that changed while the fields
    * were read may have had them rewritten. */
-  if (!v->frozen && atomic_load_explicit(&y->key[s][w], memory_order_acquire) != key) return;
+  if (!v->frozen && atomic_load_explicit(&y->set[s].key[w], memory_order_acquire) != key) return;
   if (key & ML_YOUNG_MOVING) {
     /* Caught midway through a move: counted here unless the shared
      * tables have it already. */
@@ -230,7 +230,7 @@ static void ml_young_filter_one(ml_young_t *y, unsigned s, unsigned w, uintptr_t
   ml_young_filter_t *f = arg;
   ml_rec_t r = ml_young_rec(y, s, w, key);
   if (key & ML_YOUNG_MOVING || f->keep(&r, f->arg)) return;
-  if (atomic_compare_exchange_strong(&y->key[s][w], &key, 0)) {
+  if (atomic_compare_exchange_strong(&y->set[s].key[w], &key, 0)) {
     ml_young_tally_or(ml_young_mine ? &ml_young_mine->out : NULL, &ml_young_orphan.out,
                       ml_rec_size(&r)); /* no longer live */
     f->dropped++;

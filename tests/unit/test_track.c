@@ -729,7 +729,7 @@ static void test_young_record_caught_moving_is_read_once(void **state) {
   assert_non_null(y);
   _Atomic uintptr_t *k = NULL;
   for (unsigned w = 0; w < ML_YOUNG_WAYS; w++)
-    if (atomic_load(&y->key[ml_young_set(r.ptr)][w]) == r.ptr) k = &y->key[ml_young_set(r.ptr)][w];
+    if (atomic_load(&y->set[ml_young_set(r.ptr)].key[w]) == r.ptr) k = &y->set[ml_young_set(r.ptr)].key[w];
   assert_non_null(k);
   for (int frozen = 0; frozen < 2; frozen++) {
     atomic_store(k, r.ptr | ML_YOUNG_MOVING); /* step 1: marked */

@@ -275,6 +275,13 @@ ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) {
   return id;
 }
 
+void ml_capture_thread_release(void) {
+  ml_cap_block_t *b = ml_cap_mine;
+  ml_cap_mine = NULL;
+  ml_cap_none = true; /* walks uncached from now on */
+  if (b) ml_treg_release(b);
+}
+
 void ml_capture_stats(ml_capture_stats_t *out) {
   ml_capture_stats_t s = {0};
   unsigned n = ml_treg_count(&ml_cap_reg);
@@ -292,5 +299,6 @@ void ml_capture_stats(ml_capture_stats_t *out) {
 
 uint32_t ml_capture_eh(uintptr_t ra) { return ml_capture_walk(ML_UNWIND_FP, ra); }
 void ml_capture_stats(ml_capture_stats_t *out) { *out = (ml_capture_stats_t){0}; }
+void ml_capture_thread_release(void) {}
 
 #endif

@@ -44,6 +44,11 @@ typedef struct ml_capture_stats_s {
 } ml_capture_stats_t;
 void ml_capture_stats(ml_capture_stats_t *out) ML_HIDDEN;
 
+/* This thread is ending: its block of cached walks goes to the next thread
+ * that needs one (treg.h); its captures walk uncached from now on.
+ * pre: not on an allocation path. */
+void ml_capture_thread_release(void) ML_HIDDEN;
+
 /* The stack id of a walk by mode (FP or LIBUNWIND; eh where those cannot
  * walk), uncached. */
 uint32_t ml_capture_walk(ml_unwind_mode_t mode, uintptr_t ra) ML_HIDDEN;

@@ -24,6 +24,7 @@
 #include "capture.h"
 #include "core.h"
 #include "prim.h"
+#include "young.h"
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -120,6 +121,11 @@ static ML_TLS ml_thr_t *ml_thr_self; /* this thread's record, if we made it */
 
 static void ml_thr_end(void *arg) {
   ml_thr_t *t = arg;
+  /* Its per-thread blocks to the next thread (treg.h): a program that
+   * never joins its threads would otherwise make a pair per thread, and
+   * every cross-thread free would look at more caches. */
+  ml_young_thread_release();
+  ml_capture_thread_release();
   ml_thr_self = NULL;
   atomic_store_explicit(&t->tid, 0, memory_order_relaxed);
   ml_thr_settle(t, ML_THR_ENDED, 0);

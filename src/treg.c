@@ -6,11 +6,26 @@
 #include "treg.h"
 #include "prim.h"
 
+/* A block's first word, its top (0: given back). */
+ML_INLINE uintptr_t ml_treg_top(uintptr_t *b) { return __atomic_load_n(b, __ATOMIC_ACQUIRE); }
+
 void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top, unsigned *index) {
   unsigned n = ml_treg_count(reg);
+  bool given_back = false;
   for (unsigned i = 0; i < n; i++) {
     uintptr_t *b = ml_treg_get(reg, i);
-    if (b && *b == top) {
+    if (!b) continue;
+    uintptr_t t = ml_treg_top(b);
+    given_back |= t == 0;
+    if (t == top) {
+      if (index) *index = i;
+      return b;
+    }
+  }
+  for (unsigned i = 0; given_back && i < n; i++) { /* one a thread gave back */
+    uintptr_t *b = ml_treg_get(reg, i), zero = 0;
+    if (b && __atomic_compare_exchange_n(b, &zero, top, false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_RELAXED)) {
       if (index) *index = i;
       return b;
     }
@@ -28,3 +43,5 @@ void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top, unsigned *index)
   if (index) *index = i;
   return b;
 }
+
+void ml_treg_release(void *block) { __atomic_store_n((uintptr_t *)block, 0, __ATOMIC_RELEASE); }

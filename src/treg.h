@@ -4,8 +4,11 @@
  *
  * A block belongs to the one live thread that runs on a given stack (its
  * top identifies it: live threads' stacks never overlap); a thread that
- * starts on the stack of one that ended takes over its block.  No pthread
- * key and no destructor: nothing runs at a thread's end.  A registry is
+ * starts on the stack of one that ended takes over its block, and so does
+ * any thread when one gave its block back at its end (ml_treg_release:
+ * the preload front's pthread_create wrapper does, res_thread.c), so a
+ * program that never joins its threads, whose stacks are never reused,
+ * does not make a block per thread.  No pthread key and no destructor.  A registry is
  * lock-free (a block is appended by taking an index with a fetch-add, then
  * storing the pointer; readers skip an index still NULL), so a fork at any
  * instant leaves it usable in the child, and it can be read by a snapshot.
@@ -30,6 +33,10 @@ typedef struct ml_treg_s {
  * member must be its uintptr_t top.  NULL when the registry is full or
  * memory is short. */
 void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top, unsigned *index) ML_HIDDEN;
+
+/* The calling thread will not use `block` again (its top becomes 0): the
+ * next thread that claims a block may take it. */
+void ml_treg_release(void *block) ML_HIDDEN;
 
 /* Blocks registered so far (indexes 0..n-1; ml_treg_get may give NULL for
  * one being appended). */

@@ -100,6 +100,13 @@ ML_INLINE unsigned ml_young_set(uintptr_t p) {
 
 ml_young_t *ml_young_thread_init(void) ML_HIDDEN;
 
+/* This thread is ending: its cache, with its records (their blocks may
+ * live on), goes to the next thread that needs one (treg.h); anything the
+ * thread records from now on goes to the shared tables, and its frees of
+ * blocks recorded in the cache take them out as another thread's would.
+ * pre: not on an allocation path. */
+void ml_young_thread_release(void) ML_HIDDEN;
+
 /* No thread gets a cache from now on (the link-time flavour: there a block
  * freed outside the wrapped library is found stale when its address comes
  * back, which the shared tables see on any thread and a cache only on its

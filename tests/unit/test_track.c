@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -930,6 +932,64 @@ static void test_young_free_finds_records_the_page_hint_does_not_name(void **sta
   assert_int_equal(c.live, 0);
 }
 
+/* ---- a thread's blocks given back at its end (treg.h) ------------------------- */
+
+typedef struct ml_test_giver_s {
+  void *p;
+  sem_t done, go;
+} ml_test_giver_t;
+
+/* Records a block, gives its per-thread blocks back as the pthread_create
+ * wrapper does at a thread's end, then stays alive (its stack in use) until
+ * told to go. */
+static void *ml_test_give_back(void *arg) {
+  ml_test_giver_t *g = arg;
+  ml_track_alloc(g->p, 1000);
+  ml_young_thread_release();
+  ml_capture_thread_release();
+  sem_post(&g->done);
+  sem_wait(&g->go);
+  return NULL;
+}
+
+/* A thread that starts while the one before is still alive, on a stack no
+ * thread had (mapped here), takes the cache that one gave back: no new
+ * cache, and the records in it are still found. */
+static void test_young_cache_given_back_goes_to_the_next_thread(void **state) {
+  ml_test_giver_t g[2];
+  pthread_t th[2];
+  unsigned caches[2];
+  void *stacks[2];
+
+  (void)state;
+  for (int i = 0; i < 2; i++) {
+    g[i].p = ml_test_block(15, (size_t)i);
+    sem_init(&g[i].done, 0, 0);
+    sem_init(&g[i].go, 0, 0);
+    pthread_attr_t attr;
+    size_t size = 1 << 20;
+    stacks[i] = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(stacks[i] != MAP_FAILED);
+    pthread_attr_init(&attr);
+    pthread_attr_setstack(&attr, stacks[i], size);
+    assert_int_equal(pthread_create(&th[i], &attr, ml_test_give_back, &g[i]), 0);
+    pthread_attr_destroy(&attr);
+    sem_wait(&g[i].done);
+    caches[i] = ml_young_caches();
+  }
+  assert_int_equal(caches[1], caches[0]);
+  for (int i = 0; i < 2; i++) {
+    sem_post(&g[i].go);
+    assert_int_equal(pthread_join(th[i], NULL), 0);
+    sem_destroy(&g[i].done);
+    sem_destroy(&g[i].go);
+    munmap(stacks[i], 1 << 20);
+  }
+  assert_true(ml_track_free(g[0].p));
+  assert_true(ml_track_free(g[1].p));
+  assert_int_equal(ml_test_counts().live, 0);
+}
+
 /* ---- the capture cache (capture.c) ------------------------------------------ */
 
 static ML_NOINLINE uint32_t ml_test_capture_site(void) {
@@ -1008,6 +1068,7 @@ int main(void) {
       ML_TEST(test_young_cross_thread_frees_race_moves),
       ML_TEST(test_young_snapshots_read_each_record_once_under_moves),
       ML_TEST(test_young_free_finds_records_the_page_hint_does_not_name),
+      ML_TEST(test_young_cache_given_back_goes_to_the_next_thread),
       ML_TEST(test_capture_cache_forgets_walks_when_objects_change),
   };
   return cmocka_run_group_tests_name("track", tests, ml_test_group_setup,

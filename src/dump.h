@@ -85,6 +85,15 @@ typedef struct ml_dump_req_s {
   uint64_t time_ns; // CLOCK_REALTIME of the state dumped (a snapshot: just
                     // before the fork); 0: when the header is written
   ml_dump_since_t since; // the previous dump's mark (ml_dump_mark)
+  uintptr_t root;   // the leak scan reads the dumping thread's stack from
+                    // here up, the program's registers saved at or above it
+                    // (a signal's context, the exit handler's saved
+                    // registers): the dump's own frames below hold stale
+                    // words (blocks' addresses the recorder handled long
+                    // ago) that are no roots; 0: from ml_dump_write_req's
+                    // own frame
+  uintptr_t skip_lo, skip_hi; // and not in [skip_lo, skip_hi) above the root:
+                    // frames of libc's exit machinery (ml_triggers_at_exit)
 } ml_dump_req_t;
 
 /* Memory shared between the program and its snapshot children (a
@@ -107,6 +116,9 @@ extern ml_lock_t ml_dump_lock ML_HIDDEN; /* taken by fork's prepare first */
  * Returns 0, or -1 with res->err set (reported once on stderr per kind of
  * failure).  pre: the caller's recursion guard is set. */
 int ml_dump_write(ml_trigger_t trigger, ml_dump_result_t *res) ML_HIDDEN;
+/* The same with the scan's stack root and band not read (ml_dump_req_t). */
+int ml_dump_write_from(ml_trigger_t trigger, ml_dump_result_t *res, uintptr_t root,
+                       uintptr_t skip_lo, uintptr_t skip_hi) ML_HIDDEN;
 /* The same for any request; a frozen one takes no lock at all
  * (async-signal-safe, for a snapshot child). */
 int ml_dump_write_req(const ml_dump_req_t *req, ml_dump_result_t *res) ML_HIDDEN;

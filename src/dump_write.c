@@ -591,11 +591,13 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
 
   /* The leak scan: records copied, then classified in a process of its
    * own (this one when it is a snapshot child).  Its stack root starts at
-   * regs, above the dump's own frames. */
+   * the request's root, else at regs, above this function's frames. */
   uintptr_t regs[ML_SCAN_NREGS];
   ml_scan_save_regs(regs);
   have_scan = ml_scan_collect(&scan, q->frozen) == 0;
-  if (have_scan) ml_scan_classify(&scan, (uintptr_t)regs, q->frozen);
+  scan.skip_lo = q->skip_lo;
+  scan.skip_hi = q->skip_hi;
+  if (have_scan) ml_scan_classify(&scan, q->root ? q->root : (uintptr_t)regs, q->frozen);
   ml_collect_t c;
   /* A thread's dump marks the present here; a snapshot's was marked by
    * the program just before the fork. */
@@ -694,6 +696,14 @@ out:
 }
 
 int ml_dump_write(ml_trigger_t trigger, ml_dump_result_t *res) {
+  return ml_dump_write_from(trigger, res, 0, 0, 0);
+}
+
+int ml_dump_write_from(ml_trigger_t trigger, ml_dump_result_t *res, uintptr_t root,
+                       uintptr_t skip_lo, uintptr_t skip_hi) {
   ml_dump_req_t q = {trigger, 0, false, ml_prim_getpid()};
+  q.root = root;
+  q.skip_lo = skip_lo;
+  q.skip_hi = skip_hi;
   return ml_dump_write_req(&q, res);
 }

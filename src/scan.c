@@ -634,6 +634,7 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
     uintptr_t lo = ml_young_cache_at(i);
     if (lo) ml_exclude(&R, lo, lo + sizeof(ml_young_t));
   }
+  ml_exclude(&R, s->skip_lo, s->skip_hi);
   ml_exclude_jemaps(&R, ML_JEMAP_META);
   if (ml_gate.threshold <= 8 && !s->counts.dropped &&
       !atomic_load(&ml_jemaps_get(ML_JEMAP_HEAP)->incomplete))

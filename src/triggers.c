@@ -31,8 +31,11 @@
 #include "log.h"
 #include "options.h"
 #include "prim.h"
+#include "ehframe.h"
 #include "young.h"
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -40,6 +43,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #ifndef __WCLONE
@@ -146,13 +150,15 @@ void ml_triggers_reap(void) {
 static __attribute__((noreturn)) void ml_snapshot_child(ml_trigger_t trigger, int signo,
                                                         pid_t pid, unsigned req,
                                                         uint64_t when,
-                                                        ml_dump_since_t since) {
+                                                        ml_dump_since_t since,
+                                                        uintptr_t root, uintptr_t skip_lo,
+                                                        uintptr_t skip_hi) {
   ml_ksigset_t ignored;
   ml_block_all(&ignored);
   ml_tls.guard++;
   ml_log_set_main_tid(ml_prim_gettid());
   ml_sys2(SYS_prctl, PR_SET_NAME, "memledger-dump");
-  ml_dump_req_t q = {trigger, signo, true, pid, when, since};
+  ml_dump_req_t q = {trigger, signo, true, pid, when, since, root, skip_lo, skip_hi};
   ml_dump_result_t res;
   int rc = ml_dump_write_req(&q, &res);
   /* A failed allocation says where its dump is (the program may not live
@@ -174,9 +180,10 @@ static __attribute__((noreturn)) void ml_snapshot_child(ml_trigger_t trigger, in
 }
 
 /* Take a snapshot dump.  wait: block until the child is done and fill *res
- * (else res may be NULL).  Returns 0, or -1 with errno set.
- * async-signal-safe. */
-static int ml_snapshot(ml_trigger_t trigger, int signo, bool wait, ml_dump_result_t *res) {
+ * (else res may be NULL).  root: ml_dump_req_t.root (0: the child's own
+ * frame).  Returns 0, or -1 with errno set.  async-signal-safe. */
+static int ml_snapshot_from(ml_trigger_t trigger, int signo, bool wait, ml_dump_result_t *res,
+                            uintptr_t root, uintptr_t skip_lo, uintptr_t skip_hi) {
   if (res) memset(res, 0, sizeof *res);
   if (atomic_load(&ml_trig.seccomp)) {
     if (res) res->err = EPERM; /* not a failure to fall back from */
@@ -206,7 +213,7 @@ static int ml_snapshot(ml_trigger_t trigger, int signo, bool wait, ml_dump_resul
   ml_dump_since_t since = ml_dump_mark(when);
   uint64_t t0 = ml_prim_now_ns();
   long pid = ml_sys5(SYS_clone, 0 /* exit signal 0 */, 0, 0, 0, 0);
-  if (pid == 0) ml_snapshot_child(trigger, signo, self, req, when, since);
+  if (pid == 0) ml_snapshot_child(trigger, signo, self, req, when, since, root, skip_lo, skip_hi);
   uint64_t pause = ml_prim_now_ns() - t0;
   if (pid < 0) {
     atomic_store(&ml_trig.child[slot], 0);
@@ -232,6 +239,10 @@ static int ml_snapshot(ml_trigger_t trigger, int signo, bool wait, ml_dump_resul
     return -1;
   }
   return 0;
+}
+
+static int ml_snapshot(ml_trigger_t trigger, int signo, bool wait, ml_dump_result_t *res) {
+  return ml_snapshot_from(trigger, signo, wait, res, 0, 0, 0);
 }
 
 int ml_triggers_api_dump(ml_trigger_t trigger, ml_dump_result_t *res) {
@@ -460,8 +471,31 @@ static void ml_on_fatal(int sig) {
   ml_sys3(SYS_tgkill, ml_prim_getpid(), ml_prim_gettid(), sig);
 }
 
+/* What of the signal frame below the interrupted stack pointer the leak
+ * scan skips: everything after the general registers (the rest of the
+ * context, the signal's info, the vector state, alignment) up to the red
+ * zone under the interrupted sp.  Parts of it the kernel never writes (the
+ * libc context's longer signal mask, padding, vector components in their
+ * initial state) keep old stack words: the address of a block a function
+ * had saved there long before, which made the block look reachable.  The
+ * red zone (a leaf function's live data) is read.  0, 0 when the frame is
+ * not below the interrupted sp on one stack. */
+static void ml_sig_frame_skip(void *uc, uintptr_t *lo, uintptr_t *hi) {
+#if defined(__x86_64__) && defined(__linux__)
+  if (!uc) return;
+  ucontext_t *u = uc;
+  uintptr_t after = (uintptr_t)&u->uc_mcontext.gregs[NGREG];
+  uintptr_t sp = (uintptr_t)u->uc_mcontext.gregs[REG_RSP];
+  if (sp > after + 128 && sp - after < (1u << 20)) {
+    *lo = after;
+    *hi = sp - 128;
+  }
+#else
+  (void)uc, (void)lo, (void)hi;
+#endif
+}
+
 static void ml_on_signal(int sig, siginfo_t *info, void *uc) {
-  (void)uc;
   int saved = errno;
   if (sig == ml_trig.dump_sig && !ml_trig.sig[sig].fatal) {
     if (atomic_load(&ml_core.state) == ML_STATE_READY) {
@@ -470,7 +504,14 @@ static void ml_on_signal(int sig, siginfo_t *info, void *uc) {
       bool timer = info && info->si_code == SI_TIMER &&
                    info->si_value.sival_int == ML_TIMER_COOKIE;
       ml_tls.guard++;
-      (void)ml_snapshot(timer ? ML_TRIGGER_INTERVAL : ML_TRIGGER_SIGNAL, 0, false, NULL);
+      /* The leak scan reads the stack from the interrupted context up
+       * (its general registers, then the program's frames), not this
+       * handler's frames, nor the rest of the signal frame
+       * (ml_sig_frame_skip). */
+      uintptr_t skip_lo = 0, skip_hi = 0;
+      ml_sig_frame_skip(uc, &skip_lo, &skip_hi);
+      (void)ml_snapshot_from(timer ? ML_TRIGGER_INTERVAL : ML_TRIGGER_SIGNAL, 0, false, NULL,
+                             (uintptr_t)uc, skip_lo, skip_hi);
       ml_tls.guard--;
     }
   } else {
@@ -607,8 +648,60 @@ int ml_triggers_dump_signal(void) { return ml_trig.dump_sig; }
 
 bool ml_triggers_sandboxed(void) { return atomic_load(&ml_trig.seccomp); }
 
+static ML_NOINLINE void ml_triggers_at_exit_from(uintptr_t root, uintptr_t skip_hi);
+
+/* Where the frames of libc's exit machinery end, above this handler: exit,
+ * __run_exit_handlers, and after main returned __libc_start_call_main and
+ * __libc_start_main too (every frame from here up whose code is libc's,
+ * up to the first that is not: the program's frame that called exit, or
+ * _start).  They hold no root of the program's, only words its calls left
+ * in slots they never wrote (leak_basic: main's pointer to a leaked block,
+ * saved by a function it called, under __run_exit_handlers' frame): read,
+ * a leaked block looked reachable.  The stack address just above the last
+ * such frame's return-address slot, found by its value; 0 when the walk
+ * does not show this shape. */
+static ML_NOINLINE uintptr_t ml_exit_frames_end(void) {
+#if defined(__x86_64__) && defined(__linux__)
+  uintptr_t frames[32], pc, sp, fp;
+  __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+                   : "=r"(pc), "=r"(sp), "=r"(fp));
+  /* The walk notes every stack word it reads: the return-address slots
+   * among them, so the slot of a frame's return address is known exactly
+   * (not searched for by value). */
+  int32_t off[160];
+  uintptr_t val[160];
+  ml_eh_log_t log = {.off = off, .val = val, .cap = 160};
+  unsigned n = ml_eh_walk_logged(pc, sp, fp, frames, 32, &log);
+  Dl_info libc, d;
+  if (log.bad || !dladdr((void *)(uintptr_t)&exit, &libc)) return 0;
+#define ML_IN_LIBC(a) (dladdr((void *)((a) - 1), &d) && d.dli_fbase == libc.dli_fbase)
+  unsigned i = 0;
+  while (i < n && !ML_IN_LIBC(frames[i])) i++; /* ours (and the handler's) */
+  unsigned j = i;
+  while (j < n && ML_IN_LIBC(frames[j])) j++;
+#undef ML_IN_LIBC
+  if (i == n || j == n || j == i) return 0;
+  /* frames[j] (the return into the first frame that is not libc's) was
+   * read from the last libc frame's return-address slot, its top. */
+  for (unsigned k = 0; k < log.n; k++)
+    if (val[k] == frames[j]) return sp + (intptr_t)off[k] + sizeof(uintptr_t);
+#endif
+  return 0;
+}
+
+/* The program's registers as the exit handlers got them, saved in this
+ * small frame: the exit dump's leak scan reads them and the stack from
+ * here up, except libc's exit frames (ml_exit_frames_end), not the dump's
+ * own frames below (their stale words would make blocks look reachable). */
 void ml_triggers_at_exit(void *unused) {
   (void)unused;
+  uintptr_t regs[ML_SCAN_NREGS];
+  ml_scan_save_regs(regs);
+  ml_triggers_at_exit_from((uintptr_t)regs, ml_exit_frames_end());
+  __asm__ volatile("" : : "r"(regs) : "memory"); /* not a tail call: regs stay */
+}
+
+static ML_NOINLINE void ml_triggers_at_exit_from(uintptr_t root, uintptr_t skip_hi) {
   if (atomic_load(&ml_core.state) != ML_STATE_READY) return;
   if (atomic_load(&ml_trig.seccomp)) { /* said when the filter came */
     atomic_store(&ml_core.state, ML_STATE_SHUTDOWN);
@@ -621,7 +714,9 @@ void ml_triggers_at_exit(void *unused) {
   ml_reap_all(true);
   ml_dump_result_t res = {0};
   int rc = -1;
-  if (ml_option_get(ML_OPT_DUMP_AT_EXIT)) rc = ml_dump_write(ML_TRIGGER_EXIT, &res);
+  if (ml_option_get(ML_OPT_DUMP_AT_EXIT))
+    rc = ml_dump_write_from(ML_TRIGGER_EXIT, &res, root,
+                            skip_hi ? root + ML_SCAN_NREGS * sizeof(uintptr_t) : 0, skip_hi);
   /* From here on allocations and frees still work but are not recorded. */
   atomic_store(&ml_core.state, ML_STATE_SHUTDOWN);
   if (rc == 0 && !ml_option_get(ML_OPT_QUIET)) {

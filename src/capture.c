@@ -31,12 +31,15 @@ ML_NOINLINE uint32_t ml_capture_walk(ml_unwind_mode_t mode, uintptr_t ra) {
 /* One remembered walk: its key (starting sp, and fp when the walk used it;
  * the allocation call's return address only narrows the key; the object
  * list and the walk's length are the block's) and the words it depends on, by offset from
- * sp: first npairs pairs of adjacent words (a frame-pointer frame's saved
- * %rbp and its return address sit side by side: one 16-byte compare checks
- * both), at off[i] with values val[2i], val[2i+1]; then nsingles words at
- * off[npairs + j] with values val[2 npairs + j].  npairs is even and
- * nsingles a multiple of 4 (the last one repeated: a repeat compares equal
- * when the original does), so the compare loops have no remainder. */
+ * sp: first nsingles words at off[j] with values val[j]; then npairs pairs
+ * of adjacent words (a frame-pointer frame's saved %rbp and its return
+ * address sit side by side: one 16-byte compare checks both), at
+ * off[nsingles + i] with values val[nsingles + 2i] and the next.  nsingles
+ * is a multiple of 4 and npairs even (the last one repeated: a repeat
+ * compares equal when the original does), so the compare loops have no
+ * remainder and the pairs' values are 16-byte aligned.  The walk's log is
+ * written straight into off[] and val[] and packed there (singles first:
+ * in place). */
 typedef struct ml_cap_entry_s {
   uintptr_t sp; // 0: no walk here
   uintptr_t fp, ra;
@@ -102,14 +105,14 @@ __attribute__((no_sanitize_address)) ML_INLINE bool ml_cap_words_same(const ml_c
   _mm_xor_si128(_mm_loadu_si128((const __m128i *)(sp + (intptr_t)off[i])), \
                 _mm_load_si128((const __m128i *)(val + 2 * (i))))
 #define ML_CAP_WORD(j) (*(const uintptr_t *)(sp + (intptr_t)off[j]) ^ val[j])
-  __m128i acc = _mm_setzero_si128();
-  for (unsigned i = 0; i < np; i += 2)
-    acc = _mm_or_si128(acc, _mm_or_si128(ML_CAP_PAIR(i), ML_CAP_PAIR(i + 1)));
-  off += np;
-  val += 2 * np;
   uintptr_t d = 0;
   for (unsigned j = 0; j < ns; j += 4)
     d |= ML_CAP_WORD(j) | ML_CAP_WORD(j + 1) | ML_CAP_WORD(j + 2) | ML_CAP_WORD(j + 3);
+  off += ns;
+  val += ns;
+  __m128i acc = _mm_setzero_si128();
+  for (unsigned i = 0; i < np; i += 2)
+    acc = _mm_or_si128(acc, _mm_or_si128(ML_CAP_PAIR(i), ML_CAP_PAIR(i + 1)));
 #undef ML_CAP_PAIR
 #undef ML_CAP_WORD
   return d == 0 && _mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) == 0xffff;
@@ -123,55 +126,52 @@ ML_INLINE bool ml_cap_valid(const ml_cap_entry_t *e, uintptr_t sp, uintptr_t fp,
 }
 
 
-/* Store the n words a walk noted (off[], val[], in the order read) into e
- * as pairs and singles: sorted by offset, a word read twice kept once,
- * padded with repeats (see ml_cap_entry_t). */
-static void ml_cap_store_words(ml_cap_entry_t *e, int32_t *off, uintptr_t *val, unsigned n) {
-  for (unsigned i = 1; i < n; i++) { /* insertion sort: n <= ML_CAPTURE_WORDS, on a miss */
-    int32_t o = off[i];
-    uintptr_t v = val[i];
-    unsigned j = i;
-    for (; j > 0 && off[j - 1] > o; j--) {
-      off[j] = off[j - 1];
-      val[j] = val[j - 1];
-    }
-    off[j] = o;
-    val[j] = v;
-  }
-  unsigned np = 0, ns = 0;
-  int32_t soff[ML_CAPTURE_WORDS + 4];
-  uintptr_t sval[ML_CAPTURE_WORDS + 4];
-  for (unsigned i = 0; i < n;) {
-    if (i + 1 < n && off[i + 1] == off[i]) { /* the same word, read twice */
-      i++;
-      continue;
-    }
-    if (i + 1 < n && off[i + 1] == off[i] + 8) {
-      e->off[np] = off[i];
-      e->val[2 * np] = val[i];
-      e->val[2 * np + 1] = val[i + 1];
+/* Pack the n words a walk noted straight into e's off[] and val[] (in
+ * the order read) as singles and pairs, in one pass: two words noted one
+ * after the other at adjacent offsets (a frame's return address and its
+ * saved %rbp, in either order) make a pair; the rest are singles, moved
+ * down in place (a single's new index is never above its old one), the
+ * pairs set aside and put after them.  A word noted twice is compared
+ * twice (harmless).  Then padded with repeats (ml_cap_entry_t). */
+static void ml_cap_pack_words(ml_cap_entry_t *e, unsigned n) {
+  int32_t *off = e->off;
+  uintptr_t *val = e->val;
+  unsigned np = 0, ns = 0, i = 0;
+  int32_t poff[ML_CAPTURE_WORDS / 2 + 2];
+  uintptr_t pval[ML_CAPTURE_WORDS + 4];
+  /* Up to the first pair the words stay where they are (code without
+   * frame pointers has none: then this is the whole pass). */
+  while (i + 1 < n && off[i + 1] != off[i] + 8 && off[i + 1] != off[i] - 8) i++;
+  ns = i;
+  while (i < n) {
+    if (i + 1 < n && (off[i + 1] == off[i] + 8 || off[i + 1] == off[i] - 8)) {
+      unsigned a = off[i + 1] > off[i] ? i : i + 1; /* the lower of the two */
+      poff[np] = off[a];
+      pval[2 * np] = val[a];
+      pval[2 * np + 1] = val[a == i ? i + 1 : i];
       np++;
       i += 2;
     } else {
-      soff[ns] = off[i];
-      sval[ns] = val[i];
+      off[ns] = off[i];
+      val[ns] = val[i];
       ns++;
       i++;
     }
   }
+  for (; ns % 4; ns++) { /* repeat the last single */
+    off[ns] = off[ns - 1];
+    val[ns] = val[ns - 1];
+  }
   if (np % 2) { /* repeat the last pair */
-    e->off[np] = e->off[np - 1];
-    e->val[2 * np] = e->val[2 * np - 2];
-    e->val[2 * np + 1] = e->val[2 * np - 1];
+    poff[np] = poff[np - 1];
+    pval[2 * np] = pval[2 * np - 2];
+    pval[2 * np + 1] = pval[2 * np - 1];
     np++;
   }
-  for (; ns % 4; ns++) { /* repeat the last single */
-    soff[ns] = soff[ns - 1];
-    sval[ns] = sval[ns - 1];
-  }
-  for (unsigned j = 0; j < ns; j++) {
-    e->off[np + j] = soff[j];
-    e->val[2 * np + j] = sval[j];
+  for (unsigned k = 0; k < np; k++) {
+    off[ns + k] = poff[k];
+    val[ns + 2 * k] = pval[2 * k];
+    val[ns + 2 * k + 1] = pval[2 * k + 1];
   }
   e->npairs = (uint16_t)np;
   e->nsingles = (uint16_t)ns;
@@ -209,12 +209,10 @@ static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, 
   unsigned n;
   ml_eh_log_t log;
   uint16_t mark[ML_UNWIND_BUF_FRAMES];
-  int32_t off[ML_CAPTURE_WORDS];
-  uintptr_t val[ML_CAPTURE_WORDS];
   if (e) {
     e->sp = 0; /* it receives the new walk */
-    log.off = off;
-    log.val = val;
+    log.off = e->off;
+    log.val = e->val;
     log.mark = mark;
     log.cap = ML_CAPTURE_WORDS;
     n = ml_eh_walk_logged(pc, sp, fp, buf, want, &log);
@@ -234,8 +232,7 @@ static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, 
       /* Cut at the last frame kept, unless the walk ended by itself
        * (then why it ended depends on the words read after it). */
       unsigned used = (unsigned)(frames - buf) + k;
-      ml_cap_store_words(e, off, val,
-                         k == ml_core.max_frames && used < n ? mark[used - 1] : log.n);
+      ml_cap_pack_words(e, k == ml_core.max_frames && used < n ? mark[used - 1] : log.n);
       e->fp0 = log.fp0;
       e->sp = sp;
       b->misses++;

@@ -2,8 +2,9 @@
 /*
  * capture.c - the per-thread cache of eh walks (layer: core).  See
  * capture.h for why a hit is exact.  Memory: one block per stack a thread
- * ran on (mmap, ~6 KiB touched as used), kept in a registry keyed by the
- * stack's top and reused by the next thread on that stack (treg.h); a
+ * ran on (mmap, 24 KiB, touched as used), kept in a registry keyed by the
+ * stack's top and reused by the next thread on that stack, or by any
+ * thread once its thread ended (treg.h); a
  * thread that finds the registry full walks uncached.  Takes no lock.  Never allocates through
  * malloc.
  */

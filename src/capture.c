@@ -137,14 +137,10 @@ ML_INLINE bool ml_cap_valid(const ml_cap_entry_t *e, uintptr_t sp, uintptr_t fp,
 static void ml_cap_pack_words(ml_cap_entry_t *e, unsigned n) {
   int32_t *off = e->off;
   uintptr_t *val = e->val;
-  unsigned np = 0, ns = 0, i = 0;
+  unsigned np = 0, ns = 0;
   int32_t poff[ML_CAPTURE_WORDS / 2 + 2];
   uintptr_t pval[ML_CAPTURE_WORDS + 4];
-  /* Up to the first pair the words stay where they are (code without
-   * frame pointers has none: then this is the whole pass). */
-  while (i + 1 < n && off[i + 1] != off[i] + 8 && off[i + 1] != off[i] - 8) i++;
-  ns = i;
-  while (i < n) {
+  for (unsigned i = 0; i < n;) {
     if (i + 1 < n && (off[i + 1] == off[i] + 8 || off[i + 1] == off[i] - 8)) {
       unsigned a = off[i + 1] > off[i] ? i : i + 1; /* the lower of the two */
       poff[np] = off[a];

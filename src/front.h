@@ -3,7 +3,8 @@
  * front.h - bodies of the interposed functions, shared by the preload front
  * (preload.c) and the link-time front (wrap.c) (layer: front).
  *
- * Each body: the gate, the jemalloc call, one call into the recorder.  The
+ * Each body: the gate, the jemalloc call, the recorder (its bodies inlined
+ * into the tracked malloc, calloc and free: track_alloc.h).  The
  * untracked paths touch no table, no lock and no thread-local: malloc-like
  * calls compare the request with ml_gate.cutoff and tail-call jemalloc; free
  * tests one byte of the page map (pagemap.h) and tail-calls jemalloc's free.

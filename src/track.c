@@ -2,11 +2,14 @@
 /*
  * track.c - the recorder entry points (layer: core).
  *
- * Called by the fronts on the tracked paths only.  Order of work for an
+ * Called by the fronts on the tracked paths only; the allocation and free
+ * bodies are track_alloc.h's (these are them out of line; the fronts'
+ * tracked malloc, calloc and free inline them).  Order of work for an
  * allocation: check state and guard, capture the stack with no lock held,
- * intern it (lock-free when known), then one arena lock for the insert.
- * A free takes the record out of its arena before the backend frees the
- * block, so another thread cannot be handed the address and insert it first.
+ * intern it (lock-free when known), then the record into the thread's
+ * cache (young.h; the shared tables, under an arena lock, without one).
+ * A free takes the record out before the backend frees the block, so
+ * another thread cannot be handed the address and insert it first.
  * Allocates nothing through malloc.  errno is preserved: the only calls
  * here that can change it (mmap failures, a contended futex, libunwind)
  * preserve it themselves, so the common path pays nothing for it.

@@ -333,9 +333,11 @@ static void ml_w_totals(ml_writer_t *w, const ml_dump_req_t *q, const ml_collect
   ml_w_fmt(w, "metadata_bytes: %zu\n", meta);
   if (scan && scan->classified) {
     ml_w_fmt(w, "leak_scan: done\nleak_scan_ms: %llu\nleak_scan_root_bytes: %llu\n"
-                "leak_scan_block_bytes: %llu\nleak_scan_faults: %llu\n",
+                "leak_scan_block_bytes: %llu\nleak_scan_faults: %llu\n"
+                "leak_scan_absent_bytes: %llu\n",
              (unsigned long long)(scan->ns / 1000000u), (unsigned long long)scan->root_bytes,
-             (unsigned long long)scan->block_bytes, (unsigned long long)scan->faults);
+             (unsigned long long)scan->block_bytes, (unsigned long long)scan->faults,
+             (unsigned long long)scan->absent_bytes);
   } else {
     ml_w_str(w, "leak_scan: not done: ");
     ml_w_text(w, scan && scan->why && scan->why[0] ? scan->why : "no memory for the scan");

@@ -48,6 +48,8 @@ typedef struct ml_scan_s {
   uint64_t root_bytes;   // root memory scanned
   uint64_t block_bytes;  // tracked block memory scanned
   uint64_t faults;       // ranges cut short by an unreadable page
+  uint64_t absent_bytes; // root and block memory not read: pages neither in
+                         // memory nor in swap (never written, or discarded)
   uint64_t lock_ns;      // collect in a thread: longest time an arena was locked
   uintptr_t skip_lo, skip_hi; // a band of the dumping thread's stack not read
                               // (ml_dump_req_t.skip_lo); 0, 0: none

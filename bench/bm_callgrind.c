@@ -39,6 +39,7 @@ typedef struct bm_cg_case_s {
   unsigned n;       // measured iterations
   bm_calib_t cal;
   unsigned frames; // raw cases: frames walked
+  int nofp;        // under the chain without frame pointers
 } bm_cg_case_t;
 
 #define BM_WARMUP 1000
@@ -72,7 +73,10 @@ static __attribute__((noinline)) int bm_cg_run(bm_cg_case_t *c) {
     bm_front_set_unwind(c->mode, c->cal.skip, 0);
   }
   unsigned depth = BM_CHAIN_DEPTH + (c->alloc ? 0 : c->cal.pad);
-  bm_chain_run(depth, bm_cg_loop, c);
+  if (c->nofp)
+    bm_chain_run_nofp(depth, bm_cg_loop, c);
+  else
+    bm_chain_run(depth, bm_cg_loop, c);
   __asm__ __volatile__("" : : : "memory");
   return 0;
 }
@@ -205,6 +209,8 @@ int main(int argc, char **argv) {
       {"pair_ml_libunwind/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_LIBUNWIND,
        20000},
       {"pair_ml_eh/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_EH, 100000},
+      {"pair_ml_eh_nofp/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_EH, 100000,
+       .nofp = 1},
       {"pair_ml_shadow/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_SHADOW, 100000},
       /* After a tracked block was made: the page map now has the levels
        * that cover the heap, so the free's bit test walks all of them. */

@@ -48,6 +48,7 @@ typedef struct bm_case_s {
   int calibrated;   // cal is valid (thread 0's stack)
   bm_calib_t cal;
   unsigned depth;   // frames of the chain under the loop (0: BM_CHAIN_DEPTH)
+  int nofp;         // the chain has no frame pointers (bm_chain_run_nofp)
 } bm_case_t;
 
 typedef struct bm_run_s {
@@ -124,6 +125,8 @@ static void bm_case_run(bm_state *st) {
   }
   if (c->kind == BM_RAW)
     bm_chain_run(depth + (c->depth ? 0 : c->cal.pad), bm_raw_loop, &r);
+  else if (c->nofp)
+    bm_chain_run_nofp(depth, bm_pair_loop, &r);
   else
     bm_chain_run(depth, bm_pair_loop, &r);
 
@@ -219,6 +222,13 @@ static bm_case_t bm_ml_fp_depth[] = {BM_DEPTH_CASE(BM_UNWIND_FP, 8),
 static bm_case_t bm_ml_eh_depth[] = {BM_DEPTH_CASE(BM_UNWIND_EH, 8),
                                      BM_DEPTH_CASE(BM_UNWIND_EH, 32),
                                      BM_DEPTH_CASE(BM_UNWIND_EH, 128)};
+/* The default unwinder under a chain without frame pointers. */
+static bm_case_t bm_ml_eh_nofp = {.kind = BM_PAIR,
+                                  .alloc = bm_ml_malloc,
+                                  .release = bm_ml_free,
+                                  .mode = BM_UNWIND_EH,
+                                  .tracked = 1,
+                                  .nofp = 1};
 /* The threaded variants: the same, without the calibration counters. */
 static bm_case_t bm_ml_fp_mt = {.kind = BM_PAIR,
                                 .alloc = bm_ml_malloc,
@@ -263,6 +273,7 @@ int main(int argc, char **argv) {
   bm_pair("pair_ml_fp", &bm_ml_fp, BM_LARGE, 1);
   bm_pair("pair_ml_libunwind", &bm_ml_lu, BM_LARGE, 1);
   bm_pair("pair_ml_eh", &bm_ml_eh, BM_LARGE, 1);
+  bm_pair("pair_ml_eh_nofp", &bm_ml_eh_nofp, BM_LARGE, 1);
   bm_pair("pair_ml_shadow", &bm_ml_shadow, BM_LARGE, 1);
   /* Untracked sizes and entry points, each beside jemalloc's. */
   static const int64_t small_sizes[] = {16, 512};

@@ -32,6 +32,18 @@ BM_NOIPA void bm_chain_run(unsigned depth, void (*fn)(void *), void *arg) {
   __asm__ __volatile__("" : : : "memory"); /* not a tail call: keep the frame */
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("omit-frame-pointer")))
+#endif
+BM_NOIPA void
+bm_chain_run_nofp(unsigned depth, void (*fn)(void *), void *arg) {
+  if (depth == 0)
+    fn(arg);
+  else
+    bm_chain_run_nofp(depth - 1, fn, arg);
+  __asm__ __volatile__("" : : : "memory");
+}
+
 typedef struct bm_cal_s {
   void *(*volatile fn_malloc)(size_t);
   bm_unwind_t mode;

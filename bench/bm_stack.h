@@ -18,6 +18,12 @@
  * calls of one recursive function. */
 void bm_chain_run(unsigned depth, void (*fn)(void *), void *arg);
 
+/* The same chain compiled without frame pointers, as Debian builds its
+ * programs and libraries: the eh walk then notes one word per frame (the
+ * return address), not two (the saved %rbp too), so its cached captures
+ * check half as many words.  The fp unwinder cannot walk it. */
+void bm_chain_run_nofp(unsigned depth, void (*fn)(void *), void *arg);
+
 typedef struct bm_calib_s {
   unsigned own;    // frames of the front and recorder above the allocating function
   unsigned skip;   // skip_frames the front needs (0 when it finds its caller itself)

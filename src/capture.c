@@ -272,11 +272,9 @@ ML_INLINE const ml_cap_entry_t *ml_cap_lookup(ml_cap_block_t *b, uintptr_t sp, u
   return NULL;
 }
 
-/* The hit path: small, no stack buffers (those are the miss's), and no
- * use of the callee-saved registers, so that the compiler makes the frame
- * on the way to the miss only (shrink-wrapping: ~15 instructions per hit
- * less).  The registers read here are consistent whatever the compiler
- * puts before them: pc, sp and fp come from one instruction point. */
+/* The hit path: small, no stack buffers (those are the miss's).  pc, sp
+ * and fp come from one instruction point, so the walk's rule at pc matches
+ * them whatever the compiler put before it. */
 ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) {
   uintptr_t pc, sp, fp;
   /* This frame's registers, read together: the rule at pc matches them. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * capture.c - the per-thread cache of eh walks (layer: core).  See
- * capture.h for why a hit is exact.  Memory: one block per stack a thread
+ * capture.c - the per-thread cache of eh walks (layer: core): blocks,
+ * misses, statistics.  The hit path is in capture.h (the recorder inlines
+ * it), with why a hit is exact.  Memory: one block per stack a thread
  * ran on (mmap, 24 KiB, touched as used), kept in a registry keyed by the
  * stack's top and reused by the next thread on that stack, or by any
  * thread once its thread ended (treg.h); a
@@ -11,9 +12,6 @@
 #include "capture.h"
 #include "prim.h"
 #include "treg.h"
-#if defined(__x86_64__) && defined(__linux__)
-#include <emmintrin.h> /* SSE2: part of x86-64 itself */
-#endif
 
 ML_NOINLINE uint32_t ml_capture_walk(ml_unwind_mode_t mode, uintptr_t ra) {
 #if defined(__x86_64__) && defined(__linux__)
@@ -29,40 +27,7 @@ ML_NOINLINE uint32_t ml_capture_walk(ml_unwind_mode_t mode, uintptr_t ra) {
 
 #if defined(__x86_64__) && defined(__linux__)
 
-/* One remembered walk: its key (starting sp, and fp when the walk used it;
- * the allocation call's return address only narrows the key; the object
- * list and the walk's length are the block's) and the words it depends on, by offset from
- * sp: first nsingles words at off[j] with values val[j]; then npairs pairs
- * of adjacent words (a frame-pointer frame's saved %rbp and its return
- * address sit side by side: one 16-byte compare checks both), at
- * off[nsingles + i] with values val[nsingles + 2i] and the next.  nsingles
- * is a multiple of 4 and npairs even (the last one repeated: a repeat
- * compares equal when the original does), so the compare loops have no
- * remainder and the pairs' values are 16-byte aligned.  The walk's log is
- * written straight into off[] and val[] and packed there (singles first:
- * in place). */
-typedef struct ml_cap_entry_s {
-  uintptr_t sp; // 0: no walk here
-  uintptr_t fp, ra;
-  uint32_t id;       // the interned stack
-  uint16_t npairs;   // 16-byte compares
-  uint16_t nsingles; // 8-byte compares
-  uint8_t fp0;       // the walk used the starting %rbp
-  int32_t off[ML_CAPTURE_WORDS + 8];
-  uintptr_t val[ML_CAPTURE_WORDS + 8] __attribute__((aligned(16)));
-} ml_cap_entry_t;
-
-typedef struct ml_cap_block_s {
-  uintptr_t top;                        // the stack's top (registry key)
-  uint64_t hits, misses, uncacheable;   // written by the owning thread only
-  unsigned last;                        // the way of the last hit
-  unsigned next;                        // the way the next miss replaces
-  const void *list;                     // the object list every way was walked with
-  unsigned max, skip;                   // and the frames kept and skipped
-  ml_cap_entry_t e[ML_CAPTURE_WAYS];
-} ml_cap_block_t;
-
-static ML_TLS ml_cap_block_t *ml_cap_mine;
+ML_TLS ml_cap_block_t *ml_cap_mine;
 static ML_TLS bool ml_cap_none; // this thread gets no block (no bounds, no memory)
 
 /* The blocks ever made, by stack top (treg.h). */
@@ -94,48 +59,6 @@ static ML_NOINLINE ml_cap_block_t *ml_cap_thread_init(void) {
   ml_cap_mine = b;
   return b;
 }
-
-/* Do e's noted words all still hold their values (sp: the capture's)?
- * Every noted word lies between sp and the stack's top: the first walk
- * read it from there.  Branch-free: a hit compares every word anyway, and
- * a miss is followed by a walk that costs far more.  Two singles share one
- * 16-byte compare too (movq + movhps: 6 instructions per two words, where
- * load, xor and or of each cost 8); their values are 16-byte aligned as
- * the pairs' are (nsingles is a multiple of 4). */
-__attribute__((no_sanitize_address)) ML_INLINE bool ml_cap_words_same(const ml_cap_entry_t *e,
-                                                                      uintptr_t sp) {
-  const int32_t *off = e->off;
-  const uintptr_t *val = e->val;
-  unsigned np = e->npairs, ns = e->nsingles;
-#define ML_CAP_AT(k) ((const void *)(sp + (intptr_t)off[k]))
-#define ML_CAP_TWO(j) \
-  _mm_xor_si128(_mm_castpd_si128(_mm_loadh_pd( \
-                    _mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)ML_CAP_AT(j))), \
-                    (const double *)ML_CAP_AT((j) + 1))), \
-                _mm_load_si128((const __m128i *)(val + (j))))
-#define ML_CAP_PAIR(i) \
-  _mm_xor_si128(_mm_loadu_si128((const __m128i *)ML_CAP_AT(i)), \
-                _mm_load_si128((const __m128i *)(val + 2 * (i))))
-  __m128i acc = _mm_setzero_si128();
-  for (unsigned j = 0; j < ns; j += 4)
-    acc = _mm_or_si128(acc, _mm_or_si128(ML_CAP_TWO(j), ML_CAP_TWO(j + 2)));
-  off += ns;
-  val += ns;
-  for (unsigned i = 0; i < np; i += 2)
-    acc = _mm_or_si128(acc, _mm_or_si128(ML_CAP_PAIR(i), ML_CAP_PAIR(i + 1)));
-#undef ML_CAP_AT
-#undef ML_CAP_TWO
-#undef ML_CAP_PAIR
-  return _mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) == 0xffff;
-}
-
-/* Does e still describe the walk from (sp, fp)?  (The block's list and
- * length are the current ones.) */
-ML_INLINE bool ml_cap_valid(const ml_cap_entry_t *e, uintptr_t sp, uintptr_t fp, uintptr_t ra) {
-  if (e->sp != sp || e->ra != ra || (e->fp0 && e->fp != fp)) return false;
-  return ml_cap_words_same(e, sp);
-}
-
 
 /* Pack the n words a walk noted straight into e's off[] and val[] (in
  * the order read) as singles and pairs, in one pass: two words noted one
@@ -184,8 +107,8 @@ static void ml_cap_pack_words(ml_cap_entry_t *e, unsigned n) {
   e->nsingles = (uint16_t)ns;
 }
 
-/* MEMLEDGER_UNWIND_CHECK on a hit: walk again and compare. */
-static ML_NOINLINE void ml_cap_check_hit(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t ra,
+/* ml_cap_check_hit (capture.h). */
+ML_NOINLINE void ml_cap_check_hit(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t ra,
                                          unsigned want, uint32_t id) {
   uintptr_t buf[ML_UNWIND_BUF_FRAMES];
   const uintptr_t *frames;
@@ -198,12 +121,9 @@ static ML_NOINLINE void ml_cap_check_hit(uintptr_t pc, uintptr_t sp, uintptr_t f
   ml_unwind_check(buf, n, want); /* and the walk with libunwind's */
 }
 
-/* A capture the cache did not answer: walk from (pc, sp, fp), the
- * registers ml_capture_eh read in its own frame (still live: it calls this
- * without a tail call), and remember the walk in the way *b->next.  Also
- * where a block is made, or reset for a new object list or new limits. */
-static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, uintptr_t pc,
-                                               uintptr_t sp, uintptr_t fp) {
+/* ml_capture_eh_miss (capture.h): the walk goes into the way *b->next. */
+ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, uintptr_t pc,
+                                        uintptr_t sp, uintptr_t fp) {
   unsigned max = ml_core.max_frames, skip = ml_core.skip_frames;
   unsigned want = ml_unwind_want(max, skip);
   if (ml_unlikely(!b) && !ml_cap_none) b = ml_cap_thread_init();
@@ -257,45 +177,8 @@ static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, 
   return id;
 }
 
-/* The way in b that answers a capture from (sp, fp) for ra, or NULL. */
-ML_INLINE const ml_cap_entry_t *ml_cap_lookup(ml_cap_block_t *b, uintptr_t sp, uintptr_t fp,
-                                              uintptr_t ra) {
-  /* The last hit first (a loop allocating from one place), then the
-   * others (two paths that alternate at one stack pointer). */
-  unsigned w = b->last;
-  for (unsigned k = 0; k < ML_CAPTURE_WAYS; k++, w = (w + 1) % ML_CAPTURE_WAYS) {
-    if (!ml_cap_valid(&b->e[w], sp, fp, ra)) continue;
-    b->last = w;
-    b->hits++;
-    return &b->e[w];
-  }
-  return NULL;
-}
-
-/* The hit path: small, no stack buffers (those are the miss's).  pc, sp
- * and fp come from one instruction point, so the walk's rule at pc matches
- * them whatever the compiler put before it. */
-ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) {
-  uintptr_t pc, sp, fp;
-  /* This frame's registers, read together: the rule at pc matches them. */
-  __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
-                   : "=r"(pc), "=r"(sp), "=r"(fp));
-  ml_cap_block_t *b = ml_cap_mine;
-  if (ml_likely(b != NULL) && ml_likely(b->list == ml_eh_list_now()) &&
-      ml_likely(b->max == ml_core.max_frames && b->skip == ml_core.skip_frames)) {
-    const ml_cap_entry_t *e = ml_cap_lookup(b, sp, fp, ra);
-    if (ml_likely(e != NULL)) {
-      if (ml_unlikely(ml_unwind_check_period) && ml_unwind_check_due())
-        ml_cap_check_hit(pc, sp, fp, ra, ml_unwind_want(ml_core.max_frames, ml_core.skip_frames),
-                         e->id);
-      return e->id;
-    }
-  }
-  uint32_t id = ml_capture_eh_miss(b, ra, pc, sp, fp);
-  /* Not a tail call: the walk reads this frame's words. */
-  __asm__ volatile("" ::: "memory");
-  return id;
-}
+/* Out of line (tests, benchmarks, ml_capture_walk's fallback). */
+ML_NOINLINE uint32_t ml_capture_eh(uintptr_t ra) { return ml_capture_eh_here(ra); }
 
 void ml_capture_thread_release(void) {
   ml_cap_block_t *b = ml_cap_mine;

@@ -37,7 +37,8 @@
 #define ML_CAPTURE_WORDS 112
 
 /* The stack id of the eh walk from the recorder (cached); ra as in
- * ml_unwind_capture. */
+ * ml_unwind_capture.  Out of line; the recorder inlines the same body
+ * (ml_capture_eh_here). */
 uint32_t ml_capture_eh(uintptr_t ra) ML_HIDDEN;
 
 /* Cache statistics summed over every thread's block (racy reads of other
@@ -51,6 +52,142 @@ void ml_capture_stats(ml_capture_stats_t *out) ML_HIDDEN;
  * that needs one (treg.h); its captures walk uncached from now on.
  * pre: not on an allocation path. */
 void ml_capture_thread_release(void) ML_HIDDEN;
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <emmintrin.h> /* SSE2: part of x86-64 itself */
+
+/* One remembered walk: its key (starting sp, and fp when the walk used it;
+ * the allocation call's return address only narrows the key; the object
+ * list and the walk's length are the block's) and the words it depends on, by offset from
+ * sp: first nsingles words at off[j] with values val[j]; then npairs pairs
+ * of adjacent words (a frame-pointer frame's saved %rbp and its return
+ * address sit side by side: one 16-byte compare checks both), at
+ * off[nsingles + i] with values val[nsingles + 2i] and the next.  nsingles
+ * is a multiple of 4 and npairs even (the last one repeated: a repeat
+ * compares equal when the original does), so the compare loops have no
+ * remainder and the pairs' values are 16-byte aligned.  The walk's log is
+ * written straight into off[] and val[] and packed there (singles first:
+ * in place). */
+typedef struct ml_cap_entry_s {
+  uintptr_t sp; // 0: no walk here
+  uintptr_t fp, ra;
+  uint32_t id;       // the interned stack
+  uint16_t npairs;   // 16-byte compares
+  uint16_t nsingles; // 8-byte compares
+  uint8_t fp0;       // the walk used the starting %rbp
+  int32_t off[ML_CAPTURE_WORDS + 8];
+  uintptr_t val[ML_CAPTURE_WORDS + 8] __attribute__((aligned(16)));
+} ml_cap_entry_t;
+
+typedef struct ml_cap_block_s {
+  uintptr_t top;                        // the stack's top (registry key)
+  uint64_t hits, misses, uncacheable;   // written by the owning thread only
+  unsigned last;                        // the way of the last hit
+  unsigned next;                        // the way the next miss replaces
+  const void *list;                     // the object list every way was walked with
+  unsigned max, skip;                   // and the frames kept and skipped
+  ml_cap_entry_t e[ML_CAPTURE_WAYS];
+} ml_cap_block_t;
+
+/* This thread's block of cached walks (NULL until its first miss). */
+extern ML_TLS ml_cap_block_t *ml_cap_mine ML_HIDDEN;
+
+/* A capture the cache did not answer: walk from (pc, sp, fp), registers
+ * read together in the caller's frame, which stays live until this
+ * returns, and remember the walk in b (which may be NULL: made here, or
+ * reset for a new object list or new limits). */
+uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, uintptr_t pc, uintptr_t sp,
+                            uintptr_t fp) ML_HIDDEN;
+/* MEMLEDGER_UNWIND_CHECK on a hit: walk again and compare. */
+void ml_cap_check_hit(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t ra, unsigned want,
+                      uint32_t id) ML_HIDDEN;
+
+/* Do e's noted words all still hold their values (sp: the capture's)?
+ * Every noted word lies between sp and the stack's top: the first walk
+ * read it from there.  Branch-free: a hit compares every word anyway, and
+ * a miss is followed by a walk that costs far more.  Two singles share one
+ * 16-byte compare too (movq + movhps: 6 instructions per two words, where
+ * load, xor and or of each cost 8); their values are 16-byte aligned as
+ * the pairs' are (nsingles is a multiple of 4). */
+__attribute__((no_sanitize_address)) ML_INLINE bool ml_cap_words_same(const ml_cap_entry_t *e,
+                                                                      uintptr_t sp) {
+  const int32_t *off = e->off;
+  const uintptr_t *val = e->val;
+  unsigned np = e->npairs, ns = e->nsingles;
+#define ML_CAP_AT(k) ((const void *)(sp + (intptr_t)off[k]))
+#define ML_CAP_TWO(j) \
+  _mm_xor_si128(_mm_castpd_si128(_mm_loadh_pd( \
+                    _mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)ML_CAP_AT(j))), \
+                    (const double *)ML_CAP_AT((j) + 1))), \
+                _mm_load_si128((const __m128i *)(val + (j))))
+#define ML_CAP_PAIR(i) \
+  _mm_xor_si128(_mm_loadu_si128((const __m128i *)ML_CAP_AT(i)), \
+                _mm_load_si128((const __m128i *)(val + 2 * (i))))
+  __m128i acc = _mm_setzero_si128();
+  for (unsigned j = 0; j < ns; j += 4)
+    acc = _mm_or_si128(acc, _mm_or_si128(ML_CAP_TWO(j), ML_CAP_TWO(j + 2)));
+  off += ns;
+  val += ns;
+  for (unsigned i = 0; i < np; i += 2)
+    acc = _mm_or_si128(acc, _mm_or_si128(ML_CAP_PAIR(i), ML_CAP_PAIR(i + 1)));
+#undef ML_CAP_AT
+#undef ML_CAP_TWO
+#undef ML_CAP_PAIR
+  return _mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) == 0xffff;
+}
+
+/* Does e still describe the walk from (sp, fp)?  (The block's list and
+ * length are the current ones.) */
+ML_INLINE bool ml_cap_valid(const ml_cap_entry_t *e, uintptr_t sp, uintptr_t fp, uintptr_t ra) {
+  if (e->sp != sp || e->ra != ra || (e->fp0 && e->fp != fp)) return false;
+  return ml_cap_words_same(e, sp);
+}
+
+/* The way in b that answers a capture from (sp, fp) for ra, or NULL. */
+ML_INLINE const ml_cap_entry_t *ml_cap_lookup(ml_cap_block_t *b, uintptr_t sp, uintptr_t fp,
+                                              uintptr_t ra) {
+  /* The last hit first (a loop allocating from one place), then the
+   * others (two paths that alternate at one stack pointer). */
+  unsigned w = b->last;
+  for (unsigned k = 0; k < ML_CAPTURE_WAYS; k++, w = (w + 1) % ML_CAPTURE_WAYS) {
+    if (!ml_cap_valid(&b->e[w], sp, fp, ra)) continue;
+    b->last = w;
+    b->hits++;
+    return &b->e[w];
+  }
+  return NULL;
+}
+
+/* The hit path, inlined into the recorder (ml_capture_stack_id): the
+ * walk of a miss starts in the recorder's frame, which saves the call, the
+ * frame and the register saves of a function of its own (~20 instructions
+ * per hit).  pc, sp and fp come from one instruction point, so the walk's
+ * rule at pc matches them whatever the compiler put before it; the frame
+ * they describe is live until the miss returns. */
+ML_INLINE uint32_t ml_capture_eh_here(uintptr_t ra) {
+  uintptr_t pc, sp, fp;
+  /* This frame's registers, read together: the rule at pc matches them. */
+  __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+                   : "=r"(pc), "=r"(sp), "=r"(fp));
+  ml_cap_block_t *b = ml_cap_mine;
+  if (ml_likely(b != NULL) && ml_likely(b->list == ml_eh_list_now()) &&
+      ml_likely(b->max == ml_core.max_frames && b->skip == ml_core.skip_frames)) {
+    const ml_cap_entry_t *e = ml_cap_lookup(b, sp, fp, ra);
+    if (ml_likely(e != NULL)) {
+      if (ml_unlikely(ml_unwind_check_period) && ml_unwind_check_due())
+        ml_cap_check_hit(pc, sp, fp, ra, ml_unwind_want(ml_core.max_frames, ml_core.skip_frames),
+                         e->id);
+      return e->id;
+    }
+  }
+  uint32_t id = ml_capture_eh_miss(b, ra, pc, sp, fp);
+  __asm__ volatile("" ::: "memory"); /* the walk read this frame's words */
+  return id;
+}
+
+#else
+#define ml_capture_eh_here ml_capture_eh
+#endif
 
 /* The stack id of a walk by mode (FP or LIBUNWIND; eh where those cannot
  * walk), uncached. */
@@ -67,7 +204,7 @@ ML_INLINE uint32_t ml_capture_stack_id(uintptr_t ra, uintptr_t anchor) {
    * deeper than the array holds (the innermost frames would be missing). */
   if (ml_likely(mode == ML_UNWIND_AUTO || mode == ML_UNWIND_EH)) {
     if (mode == ML_UNWIND_EH || !ml_shadow_active() || ml_shadow.depth > ML_SHADOW_CAP)
-      return ml_capture_eh(ra);
+      return ml_capture_eh_here(ra);
   } else if (mode == ML_UNWIND_NONE) {
     /* Every block shares the empty stack, interned once. */
     if (ml_unlikely(!ml_core.empty_stack))

@@ -42,14 +42,23 @@ ML_INLINE void *ml_track_alloc_inline(void *p, size_t size, uintptr_t ra, uintpt
   ml_guard_enter();
   uint32_t stack = ml_capture_stack_id(ra, anchor);
   uint64_t seq = ml_next_seq(); /* first: it gives the thread its serial */
+  /* A block that exists is smaller than the address space (2^47 bytes):
+   * no clamp to ML_REC_SIZE_MAX. */
+  if (size > ML_REC_SIZE_MAX) __builtin_unreachable();
   ml_rec_t r = ml_rec_make((uintptr_t)p, size, ml_tls.serial, seq, stack);
   /* The page mark first: a free of p can only follow our return, but it must
-   * then find the page marked. */
-  uint8_t hint = ml_young_hint(); /* whose cache the record goes to (young.h) */
-  if (ml_unlikely(ml_pagemap_byte(p) != hint) && !ml_pagemap_mark_hint(p, hint))
-    ml_tables_count_drop(&ml_core.tables, r.ptr);
-  else if (!ml_young_insert(&r))
-    (void)ml_tables_insert(&ml_core.tables, &r);
+   * then find the page marked.  The hint: whose cache the record goes to
+   * (young.h). */
+  ml_young_t *y = ml_young_get();
+  uint8_t hint = y ? y->hint : ML_PM_ANY;
+  if (ml_unlikely(ml_pagemap_byte(p) != hint) && !ml_pagemap_mark_hint(p, hint)) {
+    ml_tables_count_drop(&ml_core.tables, (uintptr_t)p);
+  } else if (ml_unlikely(!y)) {
+    ml_rec_t c = r; /* in memory on this path only */
+    (void)ml_tables_insert(&ml_core.tables, &c);
+  } else {
+    (void)ml_young_insert_in(y, &r);
+  }
   if (ml_unlikely((ml_tls.limit_acc += size) >= ml_core.limit_every)) {
     ml_tls.limit_acc = 0;
     ml_core.limit_check(); /* MEMLEDGER_DUMP_AT */

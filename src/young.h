@@ -115,25 +115,33 @@ void ml_young_disable(void) ML_HIDDEN;
 unsigned ml_young_evict(ml_young_t *y, unsigned s) ML_HIDDEN;
 bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) ML_HIDDEN;
 
+/* This thread's cache, made on its first tracked block; NULL when it has
+ * none. */
+ML_INLINE ml_young_t *ml_young_get(void) {
+  ml_young_t *y = ml_young_mine;
+  if (ml_unlikely(!y) && !ml_young_none) y = ml_young_thread_init();
+  return y;
+}
+
 /* The page-map hint this thread writes: its cache's (made on the thread's
  * first tracked block), or ML_PM_ANY without one. */
 ML_INLINE uint8_t ml_young_hint(void) {
-  ml_young_t *y = ml_young_mine;
-  if (ml_unlikely(!y) && (ml_young_none || !(y = ml_young_thread_init()))) return ML_PM_ANY;
-  return y->hint;
+  ml_young_t *y = ml_young_get();
+  return y ? y->hint : ML_PM_ANY;
 }
 
-/* Record r in this thread's cache.  False when the thread has none (the
- * caller records it in the shared tables). */
-ML_INLINE bool ml_young_insert(const ml_rec_t *r) {
-  ml_young_t *y = ml_young_mine;
-  if (ml_unlikely(!y) && (ml_young_none || !(y = ml_young_thread_init()))) return false;
+/* Record r in y, this thread's cache.  Always true (a full set gives its
+ * oldest record to the shared tables). */
+ML_INLINE bool ml_young_insert_in(ml_young_t *y, const ml_rec_t *r) {
   unsigned s = ml_young_set(r->ptr), w;
   _Atomic uintptr_t *k = y->set[s].key;
   for (w = 0; w < ML_YOUNG_WAYS; w++) {
     uintptr_t q = atomic_load_explicit(&k[w], memory_order_relaxed);
     if (!q) break;
-    if (ml_unlikely(q == r->ptr)) return ml_young_replace(y, s, w, r);
+    if (ml_unlikely(q == r->ptr)) {
+      ml_rec_t c = *r; /* in memory on this path only */
+      return ml_young_replace(y, s, w, &c);
+    }
   }
   if (ml_unlikely(w == ML_YOUNG_WAYS)) w = ml_young_evict(y, s);
   ML_YOUNG_PUT(y->set[s].size_tid[w], r->size_tid);
@@ -141,6 +149,13 @@ ML_INLINE bool ml_young_insert(const ml_rec_t *r) {
   atomic_store_explicit(&k[w], r->ptr, memory_order_release);
   ml_young_tally(&y->made, ml_rec_size(r));
   return true;
+}
+
+/* Record r in this thread's cache.  False when the thread has none (the
+ * caller records it in the shared tables). */
+ML_INLINE bool ml_young_insert(const ml_rec_t *r) {
+  ml_young_t *y = ml_young_get();
+  return y && ml_young_insert_in(y, r);
 }
 
 /* Take p's record out of this thread's own cache (the common free). */

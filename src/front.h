@@ -271,6 +271,20 @@ ML_INLINE size_t ml_f_malloc_usable_size(void *p) {
   return p ? ml_je_malloc_usable_size(p) : 0;
 }
 
+/* ---- C++ (the preload front's operator new) ----------------------------- */
+
+/* operator new's block: malloc's, or an aligned one (align > 0: a
+ * std::align_val_t, a power of two); NULL when jemalloc has none (the
+ * operator then hands over to the C++ runtime's own: preload.c). */
+ML_INLINE void *ml_f_new(size_t n, size_t align) {
+  if (align == 0) {
+    if (ml_likely(n < ml_gate.cutoff)) return ml_je_malloc(n);
+    return ml_f_malloc_tracked(n, ML_RA, ML_FA);
+  }
+  if (ml_likely(ml_f_aligned_untracked(align, n))) return ml_je_aligned_alloc(align, n);
+  return ml_f_aligned_alloc_slow(align, n, ML_RA, ML_FA);
+}
+
 /* ---- jemalloc's own API ------------------------------------------------- */
 
 ML_INLINE void *ml_f_mallocx(size_t n, int flags) {

@@ -8,6 +8,7 @@
  * the dump signal itself; prctl and syscall notice a seccomp filter before
  * it exists.  And the dlopen hook that drops RTLD_DEEPBIND, and the dlclose
  * hook that records unloaded objects (modules.h), and the constructor.
+ * And operator new and delete (hooks_cxx.def).
  * The descriptor hooks are preload_fd.c's (signalfd, which is here, tells
  * their record too).  The program's threads and anonymous mappings
  * (res_rec.h): the pthread_create/join/detach family and mmap/munmap/mremap,
@@ -21,6 +22,8 @@
 #include "res_rec.h"
 #include "triggers.h"
 #include <dlfcn.h>
+#include <link.h>
+#include <string.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,6 +38,71 @@
 #include "hooks.def"
 #undef ML_HOOK
 
+/* ---- C++: operator new and delete ---------------------------------------- *
+ * Defined here, as jemalloc's own library defines them, so that a C++
+ * program's blocks come from jemalloc without going through libstdc++'s
+ * operator new and its call to malloc (larson, mimalloc-bench: see
+ * bench/README.md); a C program never calls them, and nothing here loads
+ * libstdc++.  They keep their frame (ML_FRONT_FN_JE): the recorder is
+ * called from them.  When jemalloc has no block, the C++ runtime's
+ * operator of the same name takes over (looked up when the library starts
+ * and after each dlopen, never on an allocation path): it calls the
+ * new-handler, tries again through this library's malloc, and throws
+ * std::bad_alloc or, the nothrow ones, returns NULL.  Without a C++ runtime
+ * loaded (C++ code linked statically into a C program's plugin) there is
+ * none of that to call: the failure is reported and the program aborted,
+ * as an uncaught std::bad_alloc would. */
+static ML_NOINLINE ML_COLD void ml_cxx_no_runtime(const char *name) {
+  ml_log(ML_LOG_ERROR, "%s: out of memory, and no C++ runtime is loaded to throw "
+                       "std::bad_alloc: aborting", name);
+  abort();
+}
+
+#define ML_NEW(name, params, args, size, align)                                   \
+  static void *(*_Atomic ml_cxx_##name) params;                                   \
+  ML_EXPORT void *name params;                                                    \
+  ML_FRONT_FN_JE void *name params {                                              \
+    void *p = ml_f_new((size), (align));                                          \
+    if (ml_likely(p != NULL)) return p;                                           \
+    void *(*next) params = atomic_load_explicit(&ml_cxx_##name, memory_order_acquire); \
+    if (!next) ml_cxx_no_runtime(#name);                                          \
+    return next args;                                                             \
+  }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#define ML_DELETE(name, params, args) \
+  ML_EXPORT void name params;         \
+  ML_FRONT_FN_STD void name params { ml_f_free(p); }
+#include "hooks_cxx.def"
+#pragma GCC diagnostic pop
+#undef ML_NEW
+#undef ML_DELETE
+
+/* Is a C++ runtime among the loaded objects? */
+static int ml_cxx_loaded(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  (void)arg;
+  const char *name = info->dlpi_name;
+  return name && (strstr(name, "libstdc++.so") || strstr(name, "libc++.so"));
+}
+
+/* The C++ runtime's operator new family, once it is loaded.  Only then:
+ * a dlsym that fails sets the thread's dlerror() message, which the
+ * program may be about to read, and allocates it (blocks that memcheck,
+ * without the preload, does not see). */
+static void ml_cxx_resolve(void) {
+  if (atomic_load_explicit(&ml_cxx__Znwm, memory_order_acquire)) return;
+  if (!dl_iterate_phdr(ml_cxx_loaded, NULL)) return;
+#define ML_NEW(name, params, args, size, align)                                    \
+  if (!atomic_load_explicit(&ml_cxx_##name, memory_order_relaxed))                \
+    atomic_store_explicit(&ml_cxx_##name, (void *(*)params)dlsym(RTLD_NEXT, #name), \
+                          memory_order_release);
+#define ML_DELETE(name, params, args)
+#include "hooks_cxx.def"
+#undef ML_NEW
+#undef ML_DELETE
+}
+
 /* The library's constructor.  Priority 101: before other constructors of
  * this library (there are none today); the first allocation may already
  * have initialised the core.  Being dlopen'ed is refused by the loader
@@ -43,6 +111,7 @@
 __attribute__((constructor(101))) static void ml_preload_constructor(void) {
   ml_init_process(true); /* the sigaction hooks below hide our handlers */
   ml_preload_fd_init();  /* the descriptor hooks' next definitions */
+  ml_cxx_resolve();      /* the C++ runtime's operator new, for failures */
 }
 
 /* ---- signals as the program sees them ---------------------------------- */
@@ -163,6 +232,7 @@ ML_EXPORT void *dlopen(const char *file, int flags) {
   }
   void *h = real(file, flags);
   ml_unwind_modules_changed(); /* the eh unwinder's object list */
+  if (h) ml_cxx_resolve();     /* a C++ runtime loaded only now */
   return h;
 }
 

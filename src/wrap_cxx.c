@@ -17,13 +17,13 @@
 #include "wrap.h"
 #include <malloc.h>
 
-#define ML_NEW(name, params, args, size) void *ML_REAL(name) params __attribute__((weak));
+#define ML_NEW(name, params, args, size, align) void *ML_REAL(name) params __attribute__((weak));
 #define ML_DELETE(name, params, args) void ML_REAL(name) params __attribute__((weak));
 #include "hooks_cxx.def"
 #undef ML_NEW
 #undef ML_DELETE
 
-#define ML_NEW(name, params, args, size)                                        \
+#define ML_NEW(name, params, args, size, align)                                 \
   ML_EXPORT void *__wrap_##name params;                                         \
   void *__wrap_##name params {                                                  \
     void *p = ML_REAL(name) args;                                               \

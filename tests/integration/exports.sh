@@ -6,7 +6,8 @@
 # dlopen, dlclose, the descriptor hooks (src/hooks_fd.def and preload_fd.c's
 # own), the thread and mapping hooks (pthread_create and the
 # join/detach/setname family, mmap, mmap64, munmap, mremap), the
-# -finstrument-functions hooks and memledger_* only, all of them, and does not depend on libstdc++.
+# -finstrument-functions hooks, operator new and delete (src/hooks_cxx.def)
+# and memledger_* only, all of them, and does not depend on libstdc++.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
 command -v nm >/dev/null || bail "nm not installed"
@@ -23,6 +24,7 @@ LIBC="__libc_malloc __libc_free __libc_calloc __libc_realloc __libc_memalign __l
 SIG="sigaction signal signalfd sigwait sigwaitinfo sigtimedwait"
 SECCOMP="prctl syscall"
 SHADOW="__cyg_profile_func_enter __cyg_profile_func_exit"
+CXX=$(sed -n 's/^ML_\(NEW\|DELETE\)(\([A-Za-z0-9_]*\),.*/\2/p' "$ML_SRCDIR/src/hooks_cxx.def")
 DLHOOK="dlopen dlclose"
 FDHOOK="$(sed -n 's/^ML_FD_HOOK([A-Z]*, [^,]*, \([a-z_0-9]*\),.*/\1/p' "$ML_SRCDIR/src/hooks_fd.def")
   open open64 openat openat64 fcntl fcntl64 dup2 dup3 fdopen fdopendir freopen freopen64
@@ -31,7 +33,7 @@ RES="pthread_create pthread_join pthread_tryjoin_np pthread_timedjoin_np pthread
   pthread_detach pthread_setname_np mmap mmap64 munmap mremap"
 # memledger_* : whatever include/memledger.h declares with MEMLEDGER_API
 API=$(sed -n 's/^MEMLEDGER_API [^(]*[ *]\(memledger_[a-z_0-9]*\)(.*/\1/p' "$ML_SRCDIR/include/memledger.h")
-ALLOW=$(printf '%s\n' $STD $JE $LIBC $SIG $SECCOMP $SHADOW $DLHOOK $FDHOOK $RES $API | sort -u)
+ALLOW=$(printf '%s\n' $STD $JE $LIBC $SIG $SECCOMP $SHADOW $CXX $DLHOOK $FDHOOK $RES $API | sort -u)
 
 nm -D --defined-only "$ML_LIB" >"$T_TMP/nm" 2>&1 || bail "nm -D failed on $ML_LIB"
 names=$(awk 'NF >= 3 { print $3 }' "$T_TMP/nm" | sed 's/@.*//' | sort -u)

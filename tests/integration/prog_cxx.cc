@@ -4,10 +4,15 @@
 // new/delete, new[]/delete[], std::vector growth, std::string, std::map, an
 // exception thrown and caught, and one leak: new char[5000] in leak_5000().
 // Prints results that do not depend on the allocator, through write(2)
-// (no stdio buffer).  "prog_cxx maps" prints whether libstdc++ is mapped.
+// (no stdio buffer).  "prog_cxx maps" prints whether libstdc++ is mapped;
+// "prog_cxx oom" what operator new does when no allocator can give the
+// block (the new-handler's calls, std::bad_alloc, the nothrow forms' NULL)
+// and whether over-aligned blocks are aligned.
 #include <cstdio>
 #include <cstring>
+#include <cstdint>
 #include <map>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -86,8 +91,56 @@ static int maps() {
   return 0;
 }
 
+static int handler_calls;
+static void handler() {
+  if (++handler_calls >= 2) std::set_new_handler(nullptr);
+}
+
+static std::string calls() {
+  std::string r = " after " + std::to_string(handler_calls) + " handler calls";
+  handler_calls = 0;
+  std::set_new_handler(handler);
+  return r;
+}
+
+struct alignas(256) aligned_256 {
+  char c[300];
+};
+
+static int oom() {
+  const std::size_t huge = (std::size_t)1 << 62; // no allocator gives this
+  std::set_new_handler(handler);
+  std::string r;
+  try {
+    sink = ::operator new(huge);
+    r = "a block";
+  } catch (const std::bad_alloc &) {
+    r = "bad_alloc";
+  }
+  say("new: " + r + calls());
+  void *q = ::operator new(huge, std::nothrow);
+  say(std::string("nothrow new: ") + (q ? "a block" : "null") + calls());
+  try {
+    sink = ::operator new[](huge, std::align_val_t(64));
+    r = "a block";
+  } catch (const std::bad_alloc &) {
+    r = "bad_alloc";
+  }
+  say("aligned new[]: " + r + calls());
+  q = ::operator new(huge, std::align_val_t(64), std::nothrow);
+  say(std::string("aligned nothrow new: ") + (q ? "a block" : "null") + calls());
+  aligned_256 *a = new aligned_256;     // untracked size
+  aligned_256 *b = new aligned_256[20]; // 6 KiB: tracked
+  say(std::string("aligned to 256: ") +
+      ((std::uintptr_t)a % 256 == 0 && (std::uintptr_t)b % 256 == 0 ? "yes" : "no"));
+  delete a;
+  delete[] b;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && std::strcmp(argv[1], "maps") == 0) return maps();
+  if (argc > 1 && std::strcmp(argv[1], "oom") == 0) return oom();
   say("scalars: " + std::to_string(scalars()));
   say("containers: " + std::to_string(containers()));
   for (int i = 1; i <= 3; i++) say("exception: " + throws(i));

@@ -11,6 +11,9 @@
  *   prog_semantics je       jemalloc's API through the preload (dlsym), with
  *                           memledger_dump() dumps around mallocx/sdallocx
  *   prog_semantics maps     whether libstdc++ is mapped in this process
+ *   prog_semantics cxx-late libstdc++ dlopen'ed by this C program, then
+ *                           operator new(size, nothrow) of a size no
+ *                           allocator gives, found with dlsym: NULL
  * Output through write(2) only: no stdio buffer is allocated.
  */
 #include <dlfcn.h>
@@ -394,7 +397,31 @@ static int maps_mode(void) {
   return 0;
 }
 
+/* A C++ runtime loaded after start: operator new's failures still reach
+ * it (the nothrow form returns NULL, not an abort). */
+static int cxx_late_mode(void) {
+  void *h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_GLOBAL);
+  if (!h) {
+    say("cxx-late: no libstdc++.so.6");
+    return 1;
+  }
+  void *(*nothrow_new)(size_t, const void *) =
+      (void *(*)(size_t, const void *))dlsym(RTLD_DEFAULT, "_ZnwmRKSt9nothrow_t");
+  void (*nothrow_tag) = dlsym(RTLD_DEFAULT, "_ZSt7nothrow");
+  if (!nothrow_new || !nothrow_tag) {
+    say("cxx-late: no operator new");
+    return 1;
+  }
+  void *p = nothrow_new((size_t)1 << 62, nothrow_tag);
+  say("cxx-late: operator new(huge, nothrow): %s", p ? "a block" : "null");
+  void *q = nothrow_new(100, nothrow_tag);
+  say("cxx-late: operator new(100, nothrow): %s", q ? "a block" : "null");
+  free(q);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "cxx-late") == 0) return cxx_late_mode();
   if (argc > 1 && strcmp(argv[1], "je") == 0) return je_mode();
   if (argc > 1 && strcmp(argv[1], "maps") == 0) return maps_mode();
   check_malloc();

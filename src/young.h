@@ -45,7 +45,13 @@
 #include "pagemap.h"
 #include "table.h"
 
-#define ML_YOUNG_SET_BITS 9
+/* 1024 sets of 4: 4096 records, 96 KiB mapped per thread (touched as used).
+ * 512 sets filled up in the mixed workload (about 800 live tracked blocks
+ * per thread; 4096 with every block tracked): the moves of their oldest
+ * records to the shared tables, and the frees that then look there, made
+ * it 1.72-1.75x jemalloc's time against 1.63-1.69x with 1024 (every block
+ * tracked: 4.23-4.35x against 3.52-3.61x; bench/README.md). */
+#define ML_YOUNG_SET_BITS 10
 #define ML_YOUNG_SETS (1u << ML_YOUNG_SET_BITS)
 #define ML_YOUNG_WAYS 4
 #define ML_YOUNG_MOVING ((uintptr_t)1)

@@ -7,15 +7,18 @@
 # preload's: no libstdc++ frame above it).  When no block can be had,
 # operator new behaves as without the preload (the new-handler's calls,
 # std::bad_alloc, NULL from the nothrow forms), also in a C program that
-# loads libstdc++ with dlopen; over-aligned new is aligned.  And a C
-# program does not get libstdc++ from the preload.
+# loads libstdc++ with dlopen; over-aligned new is aligned.  A C++ program
+# linked with jemalloc itself (whose library defines operator new too) has
+# its blocks tracked all the same.  And a C program does not get libstdc++
+# from the preload.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
 PROG=$IT_BIN/prog_cxx
+JEPROG=$IT_BIN/prog_cxx_je
 CPROG=$IT_BIN/prog_semantics
-need_file "$PROG" "$CPROG"
+need_file "$PROG" "$JEPROG" "$CPROG"
 
-tap_plan 12
+tap_plan 13
 
 d=$(fresh_dir cxx)
 "$PROG" >"$d/plain.out" 2>"$d/plain.err"
@@ -59,6 +62,15 @@ aligned new[]: bad_alloc after 2 handler calls
 aligned nothrow new: null after 2 handler calls
 aligned to 256: yes|same" \
   "$(cat "$d/oom.ml")|$(cmp -s "$d/oom.plain" "$d/oom.ml" && echo same || diff "$d/oom.plain" "$d/oom.ml")"
+
+# ---- a C++ program linked with libjemalloc.so -----------------------------------------
+dj=$(fresh_dir cxx-je)
+ml_run "$dj" "$JEPROG" >"$dj/ml.out" 2>"$dj/ml.err"
+rc=$?
+djump=$(only_dump "$dj")
+tap_eq "linked with libjemalloc.so: exits 0, prints the same, and the new char[5000] leak is reported" \
+  "0|same|1 5000 5000 5000" \
+  "$rc|$(cmp -s "$d/plain.out" "$dj/ml.out" && echo same || echo differs)|$(unfreed_in_module "$djump" /prog_cxx_je 2>/dev/null | awk 'NF { print $2, $3, $5, $6 }')"
 
 # ---- a C++ runtime loaded late (a C program's plugin) ------------------------------------
 "$CPROG" cxx-late >"$d/late.plain" 2>&1

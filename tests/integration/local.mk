@@ -8,7 +8,7 @@ IT_CXXFLAGS = -std=c++17 -Wall -Wextra -O1 -g -fno-omit-frame-pointer
 
 IT_PROGS = tests/integration/prog_semantics tests/integration/prog_leaks \
 	tests/integration/prog_threads tests/integration/prog_fork \
-	tests/integration/prog_early tests/integration/prog_cxx \
+	tests/integration/prog_early tests/integration/prog_cxx tests/integration/prog_cxx_je \
 	tests/integration/prog_api tests/integration/prog_opts \
 	tests/integration/prog_dliter tests/integration/prog_unwind_scope \
 	tests/integration/prog_ehdiff tests/integration/prog_xallocx tests/integration/prog_capcache \
@@ -54,6 +54,11 @@ tests_integration_prog_early_CFLAGS = $(IT_CFLAGS)
 tests_integration_prog_early_LDADD = $(DL_LIBS)
 tests_integration_prog_cxx_SOURCES = tests/integration/prog_cxx.cc
 tests_integration_prog_cxx_CXXFLAGS = $(IT_CXXFLAGS)
+# The same, linked with Debian's libjemalloc.so, whose operator new would
+# otherwise take the program's C++ blocks past the preload (cxx.sh).
+tests_integration_prog_cxx_je_SOURCES = tests/integration/prog_cxx.cc
+tests_integration_prog_cxx_je_CXXFLAGS = $(IT_CXXFLAGS)
+tests_integration_prog_cxx_je_LDADD = -ljemalloc
 tests_integration_prog_api_SOURCES = tests/integration/prog_api.c
 tests_integration_prog_api_CFLAGS = $(IT_CFLAGS)
 tests_integration_prog_api_LDADD = $(DL_LIBS)

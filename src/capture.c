@@ -132,7 +132,7 @@ ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, uintptr
     const void *list = ml_eh_list_now();
     if (b->list != list || b->max != max || b->skip != skip)
       ml_cap_block_reset(b, list, max, skip);
-    /* (a hit may be there now: the next capture finds it) */
+    /* (a changed object list or changed limits send the hit path here) */
     e = &b->e[b->next];
     b->last = b->next;
     b->next = (b->next + 1) % ML_CAPTURE_WAYS;

@@ -58,7 +58,7 @@ void ml_capture_thread_release(void) ML_HIDDEN;
 
 /* One remembered walk: its key (starting sp, and fp when the walk used it;
  * the allocation call's return address only narrows the key; the object
- * list and the walk's length are the block's) and the words it depends on, by offset from
+ * list and the frame limits are the block's) and the words it depends on, by offset from
  * sp: first nsingles words at off[j] with values val[j]; then npairs pairs
  * of adjacent words (a frame-pointer frame's saved %rbp and its return
  * address sit side by side: one 16-byte compare checks both), at

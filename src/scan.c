@@ -456,8 +456,8 @@ static void ml_scan_guarded(ml_mark_t *m, uintptr_t lo, uintptr_t hi) {
  * GB of such root memory at exit, which took 0.7 s to read.  The answer
  * comes from /proc/self/pagemap (bit 63: present, bit 62: swapped), read
  * in the marking process, whose page tables fork copied from the
- * program's.  Ranges under ML_PRESENCE_MIN are read whole (a pread costs
- * more than reading them). */
+ * program's.  Ranges under ML_PRESENCE_MIN_PAGES pages are read whole (a
+ * pread costs more than reading them). */
 #define ML_PM_PRESENT (UINT64_C(1) << 63)
 #define ML_PM_SWAPPED (UINT64_C(1) << 62)
 #define ML_PRESENCE_MIN_PAGES 16
@@ -466,24 +466,24 @@ static void ml_scan_guarded(ml_mark_t *m, uintptr_t lo, uintptr_t hi) {
 /* Scan [lo, hi) but its absent pages; the bytes read. */
 static uint64_t ml_scan_mem(ml_mark_t *m, uintptr_t lo, uintptr_t hi) {
   if (hi <= lo) return 0;
-  const uintptr_t ML_PAGE = m->page;
-  if (m->pagemap < 0 || hi - lo < ML_PRESENCE_MIN_PAGES * ML_PAGE) {
+  const uintptr_t pg = m->page;
+  if (m->pagemap < 0 || hi - lo < ML_PRESENCE_MIN_PAGES * pg) {
     ml_scan_guarded(m, lo, hi);
     return hi - lo;
   }
   uint64_t read = 0, e[ML_PRESENCE_BATCH];
   uintptr_t run = 0; /* start of the present run being gathered, 0: none */
-  uintptr_t page = lo & ~(ML_PAGE - 1);
+  uintptr_t page = lo & ~(pg - 1);
   while (page < hi) {
-    size_t want = (size_t)((hi - page + ML_PAGE - 1) / ML_PAGE);
+    size_t want = (size_t)((hi - page + pg - 1) / pg);
     if (want > ML_PRESENCE_BATCH) want = ML_PRESENCE_BATCH;
-    long got = ml_sys4(SYS_pread64, m->pagemap, e, want * 8, (page / ML_PAGE) * 8);
+    long got = ml_sys4(SYS_pread64, m->pagemap, e, want * 8, (page / pg) * 8);
     if (got < 8) { /* pagemap refused: read the rest whole */
       if (!run) run = page;
       break;
     }
     size_t k = (size_t)got / 8;
-    for (size_t j = 0; j < k; j++, page += ML_PAGE) {
+    for (size_t j = 0; j < k; j++, page += pg) {
       bool in = (e[j] & (ML_PM_PRESENT | ML_PM_SWAPPED)) != 0;
       if (in && !run) {
         run = page;
@@ -494,7 +494,7 @@ static uint64_t ml_scan_mem(ml_mark_t *m, uintptr_t lo, uintptr_t hi) {
         run = 0;
       }
       if (!in) {
-        uintptr_t a = page > lo ? page : lo, b = page + ML_PAGE < hi ? page + ML_PAGE : hi;
+        uintptr_t a = page > lo ? page : lo, b = page + pg < hi ? page + pg : hi;
         m->absent += b - a;
       }
     }
@@ -663,7 +663,8 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
     if (!m->stack) return 1;
   }
 
-  m->page = getauxval(AT_PAGESZ) ? getauxval(AT_PAGESZ) : 4096;
+  m->page = getauxval(AT_PAGESZ);
+  if (!m->page) m->page = 4096;
   m->pagemap = (int)ml_sys4(SYS_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
 
   /* The roots. */

@@ -106,6 +106,7 @@ void bm_front_track_all(int on) {
   } else {
     ml_gate = saved;
   }
+  ml_young_thread_renew(); /* a cache sized for the new threshold */
 }
 
 const char *bm_unwind_name(bm_unwind_t mode) {

@@ -81,6 +81,7 @@ typedef struct ml_cap_entry_s {
 
 typedef struct ml_cap_block_s {
   uintptr_t top;                        // the stack's top (registry key)
+  size_t bytes;                         // the block's size (treg.h)
   uint64_t hits, misses, uncacheable;   // written by the owning thread only
   unsigned last;                        // the way of the last hit
   unsigned next;                        // the way the next miss replaces

@@ -702,7 +702,7 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
   ml_exclude(&R, (uintptr_t)&ml_reg, (uintptr_t)(&ml_reg + 1));
   for (unsigned i = 0; i < ml_young_caches(); i++) { /* they hold every young block's address */
     uintptr_t lo = ml_young_cache_at(i);
-    if (lo) ml_exclude(&R, lo, lo + sizeof(ml_young_t));
+    if (lo) ml_exclude(&R, lo, lo + ((const ml_young_t *)lo)->bytes);
   }
   ml_exclude(&R, s->skip_lo, s->skip_hi);
   ml_exclude_jemaps(&R, ML_JEMAP_META);

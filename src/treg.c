@@ -16,6 +16,10 @@ void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top, unsigned *index)
     uintptr_t *b = ml_treg_get(reg, i);
     if (!b) continue;
     uintptr_t t = ml_treg_top(b);
+    if (t == top && b[1] != size) { /* made for other settings */
+      ml_treg_release(b);
+      t = 0;
+    }
     given_back |= t == 0;
     if (t == top) {
       if (index) *index = i;
@@ -24,8 +28,8 @@ void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top, unsigned *index)
   }
   for (unsigned i = 0; given_back && i < n; i++) { /* one a thread gave back */
     uintptr_t *b = ml_treg_get(reg, i), zero = 0;
-    if (b && __atomic_compare_exchange_n(b, &zero, top, false, __ATOMIC_ACQ_REL,
-                                         __ATOMIC_RELAXED)) {
+    if (b && b[1] == size &&
+        __atomic_compare_exchange_n(b, &zero, top, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
       if (index) *index = i;
       return b;
     }
@@ -33,7 +37,8 @@ void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top, unsigned *index)
   if (n >= ML_TREG_MAX) return NULL;
   uintptr_t *b = ml_prim_map(size);
   if (!b) return NULL;
-  *b = top;
+  b[0] = top;
+  b[1] = size;
   unsigned i = atomic_fetch_add_explicit(&reg->n, 1, memory_order_acq_rel);
   if (i >= ML_TREG_MAX) { /* filled meanwhile */
     ml_prim_unmap(b, size);

@@ -28,10 +28,12 @@ typedef struct ml_treg_s {
 } ml_treg_t;
 
 /* The block of the stack whose top is `top`: the one a thread that ended
- * left there, or a new zero-filled one of `size` bytes whose first word is
- * set to top; *index (may be NULL) gets its index.  Every block's first
- * member must be its uintptr_t top.  NULL when the registry is full or
- * memory is short. */
+ * left there, or one given back, or a new zero-filled one of `size` bytes
+ * whose first word is set to top and second to size; *index (may be NULL)
+ * gets its index.  Every block's first member must be its uintptr_t top,
+ * its second its size_t size: a block of another size is never handed out
+ * (the one a thread on this stack left is given back instead).  NULL when
+ * the registry is full or memory is short. */
 void *ml_treg_claim(ml_treg_t *reg, size_t size, uintptr_t top, unsigned *index) ML_HIDDEN;
 
 /* The calling thread will not use `block` again (its top becomes 0): the

@@ -46,8 +46,15 @@ ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
   ml_unwind_stack_bounds(&lo, &hi);
   if (hi <= 1) return NULL;
   unsigned index = 0;
-  ml_young_t *y = ml_treg_claim(&ml_young_reg, sizeof *y, hi, &index);
+  unsigned bits = ml_gate.threshold < ML_YOUNG_BELOW ? ML_YOUNG_SET_BITS_BELOW : ML_YOUNG_SET_BITS;
+  size_t n = (size_t)1 << bits;
+  size_t bytes = sizeof(ml_young_t) + n * (sizeof(ml_young_set_t) + ML_YOUNG_WAYS * sizeof(uint64_t));
+  ml_young_t *y = ml_treg_claim(&ml_young_reg, bytes, hi, &index);
   if (!y) return NULL;
+  if (!y->bits) { /* new (zero-filled); a cache taken over has the same size */
+    y->bits = (uint8_t)bits;
+    y->seq_stack = (uint64_t(*)[ML_YOUNG_WAYS])(void *)&y->set[n];
+  }
   y->hint = index + 1 < ML_PM_ANY ? (uint8_t)(index + 1) : ML_PM_ANY;
   /* A cache left by a thread that ended keeps its records (its blocks may
    * still be live) and counters: this thread carries on with them. */
@@ -60,6 +67,12 @@ void ml_young_thread_release(void) {
   ml_young_t *y = ml_young_mine;
   ml_young_mine = NULL;
   ml_young_none = true; /* the shared tables from now on */
+  if (y) ml_treg_release(y);
+}
+
+void ml_young_thread_renew(void) {
+  ml_young_t *y = ml_young_mine;
+  ml_young_mine = NULL;
   if (y) ml_treg_release(y);
 }
 
@@ -77,11 +90,20 @@ bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) 
   return true;
 }
 
-/* Set s is full: move its oldest-placed record to the shared tables and
+/* Set s is full: move its oldest record to the shared tables and
  * return its way, now empty. */
 unsigned ml_young_evict(ml_young_t *y, unsigned s) {
-  unsigned w = y->victim[s];
-  y->victim[s] = (uint8_t)((w + 1) % ML_YOUNG_WAYS);
+  /* The oldest record (sequence numbers grow on a thread, and on the next
+   * thread to take the cache over). */
+  unsigned w = 0;
+  uint64_t oldest = UINT64_MAX;
+  for (unsigned i = 0; i < ML_YOUNG_WAYS; i++) {
+    ml_rec_t r = {0, 0, y->seq_stack[s][i]};
+    if (ml_rec_seq(&r) < oldest) {
+      oldest = ml_rec_seq(&r);
+      w = i;
+    }
+  }
   _Atomic uintptr_t *k = &y->set[s].key[w];
   uintptr_t p = atomic_load_explicit(k, memory_order_relaxed);
   if (!p || !atomic_compare_exchange_strong(k, &p, p | ML_YOUNG_MOVING))
@@ -121,10 +143,11 @@ static bool ml_young_take_from(ml_young_t *y, unsigned s, uintptr_t p, ml_rec_t 
 }
 
 bool ml_young_take_other(uintptr_t p, ml_rec_t *out) {
-  unsigned s = ml_young_set(p), n = ml_treg_count(&ml_young_reg);
+  unsigned n = ml_treg_count(&ml_young_reg);
   for (unsigned i = 0; i < n; i++) {
     ml_young_t *y = ml_treg_get(&ml_young_reg, i);
-    if (y && y != ml_young_mine && ml_young_take_from(y, s, p, out)) return true;
+    if (y && y != ml_young_mine && ml_young_take_from(y, ml_young_set(y, p), p, out))
+      return true;
   }
   return false;
 }
@@ -132,7 +155,7 @@ bool ml_young_take_other(uintptr_t p, ml_rec_t *out) {
 bool ml_young_take_hinted(uint8_t hint, uintptr_t p, ml_rec_t *out) {
   if (hint == 0 || hint == ML_PM_ANY) return false;
   ml_young_t *y = ml_treg_get(&ml_young_reg, hint - 1u);
-  return y && y != ml_young_mine && ml_young_take_from(y, ml_young_set(p), p, out);
+  return y && y != ml_young_mine && ml_young_take_from(y, ml_young_set(y, p), p, out);
 }
 
 static ml_rec_t ml_young_rec(const ml_young_t *y, unsigned s, unsigned w, uintptr_t key) {
@@ -150,7 +173,7 @@ static void ml_young_each(ml_young_way_fn fn, void *arg) {
   for (unsigned i = 0; i < n; i++) {
     ml_young_t *y = ml_treg_get(&ml_young_reg, i);
     if (!y) continue;
-    for (unsigned s = 0; s < ML_YOUNG_SETS; s++)
+    for (unsigned s = 0; s < ml_young_sets(y); s++)
       for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) {
         uintptr_t q = atomic_load_explicit(&y->set[s].key[w], memory_order_acquire);
         if (q && !(q & ML_YOUNG_FREED)) fn(y, s, w, q, arg);
@@ -159,10 +182,12 @@ static void ml_young_each(ml_young_way_fn fn, void *arg) {
 }
 
 bool ml_young_find(uintptr_t p, ml_rec_t *out) {
-  unsigned s = ml_young_set(p), n = ml_treg_count(&ml_young_reg);
+  unsigned n = ml_treg_count(&ml_young_reg);
   for (unsigned i = 0; i < n; i++) {
     ml_young_t *y = ml_treg_get(&ml_young_reg, i);
-    for (unsigned w = 0; y && w < ML_YOUNG_WAYS; w++) {
+    if (!y) continue;
+    unsigned s = ml_young_set(y, p);
+    for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) {
       uintptr_t q = atomic_load_explicit(&y->set[s].key[w], memory_order_acquire);
       if ((q & ~ML_YOUNG_FLAGS) != p || (q & ML_YOUNG_FREED)) continue;
       if (out) *out = ml_young_rec(y, s, w, q);
@@ -258,13 +283,22 @@ void ml_young_clear(void) {
   for (unsigned i = 0; i < n; i++) {
     ml_young_t *y = ml_treg_get(&ml_young_reg, i);
     if (!y) continue;
-    uintptr_t top = y->top;
-    memset(y, 0, sizeof *y);
-    y->top = top;
+    size_t sets = ml_young_sets(y);
+    memset(&y->made, 0, sizeof y->made);
+    memset(&y->freed, 0, sizeof y->freed);
+    memset(&y->out, 0, sizeof y->out);
+    memset(y->set, 0, sets * sizeof y->set[0]);
+    memset(y->seq_stack, 0, sets * sizeof y->seq_stack[0]);
   }
   memset(&ml_young_orphan, 0, sizeof ml_young_orphan);
 }
 
 size_t ml_young_metadata_bytes(void) {
-  return (size_t)ml_treg_count(&ml_young_reg) * sizeof(ml_young_t);
+  size_t sum = 0;
+  unsigned n = ml_treg_count(&ml_young_reg);
+  for (unsigned i = 0; i < n; i++) {
+    const ml_young_t *y = ml_treg_get(&ml_young_reg, i);
+    if (y) sum += y->bytes;
+  }
+  return sum;
 }

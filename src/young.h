@@ -4,8 +4,9 @@
  *
  * Most tracked blocks are freed by the thread that allocated them, soon.
  * Their records live in a cache of the allocating thread (a treg.h block:
- * ML_YOUNG_SETS sets of ML_YOUNG_WAYS records, set chosen by address)
- * written with plain stores by that thread alone, so such a pair takes no
+ * sets of ML_YOUNG_WAYS records, how many by the threshold; the set and
+ * the way to try first, the record's home, chosen by address) written
+ * with plain stores by that thread alone, so such a pair takes no
  * lock and no atomic instruction.  A record leaves the cache when its
  * block is freed, or when its set is full and it is the oldest there: it
  * then moves to the shared tables (table.h), which hold long-lived records.
@@ -45,15 +46,22 @@
 #include "pagemap.h"
 #include "table.h"
 
-/* 1024 sets of 4: 4096 records, 96 KiB mapped per thread (touched as used).
- * 512 sets filled up in the mixed workload (about 800 live tracked blocks
- * per thread; 4096 with every block tracked): the moves of their oldest
- * records to the shared tables, and the frees that then look there, made
- * it 1.72-1.75x jemalloc's time against 1.63-1.69x with 1024 (every block
- * tracked: 4.23-4.35x against 3.52-3.61x; bench/README.md). */
-#define ML_YOUNG_SET_BITS 10
-#define ML_YOUNG_SETS (1u << ML_YOUNG_SET_BITS)
-#define ML_YOUNG_WAYS 4
+/* Sets per cache, by the threshold when the cache is made: 1024 sets of 4
+ * (4096 records, 96 KiB mapped per thread, touched as used) at the default
+ * threshold and above; 4096 sets (16384 records, 384 KiB) below it, where
+ * a thread holds many more live tracked blocks.  512 sets filled up in the
+ * mixed workload (about 1100 live tracked blocks per thread): the moves of
+ * their oldest records to the shared tables, and the frees that then look
+ * there, made it 1.72-1.75x jemalloc's time against 1.63-1.69x with 1024.
+ * With every block tracked (4096 live blocks per thread) 1024 sets sent
+ * half the records to the shared tables: 3.3x against 2.8x with 4096 sets
+ * (bench/README.md, "Record caches by threshold"); at the default
+ * threshold 4096 sets cost the mixed workload 2 ns per pair (their lines
+ * are spread wider). */
+#define ML_YOUNG_SET_BITS 10       /* at the default threshold and above */
+#define ML_YOUNG_SET_BITS_BELOW 12 /* below it */
+#define ML_YOUNG_BELOW 1024        /* the default threshold (options.def) */
+#define ML_YOUNG_WAYS 4 /* a power of two: ml_young_home */
 #define ML_YOUNG_MOVING ((uintptr_t)1)
 #define ML_YOUNG_FREED ((uintptr_t)2)
 #define ML_YOUNG_FLAGS (ML_YOUNG_MOVING | ML_YOUNG_FREED)
@@ -80,15 +88,18 @@ typedef struct ml_young_set_s {
 
 typedef struct ml_young_s {
   uintptr_t top;                 // the stack it serves (treg.h): first
+  size_t bytes;                  // the mapping's size (treg.h): second
   uint8_t hint;                  // what its thread writes in the page map: 1 + its
                                  // index in the registry, or ML_PM_ANY past 253
+  uint8_t bits;                  // log2 of its sets
+  uint64_t (*seq_stack)[ML_YOUNG_WAYS]; // per set, after set[]
   ml_young_tally_t made;          // records made in this cache
   ml_young_tally_t freed;         // records this thread removed (any cache)
   ml_young_tally_t out;           // records that left this cache otherwise
-  uint8_t victim[ML_YOUNG_SETS];  // the way a full set gives up next
-  ml_young_set_t set[ML_YOUNG_SETS];
-  uint64_t seq_stack[ML_YOUNG_SETS][ML_YOUNG_WAYS];
+  ml_young_set_t set[];           // 1 << bits
 } ml_young_t;
+
+ML_INLINE unsigned ml_young_sets(const ml_young_t *y) { return 1u << y->bits; }
 
 /* A record's fields are written by the owner and read by other threads
  * only where the key says they are valid; a reader that raced a rewrite
@@ -100,8 +111,9 @@ typedef struct ml_young_s {
 extern ML_TLS ml_young_t *ml_young_mine ML_HIDDEN; // NULL until the first insert
 extern ML_TLS bool ml_young_none ML_HIDDEN;        // this thread has no cache
 
-ML_INLINE unsigned ml_young_set(uintptr_t p) {
-  return (unsigned)(ml_hash_ptr(p) >> (64 - ML_YOUNG_SET_BITS));
+/* p's set in y. */
+ML_INLINE unsigned ml_young_set(const ml_young_t *y, uintptr_t p) {
+  return (unsigned)(ml_hash_ptr(p) >> (64 - y->bits));
 }
 
 ml_young_t *ml_young_thread_init(void) ML_HIDDEN;
@@ -112,6 +124,12 @@ ml_young_t *ml_young_thread_init(void) ML_HIDDEN;
  * blocks recorded in the cache take them out as another thread's would.
  * pre: not on an allocation path. */
 void ml_young_thread_release(void) ML_HIDDEN;
+
+/* This thread gives its cache back (its records stay there, found as
+ * another thread's are) and gets a new one, sized for the threshold then,
+ * on its next tracked block.  For benchmarks and tests that change the
+ * threshold at run time.  pre: not on an allocation path. */
+void ml_young_thread_renew(void) ML_HIDDEN;
 
 /* No thread gets a cache from now on (the link-time flavour: there a block
  * freed outside the wrapped library is found stale when its address comes
@@ -136,20 +154,55 @@ ML_INLINE uint8_t ml_young_hint(void) {
   return y ? y->hint : ML_PM_ANY;
 }
 
+/* A record's home way: the two hash bits after the set's.  An insert
+ * puts the record there when it is empty, and a free looks there first, so
+ * both know the way from the address alone: which way holds a record is
+ * otherwise a coin toss in a program that allocates at random, and a search
+ * that stops at it mispredicted about once per tracked allocation and once
+ * per tracked free (bench/README.md, "Home ways").  Away from home (its
+ * home was taken) a record is found by comparing every way, without a
+ * branch per way.  The way a store goes to never waits for the keys' loads
+ * where the home is free: a search whose result picks the way made a loop
+ * of allocations and frees of one block wait for each store to reach the
+ * next load (+7 ns per tracked pair). */
+ML_INLINE unsigned ml_young_home(const ml_young_t *y, uintptr_t p) {
+  return (unsigned)(ml_hash_ptr(p) >> (64 - 2 - y->bits)) & (ML_YOUNG_WAYS - 1);
+}
+
+/* The ways of keys k (read once each) that hold v: bit w for way w. */
+ML_INLINE unsigned ml_young_ways_of(_Atomic uintptr_t *k, uintptr_t v) {
+#define ML_YOUNG_IS(w) ((unsigned)(atomic_load_explicit(&k[w], memory_order_relaxed) == v) << (w))
+  return ML_YOUNG_IS(0) | ML_YOUNG_IS(1) | ML_YOUNG_IS(2) | ML_YOUNG_IS(3);
+#undef ML_YOUNG_IS
+}
+
+/* The way for a record of p in set s whose home is taken, or which is
+ * there already (*same), or ML_YOUNG_WAYS when the set is full. */
+ML_INLINE unsigned ml_young_way_away(_Atomic uintptr_t *k, uintptr_t p, bool *same) {
+  unsigned m = ml_young_ways_of(k, p);
+  *same = m != 0;
+  if (!m) m = ml_young_ways_of(k, 0);
+  return (unsigned)__builtin_ctz(m | 1u << ML_YOUNG_WAYS);
+}
+
 /* Record r in y, this thread's cache.  Always true (a full set gives its
  * oldest record to the shared tables). */
 ML_INLINE bool ml_young_insert_in(ml_young_t *y, const ml_rec_t *r) {
-  unsigned s = ml_young_set(r->ptr), w;
+  unsigned s = ml_young_set(y, r->ptr), w = ml_young_home(y, r->ptr);
   _Atomic uintptr_t *k = y->set[s].key;
-  for (w = 0; w < ML_YOUNG_WAYS; w++) {
-    uintptr_t q = atomic_load_explicit(&k[w], memory_order_relaxed);
-    if (!q) break;
-    if (ml_unlikely(q == r->ptr)) {
+  /* Home free and no record of this address anywhere in the set (an
+   * address handed out again without its free being seen): the compares
+   * only feed a branch that is almost never taken. */
+  if (ml_unlikely(ml_young_ways_of(k, r->ptr) |
+                  (unsigned)(atomic_load_explicit(&k[w], memory_order_relaxed) != 0))) {
+    bool same;
+    w = ml_young_way_away(k, r->ptr, &same);
+    if (ml_unlikely(same)) {
       ml_rec_t c = *r; /* in memory on this path only */
       return ml_young_replace(y, s, w, &c);
     }
+    if (ml_unlikely(w == ML_YOUNG_WAYS)) w = ml_young_evict(y, s);
   }
-  if (ml_unlikely(w == ML_YOUNG_WAYS)) w = ml_young_evict(y, s);
   ML_YOUNG_PUT(y->set[s].size_tid[w], r->size_tid);
   ML_YOUNG_PUT(y->seq_stack[s][w], r->seq_stack);
   atomic_store_explicit(&k[w], r->ptr, memory_order_release);
@@ -168,22 +221,23 @@ ML_INLINE bool ml_young_insert(const ml_rec_t *r) {
 ML_INLINE bool ml_young_take_own(uintptr_t p, ml_rec_t *out) {
   ml_young_t *y = ml_young_mine;
   if (ml_unlikely(!y)) return false;
-  unsigned s = ml_young_set(p);
+  unsigned s = ml_young_set(y, p), w = ml_young_home(y, p);
   _Atomic uintptr_t *k = y->set[s].key;
-  for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) {
-    if (atomic_load_explicit(&k[w], memory_order_relaxed) != p) continue;
-    size_t sz = (size_t)(y->set[s].size_tid[w] & ML_REC_SIZE_MAX);
-    if (out) {
-      out->ptr = p;
-      out->size_tid = y->set[s].size_tid[w];
-      out->seq_stack = y->seq_stack[s][w];
-    }
-    atomic_store_explicit(&k[w], 0, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release); /* the key is cleared first */
-    ml_young_tally(&y->freed, sz);
-    return true;
+  /* One way at most holds p (ml_young_insert_in). */
+  if (ml_unlikely(atomic_load_explicit(&k[w], memory_order_relaxed) != p)) {
+    w = (unsigned)__builtin_ctz(ml_young_ways_of(k, p) | 1u << ML_YOUNG_WAYS);
+    if (ml_unlikely(w == ML_YOUNG_WAYS)) return false;
   }
-  return false;
+  size_t sz = (size_t)(y->set[s].size_tid[w] & ML_REC_SIZE_MAX);
+  if (out) {
+    out->ptr = p;
+    out->size_tid = y->set[s].size_tid[w];
+    out->seq_stack = y->seq_stack[s][w];
+  }
+  atomic_store_explicit(&k[w], 0, memory_order_relaxed);
+  atomic_thread_fence(memory_order_release); /* the key is cleared first */
+  ml_young_tally(&y->freed, sz);
+  return true;
 }
 
 /* Take p's record out of another thread's cache: any (take_other), or the

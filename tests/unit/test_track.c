@@ -654,9 +654,9 @@ static ml_counts_t ml_test_table_counts(void) {
 
 /* n fake blocks of region r whose records share one set of a cache. */
 static void ml_test_same_set(size_t r, void **out, size_t n) {
-  unsigned want = ml_young_set((uintptr_t)ml_test_block(r, 0));
+  unsigned want = ml_young_set(ml_young_get(), (uintptr_t)ml_test_block(r, 0));
   for (size_t i = 0, k = 0; k < n; i++)
-    if (ml_young_set((uintptr_t)ml_test_block(r, i)) == want) out[k++] = ml_test_block(r, i);
+    if (ml_young_set(ml_young_get(), (uintptr_t)ml_test_block(r, i)) == want) out[k++] = ml_test_block(r, i);
 }
 
 static void test_young_pair_on_one_thread_stays_in_its_cache(void **state) {
@@ -705,6 +705,39 @@ static void test_young_full_set_moves_its_oldest_to_the_shared_tables(void **sta
   assert_int_equal(ml_test_table_counts().live, 0);
 }
 
+/* Two records of one set with the same home way (young.h): the second
+ * sits away from home; once the home is free again, its address handed out
+ * anew without its free seen replaces the record away from home, not a
+ * second record beside it. */
+static void test_young_record_away_from_home(void **state) {
+  (void)state;
+  const ml_young_t *y = ml_young_get();
+  void *a = ml_test_block(1, 0), *b = NULL;
+  for (size_t i = 1; i < (size_t)1 << ML_PM_LEAF_BITS && !b; i++) {
+    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)ml_test_block(1, i);
+    if (ml_young_set(y, pb) == ml_young_set(y, pa) && ml_young_home(y, pb) == ml_young_home(y, pa))
+      b = (void *)pb;
+  }
+  assert_non_null(b);
+  ml_track_alloc(a, 3000);
+  ml_track_alloc(b, 4000); /* away from home */
+  assert_int_equal(ml_test_table_counts().live, 0);
+  ml_rec_t r = ml_test_find(b);
+  assert_int_equal(ml_rec_size(&r), 4000);
+  assert_true(ml_track_free(a)); /* home free again */
+  assert_false(ml_test_has(a));
+  ml_track_alloc(b, 5000);
+  assert_int_equal(ml_test_counts().live, 1);
+  r = ml_test_find(b);
+  assert_int_equal(ml_rec_size(&r), 5000);
+  assert_true(ml_track_free(b));
+  assert_false(ml_test_has(b));
+  assert_false(ml_track_free(b));
+  ml_counts_t c = ml_test_counts();
+  assert_int_equal(c.live, 0);
+  assert_int_equal(c.live_bytes, 0);
+}
+
 static size_t ml_test_visit_n;
 static void ml_test_visit_count(const ml_rec_t *r, void *arg) {
   (void)r;
@@ -731,7 +764,7 @@ static void test_young_record_caught_moving_is_read_once(void **state) {
   assert_non_null(y);
   _Atomic uintptr_t *k = NULL;
   for (unsigned w = 0; w < ML_YOUNG_WAYS; w++)
-    if (atomic_load(&y->set[ml_young_set(r.ptr)].key[w]) == r.ptr) k = &y->set[ml_young_set(r.ptr)].key[w];
+    if (atomic_load(&y->set[ml_young_set(y, r.ptr)].key[w]) == r.ptr) k = &y->set[ml_young_set(y, r.ptr)].key[w];
   assert_non_null(k);
   for (int frozen = 0; frozen < 2; frozen++) {
     atomic_store(k, r.ptr | ML_YOUNG_MOVING); /* step 1: marked */
@@ -809,7 +842,8 @@ static void test_young_cross_thread_frees_race_moves(void **state) {
   assert_int_equal(ml_test_visit_all(false), 0);
 }
 
-#define ML_YF_STABLE 3000 /* more than a cache holds: the later ones push earlier ones out */
+/* more than a cache holds: the later ones push earlier ones out */
+#define ML_YF_STABLE (2 * ML_YOUNG_WAYS << ML_YOUNG_SET_BITS_BELOW)
 #define ML_YF_FORKS 150
 
 static _Atomic size_t ml_yf_done; // stable records made so far
@@ -990,6 +1024,38 @@ static void test_young_cache_given_back_goes_to_the_next_thread(void **state) {
   assert_int_equal(ml_test_counts().live, 0);
 }
 
+/* A thread's cache is sized by the threshold when it is made: 4096 sets
+ * below the default threshold (many more blocks tracked), 1024 from it on.
+ * A thread that renews its cache keeps finding the records of the old one. */
+static void test_young_cache_sized_by_threshold(void **state) {
+  (void)state;
+  size_t threshold = ml_gate.threshold;
+  void *a = ml_test_block(16, 1), *b = ml_test_block(16, 2);
+  ml_young_thread_renew();
+  ml_track_alloc(a, 3000); /* threshold 1000 */
+  assert_int_equal(ml_young_sets(ml_young_mine), 1u << ML_YOUNG_SET_BITS_BELOW);
+  unsigned caches = ml_young_caches();
+  ml_gate.threshold = ML_YOUNG_BELOW;
+  ml_young_thread_renew();
+  ml_track_alloc(b, 4000);
+  assert_int_equal(ml_young_sets(ml_young_mine), 1u << ML_YOUNG_SET_BITS);
+  assert_int_equal(ml_young_caches(), caches + 1); /* the other one is given back */
+  assert_int_equal(ml_test_table_counts().live, 0);
+  ml_rec_t r = ml_test_find(a);
+  assert_int_equal(ml_rec_size(&r), 3000);
+  assert_true(ml_track_free(a)); /* from the cache given back */
+  assert_true(ml_track_free(b));
+  assert_int_equal(ml_test_counts().live, 0);
+  assert_true(ml_young_metadata_bytes() >= sizeof(ml_young_t) + (4096 + 1024) * sizeof(ml_young_set_t));
+  /* Back below: the cache given back, of that size, is taken again. */
+  ml_gate.threshold = threshold;
+  ml_young_thread_renew();
+  ml_track_alloc(a, 3000);
+  assert_int_equal(ml_young_sets(ml_young_mine), 1u << ML_YOUNG_SET_BITS_BELOW);
+  assert_int_equal(ml_young_caches(), caches + 1);
+  assert_true(ml_track_free(a));
+}
+
 /* ---- the capture cache (capture.c) ------------------------------------------ */
 
 static ML_NOINLINE uint32_t ml_test_capture_site(void) {
@@ -1064,11 +1130,13 @@ int main(void) {
       ML_TEST(test_track_seq_unique_across_threads),
       ML_TEST(test_young_pair_on_one_thread_stays_in_its_cache),
       ML_TEST(test_young_full_set_moves_its_oldest_to_the_shared_tables),
+      ML_TEST(test_young_record_away_from_home),
       ML_TEST(test_young_record_caught_moving_is_read_once),
       ML_TEST(test_young_cross_thread_frees_race_moves),
       ML_TEST(test_young_snapshots_read_each_record_once_under_moves),
       ML_TEST(test_young_free_finds_records_the_page_hint_does_not_name),
       ML_TEST(test_young_cache_given_back_goes_to_the_next_thread),
+      ML_TEST(test_young_cache_sized_by_threshold),
       ML_TEST(test_capture_cache_forgets_walks_when_objects_change),
   };
   return cmocka_run_group_tests_name("track", tests, ml_test_group_setup,

@@ -53,6 +53,7 @@ ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
   if (!y) return NULL;
   if (!y->bits) { /* new (zero-filled); a cache taken over has the same size */
     y->bits = (uint8_t)bits;
+    y->mask = (unsigned)n - 1;
     y->seq_stack = (uint64_t(*)[ML_YOUNG_WAYS])(void *)&y->set[n];
   }
   y->hint = index + 1 < ML_PM_ANY ? (uint8_t)(index + 1) : ML_PM_ANY;

@@ -54,12 +54,12 @@
  * their oldest records to the shared tables, and the frees that then look
  * there, made it 1.72-1.75x jemalloc's time against 1.63-1.69x with 1024.
  * With every block tracked (4096 live blocks per thread) 1024 sets sent
- * half the records to the shared tables: 3.3x against 2.8x with 4096 sets
- * (bench/README.md, "Record caches by threshold"); at the default
- * threshold 4096 sets cost the mixed workload 2 ns per pair (their lines
- * are spread wider). */
+ * half the records to the shared tables: 3.5-3.8x against 2.4-2.7x with
+ * 4096 sets (bench/README.md, "Record caches: home ways, sized by the
+ * threshold"); at the default threshold 4096 sets cost the mixed workload
+ * 2 ns per pair (their lines are spread wider). */
 #define ML_YOUNG_SET_BITS 10       /* at the default threshold and above */
-#define ML_YOUNG_SET_BITS_BELOW 12 /* below it; the most */
+#define ML_YOUNG_SET_BITS_BELOW 12 /* below it: the most (ml_young_set) */
 #define ML_YOUNG_BELOW 1024        /* the default threshold (options.def) */
 #define ML_YOUNG_WAYS 4 /* a power of two: ml_young_home */
 #define ML_YOUNG_MOVING ((uintptr_t)1)
@@ -112,9 +112,9 @@ ML_INLINE unsigned ml_young_sets(const ml_young_t *y) { return 1u << y->bits; }
 extern ML_TLS ml_young_t *ml_young_mine ML_HIDDEN; // NULL until the first insert
 extern ML_TLS bool ml_young_none ML_HIDDEN;        // this thread has no cache
 
-/* p's set in y: bits of the hash at fixed places, masked by the cache's
- * size (a shift by the size put a load of it before every lookup: +3 ns
- * per tracked pair in a loop). */
+/* p's set in y: the hash's top bits, as many as the largest cache takes,
+ * masked by y's size (the mask's load runs beside the hash's multiply; a
+ * shift by the size waited for it: 10 instructions more per tracked pair). */
 ML_INLINE unsigned ml_young_set(const ml_young_t *y, uintptr_t p) {
   return (unsigned)(ml_hash_ptr(p) >> (64 - ML_YOUNG_SET_BITS_BELOW)) & y->mask;
 }
@@ -157,14 +157,14 @@ ML_INLINE uint8_t ml_young_hint(void) {
   return y ? y->hint : ML_PM_ANY;
 }
 
-/* A record's home way: the two hash bits after the set's.  An insert
- * puts the record there when it is empty, and a free looks there first, so
- * both know the way from the address alone: which way holds a record is
- * otherwise a coin toss in a program that allocates at random, and a search
- * that stops at it mispredicted about once per tracked allocation and once
- * per tracked free (bench/README.md, "Home ways").  Away from home (its
- * home was taken) a record is found by comparing every way, without a
- * branch per way.  The way a store goes to never waits for the keys' loads
+/* A record's home way: the two hash bits after those of the largest set
+ * index.  An insert puts the record there when it is empty, and a free
+ * looks there first, so both know the way from the address alone: which
+ * way holds a record is otherwise a coin toss in a program that allocates
+ * at random, and a search that stops at it mispredicted about once per
+ * tracked allocation and once per tracked free (bench/README.md, "Record
+ * caches: home ways").  Away from home (its home was taken) a record is
+ * found by comparing every way, without a branch per way.  The way a store goes to never waits for the keys' loads
  * where the home is free: a search whose result picks the way made a loop
  * of allocations and frees of one block wait for each store to reach the
  * next load (+7 ns per tracked pair). */

@@ -277,6 +277,7 @@ static void test_scan_skips_pages_never_written(void **state) {
   assert_true(region != MAP_FAILED && huge != MAP_FAILED);
   track(0, 1000);
   track(1, 1000);
+  track(2, 1000); /* pointed at by nothing: the scan reads everything */
   ml_rec_t r = ml_rec_make((uintptr_t)huge, big, 1, 99, 99);
   assert_true(ml_tables_insert(&ml_core.tables, &r));
   /* The root region: a pointer to blk(0) on a page 40 MiB in, and one to
@@ -292,6 +293,7 @@ static void test_scan_skips_pages_never_written(void **state) {
   assert_int_equal(kind_of(blk(0)), ML_KIND_REACHABLE);
   assert_int_equal(kind_of(blk(1)), ML_KIND_REACHABLE);
   assert_int_equal(kind_of((uintptr_t)huge), ML_KIND_REACHABLE);
+  assert_int_equal(kind_of(blk(2)), ML_KIND_DEFINITE);
   /* Read: ml_roots and the region's written page; blk(0) and blk(1), the
    * huge block's last page.  Not read: the rest of both. */
   assert_true(ml_s.root_bytes <= 64 * 1024);
@@ -300,6 +302,38 @@ static void test_scan_skips_pages_never_written(void **state) {
   assert_true(ml_scan_remove_root(region, big));
   munmap(region, big);
   munmap(huge, big);
+}
+
+/* The marking stops once every block is reachable (no word can change a
+ * state then): a block pointed at from the first root region is found
+ * without reading the 64 MiB region after it; a block pointed at from
+ * that region's last word, or by nothing at all, makes it read whole. */
+static void test_scan_stops_when_every_block_is_reachable(void **state) {
+  (void)state;
+  const size_t big = (size_t)64 << 20;
+  uintptr_t *region = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(region != MAP_FAILED);
+  memset(region, 0x11, big); /* every page present, no pointer */
+  assert_true(ml_scan_add_root(region, big));
+  track(0, 1000);
+  ml_roots[0] = blk(0);
+  classify();
+  assert_int_equal(kind_of(blk(0)), ML_KIND_REACHABLE);
+  assert_true(ml_s.root_bytes <= sizeof ml_roots);
+  ml_scan_release(&ml_s);
+  track(1, 1000); /* pointed at from the region's last word */
+  region[big / 8 - 1] = blk(1);
+  classify();
+  assert_int_equal(kind_of(blk(0)), ML_KIND_REACHABLE);
+  assert_int_equal(kind_of(blk(1)), ML_KIND_REACHABLE);
+  assert_true(ml_s.root_bytes >= big);
+  ml_scan_release(&ml_s);
+  region[big / 8 - 1] = 0; /* now by nothing */
+  classify();
+  assert_int_equal(kind_of(blk(1)), ML_KIND_DEFINITE);
+  assert_true(ml_s.root_bytes >= big);
+  assert_true(ml_scan_remove_root(region, big));
+  munmap(region, big);
 }
 
 #define ML_TEST(f) cmocka_unit_test_setup_teardown(f, ml_test_setup, ml_test_teardown)
@@ -318,6 +352,7 @@ int main(void) {
       ML_TEST(test_scan_ignored_address_allocated_again_is_not_ignored),
       ML_TEST(test_scan_root_region_scanned_whatever_it_holds),
       ML_TEST(test_scan_skips_pages_never_written),
+      ML_TEST(test_scan_stops_when_every_block_is_reachable),
   };
   return cmocka_run_group_tests_name("scan", tests, ml_test_group_setup, NULL);
 }

@@ -95,16 +95,10 @@ bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) 
  * return its way, now empty. */
 unsigned ml_young_evict(ml_young_t *y, unsigned s) {
   /* The oldest record (sequence numbers grow on a thread, and on the next
-   * thread to take the cache over). */
-  unsigned w = 0;
-  uint64_t oldest = UINT64_MAX;
-  for (unsigned i = 0; i < ML_YOUNG_WAYS; i++) {
-    ml_rec_t r = {0, 0, y->seq_stack[s][i]};
-    if (ml_rec_seq(&r) < oldest) {
-      oldest = ml_rec_seq(&r);
-      w = i;
-    }
-  }
+   * thread to take the cache over), of four (ML_YOUNG_WAYS). */
+  const uint64_t *a = y->seq_stack[s]; /* the sequence number is the high part */
+  unsigned w01 = a[1] < a[0], w23 = 2 + (a[3] < a[2]);
+  unsigned w = a[w23] < a[w01] ? w23 : w01;
   _Atomic uintptr_t *k = &y->set[s].key[w];
   uintptr_t p = atomic_load_explicit(k, memory_order_relaxed);
   if (!p || !atomic_compare_exchange_strong(k, &p, p | ML_YOUNG_MOVING))

@@ -61,7 +61,7 @@
 #define ML_YOUNG_SET_BITS 10       /* at the default threshold and above */
 #define ML_YOUNG_SET_BITS_BELOW 12 /* below it: the most (ml_young_set) */
 #define ML_YOUNG_BELOW 1024        /* the default threshold (options.def) */
-#define ML_YOUNG_WAYS 4 /* a power of two: ml_young_home */
+#define ML_YOUNG_WAYS 4 /* two hash bits name a home (ml_young_home); ml_young_evict compares four */
 #define ML_YOUNG_MOVING ((uintptr_t)1)
 #define ML_YOUNG_FREED ((uintptr_t)2)
 #define ML_YOUNG_FLAGS (ML_YOUNG_MOVING | ML_YOUNG_FREED)

@@ -51,8 +51,7 @@ ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
   size_t bytes = sizeof(ml_young_t) + n * (sizeof(ml_young_set_t) + ML_YOUNG_WAYS * sizeof(uint64_t));
   ml_young_t *y = ml_treg_claim(&ml_young_reg, bytes, hi, &index);
   if (!y) return NULL;
-  if (!y->bits) { /* new (zero-filled); a cache taken over has the same size */
-    y->bits = (uint8_t)bits;
+  if (!y->mask) { /* new (zero-filled); a cache taken over has the same size */
     y->mask = (unsigned)n - 1;
     y->seq_stack = (uint64_t(*)[ML_YOUNG_WAYS])(void *)&y->set[n];
   }

@@ -91,8 +91,7 @@ typedef struct ml_young_s {
   size_t bytes;                  // the mapping's size (treg.h): second
   uint8_t hint;                  // what its thread writes in the page map: 1 + its
                                  // index in the registry, or ML_PM_ANY past 253
-  uint8_t bits;                  // log2 of its sets
-  unsigned mask;                 // its sets - 1
+  unsigned mask;                 // its sets (a power of two) - 1
   uint64_t (*seq_stack)[ML_YOUNG_WAYS]; // per set, after set[]
   ml_young_tally_t made;          // records made in this cache
   ml_young_tally_t freed;         // records this thread removed (any cache)
@@ -100,7 +99,7 @@ typedef struct ml_young_s {
   ml_young_set_t set[];           // 1 << bits
 } ml_young_t;
 
-ML_INLINE unsigned ml_young_sets(const ml_young_t *y) { return 1u << y->bits; }
+ML_INLINE unsigned ml_young_sets(const ml_young_t *y) { return y->mask + 1; }
 
 /* A record's fields are written by the owner and read by other threads
  * only where the key says they are valid; a reader that raced a rewrite
@@ -168,8 +167,7 @@ ML_INLINE uint8_t ml_young_hint(void) {
  * where the home is free: a search whose result picks the way made a loop
  * of allocations and frees of one block wait for each store to reach the
  * next load (+7 ns per tracked pair). */
-ML_INLINE unsigned ml_young_home(const ml_young_t *y, uintptr_t p) {
-  (void)y;
+ML_INLINE unsigned ml_young_home(uintptr_t p) {
   return (unsigned)(ml_hash_ptr(p) >> (64 - 2 - ML_YOUNG_SET_BITS_BELOW)) & (ML_YOUNG_WAYS - 1);
 }
 
@@ -192,7 +190,7 @@ ML_INLINE unsigned ml_young_way_away(_Atomic uintptr_t *k, uintptr_t p, bool *sa
 /* Record r in y, this thread's cache.  Always true (a full set gives its
  * oldest record to the shared tables). */
 ML_INLINE bool ml_young_insert_in(ml_young_t *y, const ml_rec_t *r) {
-  unsigned s = ml_young_set(y, r->ptr), w = ml_young_home(y, r->ptr);
+  unsigned s = ml_young_set(y, r->ptr), w = ml_young_home(r->ptr);
   _Atomic uintptr_t *k = y->set[s].key;
   /* Home taken: by another record, or by one of this address (handed out
    * again without its free seen: replaced).  Away from home the whole set
@@ -227,7 +225,7 @@ ML_INLINE bool ml_young_insert(const ml_rec_t *r) {
 ML_INLINE bool ml_young_take_own(uintptr_t p, ml_rec_t *out) {
   ml_young_t *y = ml_young_mine;
   if (ml_unlikely(!y)) return false;
-  unsigned s = ml_young_set(y, p), w = ml_young_home(y, p);
+  unsigned s = ml_young_set(y, p), w = ml_young_home(p);
   _Atomic uintptr_t *k = y->set[s].key;
   /* One way at most holds p (ml_young_insert_in). */
   if (ml_unlikely(atomic_load_explicit(&k[w], memory_order_relaxed) != p)) {

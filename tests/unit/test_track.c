@@ -715,7 +715,7 @@ static void test_young_record_away_from_home(void **state) {
   void *a = ml_test_block(1, 0), *b = NULL;
   for (size_t i = 1; i < (size_t)1 << ML_PM_LEAF_BITS && !b; i++) {
     uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)ml_test_block(1, i);
-    if (ml_young_set(y, pb) == ml_young_set(y, pa) && ml_young_home(y, pb) == ml_young_home(y, pa))
+    if (ml_young_set(y, pb) == ml_young_set(y, pa) && ml_young_home(pb) == ml_young_home(pa))
       b = (void *)pb;
   }
   assert_non_null(b);

@@ -63,17 +63,15 @@ ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
   return y;
 }
 
-void ml_young_thread_release(void) {
-  ml_young_t *y = ml_young_mine;
-  ml_young_mine = NULL;
-  ml_young_none = true; /* the shared tables from now on */
-  if (y) ml_treg_release(y);
-}
-
 void ml_young_thread_renew(void) {
   ml_young_t *y = ml_young_mine;
   ml_young_mine = NULL;
   if (y) ml_treg_release(y);
+}
+
+void ml_young_thread_release(void) {
+  ml_young_thread_renew();
+  ml_young_none = true; /* the shared tables from now on */
 }
 
 bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) {

@@ -43,6 +43,7 @@
 #ifndef ML_YOUNG_H
 #define ML_YOUNG_H
 
+#include "options.h"
 #include "pagemap.h"
 #include "table.h"
 
@@ -60,7 +61,7 @@
  * 2 ns per pair (their lines are spread wider). */
 #define ML_YOUNG_SET_BITS 10       /* at the default threshold and above */
 #define ML_YOUNG_SET_BITS_BELOW 12 /* below it: the most (ml_young_set) */
-#define ML_YOUNG_BELOW 1024        /* the default threshold (options.def) */
+#define ML_YOUNG_BELOW ML_DEFAULT_MIN_SIZE /* the default threshold (options.def) */
 #define ML_YOUNG_WAYS 4 /* two hash bits name a home (ml_young_home); ml_young_evict compares four */
 #define ML_YOUNG_MOVING ((uintptr_t)1)
 #define ML_YOUNG_FREED ((uintptr_t)2)
@@ -96,7 +97,7 @@ typedef struct ml_young_s {
   ml_young_tally_t made;          // records made in this cache
   ml_young_tally_t freed;         // records this thread removed (any cache)
   ml_young_tally_t out;           // records that left this cache otherwise
-  ml_young_set_t set[];           // 1 << bits
+  ml_young_set_t set[];           // mask + 1 sets
 } ml_young_t;
 
 ML_INLINE unsigned ml_young_sets(const ml_young_t *y) { return y->mask + 1; }

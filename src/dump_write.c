@@ -310,8 +310,50 @@ static void ml_w_header(ml_writer_t *w, const ml_dump_req_t *q, unsigned seq,
   ml_w_suppressions(w);
 }
 
-static void ml_w_totals(ml_writer_t *w, const ml_dump_req_t *q, const ml_collect_t *c,
-                        const ml_dump_result_t *res, const ml_scan_t *scan) {
+/* jemalloc's own statistics: they count every block, tracked or not. */
+typedef struct ml_heap_stats_s {
+  bool have;
+  uint64_t allocated, active, resident, mapped, requests;
+} ml_heap_stats_t;
+
+/* Read them (as the program has them: before an exit dump's purge).
+ * Reading takes jemalloc's locks, which a snapshot child may find held by
+ * a thread it does not have: only a thread's dump has them.  The link-time
+ * flavour has no jemalloc: no heap_* lines either. */
+static void ml_heap_stats(const ml_dump_req_t *q, ml_heap_stats_t *h) {
+  memset(h, 0, sizeof *h);
+  if (q->frozen || !ml_backend.ctl) return;
+  uint64_t epoch = 1;
+  size_t elen = sizeof epoch;
+  ml_backend.ctl("epoch", &epoch, &elen, &epoch, elen);
+  h->allocated = ml_ctl_u64("stats.allocated");
+  h->active = ml_ctl_u64("stats.active");
+  h->resident = ml_ctl_u64("stats.resident");
+  h->mapped = ml_ctl_u64("stats.mapped");
+  h->requests = ml_ctl_u64("stats.arenas.4096.small.nrequests") +
+                ml_ctl_u64("stats.arenas.4096.large.nrequests");
+  h->have = true;
+}
+
+/* The exit dump's leak scan reads jemalloc's heap as roots (its untracked
+ * blocks may hold the only pointer to a tracked one), free memory included:
+ * jemalloc keeps freed pages for reuse (dirty_decay_ms, 10 s by default).
+ * Their words are stale pointers of freed blocks, which made lost blocks
+ * look reachable (memcheck reads no freed memory), and they were most of
+ * what the scan read: python with PYTHONMALLOC=malloc had 2.6 MB of active
+ * heap and 130 MB of such pages at exit (49 ms of scan; bench/README.md,
+ * "The leak scan").  At exit only, the program being done with them, every
+ * arena returns them to the system first; the scan skips the pages that
+ * are then absent (ml_scan_mem).  A dump while the program runs leaves
+ * jemalloc alone (the program would fault them in again) and reads them.
+ * Free regions of slabs still in use are read either way. */
+static void ml_dump_purge_at_exit(const ml_dump_req_t *q) {
+  if (q->trigger != ML_TRIGGER_EXIT || q->frozen || !ml_backend.ctl) return;
+  ml_backend.ctl("arena.4096.purge", NULL, NULL, NULL, 0); /* MALLCTL_ARENAS_ALL */
+}
+
+static void ml_w_totals(ml_writer_t *w, const ml_collect_t *c, const ml_dump_result_t *res,
+                        const ml_scan_t *scan, const ml_heap_stats_t *heap) {
   size_t meta = ml_tables_metadata_bytes(&ml_core.tables) + ml_young_metadata_bytes() +
                 ml_core.stacks.mapped +
                 ml_pagemap_mapped();
@@ -343,25 +385,14 @@ static void ml_w_totals(ml_writer_t *w, const ml_dump_req_t *q, const ml_collect
     ml_w_text(w, scan && scan->why && scan->why[0] ? scan->why : "no memory for the scan");
     ml_w_raw(w, "\n", 1);
   }
-  /* jemalloc's own statistics count every block, tracked or not; reading
-   * them takes jemalloc's locks, which a snapshot child may find held by a
-   * thread it does not have: only a thread's dump writes them.  The
-   * link-time flavour has no jemalloc: no heap_* lines either. */
-  if (q->frozen || !ml_backend.ctl) return;
-  uint64_t epoch = 1;
-  size_t elen = sizeof epoch;
-  ml_backend.ctl("epoch", &epoch, &elen, &epoch, elen);
-  uint64_t allocated = ml_ctl_u64("stats.allocated");
+  if (!heap->have) return;
   ml_w_fmt(w, "heap_allocated: %llu\nheap_active: %llu\nheap_resident: %llu\n"
               "heap_mapped: %llu\n",
-           (unsigned long long)allocated, (unsigned long long)ml_ctl_u64("stats.active"),
-           (unsigned long long)ml_ctl_u64("stats.resident"),
-           (unsigned long long)ml_ctl_u64("stats.mapped"));
-  ml_w_fmt(w, "heap_requests: %llu\n",
-           (unsigned long long)(ml_ctl_u64("stats.arenas.4096.small.nrequests") +
-                                ml_ctl_u64("stats.arenas.4096.large.nrequests")));
+           (unsigned long long)heap->allocated, (unsigned long long)heap->active,
+           (unsigned long long)heap->resident, (unsigned long long)heap->mapped);
+  ml_w_fmt(w, "heap_requests: %llu\n", (unsigned long long)heap->requests);
   ml_w_fmt(w, "untracked_live_bytes: %llu\n",
-           (unsigned long long)(allocated > c->usable ? allocated - c->usable : 0));
+           (unsigned long long)(heap->allocated > c->usable ? heap->allocated - c->usable : 0));
 }
 
 /* [module_files]: the size and mtime of each [modules] file as the dump
@@ -597,6 +628,9 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
   uintptr_t regs[ML_SCAN_NREGS];
   ml_scan_save_regs(regs);
   have_scan = ml_scan_collect(&scan, q->frozen) == 0;
+  ml_heap_stats_t heap;
+  ml_heap_stats(q, &heap);
+  if (have_scan) ml_dump_purge_at_exit(q);
   scan.skip_lo = q->skip_lo;
   scan.skip_hi = q->skip_hi;
   if (have_scan) ml_scan_classify(&scan, q->root ? q->root : (uintptr_t)regs, q->frozen);
@@ -657,7 +691,7 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
            (unsigned long long)res->bytes);
   ml_w_fmt(w, "usable: %llu bytes\n", (unsigned long long)c.usable);
   ml_w_header(w, q, seq, have_status, since.ns);
-  ml_w_totals(w, q, &c, res, have_scan ? &scan : NULL);
+  ml_w_totals(w, &c, res, have_scan ? &scan : NULL, &heap);
   ml_w_resources(w, have_status, &fds, have_fds);
   size_t nun;
   ml_w_modules(w, &nun);

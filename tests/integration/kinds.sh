@@ -14,7 +14,7 @@
 PROG=$IT_BIN/prog_kinds
 need_file "$PROG"
 MEMLEDGER=$ML_BUILDDIR/memledger
-tap_plan 34
+tap_plan 35
 
 # kind_of FILE SIZE: the kinds of the [unfreed] lines of blocks of SIZE
 kind_of() {
@@ -60,6 +60,8 @@ else
 fi
 check_kinds "exit" "$f"
 check_held "exit" "$f"
+tap_eq "exit: a block whose only pointer was in a freed block (jemalloc's free memory) is definitely lost" \
+  definite "$(kind_of "$f" 2400)"
 
 # ---- on the dump signal, while the thread is blocked ------------------------------
 d=$(fresh_dir kinds-signal)
@@ -90,7 +92,7 @@ summary=$(sed -n '/^LEAK SUMMARY:$/,$p' "$d/report")
 # summary_has REGEX: a line of the LEAK SUMMARY matches REGEX (whole line)
 summary_has() { grep -qx "$1" <<<"$summary"; }
 tap_check "the text report ends with memcheck's LEAK SUMMARY" \
-  summary_has '   definitely lost: [0-9,]* bytes in 3 blocks'
+  summary_has '   definitely lost: [0-9,]* bytes in 4 blocks'
 if summary_has '   indirectly lost: [0-9,]* bytes in 2 blocks' &&
   summary_has '     possibly lost: 4,100 bytes in 1 blocks'; then
   tap_ok "LEAK SUMMARY: indirectly and possibly lost"
@@ -116,7 +118,7 @@ tap_check "JSON: leak_kinds totals and a kind per stack" \
 import json, sys
 d = json.load(open(sys.argv[1]))
 k = d['leak_kinds']
-assert k['definite']['blocks'] == 3 and k['indirect']['blocks'] == 2, k
+assert k['definite']['blocks'] == 4 and k['indirect']['blocks'] == 2, k
 assert k['possible'] == {'blocks': 1, 'bytes': 4100, 'shown': True}, k
 assert k['reachable']['shown'] is False, k
 assert all(s['kind'] in ('definite', 'indirect', 'possible') for s in d['stacks']), d['stacks']

@@ -11,7 +11,10 @@
  *     1400 (thread-local variable of the main thread), 1500 (thread-local
  *     variable of the blocked thread);
  *   definite:  2100 (its only pointer overwritten), 2200 (head of a lost
- *     list), 2300 (one of a lost cycle of two);
+ *     list), 2300 (one of a lost cycle of two), 2400 (its only pointer in
+ *     a 1 MiB block freed just before exit: freed memory holds no root, for
+ *     memcheck as for memledger's exit dump, which has jemalloc return its
+ *     free pages first);
  *   indirect:  3200 (tail of that list), 3300 (the other of the cycle);
  *   possible:  4100 (a global points 40 bytes into it).
  * Mode "register" (x86_64): a 3700-byte block whose only pointer is in a
@@ -64,6 +67,16 @@ static __attribute__((noinline)) void lose_cycle(void) {
   a[0] = (void *)b;
   b[0] = (void *)a;
   a = b = NULL;
+}
+
+/* The last allocation of the program: 1 MiB is above jemalloc's thread
+ * cache limit, so the freed block is free memory of its arena at exit
+ * (nothing allocated after it can reuse it and overwrite the pointer). */
+static __attribute__((noinline)) void lose_via_freed(void) {
+  void *volatile *big = malloc(1 << 20);
+  if (!big) _exit(3);
+  big[65536] = xcalloc(2400); /* 512 KiB in */
+  free((void *)big);
 }
 
 /* Wipe the dead part of the stack, where the calls above left copies. */
@@ -153,6 +166,7 @@ int main(int argc, char **argv) {
       raise(SIGUSR2); /* a snapshot dump; the exit dump waits for it */
     }
   }
+  lose_via_freed();
   wipe_stack();
   return 0; /* the holder thread is still blocked at exit */
 }

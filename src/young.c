@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * young.c - per-thread caches of young records (young.h).  No lock but the
- * shared tables' during a move; never allocates through malloc; the frozen
- * visit is async-signal-safe.
+ * shared tables' during a move and while a growth is weighed; never
+ * allocates through malloc; the frozen visit is async-signal-safe.
  */
 #include "young.h"
 #include "core.h"
@@ -12,6 +12,12 @@
 
 ML_TLS ml_young_t *ml_young_mine;
 ML_TLS bool ml_young_none;
+/* A cache too small for this thread, which it still writes until the
+ * insert that found it so returns, given back on the next tracked
+ * allocation; and the set bits of the next cache (0: by the threshold). */
+static ML_TLS ml_young_t *ml_young_retiring;
+static ML_TLS uint8_t ml_young_next_bits;
+unsigned ml_young_grow_max = ML_YOUNG_SET_BITS_MAX;
 
 static ml_treg_t ml_young_reg;
 
@@ -39,17 +45,28 @@ static bool ml_young_off;
 
 void ml_young_disable(void) { ml_young_off = true; }
 
+/* The mapping of a cache of 2^bits sets. */
+static size_t ml_young_bytes(unsigned bits) {
+  return sizeof(ml_young_t) +
+         ((size_t)1 << bits) * (sizeof(ml_young_set_t) + ML_YOUNG_WAYS * sizeof(uint64_t));
+}
+
 ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
   uintptr_t lo, hi;
   ml_young_none = true;
   if (ml_young_off) return NULL;
   ml_unwind_stack_bounds(&lo, &hi);
   if (hi <= 1) return NULL;
+  if (ml_young_retiring) { /* grown out of (ml_young_evict): no longer written */
+    ml_treg_release(ml_young_retiring);
+    ml_young_retiring = NULL;
+  }
   unsigned index = 0;
-  unsigned bits = ml_gate.threshold < ML_YOUNG_BELOW ? ML_YOUNG_SET_BITS_BELOW : ML_YOUNG_SET_BITS;
+  unsigned bits = ml_young_next_bits ? ml_young_next_bits
+                  : ml_gate.threshold < ML_YOUNG_BELOW ? ML_YOUNG_SET_BITS_BELOW
+                                                       : ML_YOUNG_SET_BITS;
   size_t n = (size_t)1 << bits;
-  size_t bytes = sizeof(ml_young_t) + n * (sizeof(ml_young_set_t) + ML_YOUNG_WAYS * sizeof(uint64_t));
-  ml_young_t *y = ml_treg_claim(&ml_young_reg, bytes, hi, &index);
+  ml_young_t *y = ml_treg_claim(&ml_young_reg, ml_young_bytes(bits), hi, &index);
   if (!y) return NULL;
   if (!y->mask) { /* new (zero-filled); a cache taken over has the same size */
     y->mask = (unsigned)n - 1;
@@ -67,6 +84,39 @@ void ml_young_thread_renew(void) {
   ml_young_t *y = ml_young_mine;
   ml_young_mine = NULL;
   if (y) ml_treg_release(y);
+  if (ml_young_retiring) ml_treg_release(ml_young_retiring);
+  ml_young_retiring = NULL;
+  ml_young_next_bits = 0;
+}
+
+/* A move just left y, this thread's cache: weigh the moves since the last
+ * time, every half a cache's worth of them.  At one allocation in 8 or
+ * more, with at least 3 times y's records in the shared tables (so that
+ * the new cache has no more ways than there are records), and if the
+ * records' memory (tables and caches, the new one included) stays within
+ * ML_YOUNG_META_BUDGET bytes per live tracked block, this thread's next
+ * tracked block gets a cache 4 times larger (the insert under way still
+ * goes to y).  The counts are read once per weighing, under the tables'
+ * locks. */
+static void ml_young_weigh_moves(ml_young_t *y) {
+  uint64_t moved = y->out.n - y->window_out, ways = (uint64_t)ml_young_sets(y) * ML_YOUNG_WAYS;
+  if (moved < ways / 2) return;
+  uint64_t made = y->made.n - y->window_made;
+  y->window_out = y->out.n;
+  y->window_made = y->made.n;
+  unsigned bits = ml_log2(ml_young_sets(y)) + ML_YOUNG_GROW_BITS;
+  if (made > 8 * moved || bits > ml_young_grow_max || y != ml_young_mine) return;
+  ml_counts_t shared, cached = {0};
+  ml_tables_counts(&ml_core.tables, &shared);
+  if (shared.live < 3 * ways) return;
+  ml_young_counts_add(&cached);
+  uint64_t live = shared.live + cached.live;
+  size_t meta = ml_tables_metadata_bytes(&ml_core.tables) + ml_young_metadata_bytes() +
+                ml_young_bytes(bits);
+  if (meta > ML_YOUNG_META_BUDGET * live) return;
+  ml_young_next_bits = (uint8_t)bits;
+  ml_young_retiring = y;
+  ml_young_mine = NULL;
 }
 
 void ml_young_thread_release(void) {
@@ -105,6 +155,7 @@ unsigned ml_young_evict(ml_young_t *y, unsigned s) {
   uintptr_t moving = p | ML_YOUNG_MOVING;
   if (atomic_compare_exchange_strong(k, &moving, 0)) {
     ml_young_tally(&y->out, ml_rec_size(&r));
+    ml_young_weigh_moves(y);
     return w;
   }
   /* Freed by another thread during the move (which counted the free):

@@ -13,6 +13,17 @@
  * A thread that frees a block whose record is in another thread's cache
  * takes it out with a compare-and-swap.
  *
+ * A cache too small for its thread grows: when at least one tracked
+ * allocation in 8 moves a record out (weighed over every half a cache's
+ * worth of moves), the shared tables hold 3 times as many records as the
+ * cache can, and the records' memory stays within 64 bytes per live
+ * tracked block with the new cache, the thread gives its cache back,
+ * records and all (they are then found as another thread's are), and
+ * makes one with 4 times the sets, up to 2^ML_YOUNG_SET_BITS_MAX (6 MiB).
+ * A move costs a lock and a cache miss in the shared tables, and the later
+ * free another: sqlite3, which keeps up to 125,000 tracked blocks, moved
+ * almost every record (bench/README.md, "Record caches that grow").
+ *
  * A record's key word is its block address with two flag bits:
  *   0                 empty
  *   p                 live
@@ -38,7 +49,8 @@
  * of this cache; summed by readers.  A snapshot reads the caches without a
  * lock (every key is read once; a record being moved is counted where the
  * shared tables do not have it yet).  Never allocates through malloc; no
- * lock except the shared tables' during a move.
+ * lock except the shared tables' during a move (and their counts' when a
+ * growth is weighed).
  */
 #ifndef ML_YOUNG_H
 #define ML_YOUNG_H
@@ -47,7 +59,8 @@
 #include "pagemap.h"
 #include "table.h"
 
-/* Sets per cache, by the threshold when the cache is made: 1024 sets of 4
+/* Sets per cache, by the threshold when the cache is made (then grown as
+ * its thread needs: above): 1024 sets of 4
  * (4096 records, 96 KiB mapped per thread, touched as used) at the default
  * threshold and above; 4096 sets (16384 records, 384 KiB) below it, where
  * a thread holds many more live tracked blocks.  512 sets filled up in the
@@ -60,7 +73,10 @@
  * threshold"); at the default threshold 4096 sets cost the mixed workload
  * 2 ns per pair (their lines are spread wider). */
 #define ML_YOUNG_SET_BITS 10       /* at the default threshold and above */
-#define ML_YOUNG_SET_BITS_BELOW 12 /* below it: the most (ml_young_set) */
+#define ML_YOUNG_SET_BITS_BELOW 12 /* below it */
+#define ML_YOUNG_SET_BITS_MAX 16   /* a grown cache's most (ml_young_set) */
+#define ML_YOUNG_GROW_BITS 2       /* a cache that grows has 4 times the sets */
+#define ML_YOUNG_META_BUDGET 64    /* bytes of records' memory per live tracked block */
 #define ML_YOUNG_BELOW ML_DEFAULT_MIN_SIZE /* the default threshold (options.def) */
 #define ML_YOUNG_WAYS 4 /* two hash bits name a home (ml_young_home); ml_young_evict compares four */
 #define ML_YOUNG_MOVING ((uintptr_t)1)
@@ -97,6 +113,8 @@ typedef struct ml_young_s {
   ml_young_tally_t made;          // records made in this cache
   ml_young_tally_t freed;         // records this thread removed (any cache)
   ml_young_tally_t out;           // records that left this cache otherwise
+  uint64_t window_made, window_out; // made.n and out.n when the moves were last
+                                    // weighed (ml_young_evict)
   ml_young_set_t set[];           // mask + 1 sets
 } ml_young_t;
 
@@ -110,13 +128,15 @@ ML_INLINE unsigned ml_young_sets(const ml_young_t *y) { return y->mask + 1; }
 #define ML_YOUNG_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 extern ML_TLS ml_young_t *ml_young_mine ML_HIDDEN; // NULL until the first insert
+                                                   // (and after a growth, ml_young_evict,
+                                                   // until the next)
 extern ML_TLS bool ml_young_none ML_HIDDEN;        // this thread has no cache
 
 /* p's set in y: the hash's top bits, as many as the largest cache takes,
  * masked by y's size (the mask's load runs beside the hash's multiply; a
  * shift by the size waited for it: 10 instructions more per tracked pair). */
 ML_INLINE unsigned ml_young_set(const ml_young_t *y, uintptr_t p) {
-  return (unsigned)(ml_hash_ptr(p) >> (64 - ML_YOUNG_SET_BITS_BELOW)) & y->mask;
+  return (unsigned)(ml_hash_ptr(p) >> (64 - ML_YOUNG_SET_BITS_MAX)) & y->mask;
 }
 
 ml_young_t *ml_young_thread_init(void) ML_HIDDEN;
@@ -139,6 +159,10 @@ void ml_young_thread_renew(void) ML_HIDDEN;
  * back, which the shared tables see on any thread and a cache only on its
  * own). */
 void ml_young_disable(void) ML_HIDDEN;
+
+/* The most set bits a cache grows to (ML_YOUNG_SET_BITS_MAX; tests lower
+ * it to keep a cache's size). */
+extern unsigned ml_young_grow_max ML_HIDDEN;
 unsigned ml_young_evict(ml_young_t *y, unsigned s) ML_HIDDEN;
 bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) ML_HIDDEN;
 
@@ -169,7 +193,7 @@ ML_INLINE uint8_t ml_young_hint(void) {
  * of allocations and frees of one block wait for each store to reach the
  * next load (+7 ns per tracked pair). */
 ML_INLINE unsigned ml_young_home(uintptr_t p) {
-  return (unsigned)(ml_hash_ptr(p) >> (64 - 2 - ML_YOUNG_SET_BITS_BELOW)) & (ML_YOUNG_WAYS - 1);
+  return (unsigned)(ml_hash_ptr(p) >> (64 - 2 - ML_YOUNG_SET_BITS_MAX)) & (ML_YOUNG_WAYS - 1);
 }
 
 /* The ways of keys k (read once each) that hold v: bit w for way w. */

@@ -1059,6 +1059,88 @@ static void test_young_cache_sized_by_threshold(void **state) {
   assert_true(ml_track_free(a));
 }
 
+/* A thread whose cache moves a record out on at least one tracked
+ * allocation in 8, with 3 times the cache's records in the shared tables,
+ * gets a cache with 4 times the sets on its next one; every record stays
+ * where a free finds it (the cache given back, the shared tables, the new
+ * cache) and the counts stay exact.  One move in 11 allocations (ten
+ * short-lived blocks per long-lived one) keeps the cache's size, and so
+ * do moves of blocks that die before many pile up in the tables. */
+/* This thread's cache's sets; 0 between a growth and the next block. */
+static unsigned ml_test_my_sets(void) { return ml_young_mine ? ml_young_sets(ml_young_mine) : 0; }
+
+#define ML_YG_STABLE 40000
+#define ML_YG_MANY 200000
+static void test_young_cache_grows_when_it_moves_records_out(void **state) {
+  (void)state;
+  ml_young_thread_renew();
+  ml_track_alloc(ml_test_block(17, 0), 1500);
+  unsigned sets = ml_test_my_sets(), caches = ml_young_caches();
+  assert_int_equal(sets, 1u << ML_YOUNG_SET_BITS_BELOW); /* threshold 1000 */
+  /* Few moves: stable blocks among ten short-lived ones each. */
+  size_t k = 0;
+  for (size_t i = 1; i < ML_YG_STABLE; i++) {
+    ml_track_alloc(ml_test_block(17, i), 1500);
+    for (int j = 0; j < 10; j++, k++) {
+      void *p = ml_test_block(18, k % 3000);
+      ml_track_alloc(p, 1200);
+      assert_true(ml_track_free(p));
+    }
+  }
+  assert_true(ml_test_table_counts().live > 0); /* it did move records */
+  assert_int_equal(ml_test_my_sets(), sets);
+  assert_int_equal(ml_young_caches(), caches);
+  /* Many moves, but of blocks freed soon after: 20000 live at a time, of
+   * which the shared tables hold fewer than 3 times the cache's records. */
+  for (size_t i = 0; i < 3 * ML_YG_STABLE / 2; i++) {
+    ml_track_alloc(ml_test_block(20, i), 1300);
+    if (i >= 20000) assert_true(ml_track_free(ml_test_block(20, i - 20000)));
+  }
+  for (size_t i = 3 * ML_YG_STABLE / 2 - 20000; i < 3 * ML_YG_STABLE / 2; i++)
+    assert_true(ml_track_free(ml_test_block(20, i)));
+  assert_int_equal(ml_test_my_sets(), sets);
+  assert_int_equal(ml_young_caches(), caches);
+  /* Many moves: stable blocks only, until the records' memory with a
+   * larger cache fits the budget (the caches earlier tests left count). */
+  bool grown = false;
+  for (size_t i = 0; i < ML_YG_MANY; i++) {
+    ml_track_alloc(ml_test_block(19, i), 2500);
+    if (grown || ml_test_my_sets() == sets || !ml_young_mine) continue;
+    grown = true; /* the first block in the larger cache: within the budget */
+    size_t meta = ml_young_metadata_bytes() + ml_tables_metadata_bytes(&ml_core.tables);
+    assert_true(meta <= ML_YOUNG_META_BUDGET * ml_test_counts().live);
+  }
+  assert_int_equal(ml_test_my_sets(), sets << ML_YOUNG_GROW_BITS);
+  assert_true(ml_young_caches() <= caches + 1); /* one given back may be taken */
+  ml_counts_t c = ml_test_counts();
+  assert_int_equal(c.live, ML_YG_STABLE + ML_YG_MANY);
+  for (size_t i = 0; i < ML_YG_MANY; i++) {
+    ml_rec_t r = ml_test_find(ml_test_block(19, i));
+    assert_int_equal(ml_rec_size(&r), 2500);
+    if (i >= ML_YG_STABLE) continue;
+    r = ml_test_find(ml_test_block(17, i));
+    assert_int_equal(ml_rec_size(&r), 1500);
+  }
+  for (size_t i = 0; i < ML_YG_MANY; i++) {
+    if (i < ML_YG_STABLE) assert_true(ml_track_free(ml_test_block(17, i)));
+    assert_true(ml_track_free(ml_test_block(19, i)));
+  }
+  c = ml_test_counts();
+  assert_int_equal(c.live, 0);
+  assert_int_equal(c.live_bytes, 0);
+  assert_int_equal(ml_test_table_counts().live, 0);
+  assert_int_equal(ml_test_visit_all(false), 0);
+  /* None larger than 2^ML_YOUNG_SET_BITS_MAX sets. */
+  ml_young_grow_max = ML_YOUNG_SET_BITS_BELOW;
+  ml_young_thread_renew();
+  for (size_t i = 0; i < ML_YG_MANY; i++) ml_track_alloc(ml_test_block(19, i), 2500);
+  assert_int_equal(ml_test_my_sets(), 1u << ML_YOUNG_SET_BITS_BELOW);
+  for (size_t i = 0; i < ML_YG_MANY; i++) assert_true(ml_track_free(ml_test_block(19, i)));
+  ml_young_grow_max = ML_YOUNG_SET_BITS_MAX;
+  ml_young_thread_renew();
+  assert_int_equal(ml_test_counts().live, 0);
+}
+
 /* ---- the capture cache (capture.c) ------------------------------------------ */
 
 static ML_NOINLINE uint32_t ml_test_capture_site(void) {
@@ -1140,6 +1222,7 @@ int main(void) {
       ML_TEST(test_young_free_finds_records_the_page_hint_does_not_name),
       ML_TEST(test_young_cache_given_back_goes_to_the_next_thread),
       ML_TEST(test_young_cache_sized_by_threshold),
+      ML_TEST(test_young_cache_grows_when_it_moves_records_out),
       ML_TEST(test_capture_cache_forgets_walks_when_objects_change),
   };
   return cmocka_run_group_tests_name("track", tests, ml_test_group_setup,

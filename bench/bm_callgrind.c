@@ -196,6 +196,11 @@ static int bm_cg_named(int argc, char **argv, const char *name) {
   return named;
 }
 
+/* posix_memalign's block of 16-byte alignment (a tracked 4 KiB one in the
+ * aligned pairs: the path of memalign, aligned_alloc and aligned new). */
+static void *bm_je_align16(size_t n) { return bm_je_aligned_an(16, n); }
+static void *bm_ml_align16(size_t n) { return bm_ml_aligned_an(16, n); }
+
 int main(int argc, char **argv) {
   unsigned scale = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 1;
   if (scale == 0) scale = 1;
@@ -212,6 +217,8 @@ int main(int argc, char **argv) {
       {"pair_ml_eh_nofp/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_EH, 100000,
        .nofp = 1},
       {"pair_ml_shadow/4096", bm_ml_malloc, bm_ml_free, 4096, BM_UNWIND_SHADOW, 100000},
+      {"pair_je_aligned/4096", bm_je_align16, bm_je_free, 4096, 0, 100000},
+      {"pair_ml_none_aligned/4096", bm_ml_align16, bm_ml_free, 4096, BM_UNWIND_NONE, 100000},
       /* After a tracked block was made: the page map now has the levels
        * that cover the heap, so the free's bit test walks all of them. */
       {"pair_ml_marked/64", bm_ml_malloc, bm_ml_free, 64, 0, 100000},

@@ -55,6 +55,9 @@ for mode in ("none", "shadow", "fp", "eh", "libunwind"):
     a, b = g("pair_ml_%s/4096" % mode), g("pair_je/4096")
     if a and b:
         show("tracked pair, %s - jemalloc pair" % mode, a - b, "%+.1f Ir")
+a, b = g("pair_ml_none_aligned/4096"), g("pair_je_aligned/4096")
+if a and b:
+    show("tracked aligned pair, none - jemalloc's", a - b, "%+.1f Ir")
 def verdict(ok):
     return "within" if ok else "OVER"
 # Issue budgets on these (instructions here; the issue states the mixed

@@ -210,11 +210,16 @@ ML_INLINE void *ml_f_reallocarray(void *p, size_t nmemb, size_t size) {
   return ml_f_realloc(p, n);
 }
 
-/* An aligned allocation that may be tracked (its usable size decides). */
+/* An aligned allocation that may be tracked.  Up to a page of alignment
+ * ml_f_aligned_maybe_tracked's answer was exact (a request that wrapped
+ * got no block): tracked, without asking jemalloc for the usable size (~40
+ * instructions; rptest's memalign calls, mostly tracked, paid it on each).
+ * Past a page the usable size decides. */
 static ML_NOINLINE void *ml_f_aligned_tracked(size_t align, size_t n, ML_CALLER) {
   void *p = ml_je_aligned_alloc(align, n);
   if (ml_unlikely(!p)) return ml_f_failed();
-  ml_f_track_by_usable(p, n, ML_AT);
+  if (ml_likely(align <= 4096)) ml_track_alloc_from(p, n, ML_AT);
+  else ml_f_track_by_usable(p, n, ML_AT);
   return p;
 }
 

@@ -104,38 +104,9 @@ void ml_cap_check_hit(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t ra, un
                       uint32_t id) ML_HIDDEN;
 
 /* Do e's noted words all still hold their values (sp: the capture's)?
- * Every noted word lies between sp and the stack's top: the first walk
- * read it from there.  Branch-free: a hit compares every word anyway, and
- * a miss is followed by a walk that costs far more.  Two singles share one
- * 16-byte compare too (movq + movhps: 6 instructions per two words, where
- * load, xor and or of each cost 8); their values are 16-byte aligned as
- * the pairs' are (nsingles is a multiple of 4). */
-__attribute__((no_sanitize_address)) ML_INLINE bool ml_cap_words_same(const ml_cap_entry_t *e,
-                                                                      uintptr_t sp) {
-  const int32_t *off = e->off;
-  const uintptr_t *val = e->val;
-  unsigned np = e->npairs, ns = e->nsingles;
-#define ML_CAP_AT(k) ((const void *)(sp + (intptr_t)off[k]))
-#define ML_CAP_TWO(j) \
-  _mm_xor_si128(_mm_castpd_si128(_mm_loadh_pd( \
-                    _mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)ML_CAP_AT(j))), \
-                    (const double *)ML_CAP_AT((j) + 1))), \
-                _mm_load_si128((const __m128i *)(val + (j))))
-#define ML_CAP_PAIR(i) \
-  _mm_xor_si128(_mm_loadu_si128((const __m128i *)ML_CAP_AT(i)), \
-                _mm_load_si128((const __m128i *)(val + 2 * (i))))
-  __m128i acc = _mm_setzero_si128();
-  for (unsigned j = 0; j < ns; j += 4)
-    acc = _mm_or_si128(acc, _mm_or_si128(ML_CAP_TWO(j), ML_CAP_TWO(j + 2)));
-  off += ns;
-  val += ns;
-  for (unsigned i = 0; i < np; i += 2)
-    acc = _mm_or_si128(acc, _mm_or_si128(ML_CAP_PAIR(i), ML_CAP_PAIR(i + 1)));
-#undef ML_CAP_AT
-#undef ML_CAP_TWO
-#undef ML_CAP_PAIR
-  return _mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) == 0xffff;
-}
+ * Out of line (capture.c): one copy of its unrolled compares serves every
+ * tracked path.  Async-signal-safe; reads the stack only. */
+bool ml_cap_words_same(const ml_cap_entry_t *e, uintptr_t sp) ML_HIDDEN;
 
 /* Does e still describe the walk from (sp, fp)?  (The block's list and
  * length are the current ones.) */
@@ -162,7 +133,7 @@ ML_INLINE const ml_cap_entry_t *ml_cap_lookup(ml_cap_block_t *b, uintptr_t sp, u
 /* The hit path, inlined into the recorder (ml_capture_stack_id): the
  * walk of a miss starts in the recorder's frame, which saves the call, the
  * frame and the register saves of a function of its own (~20 instructions
- * per hit).  pc, sp and fp come from one instruction point, so the walk's
+ * per hit; the words' compare is a call, ml_cap_words_same).  pc, sp and fp come from one instruction point, so the walk's
  * rule at pc matches them whatever the compiler put before it; the frame
  * they describe is live until the miss returns. */
 ML_INLINE uint32_t ml_capture_eh_here(uintptr_t ra) {

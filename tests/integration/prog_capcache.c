@@ -11,11 +11,21 @@
  *   near_a / near_b   the second frame differs (same frame sizes);
  *   far_a / far_b     only the fourth frame differs;
  *   deep_a / deep_b   only a frame below 20 identical ones differs;
+ *   vdeep_a / vdeep_b only a frame below VDEEP identical ones differs, and
+ *   vdeep_c / vdeep_d below VDEEP + 1, and vdeep_a and vdeep_c each from
+ *                     a second call site (one word differs, in an odd- or
+ *                     an even-numbered compare): run alone
+ *                     with "deep", under MEMLEDGER_MAX_FRAMES=128, more
+ *                     words than the cache's unrolled compares take (64
+ *                     singles, 32 pairs), fewer than it notes (112);
  *   rbp_a / rbp_b     the frames keep a loop counter in %rbp, and a frame
  *                     whose CFA is found through %rbp (alloca) sits above;
  *   jump              a longjmp out of a deeper allocation, then the same
  *                     stack pointer again from another path;
- *   thread_a/b        the same on a second thread.
+ *   thread_a/b        the same on a second thread;
+ *   far_a, deep_a and deep2 (one frame deeper than deep_a) from a second
+ *                     call site too: one word differs, in an odd- or an
+ *                     even-numbered compare.
  * Prints "done"; the test compares the report's blocks per path.
  */
 #include <alloca.h>
@@ -64,6 +74,16 @@ NOINLINE static void *chain(unsigned d, size_t n) {
 }
 NOINLINE static void *deep_a(size_t n) { path = 5; void *p = chain(20, n); KEEP(p); return p; }
 NOINLINE static void *deep_b(size_t n) { path = 6; void *p = chain(20, n); KEEP(p); return p; }
+NOINLINE static void *deep2(size_t n) { path = 13; void *p = chain(21, n); KEEP(p); return p; }
+#ifdef CAPCACHE_FP
+#define VDEEP 45 /* two words a frame: a saved %rbp and a return address */
+#else
+#define VDEEP 80 /* one: a return address */
+#endif
+NOINLINE static void *vdeep_a(size_t n) { path = 9; void *p = chain(VDEEP, n); KEEP(p); return p; }
+NOINLINE static void *vdeep_b(size_t n) { path = 10; void *p = chain(VDEEP, n); KEEP(p); return p; }
+NOINLINE static void *vdeep_c(size_t n) { path = 11; void *p = chain(VDEEP + 1, n); KEEP(p); return p; }
+NOINLINE static void *vdeep_d(size_t n) { path = 12; void *p = chain(VDEEP + 1, n); KEEP(p); return p; }
 
 /* A frame whose CFA is found through %rbp (alloca), between the leaf and
  * frames that keep a counter in %rbp. */
@@ -108,7 +128,21 @@ static void *thread_main(void *arg) {
   return NULL;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "deep") == 0) {
+    for (int i = 0; i < N; i++) {
+      keep(vdeep_a(SIZE));
+      keep(vdeep_b(SIZE));
+      keep(vdeep_c(SIZE));
+      keep(vdeep_d(SIZE));
+      /* and two call sites of one path: one word differs (the return
+       * address into main), in an odd- or even-numbered compare */
+      keep(vdeep_a(SIZE));
+      keep(vdeep_c(SIZE));
+    }
+    puts("done");
+    return 0;
+  }
   for (int i = 0; i < N; i++) {
     keep(near_a(SIZE));
     keep(near_b(SIZE));
@@ -116,6 +150,12 @@ int main(void) {
     keep(far_b(SIZE));
     keep(deep_a(SIZE));
     keep(deep_b(SIZE));
+    /* two call sites of one path: only the return address into main
+     * differs, at three depths */
+    keep(far_a(SIZE));
+    keep(deep_a(SIZE));
+    keep(deep2(SIZE));
+    keep(deep2(SIZE));
   }
   rbp_a();
   rbp_b();

@@ -1169,6 +1169,51 @@ ml_test_capture_rounds(uint32_t id[4], const char *path, ml_capture_stats_t *s1)
   return h;
 }
 
+#if defined(__x86_64__) && defined(__linux__)
+/* ml_cap_words_same compares every noted word, whatever the counts: the
+ * unrolled compares (up to 16 groups of 4 singles or of 2 pairs) and the
+ * loops past them, singles and pairs in any mix.  A change of any one word
+ * is seen. */
+static void test_capture_compare_sees_every_word(void **state) {
+  (void)state;
+  static uintptr_t stack[2 * ML_CAPTURE_WORDS] __attribute__((aligned(16)));
+  static ml_cap_entry_t e;
+  for (unsigned i = 0; i < 2 * ML_CAPTURE_WORDS; i++) stack[i] = 0x1000 + 7 * i;
+  unsigned tried = 0;
+  for (unsigned ns = 0; ns <= ML_CAPTURE_WORDS; ns += 4) {
+    for (unsigned np = 0; ns + 2 * np <= ML_CAPTURE_WORDS; np += 2) {
+      /* Singles at every other word from the top, pairs after them. */
+      for (unsigned j = 0; j < ns; j++) {
+        e.off[j] = (int32_t)(8 * (2 * j));
+        e.val[j] = stack[2 * j];
+      }
+      for (unsigned k = 0; k < np; k++) {
+        unsigned w = 2 * ns + 2 * k; /* the pair's first word */
+        e.off[ns + k] = (int32_t)(8 * w);
+        e.val[ns + 2 * k] = stack[w];
+        e.val[ns + 2 * k + 1] = stack[w + 1];
+      }
+      e.nsingles = (uint16_t)ns;
+      e.npairs = (uint16_t)np;
+      uintptr_t sp = (uintptr_t)stack;
+      assert_true(ml_cap_words_same(&e, sp));
+      for (unsigned w = 0; w < 2 * ns + 2 * np; w++) {
+        bool noted = w >= 2 * ns || w % 2 == 0;
+        stack[w] ^= 1;
+        if (ml_cap_words_same(&e, sp) == noted) {
+          print_error("%u singles, %u pairs: a change of word %u %s\n", ns, np, w,
+                      noted ? "was not seen" : "was seen (not noted)");
+          fail();
+        }
+        stack[w] ^= 1;
+        tried++;
+      }
+    }
+  }
+  assert_true(tried > 1000);
+}
+#endif
+
 static void test_capture_cache_forgets_walks_when_objects_change(void **state) {
   (void)state;
   const char *dir = getenv("ML_BUILDDIR");
@@ -1224,6 +1269,9 @@ int main(void) {
       ML_TEST(test_young_cache_sized_by_threshold),
       ML_TEST(test_young_cache_grows_when_it_moves_records_out),
       ML_TEST(test_capture_cache_forgets_walks_when_objects_change),
+#if defined(__x86_64__) && defined(__linux__)
+      ML_TEST(test_capture_compare_sees_every_word),
+#endif
   };
   return cmocka_run_group_tests_name("track", tests, ml_test_group_setup,
                                      ml_test_group_teardown);

@@ -133,9 +133,10 @@ ML_INLINE const ml_cap_entry_t *ml_cap_lookup(ml_cap_block_t *b, uintptr_t sp, u
 /* The hit path, inlined into the recorder (ml_capture_stack_id): the
  * walk of a miss starts in the recorder's frame, which saves the call, the
  * frame and the register saves of a function of its own (~20 instructions
- * per hit; the words' compare is a call, ml_cap_words_same).  pc, sp and fp come from one instruction point, so the walk's
- * rule at pc matches them whatever the compiler put before it; the frame
- * they describe is live until the miss returns. */
+ * per hit; the words' compare is a call, ml_cap_words_same).  pc, sp and
+ * fp come from one instruction point, so the walk's rule at pc matches
+ * them whatever the compiler put before it; the frame they describe is
+ * live until the miss returns. */
 ML_INLINE uint32_t ml_capture_eh_here(uintptr_t ra) {
   uintptr_t pc, sp, fp;
   /* This frame's registers, read together: the rule at pc matches them. */

@@ -53,14 +53,14 @@ static size_t ml_young_bytes(unsigned bits) {
 
 ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
   uintptr_t lo, hi;
+  if (ml_young_retiring) { /* grown out of (ml_young_weigh_moves): no longer written */
+    ml_treg_release(ml_young_retiring);
+    ml_young_retiring = NULL;
+  }
   ml_young_none = true;
   if (ml_young_off) return NULL;
   ml_unwind_stack_bounds(&lo, &hi);
   if (hi <= 1) return NULL;
-  if (ml_young_retiring) { /* grown out of (ml_young_evict): no longer written */
-    ml_treg_release(ml_young_retiring);
-    ml_young_retiring = NULL;
-  }
   unsigned index = 0;
   unsigned bits = ml_young_next_bits ? ml_young_next_bits
                   : ml_gate.threshold < ML_YOUNG_BELOW ? ML_YOUNG_SET_BITS_BELOW

@@ -6,7 +6,7 @@ Usage: python3 bench/ab.py [--rounds N] [--cpu C] [--min-time S] BIN FILTER DIR.
 Each round runs DIR/BIN once per build, in the order given, with
 --benchmark_filter=FILTER, pinned to CPU C (taskset), and takes every case's
 ratio to the case named *_je* of the same run; the table shows per build and
-case the median and the fastest time, the median ratio and the median
+case the median and the fastest wall time, the median ratio and the median
 difference to jemalloc.  On a shared machine a ratio taken within one run,
 medians over rounds that alternate the builds, and the fastest runs (load
 only ever adds time) say more than a single long run.  Example, the build in
@@ -16,24 +16,33 @@ only ever adds time) say more than a single long run.  Example, the build in
         'mixed_(je|ml_eh|ml_none)/real_time/threads:1$' /work/before .
 """
 import argparse
-import csv
-import io
+import json
 import statistics
 import subprocess
 import sys
 
 
+# Google Benchmark's JSON (its CSV reporter aborts when one case has user
+# counters and another has none: bm_hotpath's eh cases beside jemalloc's).
+UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
 def run_once(path, flt, cpu, min_time):
-    cmd = [path, "--benchmark_filter=" + flt, "--benchmark_format=csv",
+    """Wall time per iteration (ns) of every case FILTER selects, one run."""
+    cmd = [path, "--benchmark_filter=" + flt, "--benchmark_format=json",
            "--benchmark_min_time=%g" % min_time]
     if cpu is not None:
         cmd = ["taskset", "-c", str(cpu)] + cmd
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
-    rows = [l for l in out.splitlines() if l.startswith('"')]
+    try:
+        cases = json.loads(out)["benchmarks"]
+    except (ValueError, KeyError):
+        return {}
     times = {}
-    for row in csv.reader(io.StringIO("\n".join(rows))):
-        if len(row) > 3 and row[3]:
-            times[row[0]] = float(row[3])
+    for b in cases:
+        if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
+            continue
+        times[b["name"]] = float(b["real_time"]) * UNIT_NS.get(b.get("time_unit", "ns"), 1.0)
     return times
 
 

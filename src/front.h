@@ -136,11 +136,6 @@ static ML_NOINLINE void *ml_f_realloc_tracked(void *p, size_t n, ML_CALLER) {
   return q;
 }
 
-/* Track an aligned or flagged allocation by its usable size. */
-static ML_NOINLINE void ml_f_track_by_usable(void *p, size_t n, ML_CALLER) {
-  if (ML_TRACKED(ml_je_malloc_usable_size(p))) ml_track_alloc_from(p, n, ML_AT);
-}
-
 /* Is aligned_alloc(align, n) surely untracked, whatever align is?  A
  * sufficient test, two compares: a block of a small alignment comes from
  * the size class of n rounded up to it (below), which is at most
@@ -218,8 +213,8 @@ ML_INLINE void *ml_f_reallocarray(void *p, size_t nmemb, size_t size) {
 static ML_NOINLINE void *ml_f_aligned_tracked(size_t align, size_t n, ML_CALLER) {
   void *p = ml_je_aligned_alloc(align, n);
   if (ml_unlikely(!p)) return ml_f_failed();
-  if (ml_likely(align <= 4096)) ml_track_alloc_from(p, n, ML_AT);
-  else ml_f_track_by_usable(p, n, ML_AT);
+  if (ml_likely(align <= 4096) || ML_TRACKED(ml_je_malloc_usable_size(p)))
+    ml_track_alloc_from(p, n, ML_AT);
   return p;
 }
 

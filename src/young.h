@@ -114,7 +114,7 @@ typedef struct ml_young_s {
   ml_young_tally_t freed;         // records this thread removed (any cache)
   ml_young_tally_t out;           // records that left this cache otherwise
   uint64_t window_made, window_out; // made.n and out.n when the moves were last
-                                    // weighed (ml_young_evict)
+                                    // weighed (ml_young_weigh_moves, young.c)
   ml_young_set_t set[];           // mask + 1 sets
 } ml_young_t;
 
@@ -128,8 +128,8 @@ ML_INLINE unsigned ml_young_sets(const ml_young_t *y) { return y->mask + 1; }
 #define ML_YOUNG_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 extern ML_TLS ml_young_t *ml_young_mine ML_HIDDEN; // NULL until the first insert
-                                                   // (and after a growth, ml_young_evict,
-                                                   // until the next)
+                                                   // (and after a growth,
+                                                   // ml_young_weigh_moves, until the next)
 extern ML_TLS bool ml_young_none ML_HIDDEN;        // this thread has no cache
 
 /* p's set in y: the hash's top bits, as many as the largest cache takes,

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * capture.c - the per-thread cache of eh walks (layer: core): blocks,
- * misses, statistics.  The hit path is in capture.h (the recorder inlines
- * it), with why a hit is exact.  Memory: one block per stack a thread
- * ran on (mmap, 24 KiB, touched as used), kept in a registry keyed by the
- * stack's top and reused by the next thread on that stack, or by any
- * thread once its thread ended (treg.h); a
- * thread that finds the registry full walks uncached.  Takes no lock.  Never allocates through
- * malloc.
+ * capture.c - the per-thread cache of eh walks (layer: core): lookup,
+ * the words' compare, misses, blocks, statistics (why a hit is exact:
+ * capture.h).  Memory: one block per stack a thread ran on (mmap, 24 KiB,
+ * touched as used), kept in a registry keyed by the stack's top and
+ * reused by the next thread on that stack, or by any thread once its
+ * thread ended (treg.h); a thread that finds the registry full walks
+ * uncached.  Takes no lock.  Never allocates through malloc.
  */
 #include "capture.h"
 #include "prim.h"
@@ -107,8 +106,8 @@ static void ml_cap_pack_words(ml_cap_entry_t *e, unsigned n) {
   e->nsingles = (uint16_t)ns;
 }
 
-/* ml_cap_words_same (capture.h).  Every noted word lies between sp and
- * the stack's top: the first walk read it from there.  Branch-free: a hit
+/* Do e's noted words all still hold their values?  Every noted word lies
+ * between sp and the stack's top: the first walk read it from there.  Branch-free: a hit
  * compares every word anyway, and a miss is followed by a walk that costs
  * far more.  Two singles share one 16-byte compare too (movq + movhps: 6
  * instructions per two words, where load, xor and or of each cost 8);
@@ -119,11 +118,10 @@ static void ml_cap_pack_words(ml_cap_entry_t *e, unsigned n) {
  * to predict: in the mixed workload that exit mispredicted once per
  * capture (callgrind's branch model: 28k of 233k mispredicts per 100k
  * pairs), and the loops' counters cost 20 instructions.  Longer walks
- * take the loops.  Out of line, so that the three tracked paths that
- * inline the hit share one copy (bench/README.md, "Capture hits without
- * a loop"). */
-__attribute__((no_sanitize_address)) ML_NOINLINE bool ml_cap_words_same(const ml_cap_entry_t *e,
-                                                                        uintptr_t sp) {
+ * take the loops.  Inlined once, into ml_capture_eh_at, which the three
+ * tracked paths call (bench/README.md, "Capture hits without a loop"). */
+__attribute__((no_sanitize_address, always_inline)) static inline bool
+ml_cap_same(const ml_cap_entry_t *e, uintptr_t sp) {
   const int32_t *off = e->off;
   const uintptr_t *val = e->val;
   unsigned np = e->npairs, ns = e->nsingles;
@@ -177,8 +175,8 @@ __attribute__((no_sanitize_address)) ML_NOINLINE bool ml_cap_words_same(const ml
   return _mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) == 0xffff;
 }
 
-/* ml_cap_check_hit (capture.h). */
-ML_NOINLINE void ml_cap_check_hit(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t ra,
+/* MEMLEDGER_UNWIND_CHECK on a hit: walk again and compare. */
+static ML_NOINLINE void ml_cap_check_hit(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t ra,
                                          unsigned want, uint32_t id) {
   uintptr_t buf[ML_UNWIND_BUF_FRAMES];
   const uintptr_t *frames;
@@ -191,9 +189,11 @@ ML_NOINLINE void ml_cap_check_hit(uintptr_t pc, uintptr_t sp, uintptr_t fp, uint
   ml_unwind_check(buf, n, want); /* and the walk with libunwind's */
 }
 
-/* ml_capture_eh_miss (capture.h): the walk goes into the way *b->next. */
-ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, uintptr_t pc,
-                                        uintptr_t sp, uintptr_t fp) {
+/* A capture the cache did not answer: walk from (pc, sp, fp) and remember
+ * the walk in b's way b->next (b may be NULL: made here, or reset for a
+ * new object list or new limits). */
+static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, uintptr_t pc,
+                                               uintptr_t sp, uintptr_t fp) {
   unsigned max = ml_core.max_frames, skip = ml_core.skip_frames;
   unsigned want = ml_unwind_want(max, skip);
   if (ml_unlikely(!b) && !ml_cap_none) b = ml_cap_thread_init();
@@ -245,6 +245,68 @@ ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, uintptr
     }
   }
   return id;
+}
+
+/* ml_cap_words_same (capture.h): the compare out of line, for the ways
+ * after the first (ml_cap_search) and for tests. */
+ML_NOINLINE bool ml_cap_words_same(const ml_cap_entry_t *e, uintptr_t sp) {
+  return ml_cap_same(e, sp);
+}
+
+/* Does e (its key) describe a walk from (sp, fp) for ra? */
+ML_INLINE bool ml_cap_key_is(const ml_cap_entry_t *e, uintptr_t sp, uintptr_t fp, uintptr_t ra) {
+  return e->sp == sp && e->ra == ra && (!e->fp0 || e->fp == fp);
+}
+
+/* A hit under MEMLEDGER_UNWIND_CHECK: walk again and compare when due. */
+static ML_NOINLINE uint32_t ml_cap_hit_checked(const ml_cap_entry_t *e, uintptr_t pc,
+                                               uintptr_t sp, uintptr_t fp, uintptr_t ra) {
+  if (ml_unwind_check_due())
+    ml_cap_check_hit(pc, sp, fp, ra, ml_unwind_want(ml_core.max_frames, ml_core.skip_frames),
+                     e->id);
+  return e->id;
+}
+
+/* A hit: count it (and check it: a tail call, like every call of
+ * ml_capture_eh_at, which then saves no register). */
+ML_INLINE uint32_t ml_cap_hit(ml_cap_block_t *b, const ml_cap_entry_t *e, uintptr_t pc,
+                              uintptr_t sp, uintptr_t fp, uintptr_t ra) {
+  b->hits++;
+  if (ml_unlikely(ml_unwind_check_period)) return ml_cap_hit_checked(e, pc, sp, fp, ra);
+  return e->id;
+}
+
+/* The capture the way of the last hit did not answer: the other ways
+ * (paths that alternate at one stack pointer), then a walk. */
+static ML_NOINLINE uint32_t ml_cap_search(ml_cap_block_t *b, uintptr_t ra, uintptr_t pc,
+                                          uintptr_t sp, uintptr_t fp) {
+  if (b && b->list == ml_eh_list_now() && b->max == ml_core.max_frames &&
+      b->skip == ml_core.skip_frames) {
+    for (unsigned k = 1, w; k < ML_CAPTURE_WAYS; k++) {
+      w = (b->last + k) % ML_CAPTURE_WAYS;
+      const ml_cap_entry_t *e = &b->e[w];
+      if (!ml_cap_key_is(e, sp, fp, ra) || !ml_cap_words_same(e, sp)) continue;
+      b->last = w;
+      return ml_cap_hit(b, e, pc, sp, fp, ra);
+    }
+  }
+  return ml_capture_eh_miss(b, ra, pc, sp, fp);
+}
+
+/* ml_capture_eh_at (capture.h).  The way of the last hit first (a loop
+ * allocating from one place), with the words' compare inlined; every
+ * other way out is a tail call (ml_cap_search, ml_cap_hit_checked), so
+ * the hit is one call from the recorder and the compare's registers are
+ * this function's (bench/README.md, "One call per capture hit"). */
+ML_NOINLINE uint32_t ml_capture_eh_at(uintptr_t ra, uintptr_t pc, uintptr_t sp, uintptr_t fp) {
+  ml_cap_block_t *b = ml_cap_mine;
+  if (ml_likely(b != NULL) && ml_likely(b->list == ml_eh_list_now()) &&
+      ml_likely(b->max == ml_core.max_frames && b->skip == ml_core.skip_frames)) {
+    const ml_cap_entry_t *e = &b->e[b->last];
+    if (ml_likely(ml_cap_key_is(e, sp, fp, ra)) && ml_likely(ml_cap_same(e, sp)))
+      return ml_cap_hit(b, e, pc, sp, fp, ra);
+  }
+  return ml_cap_search(b, ra, pc, sp, fp);
 }
 
 /* Out of line (tests, benchmarks, ml_capture_walk's fallback). */

@@ -36,9 +36,9 @@
 #define ML_CAPTURE_WAYS 16
 #define ML_CAPTURE_WORDS 112
 
-/* The stack id of the eh walk from the recorder (cached); ra as in
- * ml_unwind_capture.  Out of line; the recorder inlines the same body
- * (ml_capture_eh_here). */
+/* The stack id of the eh walk from here (cached); ra as in
+ * ml_unwind_capture.  ml_capture_eh_here out of line (the recorder inlines
+ * that). */
 uint32_t ml_capture_eh(uintptr_t ra) ML_HIDDEN;
 
 /* Cache statistics summed over every thread's block (racy reads of other
@@ -93,68 +93,31 @@ typedef struct ml_cap_block_s {
 /* This thread's block of cached walks (NULL until its first miss). */
 extern ML_TLS ml_cap_block_t *ml_cap_mine ML_HIDDEN;
 
-/* A capture the cache did not answer: walk from (pc, sp, fp), registers
- * read together in the caller's frame, which stays live until this
- * returns, and remember the walk in b (which may be NULL: made here, or
- * reset for a new object list or new limits). */
-uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, uintptr_t pc, uintptr_t sp,
-                            uintptr_t fp) ML_HIDDEN;
-/* MEMLEDGER_UNWIND_CHECK on a hit: walk again and compare. */
-void ml_cap_check_hit(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t ra, unsigned want,
-                      uint32_t id) ML_HIDDEN;
+/* The stack id of the eh walk from (pc, sp, fp), registers read together
+ * in the caller's frame, which stays live until this returns; ra as in
+ * ml_unwind_capture.  A hit returns the remembered walk's id; a miss walks
+ * and remembers the walk.  Out of line:
+ * the lookup, the compare of the noted words and the miss are one call
+ * from the recorder, whose registers stay out of it (with the lookup
+ * inlined into the recorder and the compare out of line, the call to the
+ * compare made the recorder save and restore 7 registers around it). */
+uint32_t ml_capture_eh_at(uintptr_t ra, uintptr_t pc, uintptr_t sp, uintptr_t fp) ML_HIDDEN;
 
 /* Do e's noted words all still hold their values (sp: the capture's)?
- * Out of line (capture.c): one copy of its unrolled compares serves every
- * tracked path.  Async-signal-safe; reads the stack only. */
+ * The compare ml_capture_eh_at makes (out of line: the ways after the
+ * first, and tests).
+ * Async-signal-safe; reads the stack only. */
 bool ml_cap_words_same(const ml_cap_entry_t *e, uintptr_t sp) ML_HIDDEN;
 
-/* Does e still describe the walk from (sp, fp)?  (The block's list and
- * length are the current ones.) */
-ML_INLINE bool ml_cap_valid(const ml_cap_entry_t *e, uintptr_t sp, uintptr_t fp, uintptr_t ra) {
-  if (e->sp != sp || e->ra != ra || (e->fp0 && e->fp != fp)) return false;
-  return ml_cap_words_same(e, sp);
-}
-
-/* The way in b that answers a capture from (sp, fp) for ra, or NULL. */
-ML_INLINE const ml_cap_entry_t *ml_cap_lookup(ml_cap_block_t *b, uintptr_t sp, uintptr_t fp,
-                                              uintptr_t ra) {
-  /* The last hit first (a loop allocating from one place), then the
-   * others (two paths that alternate at one stack pointer). */
-  unsigned w = b->last;
-  for (unsigned k = 0; k < ML_CAPTURE_WAYS; k++, w = (w + 1) % ML_CAPTURE_WAYS) {
-    if (!ml_cap_valid(&b->e[w], sp, fp, ra)) continue;
-    b->last = w;
-    b->hits++;
-    return &b->e[w];
-  }
-  return NULL;
-}
-
-/* The hit path, inlined into the recorder (ml_capture_stack_id): the
- * walk of a miss starts in the recorder's frame, which saves the call, the
- * frame and the register saves of a function of its own (~20 instructions
- * per hit; the words' compare is a call, ml_cap_words_same).  pc, sp and
- * fp come from one instruction point, so the walk's rule at pc matches
- * them whatever the compiler put before it; the frame they describe is
- * live until the miss returns. */
+/* The capture from the recorder's frame: pc, sp and fp come from one
+ * instruction point, so the walk's rule at pc matches them whatever the
+ * compiler put before it. */
 ML_INLINE uint32_t ml_capture_eh_here(uintptr_t ra) {
   uintptr_t pc, sp, fp;
-  /* This frame's registers, read together: the rule at pc matches them. */
   __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                    : "=r"(pc), "=r"(sp), "=r"(fp));
-  ml_cap_block_t *b = ml_cap_mine;
-  if (ml_likely(b != NULL) && ml_likely(b->list == ml_eh_list_now()) &&
-      ml_likely(b->max == ml_core.max_frames && b->skip == ml_core.skip_frames)) {
-    const ml_cap_entry_t *e = ml_cap_lookup(b, sp, fp, ra);
-    if (ml_likely(e != NULL)) {
-      if (ml_unlikely(ml_unwind_check_period) && ml_unwind_check_due())
-        ml_cap_check_hit(pc, sp, fp, ra, ml_unwind_want(ml_core.max_frames, ml_core.skip_frames),
-                         e->id);
-      return e->id;
-    }
-  }
-  uint32_t id = ml_capture_eh_miss(b, ra, pc, sp, fp);
-  __asm__ volatile("" ::: "memory"); /* the walk read this frame's words */
+  uint32_t id = ml_capture_eh_at(ra, pc, sp, fp);
+  __asm__ volatile("" ::: "memory"); /* a walk read this frame's words */
   return id;
 }
 

@@ -10,7 +10,7 @@ UNIT_TESTS = tests/unit/test_fmt tests/unit/test_log tests/unit/test_prim \
 	tests/unit/test_options tests/unit/test_table tests/unit/test_stacks \
 	tests/unit/test_pagemap \
 	tests/unit/test_unwind tests/unit/test_track tests/unit/test_dump \
-	tests/unit/test_ehframe tests/unit/test_scan
+	tests/unit/test_ehframe tests/unit/test_scan tests/unit/test_backend
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 tests_unit_test_fmt_SOURCES = tests/unit/test_fmt.c
@@ -47,6 +47,10 @@ tests_unit_test_track_LDADD = $(UNIT_LDADD)
 tests_unit_test_scan_SOURCES = tests/unit/test_scan.c
 tests_unit_test_scan_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_scan_LDADD = $(UNIT_LDADD)
+# test_backend includes backend.c, over a fake jemalloc of its own.
+tests_unit_test_backend_SOURCES = tests/unit/test_backend.c
+tests_unit_test_backend_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_backend_LDADD = $(CMOCKA_LIBS)
 tests_unit_test_dump_SOURCES = tests/unit/test_dump.c
 tests_unit_test_dump_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_dump_LDADD = $(UNIT_LDADD)

@@ -398,22 +398,60 @@ static void ml_w_totals(ml_writer_t *w, const ml_collect_t *c, const ml_dump_res
 /* [module_files]: the size and mtime of each [modules] file as the dump
  * saw it, so that a later report knows whether a file without build id is
  * still the one that was mapped.  stat only (nothing is opened), regular
- * files only; a deleted or replaced-by-nothing file gets no line. */
-static int ml_w_module_file(const ml_module_t *m, void *arg) {
-  ml_writer_t *w = arg;
+ * files only; a deleted or replaced-by-nothing file gets no line.  The
+ * line goes into line (at least 64 bytes); its length, or 0. */
+static size_t ml_module_file_line(const ml_module_t *m, char *line, size_t cap) {
   struct stat st;
   if (!m->path || m->path[0] != '/' ||
       ml_sys4(SYS_newfstatat, AT_FDCWD, m->path, &st, 0) != 0 || !S_ISREG(st.st_mode))
     return 0;
-  ml_w_fmt(w, "%lx %llu %llu\n", (unsigned long)m->lo, (unsigned long long)st.st_size,
-           (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
-               (unsigned long long)st.st_mtim.tv_nsec);
+  int n = ml_snprintf(line, cap, "%lx %llu %llu\n", (unsigned long)m->lo,
+                      (unsigned long long)st.st_size,
+                      (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
+                          (unsigned long long)st.st_mtim.tv_nsec);
+  return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static int ml_w_module_file(const ml_module_t *m, void *arg) {
+  char line[80];
+  size_t n = ml_module_file_line(m, line, sizeof line);
+  if (n) ml_w_raw(arg, line, n);
+  return 0;
+}
+
+/* The [module_files] lines, gathered while [modules] is written: one read
+ * of /proc/self/maps for both sections, not one each (a read of the maps
+ * was a quarter of a short program's exit dump: bench/README.md,
+ * "Start-up and exit of short programs").  Past 32 KiB of lines (about
+ * 700 objects) the section is made by a second read, as before.  One
+ * writer at a time (ml_w). */
+static struct {
+  size_t len;
+  bool full;
+  char buf[32768];
+} ml_w_files;
+ML_TESTABLE size_t ml_w_files_cap = sizeof ml_w_files.buf; /* tests lower it */
+
+static int ml_w_module_and_file(const ml_module_t *m, void *arg) {
+  ml_w_module(m, arg);
+  if (!ml_w_files.full) {
+    char line[80];
+    size_t n = ml_module_file_line(m, line, sizeof line);
+    if (n > ml_w_files_cap - ml_w_files.len) {
+      ml_w_files.full = true;
+    } else {
+      memcpy(ml_w_files.buf + ml_w_files.len, line, n);
+      ml_w_files.len += n;
+    }
+  }
   return 0;
 }
 
 static void ml_w_modules(ml_writer_t *w, size_t *nun_out) {
   ml_w_str(w, "[modules]\n");
-  ml_prim_modules_maps(ml_w_module, w);
+  ml_w_files.len = 0;
+  ml_w_files.full = false;
+  ml_prim_modules_maps(ml_w_module_and_file, w);
   size_t nun;
   const ml_unloaded_t *un = ml_modules_unloaded(&nun);
   *nun_out = nun;
@@ -425,7 +463,8 @@ static void ml_w_modules(ml_writer_t *w, size_t *nun_out) {
     }
   }
   ml_w_str(w, "[module_files]\n");
-  ml_prim_modules_maps(ml_w_module_file, w);
+  if (!ml_w_files.full) ml_w_raw(w, ml_w_files.buf, ml_w_files.len);
+  else ml_prim_modules_maps(ml_w_module_file, w);
 }
 
 static void ml_w_unfreed(ml_writer_t *w, size_t id, const ml_acc_t *a, unsigned kind) {

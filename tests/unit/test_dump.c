@@ -463,6 +463,50 @@ static void test_dump_header_and_totals(void **state) {
   free(text);
 }
 
+/* [module_files]: one line per [modules] object that is a regular file,
+ * in the same order, with the size and mtime stat gives now; the same
+ * whether the lines were gathered during the [modules] pass or, past the
+ * gathering buffer, made by a second pass over the maps. */
+extern size_t ml_w_files_cap;
+static void test_dump_module_files_match_modules(void **state) {
+  (void)state;
+  size_t caps[] = {ml_w_files_cap, 100, 0};
+  ml_test_add_standard();
+  for (unsigned k = 0; k < ML_ARRAY_SIZE(caps); k++) {
+    size_t saved = ml_w_files_cap;
+    ml_w_files_cap = caps[k];
+    ml_dump_result_t res;
+    int rc = ml_test_dump(&res);
+    ml_w_files_cap = saved;
+    assert_int_equal(rc, 0);
+    char *text = ml_test_read(ml_test_dump_name(k + 1));
+    char *mods = strdup(ml_test_section(text, "[modules]")); /* (one static body) */
+    const char *files = ml_test_section(text, "[module_files]");
+    char want[8192];
+    size_t len = 0;
+    unsigned nfiles = 0;
+    for (const char *p = mods; *p; p = strchr(p, '\n') + 1) {
+      unsigned long lo;
+      char path[4096];
+      if (sscanf(p, "%lx %*s %*s %*s %4095s", &lo, path) != 2)
+        fail_msg("a [modules] line of other fields: %.*s", (int)(strchr(p, '\n') - p), p);
+      struct stat st;
+      if (path[0] != '/' || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      len += (size_t)snprintf(want + len, sizeof want - len, "%lx %llu %llu\n", lo,
+                              (unsigned long long)st.st_size,
+                              (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
+                                  (unsigned long long)st.st_mtim.tv_nsec);
+      assert_true(len < sizeof want);
+      nfiles++;
+    }
+    assert_true(nfiles >= 3); /* this program, libc, the loader at least */
+    if (strcmp(files, want) != 0)
+      fail_msg("buffer of %zu bytes: [module_files]\n%s\nwanted\n%s", caps[k], files, want);
+    free(mods);
+    free(text);
+  }
+}
+
 /* ---- numbering -------------------------------------------------------------- */
 
 static void test_dump_second_dump_gets_sequence_2(void **state) {
@@ -688,6 +732,7 @@ int main(void) {
       ML_TEST(test_dump_stack_zero_collects_uninterned),
       ML_TEST(test_dump_empty_tables),
       ML_TEST(test_dump_header_and_totals),
+      ML_TEST(test_dump_module_files_match_modules),
       ML_TEST(test_dump_second_dump_gets_sequence_2),
       ML_TEST(test_dump_existing_file_is_never_replaced),
       ML_TEST(test_dump_sequence_header_matches_file_name),

@@ -175,20 +175,6 @@ ml_cap_same(const ml_cap_entry_t *e, uintptr_t sp) {
   return _mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) == 0xffff;
 }
 
-/* MEMLEDGER_UNWIND_CHECK on a hit: walk again and compare. */
-static ML_NOINLINE void ml_cap_check_hit(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t ra,
-                                         unsigned want, uint32_t id) {
-  uintptr_t buf[ML_UNWIND_BUF_FRAMES];
-  const uintptr_t *frames;
-  unsigned n = ml_eh_walk(pc, sp, fp, buf, want);
-  unsigned k = ml_unwind_keep(buf, n, &frames, ml_core.max_frames, ml_core.skip_frames, ra);
-  const ml_stack_t *st = ml_stacks_get(&ml_core.stacks, id);
-  bool same = st && st->nframes == k;
-  for (unsigned i = 0; same && i < k; i++) same = st->frames[i] == frames[i];
-  ml_unwind_check_cached(same);
-  ml_unwind_check(buf, n, want); /* and the walk with libunwind's */
-}
-
 /* A capture the cache did not answer: walk from (pc, sp, fp) and remember
  * the walk in b's way b->next (b may be NULL: made here, or reset for a
  * new object list or new limits). */
@@ -258,13 +244,26 @@ ML_INLINE bool ml_cap_key_is(const ml_cap_entry_t *e, uintptr_t sp, uintptr_t fp
   return e->sp == sp && e->ra == ra && (!e->fp0 || e->fp == fp);
 }
 
-/* A hit under MEMLEDGER_UNWIND_CHECK: walk again and compare when due. */
+/* A hit under MEMLEDGER_UNWIND_CHECK: when due, walk again and compare
+ * with the remembered stack, and the walk with libunwind's.  Called (by a
+ * tail call) from the recorder's capture: libunwind then walks from here
+ * through as many of memledger's frames as from a miss (ml_unwind_check
+ * walks want + 4 frames: one frame more of ours cut the outermost off). */
 static ML_NOINLINE uint32_t ml_cap_hit_checked(const ml_cap_entry_t *e, uintptr_t pc,
                                                uintptr_t sp, uintptr_t fp, uintptr_t ra) {
-  if (ml_unwind_check_due())
-    ml_cap_check_hit(pc, sp, fp, ra, ml_unwind_want(ml_core.max_frames, ml_core.skip_frames),
-                     e->id);
-  return e->id;
+  uint32_t id = e->id;
+  if (!ml_unwind_check_due()) return id;
+  unsigned want = ml_unwind_want(ml_core.max_frames, ml_core.skip_frames);
+  uintptr_t buf[ML_UNWIND_BUF_FRAMES];
+  const uintptr_t *frames;
+  unsigned n = ml_eh_walk(pc, sp, fp, buf, want);
+  unsigned k = ml_unwind_keep(buf, n, &frames, ml_core.max_frames, ml_core.skip_frames, ra);
+  const ml_stack_t *st = ml_stacks_get(&ml_core.stacks, id);
+  bool same = st && st->nframes == k;
+  for (unsigned i = 0; same && i < k; i++) same = st->frames[i] == frames[i];
+  ml_unwind_check_cached(same);
+  ml_unwind_check(buf, n, want); /* and the walk with libunwind's */
+  return id;
 }
 
 /* A hit: count it (and check it: a tail call, like every call of

@@ -214,6 +214,17 @@ static void ml_proc_path(char *buf, size_t size, pid_t pid, const char *leaf) {
 /* The program's /proc/<pid>/status (a snapshot child's own differs). */
 static char ml_status[8192];
 
+/* Is the dumping thread the process's only one (ml_status: read by this
+ * dump, before anything else)?  Then its leak scan marks in the process
+ * itself, without a helper (scan.h: ML_SCAN_SELF): a fork of the process
+ * and its page tables was most of a short program's exit dump
+ * (bench/README.md, "Start-up and exit of short programs"). */
+static bool ml_dump_one_thread(bool have_status) {
+  size_t n;
+  const char *v = have_status ? ml_status_value(ml_status, "Threads:", &n) : NULL;
+  return v && n == 1 && v[0] == '1';
+}
+
 static void ml_w_resources(ml_writer_t *w, bool have_status, const ml_fd_counts_t *fds,
                            bool have_fds) {
   ml_w_str(w, "[resources]\n");
@@ -376,10 +387,11 @@ static void ml_w_totals(ml_writer_t *w, const ml_collect_t *c, const ml_dump_res
   if (scan && scan->classified) {
     ml_w_fmt(w, "leak_scan: done\nleak_scan_ms: %llu\nleak_scan_root_bytes: %llu\n"
                 "leak_scan_block_bytes: %llu\nleak_scan_faults: %llu\n"
-                "leak_scan_absent_bytes: %llu\n",
+                "leak_scan_absent_bytes: %llu\nleak_scan_process: %s\n",
              (unsigned long long)(scan->ns / 1000000u), (unsigned long long)scan->root_bytes,
              (unsigned long long)scan->block_bytes, (unsigned long long)scan->faults,
-             (unsigned long long)scan->absent_bytes);
+             (unsigned long long)scan->absent_bytes,
+             ml_scan_where_name((ml_scan_where_t)scan->where));
   } else {
     ml_w_str(w, "leak_scan: not done: ");
     ml_w_text(w, scan && scan->why && scan->why[0] ? scan->why : "no memory for the scan");
@@ -672,7 +684,11 @@ int ml_dump_write_req(const ml_dump_req_t *q, ml_dump_result_t *res) {
   if (have_scan) ml_dump_purge_at_exit(q);
   scan.skip_lo = q->skip_lo;
   scan.skip_hi = q->skip_hi;
-  if (have_scan) ml_scan_classify(&scan, q->root ? q->root : (uintptr_t)regs, q->frozen);
+  if (have_scan)
+    ml_scan_classify(&scan, q->root ? q->root : (uintptr_t)regs,
+                     q->frozen ? ML_SCAN_SNAPSHOT
+                     : ml_dump_one_thread(have_status) ? ML_SCAN_SELF
+                                                       : ML_SCAN_HELPER);
   ml_collect_t c;
   /* A thread's dump marks the present here; a snapshot's was marked by
    * the program just before the fork. */

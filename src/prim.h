@@ -177,6 +177,11 @@ int ml_prim_modules(ml_prim_module_fn fn, void *arg) ML_HIDDEN;
  * async-signal-safe. */
 int ml_prim_modules_maps(ml_prim_module_fn fn, void *arg) ML_HIDDEN;
 
+/* The object this code is linked into (its own ELF header, __ehdr_start),
+ * as ml_prim_modules_maps would describe it, without reading the maps.
+ * async-signal-safe. */
+void ml_prim_module_self(ml_module_t *m) ML_HIDDEN;
+
 /* One line of /proc/self/maps. */
 typedef struct ml_map_s {
   uintptr_t lo, hi;  // [lo, hi)

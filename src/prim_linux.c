@@ -450,6 +450,20 @@ static int ml_maps_object(uintptr_t lo, uintptr_t hi, const char *path,
   return fn(&m, arg);
 }
 
+extern const ElfW(Ehdr) __ehdr_start; /* the linker's: our own ELF header */
+
+void ml_prim_module_self(ml_module_t *m) {
+  const ElfW(Ehdr) *eh = &__ehdr_start;
+  const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
+  uintptr_t bias = 0;
+  for (unsigned i = 0; i < eh->e_phnum; i++)
+    if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0) {
+      bias = (uintptr_t)eh - (ph[i].p_vaddr & ~(uintptr_t)4095);
+      break;
+    }
+  ml_module_fill(m, "", bias, ph, eh->e_phnum, 0, UINTPTR_MAX);
+}
+
 static char ml_maps_buf[65536]; /* serialised: see prim.h */
 
 static uintptr_t ml_hex(const char **p) {

@@ -39,11 +39,15 @@
  * Memory: the records and kinds in one MAP_SHARED mapping (a helper child
  * writes the kinds back); sort buffer, bitmap, work stack and root list
  * mapped by the marking process.  Locks: ml_scan_collect in a thread takes
- * each arena's lock in turn; everything else takes none.  Marking runs only
- * in a process of its own (a snapshot child, or the helper forked here),
- * with SIGSEGV/SIGBUS caught to skip a range that cannot be read; it opens
- * /proc/self/pagemap for the time of the marking (its own descriptor: the
- * program's process never sees it).
+ * each arena's lock in turn; everything else takes none.  Marking runs in
+ * a process of its own (a snapshot child, or the helper forked here), with
+ * SIGSEGV/SIGBUS caught to skip a range that cannot be read, or, when the
+ * dumping thread is the program's only one, in the program's process
+ * itself, reading by copies (process_vm_readv: an unreadable page ends the
+ * copy, no handler is installed) with the thread's signals held back (scan.h,
+ * ML_SCAN_SELF).  It opens /proc/self/pagemap for the time of the marking
+ * (in a child, a descriptor the program never sees; in the process, while
+ * its only thread is in the dump).
  */
 #include "scan.h"
 #include "core.h"
@@ -59,6 +63,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <sys/auxv.h>
@@ -337,6 +342,10 @@ typedef struct ml_mark_s {
   uint64_t absent;         // bytes not read: pages neither in memory nor in swap
   size_t reached;          // blocks found reachable (ML_ST_REACHABLE)
   uint64_t unread;         // bytes of ranges left when every block was reachable
+  long pid;                // marking in the program's own process: its pid, whose
+                           // memory is read through process_vm_readv into copy[]
+                           // (no fault can reach the program); 0: read directly
+  uintptr_t *copy;         // ML_COPY_BYTES
 } ml_mark_t;
 
 /* Every block is reachable: no word read from now on can change a state
@@ -440,6 +449,33 @@ static void ml_scan_words(ml_mark_t *m, uintptr_t lo, uintptr_t hi) {
   }
 }
 
+/* Marking in the program's process (ml_scan_classify: a process with one
+ * thread, which is the dumping one) reads memory by copies: a page that
+ * cannot be read ends the copy there instead of raising a signal, so no
+ * handler is installed and the program's dispositions stay untouched.  A
+ * range is copied and scanned ML_COPY_BYTES at a time; a copy that stops
+ * short skips the rest of the range, as a fault does in a helper. */
+#define ML_COPY_BYTES (64 * 1024)
+
+static void ml_scan_copied(ml_mark_t *m, uintptr_t lo, uintptr_t hi) {
+  lo = (lo + 7) & ~(uintptr_t)7;
+  while (lo + 8 <= hi) {
+    if (ml_all_reached(m)) {
+      m->unread += hi - lo;
+      return;
+    }
+    size_t want = (hi - lo < ML_COPY_BYTES ? hi - lo : ML_COPY_BYTES) & ~(size_t)7;
+    struct iovec local = {m->copy, want}, remote = {(void *)lo, want};
+    long got = ml_prim_sys(SYS_process_vm_readv, m->pid, (long)&local, 1, (long)&remote, 1, 0);
+    if (got > 0) ml_scan_words(m, (uintptr_t)m->copy, (uintptr_t)m->copy + ((size_t)got & ~(size_t)7));
+    if (got < (long)want) {
+      m->faults++;
+      return;
+    }
+    lo += want;
+  }
+}
+
 /* Faults: a range that cannot be read is skipped from the faulting word on. */
 static sigjmp_buf ml_fault_jb;
 static volatile sig_atomic_t ml_fault_armed;
@@ -454,6 +490,10 @@ static void ml_on_fault(int sig) {
 }
 
 static void ml_scan_guarded(ml_mark_t *m, uintptr_t lo, uintptr_t hi) {
+  if (m->pid) {
+    ml_scan_copied(m, lo, hi);
+    return;
+  }
   if (sigsetjmp(ml_fault_jb, 0)) {
     ml_fault_armed = 0;
     m->faults++;
@@ -584,7 +624,6 @@ typedef struct ml_roots_s {
   ml_range_t *ex;    // exclusions (sorted before use)
   size_t nex, capex;
   uintptr_t sp;      // the dumping thread's stack: scanned from here
-  uintptr_t self_lo, self_hi; // memledger's own object
 } ml_roots_t;
 
 static void ml_exclude(ml_roots_t *R, uintptr_t lo, uintptr_t hi) {
@@ -601,17 +640,6 @@ static int ml_root_map(const ml_map_t *mp, void *arg) {
   if (strncmp(path, "/dev/", 5) == 0) return 0; /* device memory */
   if (R->n < R->cap) R->v[R->n++] = (ml_range_t){mp->lo, mp->hi};
   if (R->sp >= mp->lo && R->sp < mp->hi) ml_exclude(R, mp->lo, R->sp);
-  return 0;
-}
-
-static int ml_self_module(const ml_module_t *mod, void *arg) {
-  ml_roots_t *R = arg;
-  uintptr_t me = (uintptr_t)&ml_core;
-  if (me >= mod->lo && me < mod->hi) {
-    R->self_lo = mod->lo;
-    R->self_hi = mod->hi;
-    return 1;
-  }
   return 0;
 }
 
@@ -649,12 +677,16 @@ static void ml_exclusions_sort(ml_roots_t *R) {
 static void *ml_map_or_null(size_t bytes) { return bytes ? ml_prim_map(bytes) : NULL; }
 
 /* Returns 0 or an index into ml_why. */
-static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
+static int ml_mark_all(ml_scan_t *s, uintptr_t sp, long self_pid) {
   uint64_t t0 = ml_prim_now_ns();
   ml_mark_t *m = &ml_m;
   memset(m, 0, sizeof *m);
   m->clique = -1;
   m->pagemap = -1;
+  m->pid = self_pid;
+  ml_roots_t R; /* (every mapping is undone at out:, the early ones too) */
+  memset(&R, 0, sizeof R);
+  int why = 0;
   if (s->n >= UINT32_MAX / 2) return 5;
   if (!s->n) { /* nothing to classify: no roots to read */
     s->ns = ml_prim_now_ns() - t0;
@@ -679,7 +711,10 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
     size_t ngran = (span >> m->grain) + 1;
     m->first_bytes = (ngran + 1) * sizeof *m->first;
     m->first = ml_map_or_null(m->first_bytes);
-    if (!m->first) return 1;
+    if (!m->first) {
+      why = 1;
+      goto out;
+    }
     size_t i = 0;
     for (size_t g = 0; g <= ngran; g++) {
       uintptr_t base = m->lo_all + ((uintptr_t)g << m->grain);
@@ -688,30 +723,38 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
     }
     m->stack_cap = 2 * m->n + 16;
     m->stack = ml_map_or_null(m->stack_cap * sizeof *m->stack);
-    if (!m->stack) return 1;
+    if (!m->stack) {
+      why = 1;
+      goto out;
+    }
   }
 
+  if (m->pid) {
+    m->copy = ml_map_or_null(ML_COPY_BYTES);
+    if (!m->copy) {
+      why = 1;
+      goto out;
+    }
+  }
   m->page = getauxval(AT_PAGESZ);
   if (!m->page) m->page = 4096;
   m->pagemap = (int)ml_sys4(SYS_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
 
   /* The roots. */
-  ml_roots_t R;
-  memset(&R, 0, sizeof R);
   R.sp = sp;
   R.cap = 1 << 17;
   R.capex = ML_JEMAPS * 2 + 4096 + ML_TREG_MAX;
   R.v = ml_map_or_null(R.cap * sizeof *R.v);
   R.ex = ml_map_or_null(R.capex * sizeof *R.ex);
-  int why = 0;
   if (!R.v || !R.ex) {
     why = 1;
     goto out;
   }
   /* Memledger's own memory: its object (when it is ours alone), tables, this scan. */
   if (ml_backend.text_is_ours) {
-    (void)ml_prim_modules_maps(ml_self_module, &R);
-    ml_exclude(&R, R.self_lo, R.self_hi);
+    ml_module_t me;
+    ml_prim_module_self(&me);
+    ml_exclude(&R, me.lo, me.hi);
   }
   ml_tables_t *t = &ml_core.tables;
   ml_exclude(&R, (uintptr_t)t->arenas, (uintptr_t)(t->arenas + t->narenas));
@@ -727,6 +770,7 @@ static int ml_mark_all(ml_scan_t *s, uintptr_t sp) {
   ml_exclude(&R, (uintptr_t)m->stack, (uintptr_t)(m->stack + m->stack_cap));
   ml_exclude(&R, (uintptr_t)R.v, (uintptr_t)(R.v + R.cap));
   ml_exclude(&R, (uintptr_t)R.ex, (uintptr_t)(R.ex + R.capex));
+  if (m->copy) ml_exclude(&R, (uintptr_t)m->copy, (uintptr_t)m->copy + ML_COPY_BYTES);
   ml_exclude(&R, (uintptr_t)&ml_reg, (uintptr_t)(&ml_reg + 1));
   for (unsigned i = 0; i < ml_young_caches(); i++) { /* they hold every young block's address */
     uintptr_t lo = ml_young_cache_at(i);
@@ -802,6 +846,8 @@ out:
   ml_prim_unmap(R.ex, R.capex * sizeof *R.ex);
   ml_prim_unmap(m->first, m->first_bytes);
   ml_prim_unmap(m->stack, m->stack_cap * sizeof *m->stack);
+  if (m->copy) ml_prim_unmap(m->copy, ML_COPY_BYTES);
+  m->copy = NULL;
   s->faults = m->faults;
   s->absent_bytes = m->absent;
   s->ns = ml_prim_now_ns() - t0;
@@ -830,7 +876,23 @@ static void ml_fault_handlers_off(void) {
   __sigaction(SIGBUS, &dfl, NULL);
 }
 
-void ml_scan_classify(ml_scan_t *s, uintptr_t sp, bool in_child) {
+const char *ml_scan_where_name(ml_scan_where_t where) {
+  static const char *const names[] = {"snapshot", "helper", "self"};
+  return (unsigned)where < ML_ARRAY_SIZE(names) ? names[where] : "?";
+}
+
+/* Can this process copy its own memory (process_vm_readv: ENOSYS on a
+ * kernel built without it; a seccomp filter never gets here, dumps stop
+ * when the program installs one)?  Asked at each dump. */
+static bool ml_scan_can_copy(long pid) {
+  uintptr_t probe = 0x6d6c, got = 0;
+  struct iovec local = {&got, sizeof got}, remote = {&probe, sizeof probe};
+  long n = ml_prim_sys(SYS_process_vm_readv, pid, (long)&local, 1, (long)&remote, 1, 0);
+  return n == (long)sizeof got && got == probe;
+}
+
+void ml_scan_classify(ml_scan_t *s, uintptr_t sp, ml_scan_where_t where) {
+  s->where = where;
   if (!s->recs) return;
   if (!ml_option_get(ML_OPT_LEAK_SCAN)) {
     s->why = "off (MEMLEDGER_LEAK_SCAN=0)";
@@ -839,14 +901,27 @@ void ml_scan_classify(ml_scan_t *s, uintptr_t sp, bool in_child) {
   ml_scan_hdr_t *h = (ml_scan_hdr_t *)s->recs - 1;
   /* Sorted here, so that a helper that dies leaves the records whole. */
   ml_sort_any(s->recs, s->n);
-  if (in_child) {
+  if (where == ML_SCAN_SNAPSHOT) {
     ml_fault_handlers();
-    int why = ml_mark_all(s, sp);
+    int why = ml_mark_all(s, sp, 0);
     ml_fault_handlers_off();
     s->classified = why == 0;
     s->why = ml_why[why];
     return;
   }
+  long self = where == ML_SCAN_SELF ? ml_sys0(SYS_getpid) : 0;
+  if (self > 0 && ml_scan_can_copy(self)) {
+    /* The only thread: nothing but a signal handler could change memory
+     * while it is read; signals wait until the marking is done. */
+    unsigned long all = ~0UL, old = 0;
+    ml_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof all);
+    int why = ml_mark_all(s, sp, self);
+    ml_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof old);
+    s->classified = why == 0;
+    s->why = ml_why[why];
+    return;
+  }
+  s->where = ML_SCAN_HELPER;
   /* A helper with a frozen copy of this process: the program's threads
    * (and this one) never scan their live memory. */
   long pid = ml_sys5(SYS_clone, 0 /* exit signal 0: invisible */, 0, 0, 0, 0);
@@ -855,7 +930,7 @@ void ml_scan_classify(ml_scan_t *s, uintptr_t sp, bool in_child) {
     ml_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof all);
     ml_sys2(SYS_prctl, PR_SET_NAME, "memledger-scan");
     ml_fault_handlers();
-    int why = ml_mark_all(s, sp);
+    int why = ml_mark_all(s, sp, 0);
     h->why = why;
     h->ns = s->ns;
     h->root_bytes = s->root_bytes;

@@ -53,6 +53,7 @@ typedef struct ml_scan_s {
   uint64_t lock_ns;      // collect in a thread: longest time an arena was locked
   uintptr_t skip_lo, skip_hi; // a band of the dumping thread's stack not read
                               // (ml_dump_req_t.skip_lo); 0, 0: none
+  int where;                  // where the marking ran (ml_scan_where_t)
 } ml_scan_t;
 
 /* Copy every record and the counters into a fresh scan (frozen: without
@@ -60,13 +61,31 @@ typedef struct ml_scan_s {
  * or ENOMEM (nothing mapped).  async-signal-safe when frozen. */
 int ml_scan_collect(ml_scan_t *s, bool frozen) ML_HIDDEN;
 
+/* Where the marking runs. */
+typedef enum ml_scan_where_e {
+  ML_SCAN_SNAPSHOT, // the caller is a snapshot child: here
+  ML_SCAN_HELPER,   // a helper child forked here (raw clone, invisible to
+                    // the program), with a frozen copy of the program
+  ML_SCAN_SELF,     // here, in the program's process, whose only thread is
+                    // the caller (nothing runs beside the marking: the
+                    // thread's signals are held back meanwhile); memory is
+                    // read by copies (process_vm_readv), so no fault handler
+                    // is needed, and no fork: a fork and its page tables
+                    // were most of a short program's exit dump
+} ml_scan_where_t;
+
 /* Classify the collected records.  sp: the lowest address of the calling
  * thread's stack that is the program's (the dump's own frames lie below
- * it; the caller saves its callee-saved registers above it).  in_child:
- * the caller is a snapshot child and marks here; else a helper child is
- * forked (raw clone, invisible to the program) and waited for.  On failure
- * s->classified stays false and s->why says why. */
-void ml_scan_classify(ml_scan_t *s, uintptr_t sp, bool in_child) ML_HIDDEN;
+ * it; the caller saves its callee-saved registers above it).  where:
+ * ML_SCAN_SELF only when the process has no other thread; it becomes
+ * ML_SCAN_HELPER where memory cannot be copied (a kernel without
+ * process_vm_readv).  s->where says where the marking ran.  On failure s->classified
+ * stays false and s->why says why. */
+void ml_scan_classify(ml_scan_t *s, uintptr_t sp, ml_scan_where_t where) ML_HIDDEN;
+
+/* The name of where a marking ran, for the dump ("snapshot", "helper",
+ * "self"). */
+const char *ml_scan_where_name(ml_scan_where_t where) ML_HIDDEN;
 
 /* Store the callee-saved registers in regs[0..ML_SCAN_NREGS) (so that a
  * pointer held only in one is on the stack, above sp). */

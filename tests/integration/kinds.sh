@@ -8,13 +8,16 @@
 # of the thread calling memledger_dump() are still reachable; the per-kind
 # block counts equal memcheck's LEAK SUMMARY on the same program (skipped
 # without valgrind); the report's LEAK SUMMARY and --kinds; --fail-on-leak
-# fails on definitely and indirectly lost blocks only.
+# fails on definitely and indirectly lost blocks only.  The marking runs in
+# a helper child when another thread lives at exit, in the snapshot on the
+# signal, and in the program's process itself when its one thread dumps
+# (leak_scan_process); the kinds are the same in each.
 . "$(dirname "$0")/lib.sh" || { echo "Bail out! cannot read lib.sh"; exit 1; }
 
 PROG=$IT_BIN/prog_kinds
 need_file "$PROG"
 MEMLEDGER=$ML_BUILDDIR/memledger
-tap_plan 35
+tap_plan 41
 
 # kind_of FILE SIZE: the kinds of the [unfreed] lines of blocks of SIZE
 kind_of() {
@@ -62,6 +65,18 @@ check_kinds "exit" "$f"
 check_held "exit" "$f"
 tap_eq "exit: a block whose only pointer was in a freed block (jemalloc's free memory) is definitely lost" \
   definite "$(kind_of "$f" 2400)"
+tap_eq "exit with a second thread alive: marked in a helper child" helper \
+  "$(sed -n 's/^leak_scan_process: //p' "$f")"
+
+# ---- at exit, one thread: marked in the program's process --------------------------
+d=$(fresh_dir kinds-one)
+ml_run "$d" "$PROG" basic >"$d/out" 2>"$d/err"
+f=$(only_dump "$d")
+tap_eq "exit with one thread: marked in the process itself" self \
+  "$(sed -n 's/^leak_scan_process: //p' "$f")"
+check_kinds "exit, one thread" "$f"
+tap_eq "exit, one thread: the block whose only pointer was in freed memory is definitely lost" \
+  definite "$(kind_of "$f" 2400)"
 
 # ---- on the dump signal, while the thread is blocked ------------------------------
 d=$(fresh_dir kinds-signal)
@@ -71,6 +86,7 @@ f=$(dumps_in "$d" | head -n1)
 tap_eq "the first dump is the signal's" "signal" "$(sed -n 's/^trigger: //p' "$f")"
 check_kinds "signal" "$f"
 check_held "signal" "$f"
+tap_eq "signal: marked in the snapshot" snapshot "$(sed -n 's/^leak_scan_process: //p' "$f")"
 
 # ---- MEMLEDGER_MIN_SIZE=0: every block tracked ---------------------------------------
 d=$(fresh_dir kinds-all)

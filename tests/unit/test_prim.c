@@ -321,8 +321,41 @@ static void test_prim_modules_lists_main_and_libc_with_build_id(void **state) {
   assert_int_equal(calls, 1);
 }
 
+/* ml_prim_module_self describes this program (the object the code is
+ * linked into) as the maps-based listing does: same range, same base. */
+typedef struct ml_self_s {
+  uintptr_t addr;
+  ml_module_t m;
+  int found;
+} ml_self_t;
+
+static int ml_find_holder(const ml_module_t *m, void *arg) {
+  ml_self_t *a = arg;
+  if (a->addr >= m->lo && a->addr < m->hi) {
+    a->m = *m;
+    a->found++;
+  }
+  return 0;
+}
+
+static void test_prim_module_self_equals_the_maps(void **state) {
+  (void)state;
+  ml_self_t a = {.addr = (uintptr_t)&test_prim_module_self_equals_the_maps};
+  assert_true(ml_prim_modules_maps(ml_find_holder, &a) >= 0);
+  assert_int_equal(a.found, 1);
+  ml_module_t me;
+  ml_prim_module_self(&me);
+  assert_true(me.lo <= a.addr && a.addr < me.hi);
+  assert_int_equal(me.lo, a.m.lo);
+  assert_int_equal(me.hi, a.m.hi);
+  assert_int_equal(me.base, a.m.base);
+  assert_int_equal(me.text_lo, a.m.text_lo);
+  assert_int_equal(me.text_hi, a.m.text_hi);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_prim_module_self_equals_the_maps),
       cmocka_unit_test(test_prim_write_all_writes_and_reports_errno),
       cmocka_unit_test(test_prim_getenv_matches_exact_name),
       cmocka_unit_test(test_prim_getenv_truncates_and_handles_empty),

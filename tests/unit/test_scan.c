@@ -12,8 +12,12 @@
  * holds (not a block allocated later at its address); a root region is
  * scanned whatever it holds; pages never written (or discarded) are not
  * read, in roots and in blocks, and a pointer on a written page past them
- * is still found.  Blocks are real memory (one mapping); the
- * marking runs in the helper child the scan forks, as for the exit dump.
+ * is still found; a page that cannot be read ends its range (counted as
+ * a fault) and the marking goes on.  Blocks are real memory (one
+ * mapping).  Every test runs twice: marking in the helper child the scan
+ * forks (a dump while other threads run), and in this process, reading by
+ * copies (a dump of a process with one thread: the exit dump of most
+ * programs).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -47,6 +51,7 @@ extern bool ml_scan_extra_roots_only;
 static char *ml_mem;                 // ML_NBLK blocks of ML_BLK bytes
 static uintptr_t ml_roots[4];        // the only root memory
 static ml_scan_t ml_s;
+static ml_scan_where_t ml_where; /* the group's marking place */
 
 static uintptr_t blk(int i) { return (uintptr_t)(ml_mem + (size_t)i * ML_BLK); }
 /* Word w of block i points at p. */
@@ -67,8 +72,9 @@ static unsigned kind_of(uintptr_t p) {
 static void classify(void) {
   assert_int_equal(ml_scan_collect(&ml_s, false), 0);
   uintptr_t regs[ML_SCAN_NREGS];
-  ml_scan_classify(&ml_s, (uintptr_t)regs, false);
+  ml_scan_classify(&ml_s, (uintptr_t)regs, ml_where);
   assert_true(ml_s.classified);
+  assert_int_equal(ml_s.where, ml_where);
 }
 
 static int ml_test_group_setup(void **state) {
@@ -183,7 +189,7 @@ static void test_scan_leak_scan_off_classifies_nothing(void **state) {
   track(0, 1000);
   assert_int_equal(ml_option_set_text(ML_OPT_LEAK_SCAN, "0"), 0);
   assert_int_equal(ml_scan_collect(&ml_s, false), 0);
-  ml_scan_classify(&ml_s, 0, false);
+  ml_scan_classify(&ml_s, 0, ml_where);
   assert_false(ml_s.classified);
   assert_non_null(strstr(ml_s.why, "MEMLEDGER_LEAK_SCAN=0"));
   assert_int_equal(ml_option_set_text(ML_OPT_LEAK_SCAN, "1"), 0);
@@ -336,7 +342,46 @@ static void test_scan_stops_when_every_block_is_reachable(void **state) {
   munmap(region, big);
 }
 
-#define ML_TEST(f) cmocka_unit_test_setup_teardown(f, ml_test_setup, ml_test_teardown)
+/* A root region whose middle page cannot be read: the words before it
+ * are scanned, the rest of the region is skipped (memcheck skips what it
+ * cannot read too), one fault is counted, and the marking goes on to the
+ * other roots. */
+static void test_scan_unreadable_page_ends_its_range(void **state) {
+  (void)state;
+  const size_t pg = 4096;
+  char *region = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(region != MAP_FAILED);
+  ((uintptr_t *)region)[pg / 8 - 1] = blk(0);   /* the last word before the hole */
+  ((uintptr_t *)(region + 2 * pg))[0] = blk(1); /* past it: not read */
+  assert_int_equal(mprotect(region + pg, pg, PROT_NONE), 0);
+  assert_true(ml_scan_add_root(region, 3 * pg));
+  track(0, 1000);
+  track(1, 1000);
+  track(2, 1000);
+  ml_roots[0] = blk(2); /* another root, read after the region */
+  classify();
+  assert_int_equal(kind_of(blk(0)), ML_KIND_REACHABLE);
+  assert_int_equal(kind_of(blk(1)), ML_KIND_DEFINITE);
+  assert_int_equal(kind_of(blk(2)), ML_KIND_REACHABLE);
+  assert_int_equal(ml_s.faults, 1);
+  assert_true(ml_scan_remove_root(region, 3 * pg));
+  munmap(region, 3 * pg);
+}
+
+static int ml_test_setup_helper(void **state) {
+  ml_where = ML_SCAN_HELPER;
+  return ml_test_setup(state);
+}
+
+static int ml_test_setup_self(void **state) {
+  ml_where = ML_SCAN_SELF;
+  return ml_test_setup(state);
+}
+
+/* Each test twice: marking in a helper child, and in this process. */
+#define ML_TEST(f) \
+  {#f " (helper)", f, ml_test_setup_helper, ml_test_teardown, NULL}, \
+  {#f " (self)", f, ml_test_setup_self, ml_test_teardown, NULL}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -353,6 +398,7 @@ int main(void) {
       ML_TEST(test_scan_root_region_scanned_whatever_it_holds),
       ML_TEST(test_scan_skips_pages_never_written),
       ML_TEST(test_scan_stops_when_every_block_is_reachable),
+      ML_TEST(test_scan_unreadable_page_ends_its_range),
   };
   return cmocka_run_group_tests_name("scan", tests, ml_test_group_setup, NULL);
 }

@@ -33,12 +33,12 @@
 #include <sched.h>
 #include <sys/syscall.h>
 
-extern const ElfW(Ehdr) __ehdr_start; /* the linker's: our own ELF header */
+extern const char __ehdr_start[]; /* the linker's: our own ELF header (prim_linux.c) */
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 
 /* Our executable segment, from our own program headers (no loader lock). */
 static void ml_init_own_range(void) {
-  const ElfW(Ehdr) *eh = &__ehdr_start;
+  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)__ehdr_start;
   const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
   uintptr_t bias = 0, lo = UINTPTR_MAX, hi = 0;
   for (unsigned i = 0; i < eh->e_phnum; i++)

@@ -450,10 +450,13 @@ static int ml_maps_object(uintptr_t lo, uintptr_t hi, const char *path,
   return fn(&m, arg);
 }
 
-extern const ElfW(Ehdr) __ehdr_start; /* the linker's: our own ELF header */
+/* The linker's: our own ELF header, followed in memory by the program
+ * headers (an array of unknown size, which the header and its program
+ * headers are read from: no object bound to overstep). */
+extern const char __ehdr_start[];
 
 void ml_prim_module_self(ml_module_t *m) {
-  const ElfW(Ehdr) *eh = &__ehdr_start;
+  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)__ehdr_start;
   const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
   uintptr_t bias = 0;
   for (unsigned i = 0; i < eh->e_phnum; i++)

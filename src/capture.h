@@ -87,6 +87,8 @@ typedef struct ml_cap_block_s {
   unsigned next;                        // the way the next miss replaces
   const void *list;                     // the object list every way was walked with
   unsigned max, skip;                   // and the frames kept and skipped
+  uint8_t tag[ML_CAPTURE_WAYS]          // per way: ml_cap_tag of its key, 0 when
+      __attribute__((aligned(16)));     // empty (ml_cap_search's first filter)
   ml_cap_entry_t e[ML_CAPTURE_WAYS];
 } ml_cap_block_t;
 

@@ -1169,6 +1169,59 @@ ml_test_capture_rounds(uint32_t id[4], const char *path, ml_capture_stats_t *s1)
   return h;
 }
 
+/* A capture d frames below the caller. */
+static ML_NOINLINE uint32_t ml_test_capture_at_depth(unsigned d) {
+  uint32_t id = d ? ml_test_capture_at_depth(d - 1) : ml_test_capture_site();
+  __asm__ volatile("" : "+r"(id) : : "memory"); /* not a tail call */
+  return id;
+}
+
+/* Eight call sites (built without optimisation: a call instruction each),
+ * each at two depths: 16 paths, as many as a thread's block remembers. */
+static __attribute__((noinline, optimize("O0"))) uint32_t ml_test_capture_path(unsigned k) {
+  unsigned d = k & 1;
+  switch (k >> 1) {
+  case 0: return ml_test_capture_at_depth(d);
+  case 1: return ml_test_capture_at_depth(d);
+  case 2: return ml_test_capture_at_depth(d);
+  case 3: return ml_test_capture_at_depth(d);
+  case 4: return ml_test_capture_at_depth(d);
+  case 5: return ml_test_capture_at_depth(d);
+  case 6: return ml_test_capture_at_depth(d);
+  default: return ml_test_capture_at_depth(d);
+  }
+}
+
+/* Six rounds of the 16 paths, from one call instruction; the statistics
+ * before each round and after the last. */
+static __attribute__((noinline, optimize("O0"))) void
+ml_test_capture_rounds_of_paths(uint32_t id[6][16], ml_capture_stats_t s[7]) {
+  for (unsigned r = 0; r < 6; r++) {
+    ml_capture_stats(&s[r]);
+    for (unsigned k = 0; k < 16; k++) id[r][k] = ml_test_capture_path(k);
+  }
+  ml_capture_stats(&s[6]);
+}
+
+/* Sixteen paths taken in turn, over and over: each is walked once, then
+ * always answered by the cache, whichever way holds it (the ways' tags,
+ * of two stack pointers, and the words of eight return addresses tell them
+ * apart), each with its own stack. */
+static void test_capture_cache_answers_paths_in_turn(void **state) {
+  (void)state;
+  ml_unwind_modules_changed(); /* a fresh start for this thread's block */
+  ml_capture_stats_t s[7];
+  uint32_t id[6][16];
+  ml_test_capture_rounds_of_paths(id, s);
+  assert_int_equal(s[1].misses - s[0].misses, 16);
+  assert_int_equal(s[6].misses - s[1].misses, 0);
+  assert_int_equal(s[6].hits - s[1].hits, 80);
+  for (unsigned r = 1; r < 6; r++)
+    for (unsigned k = 0; k < 16; k++) assert_int_equal(id[r][k], id[0][k]);
+  for (unsigned a = 0; a < 16; a++)
+    for (unsigned b = a + 1; b < 16; b++) assert_int_not_equal(id[0][a], id[0][b]);
+}
+
 #if defined(__x86_64__) && defined(__linux__)
 /* ml_cap_words_same compares every noted word, whatever the counts: the
  * unrolled compares (up to 16 groups of 4 singles or of 2 pairs) and the
@@ -1269,6 +1322,7 @@ int main(void) {
       ML_TEST(test_young_cache_sized_by_threshold),
       ML_TEST(test_young_cache_grows_when_it_moves_records_out),
       ML_TEST(test_capture_cache_forgets_walks_when_objects_change),
+      ML_TEST(test_capture_cache_answers_paths_in_turn),
 #if defined(__x86_64__) && defined(__linux__)
       ML_TEST(test_capture_compare_sees_every_word),
 #endif

@@ -110,8 +110,8 @@ static void ml_cap_pack_words(ml_cap_entry_t *e, unsigned n) {
 }
 
 /* Do e's noted words all still hold their values?  Every noted word lies
- * between sp and the stack's top: the first walk read it from there.  Branch-free: a hit
- * compares every word anyway, and a miss is followed by a walk that costs
+ * between sp and the stack's top: the first walk read it from there.
+ * Branch-free: a hit compares every word anyway, and a miss is followed by a walk that costs
  * far more.  Two singles share one 16-byte compare too (movq + movhps: 6
  * instructions per two words, where load, xor and or of each cost 8);
  * their values are 16-byte aligned as the pairs' are (nsingles is a
@@ -279,8 +279,8 @@ static ML_NOINLINE uint32_t ml_cap_hit_checked(const ml_cap_entry_t *e, uintptr_
   return id;
 }
 
-/* A hit: count it (and check it: a tail call, like every call of
- * ml_capture_eh_at, which then saves no register). */
+/* A hit: count it (and check it: a tail call, as every call that leaves
+ * ml_capture_eh_at is). */
 ML_INLINE uint32_t ml_cap_hit(ml_cap_block_t *b, const ml_cap_entry_t *e, uintptr_t pc,
                               uintptr_t sp, uintptr_t fp, uintptr_t ra) {
   b->hits++;

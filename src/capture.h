@@ -32,7 +32,9 @@
  * depends on more is not cached).  16 ways: python with every object
  * tracked misses 45% of its captures with 8 (7.33G instructions against
  * jemalloc's 2.48G), few with 16 (4.74G), no fewer with 32 (4.79G: longer
- * searches); a hit tries the way of the last hit first. */
+ * searches); a hit tries the way of the last hit first, then the ways
+ * whose tag (ml_cap_block_t) is its key's; ml_cap_search's compare of the
+ * tags takes exactly 16. */
 #define ML_CAPTURE_WAYS 16
 #define ML_CAPTURE_WORDS 112
 
@@ -98,17 +100,16 @@ extern ML_TLS ml_cap_block_t *ml_cap_mine ML_HIDDEN;
 /* The stack id of the eh walk from (pc, sp, fp), registers read together
  * in the caller's frame, which stays live until this returns; ra as in
  * ml_unwind_capture.  A hit returns the remembered walk's id; a miss walks
- * and remembers the walk.  Out of line:
- * the lookup, the compare of the noted words and the miss are one call
- * from the recorder, whose registers stay out of it (with the lookup
- * inlined into the recorder and the compare out of line, the call to the
- * compare made the recorder save and restore 7 registers around it). */
+ * and remembers the walk.  Out of line: the lookup, the compare of the
+ * noted words and the miss are one call from the recorder, whose
+ * registers stay out of it (with the lookup inlined into the recorder and
+ * the compare out of line, the recorder saved and restored 7 registers
+ * around the compare's call). */
 uint32_t ml_capture_eh_at(uintptr_t ra, uintptr_t pc, uintptr_t sp, uintptr_t fp) ML_HIDDEN;
 
 /* Do e's noted words all still hold their values (sp: the capture's)?
- * The compare ml_capture_eh_at makes (out of line: the ways after the
- * first, and tests).
- * Async-signal-safe; reads the stack only. */
+ * The compare ml_capture_eh_at makes, out of line (for the ways after the
+ * first, and tests).  Async-signal-safe; reads the stack only. */
 bool ml_cap_words_same(const ml_cap_entry_t *e, uintptr_t sp) ML_HIDDEN;
 
 /* The capture from the recorder's frame: pc, sp and fp come from one

@@ -467,7 +467,10 @@ static void ml_scan_copied(ml_mark_t *m, uintptr_t lo, uintptr_t hi) {
     size_t want = (hi - lo < ML_COPY_BYTES ? hi - lo : ML_COPY_BYTES) & ~(size_t)7;
     struct iovec local = {m->copy, want}, remote = {(void *)lo, want};
     long got = ml_prim_sys(SYS_process_vm_readv, m->pid, (long)&local, 1, (long)&remote, 1, 0);
-    if (got > 0) ml_scan_words(m, (uintptr_t)m->copy, (uintptr_t)m->copy + ((size_t)got & ~(size_t)7));
+    if (got > 0) {
+      uintptr_t buf = (uintptr_t)m->copy;
+      ml_scan_words(m, buf, buf + ((size_t)got & ~(size_t)7));
+    }
     if (got < (long)want) {
       m->faults++;
       return;

@@ -24,13 +24,18 @@
 #   bench/compare.sh [--quick] [--repetitions N] [--tool-repetitions N]
 #                    [--lib PATH/libmemledger.so] [--jemalloc PATH]
 #                    [--only python,pymalloc0,sqlite3,redis] [--no-tools]
-#                    [--callgrind]
+#                    [--cpu N] [--callgrind]
 #
 # --callgrind: instead of wall time, instructions (valgrind --tool=callgrind,
 # one run per program and setup: deterministic, so one is enough) of the
 # programs but redis (a server under a client: not one process's count),
 # under jemalloc, memledger and ml_min0, with the ratio to jemalloc: the
 # noise-free view of the same comparison on a shared machine.
+#
+# --cpu N: every run pinned to CPU N (taskset; redis: the server, not the
+# client).  On a shared virtual machine this is what makes runs comparable:
+# sqlite3 under jemalloc alone took 1.43-2.05 s unpinned, 1.34-1.68 s
+# pinned, in alternating runs of the same minutes.
 #
 # --quick: 3 repetitions (default 5).  heaptrack and memcheck are 10-50x
 # slower; they run --tool-repetitions times (default 1; 0 with --no-tools).
@@ -44,6 +49,7 @@ lib=
 jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 only=python,pymalloc0,sqlite3,redis
 callgrind=0
+cpu=
 usage() { sed -n '3,37p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -55,6 +61,7 @@ while [ $# -gt 0 ]; do
     --jemalloc) jemalloc=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --callgrind) callgrind=1; shift ;;
+    --cpu) cpu=$2; shift 2 ;;
     -h|--help) usage ;;
     *) echo "compare.sh: unknown option $1" >&2; usage ;;
   esac
@@ -75,10 +82,16 @@ if [ "$callgrind" = 1 ] && ! command -v valgrind >/dev/null 2>&1; then
   echo "compare.sh: --callgrind needs valgrind (package valgrind)" >&2
   exit 1
 fi
-exec python3 - "$here" "$lib" "$jemalloc" "$reps" "$tool_reps" "$only" "$callgrind" <<'PY'
+if [ -n "$cpu" ] && ! taskset -c "$cpu" true 2>/dev/null; then
+  echo "compare.sh: --cpu $cpu: taskset cannot run a program there (package util-linux)" >&2
+  exit 1
+fi
+
+exec python3 - "$here" "$lib" "$jemalloc" "$reps" "$tool_reps" "$only" "$callgrind" "$cpu" <<'PY'
 import os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
-here, lib, jemalloc, reps, tool_reps, only, callgrind = sys.argv[1:8]
+here, lib, jemalloc, reps, tool_reps, only, callgrind, cpu = sys.argv[1:9]
+pin = ["taskset", "-c", cpu] if cpu else []
 reps, tool_reps, only, callgrind = int(reps), int(tool_reps), set(only.split(",")), callgrind == "1"
 tmp = tempfile.mkdtemp(prefix="memledger-compare.")
 gnu_time = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
@@ -120,7 +133,7 @@ def run_simple(argv, stdin_path, wrap, env):
     # LD_PRELOAD only for the program: `env` execs it under GNU time/the tool.
     # No `env` without variables: a tool must run the program itself.
     pre = ["env"] + ["%s=%s" % kv for kv in env.items()] if env else []
-    cmd = wrap + pre + argv
+    cmd = pin + wrap + pre + argv
     if gnu_time:
         cmd = [gnu_time, "-f", "%M", "-o", rss_file] + cmd
     stdin = open(stdin_path) if stdin_path else subprocess.DEVNULL
@@ -153,7 +166,7 @@ def run_redis(wrap, env):
     n = "20000" if reps <= 3 else "50000"
     port = str(free_port())
     pre = ["env"] + ["%s=%s" % kv for kv in env.items()] if env else []
-    server = subprocess.Popen(wrap + pre +
+    server = subprocess.Popen(pin + wrap + pre +
                               ["redis-server", "--port", port, "--bind", "127.0.0.1",
                                "--save", "", "--appendonly", "no"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -289,7 +302,8 @@ def median_ratio(r, je, k):
     return statistics.median(a[k] / b[k] for a, b in zip(r, je))
 
 print("\nwhole programs: median of %d repetition(s) (heaptrack/memcheck: %d), "
-      "load %s" % (reps, tool_reps, " ".join("%.2f" % x for x in os.getloadavg())))
+      "load %s%s" % (reps, tool_reps, " ".join("%.2f" % x for x in os.getloadavg()),
+                     ", pinned to CPU %s" % cpu if cpu else ""))
 print("%-8s %-10s %10s %9s %9s %9s %12s  %s" % ("program", "setup", "wall s", "/ je", "CPU s",
                                                "/ je", "peak RSS MiB", "wall of each run"))
 verdicts = []

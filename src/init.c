@@ -27,32 +27,17 @@
 #include "track.h"
 #include "triggers.h"
 #include "young.h"
-#include <elf.h>
-#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
 
-extern const char __ehdr_start[]; /* the linker's: our own ELF header (prim_linux.c) */
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 
 /* Our executable segment, from our own program headers (no loader lock). */
 static void ml_init_own_range(void) {
-  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)__ehdr_start;
-  const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
-  uintptr_t bias = 0, lo = UINTPTR_MAX, hi = 0;
-  for (unsigned i = 0; i < eh->e_phnum; i++)
-    if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0) {
-      bias = (uintptr_t)eh - ph[i].p_vaddr;
-      break;
-    }
-  for (unsigned i = 0; i < eh->e_phnum; i++) {
-    if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X)) continue;
-    uintptr_t a = bias + ph[i].p_vaddr, b = a + ph[i].p_memsz;
-    if (a < lo) lo = a;
-    if (b > hi) hi = b;
-  }
-  if (hi) ml_unwind_set_own_range(lo, hi);
+  ml_module_t me;
+  ml_prim_module_self(&me);
+  if (me.text_hi) ml_unwind_set_own_range(me.text_lo, me.text_hi);
 }
 
 /* Smallest request size whose usable size reaches the threshold. */

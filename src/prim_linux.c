@@ -452,7 +452,8 @@ static int ml_maps_object(uintptr_t lo, uintptr_t hi, const char *path,
 
 /* The linker's: our own ELF header, followed in memory by the program
  * headers (an array of unknown size, which the header and its program
- * headers are read from: no object bound to overstep). */
+ * headers are read from: no object bound to overstep).  init.c takes its
+ * own text range from here too. */
 extern const char __ehdr_start[];
 
 void ml_prim_module_self(ml_module_t *m) {

@@ -384,6 +384,7 @@ static void ml_w_totals(ml_writer_t *w, const ml_collect_t *c, const ml_dump_res
   ml_w_fmt(w, "alloc_failures: %llu\n", (unsigned long long)atomic_load(&ml_core.alloc_failures));
   ml_w_fmt(w, "shadow_overflows: %llu\n", (unsigned long long)atomic_load(&ml_shadow_overflows));
   ml_w_fmt(w, "metadata_bytes: %zu\n", meta);
+  ml_w_fmt(w, "records_moved: %llu\n", (unsigned long long)ml_young_moves());
   if (scan && scan->classified) {
     ml_w_fmt(w, "leak_scan: done\nleak_scan_ms: %llu\nleak_scan_root_bytes: %llu\n"
                 "leak_scan_block_bytes: %llu\nleak_scan_faults: %llu\n"

@@ -76,6 +76,10 @@ unsigned ml_prim_ncpus(void) ML_HIDDEN;
  * leave errno unchanged. */
 void *ml_prim_map(size_t size) ML_HIDDEN;
 void ml_prim_unmap(void *p, size_t size) ML_HIDDEN;
+/* The whole pages within [p, p + size) read as zeros from now on and are no
+ * longer resident (MADV_DONTNEED); the mapping stays.  False when the
+ * kernel refused (they then keep their contents).  errno unchanged. */
+bool ml_prim_discard(void *p, size_t size) ML_HIDDEN;
 
 /* mmap, munmap and mremap as glibc's wrappers behave on Linux (the system
  * call; -1 or MAP_FAILED with errno on failure), without going through

@@ -166,6 +166,15 @@ void ml_prim_unmap(void *p, size_t size) {
   errno = saved;
 }
 
+/* 4 KiB pages: with larger ones the kernel refuses an unaligned range and
+ * the pages stay as they were. */
+bool ml_prim_discard(void *p, size_t size) {
+  const uintptr_t page = 4096;
+  uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + size) & ~(page - 1);
+  if (hi <= lo) return true;
+  return ml_sys3(SYS_madvise, lo, hi - lo, MADV_DONTNEED) == 0;
+}
+
 /* The kernel's result as glibc's wrappers return it: -1 (MAP_FAILED) and
  * errno on failure. */
 static long ml_prim_errno_ret(long r) {

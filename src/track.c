@@ -47,19 +47,33 @@ void ml_track_foreign_free(void) {
 /* A record not in this thread's cache (track_alloc.h).  The cache the
  * page's hint names, then the shared tables; then, as without a hint,
  * every cache and the tables (again): a record moving from a cache the
- * hint does not name reaches the tables before it leaves its cache. */
+ * hint does not name reaches the tables before it leaves its cache.  A
+ * record moving from one cache to another reaches the second before it
+ * leaves the first, which the caches' order may not follow: the search
+ * looks again when one moved meanwhile (ml_young_drain_gen). */
 bool ml_track_take_elsewhere(uintptr_t p, ml_rec_t *out) {
   uint8_t hint = ml_pagemap_byte((const void *)p);
+  uint64_t gen = ml_young_drain_gen();
   if (hint != 0 && hint != ML_PM_ANY &&
       (ml_young_take_hinted(hint, p, out) || ml_tables_remove(&ml_core.tables, p, out)))
     return true;
-  return ml_young_take_other(p, out) || ml_tables_remove(&ml_core.tables, p, out);
+  for (;;) {
+    if (ml_young_take_other(p, out) || ml_tables_remove(&ml_core.tables, p, out)) return true;
+    uint64_t now = ml_young_drain_gen();
+    if (now == gen) return false;
+    gen = now;
+  }
 }
 
 bool ml_track_take(void *p, ml_rec_t *out) { return ml_track_take_inline(p, out); }
 
 bool ml_track_find(uintptr_t p, ml_rec_t *out) {
-  return ml_tables_find(&ml_core.tables, p, out) || ml_young_find(p, out);
+  for (uint64_t gen = ml_young_drain_gen();;) { /* as ml_track_take_elsewhere */
+    if (ml_tables_find(&ml_core.tables, p, out) || ml_young_find(p, out)) return true;
+    uint64_t now = ml_young_drain_gen();
+    if (now == gen) return false;
+    gen = now;
+  }
 }
 
 void ml_track_counts(ml_counts_t *out) {

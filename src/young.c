@@ -2,10 +2,13 @@
 /*
  * young.c - per-thread caches of young records (young.h).  No lock but the
  * shared tables' during a move and while a growth is weighed; never
- * allocates through malloc; the frozen visit is async-signal-safe.
+ * allocates through malloc (a cache is mapped; a growth, and a thread that
+ * ends with an empty cache, return a cache's pages with madvise); the
+ * frozen visit is async-signal-safe.
  */
 #include "young.h"
 #include "core.h"
+#include "prim.h"
 #include "treg.h"
 #include "unwind.h"
 #include <string.h>
@@ -18,6 +21,7 @@ ML_TLS bool ml_young_none;
 static ML_TLS ml_young_t *ml_young_retiring;
 static ML_TLS uint8_t ml_young_next_bits;
 unsigned ml_young_grow_max = ML_YOUNG_SET_BITS_MAX;
+unsigned ml_young_meta_budget = ML_YOUNG_META_BUDGET;
 
 static ml_treg_t ml_young_reg;
 
@@ -51,72 +55,177 @@ static size_t ml_young_bytes(unsigned bits) {
          ((size_t)1 << bits) * (sizeof(ml_young_set_t) + ML_YOUNG_WAYS * sizeof(uint64_t));
 }
 
+static void ml_young_drain(ml_young_t *old, ml_young_t *y);
+
+/* The set bits of a thread's first cache. */
+static unsigned ml_young_first_bits(void) {
+  return ml_gate.threshold < ML_YOUNG_BELOW ? ML_YOUNG_SET_BITS_BELOW : ML_YOUNG_SET_BITS;
+}
+
+/* A cache whose records are moving out: its top matches no thread's stack
+ * and is not 0 (given back), so ml_treg_claim never hands it out. */
+#define ML_YOUNG_TOP_DRAINING ((uintptr_t)1)
+
 ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
   uintptr_t lo, hi;
-  if (ml_young_retiring) { /* grown out of (ml_young_weigh_moves): no longer written */
-    ml_treg_release(ml_young_retiring);
-    ml_young_retiring = NULL;
-  }
+  /* Grown out of (ml_young_weigh_moves): no longer written; its records
+   * move to the new cache below. */
+  ml_young_t *old = ml_young_retiring;
+  ml_young_retiring = NULL;
+  if (old) __atomic_store_n(&old->top, ML_YOUNG_TOP_DRAINING, __ATOMIC_RELEASE);
   ml_young_none = true;
-  if (ml_young_off) return NULL;
+  ml_young_t *y = NULL;
   ml_unwind_stack_bounds(&lo, &hi);
-  if (hi <= 1) return NULL;
-  unsigned index = 0;
-  unsigned bits = ml_young_next_bits ? ml_young_next_bits
-                  : ml_gate.threshold < ML_YOUNG_BELOW ? ML_YOUNG_SET_BITS_BELOW
-                                                       : ML_YOUNG_SET_BITS;
-  size_t n = (size_t)1 << bits;
-  ml_young_t *y = ml_treg_claim(&ml_young_reg, ml_young_bytes(bits), hi, &index);
-  if (!y) return NULL;
-  if (!y->mask) { /* new (zero-filled); a cache taken over has the same size */
-    y->mask = (unsigned)n - 1;
-    y->seq_stack = (uint64_t(*)[ML_YOUNG_WAYS])(void *)&y->set[n];
+  if (!ml_young_off && hi > 1) {
+    unsigned index = 0;
+    unsigned bits = ml_young_next_bits ? ml_young_next_bits : ml_young_first_bits();
+    size_t n = (size_t)1 << bits;
+    y = ml_treg_claim(&ml_young_reg, ml_young_bytes(bits), hi, &index);
+    if (y) {
+      if (!y->mask) { /* new (zero-filled); a cache taken over has the same size */
+        y->mask = (unsigned)n - 1;
+        y->seq_stack = (uint64_t(*)[ML_YOUNG_WAYS])(void *)&y->set[n];
+      }
+      y->discarded = false;
+      y->hint = index + 1 < ML_PM_ANY ? (uint8_t)(index + 1) : ML_PM_ANY;
+      /* A cache left by a thread that ended keeps its records (its blocks
+       * may still be live) and counters: this thread carries on with them. */
+      ml_young_none = false;
+      ml_young_mine = y;
+    }
   }
-  y->hint = index + 1 < ML_PM_ANY ? (uint8_t)(index + 1) : ML_PM_ANY;
-  /* A cache left by a thread that ended keeps its records (its blocks may
-   * still be live) and counters: this thread carries on with them. */
-  ml_young_none = false;
-  ml_young_mine = y;
+  if (old && y) ml_young_drain(old, y);
+  else if (old) ml_treg_release(old); /* its records are found as another thread's */
   return y;
+}
+
+/* y's sets' pages go back to the system: it holds no record, and no
+ * other thread can make one there (only its owner records). */
+static void ml_young_discard(ml_young_t *y) {
+  y->discarded = ml_prim_discard(y->set, y->bytes - sizeof(ml_young_t));
+}
+
+/* This thread gives y back; with its memory when it grew and holds no
+ * record (a cache of the first size goes to the next thread soon, which
+ * would fault its pages in again). */
+static void ml_young_give_back(ml_young_t *y) {
+  bool empty = !y->discarded && ml_young_sets(y) > 1u << ml_young_first_bits();
+  for (unsigned s = 0; empty && s < ml_young_sets(y); s++)
+    for (unsigned w = 0; w < ML_YOUNG_WAYS; w++)
+      empty &= atomic_load_explicit(&y->set[s].key[w], memory_order_relaxed) == 0;
+  if (empty) ml_young_discard(y);
+  ml_treg_release(y);
 }
 
 void ml_young_thread_renew(void) {
   ml_young_t *y = ml_young_mine;
   ml_young_mine = NULL;
-  if (y) ml_treg_release(y);
-  if (ml_young_retiring) ml_treg_release(ml_young_retiring);
+  if (y) ml_young_give_back(y);
+  if (ml_young_retiring) ml_young_give_back(ml_young_retiring);
   ml_young_retiring = NULL;
   ml_young_next_bits = 0;
 }
 
 /* A move just left y, this thread's cache: weigh the moves since the last
- * time, every half a cache's worth of them.  At one allocation in 8 or
- * more, with at least 3 times y's records in the shared tables (so that
- * the new cache has no more ways than there are records), and if the
- * records' memory (tables and caches, the new one included) stays within
- * ML_YOUNG_META_BUDGET bytes per live tracked block, this thread's next
- * tracked block gets a cache 4 times larger (the insert under way still
- * goes to y).  The counts are read once per weighing, under the tables'
- * locks. */
+ * time, every eighth of a cache's worth of them (at every half, sqlite3's
+ * cache of 65,536 ways moved 32,768 records to the shared tables before
+ * its growth was weighed).  At one allocation in 8 or
+ * more, and if the records' memory (the shared tables and the caches, y
+ * replaced by the new one) stays within ML_YOUNG_META_BUDGET bytes per live
+ * tracked block, this thread's next tracked block gets a cache with
+ * 2^ML_YOUNG_GROW_BITS times the sets, where y's records then move (the
+ * insert under way still goes to y).  The counts are read once per
+ * weighing, under the tables' locks. */
 static void ml_young_weigh_moves(ml_young_t *y) {
   uint64_t moved = y->out.n - y->window_out, ways = (uint64_t)ml_young_sets(y) * ML_YOUNG_WAYS;
-  if (moved < ways / 2) return;
+  if (moved < ways / 8) return;
   uint64_t made = y->made.n - y->window_made;
   y->window_out = y->out.n;
   y->window_made = y->made.n;
   unsigned bits = ml_log2(ml_young_sets(y)) + ML_YOUNG_GROW_BITS;
   if (made > 8 * moved || bits > ml_young_grow_max || y != ml_young_mine) return;
-  ml_counts_t shared, cached = {0};
-  ml_tables_counts(&ml_core.tables, &shared);
-  if (shared.live < 3 * ways) return;
-  ml_young_counts_add(&cached);
-  uint64_t live = shared.live + cached.live;
-  size_t meta = ml_tables_metadata_bytes(&ml_core.tables) + ml_young_metadata_bytes() +
-                ml_young_bytes(bits);
-  if (meta > ML_YOUNG_META_BUDGET * live) return;
+  ml_counts_t live = {0};
+  ml_tables_counts(&ml_core.tables, &live);
+  ml_young_counts_add(&live);
+  size_t meta = ml_tables_metadata_bytes(&ml_core.tables) + ml_young_metadata_bytes() -
+                y->bytes + ml_young_bytes(bits);
+  if (meta > ml_young_meta_budget * live.live) return;
   ml_young_next_bits = (uint8_t)bits;
   ml_young_retiring = y;
   ml_young_mine = NULL;
+}
+
+/* Searches that found no record look again when records moved from one
+ * cache to another meanwhile (ml_young_drain_gen). */
+static _Atomic uint64_t ml_young_drained;
+
+uint64_t ml_young_drain_gen(void) {
+  return atomic_load_explicit(&ml_young_drained, memory_order_acquire);
+}
+
+/* Put r, a record moving from a cache this thread grew out of, in y, its
+ * new cache, without moving any out: 1 (*key is where), 0 when its set is
+ * full, -1 when y holds a record of that address already (made after its
+ * free went unseen: r is the stale one). */
+static int ml_young_put_moved(ml_young_t *y, const ml_rec_t *r, _Atomic uintptr_t **key) {
+  unsigned s = ml_young_set(y, r->ptr), w = ml_young_home(r->ptr);
+  _Atomic uintptr_t *k = y->set[s].key;
+  if (atomic_load_explicit(&k[w], memory_order_relaxed) != 0) {
+    bool same;
+    w = ml_young_way_away(k, r->ptr, &same);
+    if (same) return -1;
+    if (w == ML_YOUNG_WAYS) return 0;
+  }
+  ML_YOUNG_PUT(y->set[s].size_tid[w], r->size_tid);
+  ML_YOUNG_PUT(y->seq_stack[s][w], r->seq_stack);
+  atomic_store_explicit(&k[w], r->ptr, memory_order_release);
+  *key = &k[w];
+  return 1;
+}
+
+/* Move the record in way w of set s of old to y (or to the shared tables),
+ * as ml_young_evict moves one: marked moving, copied, then taken out of
+ * old unless another thread freed its block meanwhile. */
+ML_TESTABLE void ml_young_drain_way(ml_young_t *old, unsigned s, unsigned w, ml_young_t *y) {
+  _Atomic uintptr_t *k = &old->set[s].key[w];
+  uintptr_t p = atomic_load_explicit(k, memory_order_relaxed);
+  if (!p || (p & ML_YOUNG_FLAGS) || !atomic_compare_exchange_strong(k, &p, p | ML_YOUNG_MOVING))
+    return;
+  ml_rec_t r = {p, old->set[s].size_tid[w], old->seq_stack[s][w]};
+  _Atomic uintptr_t *to = NULL;
+  int put = ml_young_put_moved(y, &r, &to);
+  bool in = put == 0 && ml_tables_insert_moved(&ml_core.tables, &r);
+  /* Before the record leaves old: a search that looked in y before the
+   * record got there and in old after it left sees the count change. */
+  atomic_fetch_add_explicit(&ml_young_drained, 1, memory_order_acq_rel);
+  uintptr_t moving = p | ML_YOUNG_MOVING;
+  if (atomic_compare_exchange_strong(k, &moving, 0)) {
+    ml_young_tally(&old->out, ml_rec_size(&r));
+    if (put > 0) ml_young_tally(&y->in, ml_rec_size(&r));
+    if (put == 0) y->moves++;
+    if (put < 0) ml_tables_count_replaced(&ml_core.tables, p);
+    return;
+  }
+  /* Freed by another thread during the move (which counted the free). */
+  if (put > 0) atomic_store_explicit(to, 0, memory_order_release);
+  if (in) (void)ml_tables_remove_moved(&ml_core.tables, p, ml_rec_seq(&r));
+  atomic_store_explicit(k, 0, memory_order_release);
+}
+
+/* This thread grew out of old into y: every record of old moves to y (to
+ * the shared tables where y's set is full), then old is given back empty,
+ * its sets' pages returned to the system.  Records that stayed behind in
+ * a cache given back used to stay there until their blocks were freed, a
+ * free from another thread's cache each, and their memory with them:
+ * sqlite3 kept 2 MiB of caches so and moved 102,765 records to the shared
+ * tables (bench/README.md, "Record caches that grow in place"). */
+static void ml_young_drain(ml_young_t *old, ml_young_t *y) {
+  atomic_store_explicit(&old->drain_to, y, memory_order_release);
+  for (unsigned s = 0; s < ml_young_sets(old); s++)
+    for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) ml_young_drain_way(old, s, w, y);
+  atomic_store_explicit(&old->drain_to, NULL, memory_order_release);
+  ml_young_discard(old); /* every key is 0 now */
+  ml_treg_release(old);
 }
 
 void ml_young_thread_release(void) {
@@ -155,6 +264,7 @@ unsigned ml_young_evict(ml_young_t *y, unsigned s) {
   uintptr_t moving = p | ML_YOUNG_MOVING;
   if (atomic_compare_exchange_strong(k, &moving, 0)) {
     ml_young_tally(&y->out, ml_rec_size(&r));
+    y->moves++;
     ml_young_weigh_moves(y);
     return w;
   }
@@ -185,12 +295,19 @@ static bool ml_young_take_from(ml_young_t *y, unsigned s, uintptr_t p, ml_rec_t 
   return false;
 }
 
+#ifdef ML_TESTING
+void (*ml_young_search_hook)(ml_young_t *y);
+#endif
+
 bool ml_young_take_other(uintptr_t p, ml_rec_t *out) {
   unsigned n = ml_treg_count(&ml_young_reg);
   for (unsigned i = 0; i < n; i++) {
     ml_young_t *y = ml_treg_get(&ml_young_reg, i);
     if (y && y != ml_young_mine && ml_young_take_from(y, ml_young_set(y, p), p, out))
       return true;
+#ifdef ML_TESTING
+    if (y && ml_young_search_hook) ml_young_search_hook(y);
+#endif
   }
   return false;
 }
@@ -199,6 +316,16 @@ bool ml_young_take_hinted(uint8_t hint, uintptr_t p, ml_rec_t *out) {
   if (hint == 0 || hint == ML_PM_ANY) return false;
   ml_young_t *y = ml_treg_get(&ml_young_reg, hint - 1u);
   return y && y != ml_young_mine && ml_young_take_from(y, ml_young_set(y, p), p, out);
+}
+
+/* Whether y holds p's record of sequence number seq, live (not moving). */
+static bool ml_young_holds(ml_young_t *y, uintptr_t p, uint64_t seq) {
+  unsigned s = ml_young_set(y, p);
+  for (unsigned w = 0; w < ML_YOUNG_WAYS; w++)
+    if (atomic_load_explicit(&y->set[s].key[w], memory_order_acquire) == p &&
+        ML_YOUNG_GET(y->seq_stack[s][w]) >> ML_REC_STACK_BITS == seq)
+      return true;
+  return false;
 }
 
 static ml_rec_t ml_young_rec(const ml_young_t *y, unsigned s, unsigned w, uintptr_t key) {
@@ -236,6 +363,9 @@ bool ml_young_find(uintptr_t p, ml_rec_t *out) {
       if (out) *out = ml_young_rec(y, s, w, q);
       return true;
     }
+#ifdef ML_TESTING
+    if (ml_young_search_hook) ml_young_search_hook(y);
+#endif
   }
   return false;
 }
@@ -254,8 +384,10 @@ static void ml_young_visit_one(ml_young_t *y, unsigned s, unsigned w, uintptr_t 
    * were read may have had them rewritten. */
   if (!v->frozen && atomic_load_explicit(&y->set[s].key[w], memory_order_acquire) != key) return;
   if (key & ML_YOUNG_MOVING) {
-    /* Caught midway through a move: counted here unless the shared
-     * tables have it already. */
+    /* Caught midway through a move: counted here unless the cache it
+     * moves to or the shared tables have it already. */
+    ml_young_t *to = atomic_load_explicit(&y->drain_to, memory_order_acquire);
+    if (to && ml_young_holds(to, r.ptr, ml_rec_seq(&r))) return;
     ml_rec_t in;
     bool there = v->frozen ? ml_tables_find_frozen(&ml_core.tables, r.ptr, &in)
                            : ml_tables_find(&ml_core.tables, r.ptr, &in);
@@ -271,6 +403,15 @@ size_t ml_young_visit(bool frozen, ml_rec_fn fn, void *arg) {
   return v.n;
 }
 
+uint64_t ml_young_moves(void) {
+  uint64_t n = 0;
+  for (unsigned i = 0, end = ml_treg_count(&ml_young_reg); i < end; i++) {
+    const ml_young_t *y = ml_treg_get(&ml_young_reg, i);
+    if (y) n += __atomic_load_n(&y->moves, __ATOMIC_RELAXED);
+  }
+  return n;
+}
+
 void ml_young_counts_add(ml_counts_t *sum) {
   ml_counts_t c = {0};
   unsigned n = ml_treg_count(&ml_young_reg);
@@ -283,13 +424,15 @@ void ml_young_counts_add(ml_counts_t *sum) {
     c.bytes_freed += __atomic_load_n(&y->freed.bytes, __ATOMIC_RELAXED);
     c.live -= __atomic_load_n(&y->out.n, __ATOMIC_RELAXED);
     c.live_bytes -= __atomic_load_n(&y->out.bytes, __ATOMIC_RELAXED);
+    c.live += __atomic_load_n(&y->in.n, __ATOMIC_RELAXED);
+    c.live_bytes += __atomic_load_n(&y->in.bytes, __ATOMIC_RELAXED);
   }
   c.frees += atomic_load_explicit(&ml_young_orphan.freed.n, memory_order_relaxed);
   c.bytes_freed += atomic_load_explicit(&ml_young_orphan.freed.bytes, memory_order_relaxed);
   c.live -= atomic_load_explicit(&ml_young_orphan.out.n, memory_order_relaxed);
   c.live_bytes -= atomic_load_explicit(&ml_young_orphan.out.bytes, memory_order_relaxed);
-  /* Records in the caches: made, less freed from them, less moved out
-   * (modulo 2^64: each part alone may wrap). */
+  /* Records in the caches: made, less freed from them, less moved out,
+   * plus moved in (modulo 2^64: each part alone may wrap). */
   c.live += c.allocs - c.frees;
   c.live_bytes += c.bytes_alloc - c.bytes_freed;
   ml_counts_add(sum, &c);
@@ -330,6 +473,8 @@ void ml_young_clear(void) {
     memset(&y->made, 0, sizeof y->made);
     memset(&y->freed, 0, sizeof y->freed);
     memset(&y->out, 0, sizeof y->out);
+    memset(&y->in, 0, sizeof y->in);
+    y->moves = 0;
     memset(y->set, 0, sets * sizeof y->set[0]);
     memset(y->seq_stack, 0, sets * sizeof y->seq_stack[0]);
   }
@@ -341,7 +486,7 @@ size_t ml_young_metadata_bytes(void) {
   unsigned n = ml_treg_count(&ml_young_reg);
   for (unsigned i = 0; i < n; i++) {
     const ml_young_t *y = ml_treg_get(&ml_young_reg, i);
-    if (y) sum += y->bytes;
+    if (y) sum += y->discarded ? sizeof *y : y->bytes;
   }
   return sum;
 }

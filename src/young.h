@@ -14,15 +14,17 @@
  * takes it out with a compare-and-swap.
  *
  * A cache too small for its thread grows: when at least one tracked
- * allocation in 8 moves a record out (weighed over every half a cache's
- * worth of moves), the shared tables hold 3 times as many records as the
- * cache can, and the records' memory stays within 64 bytes per live
- * tracked block with the new cache, the thread gives its cache back,
- * records and all (they are then found as another thread's are), and
- * makes one with 4 times the sets, up to 2^ML_YOUNG_SET_BITS_MAX (6 MiB).
- * A move costs a lock and a cache miss in the shared tables, and the later
- * free another: sqlite3, which keeps up to 125,000 tracked blocks, moved
- * almost every record (bench/README.md, "Record caches that grow").
+ * allocation in 8 moves a record out (weighed over every eighth of a
+ * cache's worth of moves) and the records' memory stays within 64 bytes
+ * per live tracked block with the new cache in the old one's place, the
+ * thread makes one with twice the sets, up to 2^ML_YOUNG_SET_BITS_MAX
+ * (6 MiB), moves the old cache's records there (as a move to the shared
+ * tables goes, below: marked, copied, taken out), and gives the old one
+ * back with its memory returned to the system (MADV_DONTNEED); so does a
+ * thread that ends with an empty grown cache.  A move to the shared tables costs
+ * a lock and a cache miss there, and the later free another: sqlite3,
+ * which keeps up to 125,000 tracked blocks, moved almost every record
+ * (bench/README.md, "Record caches that grow", "... in place").
  *
  * A record's key word is its block address with two flag bits:
  *   0                 empty
@@ -75,7 +77,7 @@
 #define ML_YOUNG_SET_BITS 10       /* at the default threshold and above */
 #define ML_YOUNG_SET_BITS_BELOW 12 /* below it */
 #define ML_YOUNG_SET_BITS_MAX 16   /* a grown cache's most (ml_young_set) */
-#define ML_YOUNG_GROW_BITS 2       /* a cache that grows has 4 times the sets */
+#define ML_YOUNG_GROW_BITS 1       /* a cache that grows has twice the sets */
 #define ML_YOUNG_META_BUDGET 64    /* bytes of records' memory per live tracked block */
 #define ML_YOUNG_BELOW ML_DEFAULT_MIN_SIZE /* the default threshold (options.def) */
 #define ML_YOUNG_WAYS 4 /* two hash bits name a home (ml_young_home); ml_young_evict compares four */
@@ -113,8 +115,14 @@ typedef struct ml_young_s {
   ml_young_tally_t made;          // records made in this cache
   ml_young_tally_t freed;         // records this thread removed (any cache)
   ml_young_tally_t out;           // records that left this cache otherwise
+  ml_young_tally_t in;            // records that came from a cache this thread
+                                  // grew out of (ml_young_drain, young.c)
+  uint64_t moves;                 // records moved to the shared tables from here
   uint64_t window_made, window_out; // made.n and out.n when the moves were last
                                     // weighed (ml_young_weigh_moves, young.c)
+  struct ml_young_s *_Atomic drain_to; // while this cache's records move to the
+                                       // cache its thread grew into: that cache
+  bool discarded;                 // given back empty, its sets' pages returned
   ml_young_set_t set[];           // mask + 1 sets
 } ml_young_t;
 
@@ -142,7 +150,8 @@ ML_INLINE unsigned ml_young_set(const ml_young_t *y, uintptr_t p) {
 ml_young_t *ml_young_thread_init(void) ML_HIDDEN;
 
 /* This thread is ending: its cache, with its records (their blocks may
- * live on), goes to the next thread that needs one (treg.h); anything the
+ * live on; a grown one without any returns its memory), goes to the next thread
+ * that needs one (treg.h); anything the
  * thread records from now on goes to the shared tables, and its frees of
  * blocks recorded in the cache take them out as another thread's would.
  * pre: not on an allocation path. */
@@ -161,8 +170,11 @@ void ml_young_thread_renew(void) ML_HIDDEN;
 void ml_young_disable(void) ML_HIDDEN;
 
 /* The most set bits a cache grows to (ML_YOUNG_SET_BITS_MAX; tests lower
- * it to keep a cache's size). */
+ * it to keep a cache's size), and the bytes of records' memory per live
+ * tracked block a growth may reach (ML_YOUNG_META_BUDGET; tests raise it
+ * to make caches grow). */
 extern unsigned ml_young_grow_max ML_HIDDEN;
+extern unsigned ml_young_meta_budget ML_HIDDEN;
 unsigned ml_young_evict(ml_young_t *y, unsigned s) ML_HIDDEN;
 bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) ML_HIDDEN;
 
@@ -277,6 +289,14 @@ bool ml_young_take_hinted(uint8_t hint, uintptr_t p, ml_rec_t *out) ML_HIDDEN;
 
 
 
+#ifdef ML_TESTING
+/* Called by ml_young_take_other and ml_young_find after each cache they
+ * looked in.  ml_young_drain_way moves the record in way w of set s of
+ * old to y as a growth does. */
+extern void (*ml_young_search_hook)(ml_young_t *y) ML_HIDDEN;
+void ml_young_drain_way(ml_young_t *old, unsigned s, unsigned w, ml_young_t *y) ML_HIDDEN;
+#endif
+
 /* Look p up in every cache without removing it. */
 bool ml_young_find(uintptr_t p, ml_rec_t *out) ML_HIDDEN;
 
@@ -296,6 +316,15 @@ uintptr_t ml_young_cache_at(unsigned i) ML_HIDDEN;
 
 /* Forget every record and count of every cache (tests, between cases). */
 void ml_young_clear(void) ML_HIDDEN;
+
+/* Changes whenever a record moves from one cache to another: a search of
+ * every cache that found nothing looks again when this changed since it
+ * started (a record may have left a cache not yet looked at for one
+ * looked at already). */
+uint64_t ml_young_drain_gen(void) ML_HIDDEN;
+
+/* Records moved from the caches to the shared tables so far. */
+uint64_t ml_young_moves(void) ML_HIDDEN;
 
 /* Bytes mapped for the caches. */
 size_t ml_young_metadata_bytes(void) ML_HIDDEN;

@@ -783,6 +783,70 @@ static void test_young_record_caught_moving_is_read_once(void **state) {
   assert_true(ml_track_free(p));
 }
 
+/* This thread's cache's sets; 0 between a growth and the next block. */
+static unsigned ml_test_my_sets(void) { return ml_young_mine ? ml_young_sets(ml_young_mine) : 0; }
+
+/* A cache of a thread that ended (it wrote a record, freed it, and left). */
+static void *ml_test_other_cache(void *arg) {
+  void *p = ml_test_block(5, 0);
+  ml_track_alloc(p, 1000);
+  assert_true(ml_track_free(p));
+  *(ml_young_t **)arg = ml_young_mine;
+  return NULL;
+}
+
+/* A record caught in each step of a move to the cache its thread grew
+ * into (ml_young_drain) is read once, and a free on its thread finds it
+ * wherever it is. */
+static void test_young_record_caught_draining_is_read_once(void **state) {
+  ml_young_t *to = NULL;
+  pthread_t th;
+  (void)state;
+  assert_int_equal(pthread_create(&th, NULL, ml_test_other_cache, &to), 0);
+  assert_int_equal(pthread_join(th, NULL), 0);
+  assert_non_null(to);
+  for (int frozen = 0; frozen < 2; frozen++)
+    for (int freed = 0; freed < 2; freed++) {
+      void *p = ml_test_block(1, 4 + (size_t)(2 * frozen + freed));
+      ml_track_alloc(p, 4000);
+      ml_rec_t r = ml_test_find(p);
+      ml_young_t *y = ml_young_mine;
+      unsigned s = ml_young_set(y, r.ptr), w = (unsigned)__builtin_ctz(ml_young_ways_of(y->set[s].key, r.ptr));
+      _Atomic uintptr_t *k = &y->set[s].key[w];
+      atomic_store(&y->drain_to, to);
+      atomic_store(k, r.ptr | ML_YOUNG_MOVING); /* step 1: marked */
+      assert_int_equal(ml_test_visit_all(frozen), 1);
+      unsigned s2 = ml_young_set(to, r.ptr), w2 = ml_young_home(r.ptr); /* step 2: copied */
+      assert_int_equal(atomic_load(&to->set[s2].key[w2]), 0);
+      to->set[s2].size_tid[w2] = r.size_tid;
+      to->seq_stack[s2][w2] = r.seq_stack;
+      atomic_store(&to->set[s2].key[w2], r.ptr);
+      assert_int_equal(ml_test_visit_all(frozen), 1);
+      if (freed) { /* freed meanwhile: the copy is read until the owner takes it */
+        atomic_store(k, r.ptr | ML_YOUNG_MOVING | ML_YOUNG_FREED);
+        assert_int_equal(ml_test_visit_all(frozen), 1);
+        atomic_store(&to->set[s2].key[w2], 0);
+        assert_int_equal(ml_test_visit_all(frozen), 0);
+        atomic_store(k, 0);
+        atomic_store(&y->drain_to, NULL);
+        ml_young_tally(&y->freed, 4000); /* as the other thread's free did */
+        continue;
+      }
+      atomic_store(k, 0); /* step 3: gone from y */
+      ml_young_tally(&y->out, 4000);
+      ml_young_tally(&to->in, 4000);
+      atomic_store(&y->drain_to, NULL);
+      assert_int_equal(ml_test_visit_all(frozen), 1);
+      assert_int_equal(ml_test_counts().live, 1);
+      assert_true(ml_track_free(p)); /* found in the other cache */
+      assert_int_equal(atomic_load(&to->set[s2].key[w2]), 0);
+      assert_int_equal(ml_test_visit_all(frozen), 0);
+    }
+  ml_counts_t c = ml_test_counts();
+  assert_int_equal(c.live, 0);
+  assert_int_equal(c.live_bytes, 0);
+}
+
 #define ML_YT_BLOCKS 64 /* addresses in one set: every insert past 4 live moves one */
 #define ML_YT_RING 16
 #define ML_YT_ROUNDS 50000
@@ -920,6 +984,80 @@ static void test_young_snapshots_read_each_record_once_under_moves(void **state)
   assert_int_equal(fails[0], ML_YF_FORKS);
   /* and the moves happened */
   assert_true(ml_test_table_counts().live > 0);
+}
+
+/* Snapshots while a thread's cache grows (its records moving to the larger
+ * cache): every record made is read once. */
+#define ML_YS_STABLE 300000
+static unsigned char ml_ysn_seen[ML_YS_STABLE];
+static _Atomic size_t ml_ysn_done;
+static _Atomic bool ml_ysn_stop;
+static unsigned ml_ysn_growths;
+
+static void *ml_ysn_grow(void *arg) {
+  (void)arg;
+  unsigned cur = 0;
+  for (size_t i = 0; i < ML_YS_STABLE; i++) {
+    ml_track_alloc(ml_test_block(7, i), 1500);
+    atomic_store(&ml_ysn_done, i + 1);
+    unsigned now = ml_test_my_sets();
+    if (now && cur && now != cur) ml_ysn_growths++;
+    if (now) cur = now;
+  }
+  while (!atomic_load(&ml_ysn_stop)) sched_yield();
+  for (size_t i = 0; i < ML_YS_STABLE; i++) assert_true(ml_track_free(ml_test_block(7, i)));
+  ml_young_thread_renew(); /* as at a thread's end: given back, empty */
+  return NULL;
+}
+
+static void ml_ysn_one(const ml_rec_t *r, void *arg) {
+  (void)arg;
+  uintptr_t base = (uintptr_t)ml_test_block(7, 0);
+  if (r->ptr < base || r->ptr >= base + (uintptr_t)ML_YS_STABLE * 4096) return;
+  size_t i = (r->ptr - base) / 4096;
+  if (ml_ysn_seen[i] < 255) ml_ysn_seen[i]++;
+}
+
+static int ml_ysn_child(void) {
+  size_t done = atomic_load(&ml_ysn_done);
+  for (unsigned i = 0; i < ml_core.tables.narenas; i++)
+    ml_tables_visit(&ml_core.tables, i, true, ml_ysn_one, NULL, NULL);
+  ml_young_visit(true, ml_ysn_one, NULL);
+  for (size_t i = 0; i < ML_YS_STABLE; i++) {
+    if (ml_ysn_seen[i] > 1) return 4;
+    if (i < done && !ml_ysn_seen[i]) return 3;
+  }
+  return 0;
+}
+
+static void test_young_snapshots_read_each_record_once_under_growth(void **state) {
+  pthread_t th;
+  int forks = 0, fails[5] = {0};
+  (void)state;
+  atomic_store(&ml_ysn_done, 0);
+  atomic_store(&ml_ysn_stop, false);
+  ml_ysn_growths = 0;
+  ml_young_meta_budget = 1024; /* whatever the caches earlier tests left */
+  assert_int_equal(pthread_create(&th, NULL, ml_ysn_grow, NULL), 0);
+  while (atomic_load(&ml_ysn_done) < ML_YS_STABLE) {
+    pid_t pid = fork();
+    if (pid == 0) _exit(ml_ysn_child());
+    assert_true(pid > 0);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    fails[WEXITSTATUS(st) < 5 ? WEXITSTATUS(st) : 0]++;
+    forks++;
+  }
+  atomic_store(&ml_ysn_stop, true);
+  assert_int_equal(pthread_join(th, NULL), 0);
+  ml_young_meta_budget = ML_YOUNG_META_BUDGET;
+  if (fails[3] + fails[4])
+    print_error("of %d snapshots: %d missing a record, %d reading one twice\n", forks, fails[3],
+                fails[4]);
+  assert_int_equal(fails[0], forks);
+  assert_true(ml_ysn_growths >= 3);
+  assert_int_equal(ml_test_visit_all(false), 0);
 }
 
 /* ---- the page's hint of whose cache (young.h) -------------------------------- */
@@ -1060,14 +1198,24 @@ static void test_young_cache_sized_by_threshold(void **state) {
 }
 
 /* A thread whose cache moves a record out on at least one tracked
- * allocation in 8, with 3 times the cache's records in the shared tables,
- * gets a cache with 4 times the sets on its next one; every record stays
- * where a free finds it (the cache given back, the shared tables, the new
- * cache) and the counts stay exact.  One move in 11 allocations (ten
+ * allocation in 8 gets a cache with twice the sets on its next one, when
+ * the records' memory with it (the old one given back) stays within the
+ * budget; the old cache's records move to the new one (its own frees find
+ * them there, not in another thread's cache), the old cache's memory is
+ * returned, and the counts stay exact.  One move in 11 allocations (ten
  * short-lived blocks per long-lived one) keeps the cache's size, and so
- * do moves of blocks that die before many pile up in the tables. */
-/* This thread's cache's sets; 0 between a growth and the next block. */
-static unsigned ml_test_my_sets(void) { return ml_young_mine ? ml_young_sets(ml_young_mine) : 0; }
+ * does a budget that the larger cache would pass. */
+
+/* Memory of the shared tables and of the caches. */
+static size_t ml_test_meta(void) {
+  return ml_young_metadata_bytes() + ml_tables_metadata_bytes(&ml_core.tables);
+}
+
+/* A cache of 2^bits sets, as young.c maps it. */
+static size_t ml_test_cache_bytes(unsigned bits) {
+  return sizeof(ml_young_t) +
+         ((size_t)1 << bits) * (sizeof(ml_young_set_t) + ML_YOUNG_WAYS * sizeof(uint64_t));
+}
 
 #define ML_YG_STABLE 40000
 #define ML_YG_MANY 200000
@@ -1090,28 +1238,46 @@ static void test_young_cache_grows_when_it_moves_records_out(void **state) {
   assert_true(ml_test_table_counts().live > 0); /* it did move records */
   assert_int_equal(ml_test_my_sets(), sets);
   assert_int_equal(ml_young_caches(), caches);
-  /* Many moves, but of blocks freed soon after: 20000 live at a time, of
-   * which the shared tables hold fewer than 3 times the cache's records. */
+  /* Many moves (20000 blocks live at a time), but a cache twice as large
+   * would pass the budget: the tables hold most of the stable records. */
   for (size_t i = 0; i < 3 * ML_YG_STABLE / 2; i++) {
     ml_track_alloc(ml_test_block(20, i), 1300);
     if (i >= 20000) assert_true(ml_track_free(ml_test_block(20, i - 20000)));
+    size_t larger = ml_test_meta() - ml_test_cache_bytes(ML_YOUNG_SET_BITS_BELOW) +
+                    ml_test_cache_bytes(ML_YOUNG_SET_BITS_BELOW + ML_YOUNG_GROW_BITS);
+    assert_true(larger > ML_YOUNG_META_BUDGET * ml_test_counts().live);
   }
   for (size_t i = 3 * ML_YG_STABLE / 2 - 20000; i < 3 * ML_YG_STABLE / 2; i++)
     assert_true(ml_track_free(ml_test_block(20, i)));
   assert_int_equal(ml_test_my_sets(), sets);
   assert_int_equal(ml_young_caches(), caches);
-  /* Many moves: stable blocks only, until the records' memory with a
-   * larger cache fits the budget (the caches earlier tests left count). */
-  bool grown = false;
+  /* Many moves: stable blocks only; the cache grows, each time within the
+   * budget, and its records go along. */
+  size_t young_meta = ml_young_metadata_bytes();
+  unsigned growths = 0, cur = sets;
   for (size_t i = 0; i < ML_YG_MANY; i++) {
     ml_track_alloc(ml_test_block(19, i), 2500);
-    if (grown || ml_test_my_sets() == sets || !ml_young_mine) continue;
-    grown = true; /* the first block in the larger cache: within the budget */
-    size_t meta = ml_young_metadata_bytes() + ml_tables_metadata_bytes(&ml_core.tables);
-    assert_true(meta <= ML_YOUNG_META_BUDGET * ml_test_counts().live);
+    if (ml_test_my_sets() == 0 || ml_test_my_sets() == cur) continue; /* 0: growth decided */
+    /* the first block in the larger cache */
+    growths++;
+    assert_int_equal(ml_test_my_sets(), cur << ML_YOUNG_GROW_BITS);
+    cur = ml_test_my_sets();
+    assert_true(ml_test_meta() <= ML_YOUNG_META_BUDGET * ml_test_counts().live);
+    /* the last block before the growth is here, not in the cache given back */
+    ml_young_t *y = ml_young_mine;
+    unsigned s = ml_young_set(y, (uintptr_t)ml_test_block(19, i - 1));
+    assert_int_not_equal(ml_young_ways_of(y->set[s].key, (uintptr_t)ml_test_block(19, i - 1)), 0);
   }
-  assert_int_equal(ml_test_my_sets(), sets << ML_YOUNG_GROW_BITS);
-  assert_true(ml_young_caches() <= caches + 1); /* one given back may be taken */
+  assert_true(growths >= 2);
+  ml_track_alloc(ml_test_block(21, 0), 2500); /* a growth decided by the last block */
+  assert_true(ml_track_free(ml_test_block(21, 0)));
+  assert_true(ml_test_my_sets() >= sets << (growths * ML_YOUNG_GROW_BITS));
+  /* a cache per size (one given back may be taken); of them, only this
+   * thread's holds memory (and every header) */
+  assert_true(ml_young_caches() <= caches + growths + 1);
+  assert_true(ml_young_metadata_bytes() <= young_meta - ml_test_cache_bytes(ml_log2(sets)) +
+                                               ml_test_cache_bytes(ml_log2(ml_test_my_sets())) +
+                                               growths * sizeof(ml_young_t));
   ml_counts_t c = ml_test_counts();
   assert_int_equal(c.live, ML_YG_STABLE + ML_YG_MANY);
   for (size_t i = 0; i < ML_YG_MANY; i++) {
@@ -1121,10 +1287,12 @@ static void test_young_cache_grows_when_it_moves_records_out(void **state) {
     r = ml_test_find(ml_test_block(17, i));
     assert_int_equal(ml_rec_size(&r), 1500);
   }
+  uint64_t moves = ml_young_moves();
   for (size_t i = 0; i < ML_YG_MANY; i++) {
     if (i < ML_YG_STABLE) assert_true(ml_track_free(ml_test_block(17, i)));
     assert_true(ml_track_free(ml_test_block(19, i)));
   }
+  assert_int_equal(ml_young_moves(), moves);
   c = ml_test_counts();
   assert_int_equal(c.live, 0);
   assert_int_equal(c.live_bytes, 0);
@@ -1139,6 +1307,134 @@ static void test_young_cache_grows_when_it_moves_records_out(void **state) {
   ml_young_grow_max = ML_YOUNG_SET_BITS_MAX;
   ml_young_thread_renew();
   assert_int_equal(ml_test_counts().live, 0);
+}
+
+/* A free looks in every cache in turn: a record that moves from a cache
+ * not looked at yet to one looked at already (a growth into a cache given
+ * back earlier, at a lower index) is found when it looks again. */
+static ml_young_t *ml_ys_from, *ml_ys_to;
+static uintptr_t ml_ys_p;
+
+static void ml_ys_move_behind(ml_young_t *y) {
+  if (y != ml_ys_to || !ml_ys_from) return;
+  unsigned s = ml_young_set(ml_ys_from, ml_ys_p);
+  unsigned w = (unsigned)__builtin_ctz(ml_young_ways_of(ml_ys_from->set[s].key, ml_ys_p));
+  ml_young_drain_way(ml_ys_from, s, w, ml_ys_to);
+  ml_ys_from = NULL;
+}
+
+/* The index of cache y in the registry. */
+static unsigned ml_ys_index(const ml_young_t *y) {
+  for (unsigned i = 0; i < ml_young_caches(); i++)
+    if (ml_young_cache_at(i) == (uintptr_t)y) return i;
+  fail();
+  return 0;
+}
+
+static pthread_barrier_t ml_ys_barrier;
+
+/* ml_test_other_cache, on a thread that lives until the other one has
+ * its cache (two live threads: two stacks, two caches). */
+static void *ml_ys_cache(void *arg) {
+  ml_test_other_cache(arg);
+  pthread_barrier_wait(&ml_ys_barrier);
+  return NULL;
+}
+
+static void test_young_free_finds_record_moved_behind_its_search(void **state) {
+  ml_young_t *a = NULL, *b = NULL;
+  pthread_t ta, tb;
+  (void)state;
+  pthread_barrier_init(&ml_ys_barrier, NULL, 2);
+  assert_int_equal(pthread_create(&ta, NULL, ml_ys_cache, &a), 0);
+  assert_int_equal(pthread_create(&tb, NULL, ml_ys_cache, &b), 0);
+  assert_int_equal(pthread_join(ta, NULL), 0);
+  assert_int_equal(pthread_join(tb, NULL), 0);
+  pthread_barrier_destroy(&ml_ys_barrier);
+  assert_true(a && b && a != b);
+  /* p's record moves from the cache looked at later to the one looked at
+   * first; it starts in this thread's cache (the page's hint names it),
+   * then goes to the first as a growth would take it there */
+  ml_young_t *from = ml_ys_index(a) > ml_ys_index(b) ? a : b, *to = from == a ? b : a;
+  void *p = ml_test_block(6, 0);
+  ml_track_alloc(p, 3000);
+  ml_young_t *mine = ml_young_mine;
+  assert_true(mine != from && mine != to);
+  unsigned s = ml_young_set(mine, (uintptr_t)p);
+  unsigned w = (unsigned)__builtin_ctz(ml_young_ways_of(mine->set[s].key, (uintptr_t)p));
+  ml_young_drain_way(mine, s, w, from);
+  assert_int_equal(ml_test_visit_all(false), 1);
+  ml_ys_to = to;
+  ml_ys_p = (uintptr_t)p;
+  ml_young_search_hook = ml_ys_move_behind;
+  /* found by a look-up, then by a free */
+  ml_ys_from = from;
+  bool found = ml_track_find((uintptr_t)p, NULL);
+  assert_null(ml_ys_from);
+  assert_true(found);
+  s = ml_young_set(to, (uintptr_t)p);
+  w = (unsigned)__builtin_ctz(ml_young_ways_of(to->set[s].key, (uintptr_t)p));
+  ml_young_drain_way(to, s, w, from); /* back */
+  ml_ys_from = from;
+  found = ml_track_free(p);
+  ml_young_search_hook = NULL;
+  assert_null(ml_ys_from); /* it did move during the search */
+  assert_true(found);
+  ml_counts_t c = ml_test_counts();
+  assert_int_equal(c.live, 0);
+  assert_int_equal(c.live_bytes, 0);
+  assert_int_equal(ml_test_visit_all(false), 0);
+}
+
+/* Frees of a thread's records on another thread race the moves of its
+ * cache's records to the larger caches it grows into: every free finds its
+ * record, once, and the counts stay exact. */
+#define ML_YD_BLOCKS 150000
+#define ML_YD_LAG 64 /* the consumer frees blocks made this recently */
+
+static _Atomic size_t ml_yd_done; // blocks recorded so far
+static size_t ml_yd_not_found;
+
+static void *ml_yd_consumer(void *arg) {
+  (void)arg;
+  for (size_t i = 1; i < ML_YD_BLOCKS; i += 2) { /* the odd ones */
+    while (atomic_load(&ml_yd_done) < i + ML_YD_LAG && atomic_load(&ml_yd_done) < ML_YD_BLOCKS)
+      sched_yield();
+    if (!ml_track_free(ml_test_block(22, i))) ml_yd_not_found++;
+  }
+  return NULL;
+}
+
+static void test_young_cross_thread_frees_race_growth(void **state) {
+  pthread_t th;
+  (void)state;
+  ml_young_thread_renew();
+  ml_counts_t c0 = ml_test_counts();
+  atomic_store(&ml_yd_done, 0);
+  ml_yd_not_found = 0;
+  ml_young_meta_budget = 1024; /* whatever the caches earlier tests left */
+  assert_int_equal(pthread_create(&th, NULL, ml_yd_consumer, NULL), 0);
+  unsigned first = 0, growths = 0, cur = 0;
+  for (size_t i = 0; i < ML_YD_BLOCKS; i++) {
+    ml_track_alloc(ml_test_block(22, i), 1000 + i % 1000);
+    atomic_store(&ml_yd_done, i + 1);
+    unsigned now = ml_test_my_sets();
+    if (!first) first = cur = now;
+    if (now && now != cur) growths++, cur = now;
+  }
+  assert_int_equal(pthread_join(th, NULL), 0);
+  ml_young_meta_budget = ML_YOUNG_META_BUDGET;
+  assert_int_equal(ml_yd_not_found, 0);
+  assert_true(growths >= 2);
+  assert_int_equal(ml_test_counts().live - c0.live, ML_YD_BLOCKS / 2);
+  for (size_t i = 0; i < ML_YD_BLOCKS; i += 2) assert_true(ml_track_free(ml_test_block(22, i)));
+  ml_counts_t c = ml_test_counts();
+  assert_int_equal(c.live, c0.live);
+  assert_int_equal(c.live_bytes, c0.live_bytes);
+  assert_int_equal(c.frees - c0.frees, ML_YD_BLOCKS);
+  assert_int_equal(ml_test_table_counts().live, 0);
+  assert_int_equal(ml_test_visit_all(false), 0);
+  ml_young_thread_renew();
 }
 
 /* ---- the capture cache (capture.c) ------------------------------------------ */
@@ -1315,12 +1611,16 @@ int main(void) {
       ML_TEST(test_young_full_set_moves_its_oldest_to_the_shared_tables),
       ML_TEST(test_young_record_away_from_home),
       ML_TEST(test_young_record_caught_moving_is_read_once),
+      ML_TEST(test_young_record_caught_draining_is_read_once),
       ML_TEST(test_young_cross_thread_frees_race_moves),
       ML_TEST(test_young_snapshots_read_each_record_once_under_moves),
+      ML_TEST(test_young_snapshots_read_each_record_once_under_growth),
       ML_TEST(test_young_free_finds_records_the_page_hint_does_not_name),
       ML_TEST(test_young_cache_given_back_goes_to_the_next_thread),
       ML_TEST(test_young_cache_sized_by_threshold),
       ML_TEST(test_young_cache_grows_when_it_moves_records_out),
+      ML_TEST(test_young_cross_thread_frees_race_growth),
+      ML_TEST(test_young_free_finds_record_moved_behind_its_search),
       ML_TEST(test_capture_cache_forgets_walks_when_objects_change),
       ML_TEST(test_capture_cache_answers_paths_in_turn),
 #if defined(__x86_64__) && defined(__linux__)

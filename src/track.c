@@ -51,18 +51,21 @@ void ml_track_foreign_free(void) {
  * record moving from one cache to another reaches the second before it
  * leaves the first, which the caches' order may not follow: the search
  * looks again when one moved meanwhile (ml_young_drain_gen). */
-bool ml_track_take_elsewhere(uintptr_t p, ml_rec_t *out) {
-  uint8_t hint = ml_pagemap_byte((const void *)p);
-  uint64_t gen = ml_young_drain_gen();
-  if (hint != 0 && hint != ML_PM_ANY &&
-      (ml_young_take_hinted(hint, p, out) || ml_tables_remove(&ml_core.tables, p, out)))
-    return true;
-  for (;;) {
+static ML_NOINLINE bool ml_track_take_anywhere(uintptr_t p, ml_rec_t *out) {
+  for (uint64_t gen = ml_young_drain_gen();;) {
     if (ml_young_take_other(p, out) || ml_tables_remove(&ml_core.tables, p, out)) return true;
     uint64_t now = ml_young_drain_gen();
     if (now == gen) return false;
     gen = now;
   }
+}
+
+bool ml_track_take_elsewhere(uintptr_t p, ml_rec_t *out) {
+  uint8_t hint = ml_pagemap_byte((const void *)p);
+  if (hint != 0 && hint != ML_PM_ANY &&
+      (ml_young_take_hinted(hint, p, out) || ml_tables_remove(&ml_core.tables, p, out)))
+    return true;
+  return ml_track_take_anywhere(p, out);
 }
 
 bool ml_track_take(void *p, ml_rec_t *out) { return ml_track_take_inline(p, out); }

@@ -66,19 +66,17 @@ static unsigned ml_young_first_bits(void) {
  * and is not 0 (given back), so ml_treg_claim never hands it out. */
 #define ML_YOUNG_TOP_DRAINING ((uintptr_t)1)
 
-ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
+/* This thread's cache from now on: one of 2^bits sets, into which the
+ * records of old (its cache until now, or NULL) move. */
+static ml_young_t *ml_young_take_cache(ml_young_t *old, unsigned bits) {
   uintptr_t lo, hi;
-  /* Grown out of (ml_young_weigh_moves): no longer written; its records
-   * move to the new cache below. */
-  ml_young_t *old = ml_young_retiring;
-  ml_young_retiring = NULL;
   if (old) __atomic_store_n(&old->top, ML_YOUNG_TOP_DRAINING, __ATOMIC_RELEASE);
   ml_young_none = true;
+  ml_young_mine = NULL;
   ml_young_t *y = NULL;
   ml_unwind_stack_bounds(&lo, &hi);
   if (!ml_young_off && hi > 1) {
     unsigned index = 0;
-    unsigned bits = ml_young_next_bits ? ml_young_next_bits : ml_young_first_bits();
     size_t n = (size_t)1 << bits;
     y = ml_treg_claim(&ml_young_reg, ml_young_bytes(bits), hi, &index);
     if (y) {
@@ -97,6 +95,35 @@ ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
   if (old && y) ml_young_drain(old, y);
   else if (old) ml_treg_release(old); /* its records are found as another thread's */
   return y;
+}
+
+ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
+  /* Grown out of (ml_young_weigh_moves): no longer written; its records
+   * move to the new cache. */
+  ml_young_t *old = ml_young_retiring;
+  ml_young_retiring = NULL;
+  return ml_young_take_cache(old, ml_young_next_bits ? ml_young_next_bits : ml_young_first_bits());
+}
+
+/* y, this thread's cache, grew (ml_young_weigh_moves) and the thread has
+ * freed ML_YOUNG_SHRINK_EVERY more blocks: when a cache with half the sets
+ * or fewer would hold its records at a quarter of its ways or less, its
+ * records move to such a cache, down to the first size, and its memory is
+ * returned.  The records are counted (a read of every key) only when the
+ * thread's counts say there may be so few: records made here or moved in,
+ * less those moved out and this thread's frees (of any cache's records). */
+ML_NOINLINE void ml_young_weigh_shrink(ml_young_t *y) {
+  unsigned bits = ml_log2(ml_young_sets(y)), first = ml_young_first_bits();
+  if (bits <= first || y != ml_young_mine) return;
+  uint64_t ways = (uint64_t)ml_young_sets(y) * ML_YOUNG_WAYS;
+  uint64_t est = y->made.n + y->in.n - y->out.n - y->freed.n;
+  if ((int64_t)est > (int64_t)(ways / 8)) return;
+  uint64_t n = 0;
+  for (unsigned s = 0; s < ml_young_sets(y); s++)
+    n += (uint64_t)__builtin_popcount(ml_young_ways_of(y->set[s].key, 0) ^ 0xf);
+  unsigned want = bits;
+  while (want > first && ((uint64_t)ML_YOUNG_WAYS << (want - 1)) >= 4 * n) want--;
+  if (want < bits) (void)ml_young_take_cache(y, want);
 }
 
 /* y's sets' pages go back to the system: it holds no record, and no

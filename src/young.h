@@ -21,7 +21,9 @@
  * (6 MiB), moves the old cache's records there (as a move to the shared
  * tables goes, below: marked, copied, taken out), and gives the old one
  * back with its memory returned to the system (MADV_DONTNEED); so does a
- * thread that ends with an empty grown cache.  A move to the shared tables costs
+ * thread that ends with an empty grown cache.  A grown cache whose records
+ * would fill a quarter of a smaller one or less moves them there, weighed
+ * every ML_YOUNG_SHRINK_EVERY frees on its thread.  A move to the shared tables costs
  * a lock and a cache miss there, and the later free another: sqlite3,
  * which keeps up to 125,000 tracked blocks, moved almost every record
  * (bench/README.md, "Record caches that grow", "... in place").
@@ -78,6 +80,7 @@
 #define ML_YOUNG_SET_BITS_BELOW 12 /* below it */
 #define ML_YOUNG_SET_BITS_MAX 16   /* a grown cache's most (ml_young_set) */
 #define ML_YOUNG_GROW_BITS 1       /* a cache that grows has twice the sets */
+#define ML_YOUNG_SHRINK_EVERY 16384 /* own frees between weighings of a shrink (young.c) */
 #define ML_YOUNG_META_BUDGET 64    /* bytes of records' memory per live tracked block */
 #define ML_YOUNG_BELOW ML_DEFAULT_MIN_SIZE /* the default threshold (options.def) */
 #define ML_YOUNG_WAYS 4 /* two hash bits name a home (ml_young_home); ml_young_evict compares four */
@@ -176,6 +179,7 @@ void ml_young_disable(void) ML_HIDDEN;
 extern unsigned ml_young_grow_max ML_HIDDEN;
 extern unsigned ml_young_meta_budget ML_HIDDEN;
 unsigned ml_young_evict(ml_young_t *y, unsigned s) ML_HIDDEN;
+void ml_young_weigh_shrink(ml_young_t *y) ML_HIDDEN;
 bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) ML_HIDDEN;
 
 /* This thread's cache, made on its first tracked block; NULL when it has
@@ -278,6 +282,7 @@ ML_INLINE bool ml_young_take_own(uintptr_t p, ml_rec_t *out) {
   atomic_store_explicit(&k[w], 0, memory_order_relaxed);
   atomic_thread_fence(memory_order_release); /* the key is cleared first */
   ml_young_tally(&y->freed, sz);
+  if (ml_unlikely((y->freed.n & (ML_YOUNG_SHRINK_EVERY - 1)) == 0)) ml_young_weigh_shrink(y);
   return true;
 }
 

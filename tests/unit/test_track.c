@@ -1202,7 +1202,8 @@ static void test_young_cache_sized_by_threshold(void **state) {
  * the records' memory with it (the old one given back) stays within the
  * budget; the old cache's records move to the new one (its own frees find
  * them there, not in another thread's cache), the old cache's memory is
- * returned, and the counts stay exact.  One move in 11 allocations (ten
+ * returned, and the counts stay exact.  Emptied by frees, the cache goes
+ * back to its first size.  One move in 11 allocations (ten
  * short-lived blocks per long-lived one) keeps the cache's size, and so
  * does a budget that the larger cache would pass. */
 
@@ -1293,6 +1294,9 @@ static void test_young_cache_grows_when_it_moves_records_out(void **state) {
     assert_true(ml_track_free(ml_test_block(19, i)));
   }
   assert_int_equal(ml_young_moves(), moves);
+  /* emptied as it was freed: back to the first size, its memory returned */
+  assert_int_equal(ml_test_my_sets(), sets);
+  assert_true(ml_young_metadata_bytes() <= young_meta + (growths + 1) * sizeof(ml_young_t));
   c = ml_test_counts();
   assert_int_equal(c.live, 0);
   assert_int_equal(c.live_bytes, 0);

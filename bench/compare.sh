@@ -24,7 +24,8 @@
 #   bench/compare.sh [--quick] [--repetitions N] [--tool-repetitions N]
 #                    [--lib PATH/libmemledger.so] [--jemalloc PATH]
 #                    [--only python,pymalloc0,sqlite3,redis] [--no-tools]
-#                    [--cpu N] [--callgrind]
+#                    [--cpu N] [--callgrind] [--before PATH/libmemledger.so]
+#                    [--setups glibc,jemalloc,memledger,ml_min0,before]
 #
 # --callgrind: instead of wall time, instructions (valgrind --tool=callgrind,
 # one run per program and setup: deterministic, so one is enough) of the
@@ -36,6 +37,13 @@
 # client).  On a shared virtual machine this is what makes runs comparable:
 # sqlite3 under jemalloc alone took 1.43-2.05 s unpinned, 1.34-1.68 s
 # pinned, in alternating runs of the same minutes.
+#
+# --before PATH: one more setup, `before`, another build of the library at
+# the default threshold, run in turn with the others (an A/B of two builds
+# in the same minutes).  --setups: only these (jemalloc always runs: the
+# ratios are to it).  `--repetitions 15 --no-tools --cpu 1 --setups
+# memledger,before --before OLD/.libs/libmemledger.so --only sqlite3`
+# measures a change to the recorder.
 #
 # --quick: 3 repetitions (default 5).  heaptrack and memcheck are 10-50x
 # slower; they run --tool-repetitions times (default 1; 0 with --no-tools).
@@ -50,6 +58,8 @@ jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 only=python,pymalloc0,sqlite3,redis
 callgrind=0
 cpu=
+before=
+want_setups=glibc,jemalloc,memledger,ml_min0,before
 usage() { sed -n '3,37p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -62,6 +72,8 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift 2 ;;
     --callgrind) callgrind=1; shift ;;
     --cpu) cpu=$2; shift 2 ;;
+    --before) before=$2; shift 2 ;;
+    --setups) want_setups=$2; shift 2 ;;
     -h|--help) usage ;;
     *) echo "compare.sh: unknown option $1" >&2; usage ;;
   esac
@@ -77,6 +89,10 @@ if [ -z "$lib" ] || [ ! -f "$lib" ]; then
 fi
 lib=$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")
 [ -f "$jemalloc" ] || { echo "compare.sh: $jemalloc not found (package libjemalloc2)" >&2; exit 1; }
+if [ -n "$before" ]; then
+  [ -f "$before" ] || { echo "compare.sh: --before $before: no such file" >&2; exit 1; }
+  before=$(cd "$(dirname "$before")" && pwd)/$(basename "$before")
+fi
 
 if [ "$callgrind" = 1 ] && ! command -v valgrind >/dev/null 2>&1; then
   echo "compare.sh: --callgrind needs valgrind (package valgrind)" >&2
@@ -87,10 +103,11 @@ if [ -n "$cpu" ] && ! taskset -c "$cpu" true 2>/dev/null; then
   exit 1
 fi
 
-exec python3 - "$here" "$lib" "$jemalloc" "$reps" "$tool_reps" "$only" "$callgrind" "$cpu" <<'PY'
+exec python3 - "$here" "$lib" "$jemalloc" "$reps" "$tool_reps" "$only" "$callgrind" "$cpu" \
+  "$before" "$want_setups" <<'PY'
 import os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
-here, lib, jemalloc, reps, tool_reps, only, callgrind, cpu = sys.argv[1:9]
+here, lib, jemalloc, reps, tool_reps, only, callgrind, cpu, before, want = sys.argv[1:11]
 pin = ["taskset", "-c", cpu] if cpu else []
 reps, tool_reps, only, callgrind = int(reps), int(tool_reps), set(only.split(",")), callgrind == "1"
 tmp = tempfile.mkdtemp(prefix="memledger-compare.")
@@ -108,6 +125,13 @@ setups = [
     ("memledger", [], dict(ml_env, LD_PRELOAD=lib)),
     ("ml_min0", [], dict(ml_env, LD_PRELOAD=lib, MEMLEDGER_MIN_SIZE="0")),
 ]
+if before:
+    setups.append(("before", [], dict(ml_env, LD_PRELOAD=before)))
+want = set(want.split(",")) | {"jemalloc"}
+unknown = want - {"glibc", "jemalloc", "memledger", "ml_min0", "before"}
+if unknown:
+    sys.exit("compare.sh: --setups: unknown setup(s) %s" % ",".join(sorted(unknown)))
+setups = [s for s in setups if s[0] in want]
 tools = []
 if shutil.which("heaptrack"):
     tools.append(("heaptrack", ["heaptrack", "-o", os.path.join(tmp, "ht")], {}))
@@ -259,7 +283,7 @@ if callgrind:
             continue
         argv, stdin_path, penv = plain[prog]
         je = None
-        for name, _, env in setups[1:]:
+        for name, _, env in [s for s in setups if s[0] != "glibc"]:
             try:
                 n = run_ir(argv, stdin_path, dict(env, **penv))
             except Exception as e:

@@ -84,7 +84,8 @@ static ml_young_t *ml_young_take_cache(ml_young_t *old, unsigned bits) {
         y->mask = (unsigned)n - 1;
         y->seq_stack = (uint64_t(*)[ML_YOUNG_WAYS])(void *)&y->set[n];
       }
-      y->discarded = false;
+      __atomic_store_n(&y->discarded, false, __ATOMIC_RELAXED);
+      y->window_freed = y->freed.n;
       y->hint = index + 1 < ML_PM_ANY ? (uint8_t)(index + 1) : ML_PM_ANY;
       /* A cache left by a thread that ended keeps its records (its blocks
        * may still be live) and counters: this thread carries on with them. */
@@ -107,29 +108,35 @@ ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
 
 /* y, this thread's cache, grew (ml_young_weigh_moves) and the thread has
  * freed ML_YOUNG_SHRINK_EVERY more blocks: when a cache with half the sets
- * or fewer would hold its records at a quarter of its ways or less, its
- * records move to such a cache, down to the first size, and its memory is
- * returned.  The records are counted (a read of every key) only when the
- * thread's counts say there may be so few: records made here or moved in,
- * less those moved out and this thread's frees (of any cache's records). */
+ * would hold its records at a quarter of its ways or less, they move to
+ * such a cache and y's memory is returned.  Weighed once the thread has
+ * freed as many blocks as y has ways since y became its cache or was last
+ * weighed, and by one halving at a time: python with every block tracked,
+ * whose live blocks rise to a million and fall to none in each of its
+ * rounds, moved a cache's records 21 times in 3 rounds when a weighing
+ * every 16,384 frees shrank the cache to its first size at once.  The
+ * records are counted (a read of every key) only when the thread's counts
+ * say there may be so few: records made here or moved in, less those
+ * moved out and this thread's frees (of any cache's records). */
 ML_NOINLINE void ml_young_weigh_shrink(ml_young_t *y) {
   unsigned bits = ml_log2(ml_young_sets(y)), first = ml_young_first_bits();
   if (bits <= first || y != ml_young_mine) return;
   uint64_t ways = (uint64_t)ml_young_sets(y) * ML_YOUNG_WAYS;
+  if (y->freed.n - y->window_freed < ways) return;
+  y->window_freed = y->freed.n;
   uint64_t est = y->made.n + y->in.n - y->out.n - y->freed.n;
   if ((int64_t)est > (int64_t)(ways / 8)) return;
   uint64_t n = 0;
   for (unsigned s = 0; s < ml_young_sets(y); s++)
     n += (uint64_t)__builtin_popcount(ml_young_ways_of(y->set[s].key, 0) ^ 0xf);
-  unsigned want = bits;
-  while (want > first && ((uint64_t)ML_YOUNG_WAYS << (want - 1)) >= 4 * n) want--;
-  if (want < bits) (void)ml_young_take_cache(y, want);
+  if ((ways / 2) >= 4 * n) (void)ml_young_take_cache(y, bits - 1);
 }
 
 /* y's sets' pages go back to the system: it holds no record, and no
  * other thread can make one there (only its owner records). */
 static void ml_young_discard(ml_young_t *y) {
-  y->discarded = ml_prim_discard(y->set, y->bytes - sizeof(ml_young_t));
+  __atomic_store_n(&y->discarded, ml_prim_discard(y->set, y->bytes - sizeof(ml_young_t)),
+                   __ATOMIC_RELAXED);
 }
 
 /* This thread gives y back; with its memory when it grew and holds no
@@ -342,7 +349,11 @@ bool ml_young_take_other(uintptr_t p, ml_rec_t *out) {
 bool ml_young_take_hinted(uint8_t hint, uintptr_t p, ml_rec_t *out) {
   if (hint == 0 || hint == ML_PM_ANY) return false;
   ml_young_t *y = ml_treg_get(&ml_young_reg, hint - 1u);
-  return y && y != ml_young_mine && ml_young_take_from(y, ml_young_set(y, p), p, out);
+  /* A cache given back empty (a hint of a page whose records moved when
+   * their thread's cache grew or shrank) holds none; a thread that took it
+   * over meanwhile is looked at by the full search. */
+  return y && y != ml_young_mine && !__atomic_load_n(&y->discarded, __ATOMIC_RELAXED) &&
+         ml_young_take_from(y, ml_young_set(y, p), p, out);
 }
 
 /* Whether y holds p's record of sequence number seq, live (not moving). */
@@ -502,6 +513,7 @@ void ml_young_clear(void) {
     memset(&y->out, 0, sizeof y->out);
     memset(&y->in, 0, sizeof y->in);
     y->moves = 0;
+    y->window_freed = 0;
     memset(y->set, 0, sets * sizeof y->set[0]);
     memset(y->seq_stack, 0, sets * sizeof y->seq_stack[0]);
   }

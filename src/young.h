@@ -22,8 +22,8 @@
  * tables goes, below: marked, copied, taken out), and gives the old one
  * back with its memory returned to the system (MADV_DONTNEED); so does a
  * thread that ends with an empty grown cache.  A grown cache whose records
- * would fill a quarter of a smaller one or less moves them there, weighed
- * every ML_YOUNG_SHRINK_EVERY frees on its thread.  A move to the shared tables costs
+ * would fill a quarter of one with half the sets or less moves them there,
+ * weighed after as many frees on its thread as it has ways.  A move to the shared tables costs
  * a lock and a cache miss there, and the later free another: sqlite3,
  * which keeps up to 125,000 tracked blocks, moved almost every record
  * (bench/README.md, "Record caches that grow", "... in place").
@@ -123,6 +123,8 @@ typedef struct ml_young_s {
   uint64_t moves;                 // records moved to the shared tables from here
   uint64_t window_made, window_out; // made.n and out.n when the moves were last
                                     // weighed (ml_young_weigh_moves, young.c)
+  uint64_t window_freed;          // freed.n when it became its thread's cache or its
+                                  // records were last counted (ml_young_weigh_shrink)
   struct ml_young_s *_Atomic drain_to; // while this cache's records move to the
                                        // cache its thread grew into: that cache
   bool discarded;                 // given back empty, its sets' pages returned

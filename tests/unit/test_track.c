@@ -1202,8 +1202,8 @@ static void test_young_cache_sized_by_threshold(void **state) {
  * the records' memory with it (the old one given back) stays within the
  * budget; the old cache's records move to the new one (its own frees find
  * them there, not in another thread's cache), the old cache's memory is
- * returned, and the counts stay exact.  Emptied by frees, the cache goes
- * back to its first size.  One move in 11 allocations (ten
+ * returned, and the counts stay exact.  Emptied, the cache goes back to
+ * its first size a halving at a time.  One move in 11 allocations (ten
  * short-lived blocks per long-lived one) keeps the cache's size, and so
  * does a budget that the larger cache would pass. */
 
@@ -1294,8 +1294,19 @@ static void test_young_cache_grows_when_it_moves_records_out(void **state) {
     assert_true(ml_track_free(ml_test_block(19, i)));
   }
   assert_int_equal(ml_young_moves(), moves);
-  /* emptied as it was freed: back to the first size, its memory returned */
+  /* Emptied: a halving after as many frees as the cache has ways, back to
+   * the first size, its memory returned. */
+  unsigned halvings = 0;
+  for (size_t i = 0, last = ml_test_my_sets(); ml_test_my_sets() != sets && i < (8u << 20); i++) {
+    ml_track_alloc(ml_test_block(21, 1), 2500);
+    assert_true(ml_track_free(ml_test_block(21, 1)));
+    if (ml_test_my_sets() == last) continue;
+    assert_int_equal(ml_test_my_sets(), last / 2);
+    last = ml_test_my_sets();
+    halvings++;
+  }
   assert_int_equal(ml_test_my_sets(), sets);
+  assert_int_equal(halvings, growths);
   assert_true(ml_young_metadata_bytes() <= young_meta + (growths + 1) * sizeof(ml_young_t));
   c = ml_test_counts();
   assert_int_equal(c.live, 0);

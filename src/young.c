@@ -2,8 +2,8 @@
 /*
  * young.c - per-thread caches of young records (young.h).  No lock but the
  * shared tables' during a move and while a growth is weighed; never
- * allocates through malloc (a cache is mapped; a growth, and a thread that
- * ends with an empty cache, return a cache's pages with madvise); the
+ * allocates through malloc (a cache is mapped; a cache that grew or shrank,
+ * and an empty grown one given back, return their pages with madvise); the
  * frozen visit is async-signal-safe.
  */
 #include "young.h"
@@ -163,13 +163,12 @@ void ml_young_thread_renew(void) {
 /* A move just left y, this thread's cache: weigh the moves since the last
  * time, every eighth of a cache's worth of them (at every half, sqlite3's
  * cache of 65,536 ways moved 32,768 records to the shared tables before
- * its growth was weighed).  At one allocation in 8 or
- * more, and if the records' memory (the shared tables and the caches, y
- * replaced by the new one) stays within ML_YOUNG_META_BUDGET bytes per live
- * tracked block, this thread's next tracked block gets a cache with
- * 2^ML_YOUNG_GROW_BITS times the sets, where y's records then move (the
- * insert under way still goes to y).  The counts are read once per
- * weighing, under the tables' locks. */
+ * its growth was weighed).  At one allocation in 8 or more, and if the
+ * records' memory (the shared tables and the caches, y replaced by the new
+ * one) stays within ML_YOUNG_META_BUDGET bytes per live tracked block, this
+ * thread's next tracked block gets a cache with 2^ML_YOUNG_GROW_BITS times
+ * the sets, where y's records then move (the insert under way still goes
+ * to y).  The counts are read once per weighing, under the tables' locks. */
 static void ml_young_weigh_moves(ml_young_t *y) {
   uint64_t moved = y->out.n - y->window_out, ways = (uint64_t)ml_young_sets(y) * ML_YOUNG_WAYS;
   if (moved < ways / 8) return;
@@ -246,13 +245,15 @@ ML_TESTABLE void ml_young_drain_way(ml_young_t *old, unsigned s, unsigned w, ml_
   atomic_store_explicit(k, 0, memory_order_release);
 }
 
-/* This thread grew out of old into y: every record of old moves to y (to
- * the shared tables where y's set is full), then old is given back empty,
- * its sets' pages returned to the system.  Records that stayed behind in
- * a cache given back used to stay there until their blocks were freed, a
- * free from another thread's cache each, and their memory with them:
- * sqlite3 kept 2 MiB of caches so and moved 102,765 records to the shared
- * tables (bench/README.md, "Record caches that grow in place"). */
+/* This thread's cache was old and is now y (larger or smaller): every
+ * record of old moves to y (to the shared tables where y's set is full),
+ * then old is given back empty, its sets' pages returned to the system.
+ * Records that stayed behind in a cache given back used to stay there
+ * until their blocks were freed (each free then took it from another
+ * thread's cache), and so did their memory, which held back the next
+ * growth: sqlite3 kept 2 MiB of caches that way and moved 102,765 records
+ * to the shared tables (bench/README.md, "Record caches that grow in
+ * place, and shrink"). */
 static void ml_young_drain(ml_young_t *old, ml_young_t *y) {
   atomic_store_explicit(&old->drain_to, y, memory_order_release);
   for (unsigned s = 0; s < ml_young_sets(old); s++)

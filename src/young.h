@@ -26,7 +26,7 @@
  * weighed after as many frees on its thread as it has ways.  A move to the shared tables costs
  * a lock and a cache miss there, and the later free another: sqlite3,
  * which keeps up to 125,000 tracked blocks, moved almost every record
- * (bench/README.md, "Record caches that grow", "... in place").
+ * (bench/README.md, "Record caches that grow"; "... in place, and shrink").
  *
  * A record's key word is its block address with two flag bits:
  *   0                 empty

@@ -29,13 +29,15 @@
 #include "shadow.h"
 
 /* Walks remembered per thread, and stack words noted per walk (a walk that
- * depends on more is not cached).  16 ways: python with every object
+ * depends on more is not cached).  64 ways: python with every object
  * tracked misses 45% of its captures with 8 (7.33G instructions against
- * jemalloc's 2.48G), few with 16 (4.74G), no fewer with 32 (4.79G: longer
- * searches); a hit tries the way of the last hit first, then the ways
- * whose tag (ml_cap_block_t) is its key's; ml_cap_search's compare of the
- * tags takes exactly 16. */
-#define ML_CAPTURE_WAYS 16
+ * jemalloc's 2.48G), few with 16 (4.74G); cfrac (mimalloc-bench), whose
+ * recursion brings many paths to its allocations, missed 59% of them with
+ * 16 and 0.04% with 64 (bench/README.md, "Capture caches of 64 ways").  A
+ * hit tries the way of the last hit first, then the way that followed it
+ * last time, then the ways whose tag (ml_cap_block_t) is its key's;
+ * ml_cap_search compares the tags 16 at a time. */
+#define ML_CAPTURE_WAYS 64
 #define ML_CAPTURE_WORDS 112
 
 /* The stack id of the eh walk from here (cached); ra as in
@@ -77,6 +79,7 @@ typedef struct ml_cap_entry_s {
   uint16_t npairs;   // 16-byte compares
   uint16_t nsingles; // 8-byte compares
   uint8_t fp0;       // the walk used the starting %rbp
+  uint8_t succ;      // the way hit after this one last time (ml_cap_search)
   int32_t off[ML_CAPTURE_WORDS + 8];
   uintptr_t val[ML_CAPTURE_WORDS + 8] __attribute__((aligned(16)));
 } ml_cap_entry_t;
@@ -108,9 +111,14 @@ extern ML_TLS ml_cap_block_t *ml_cap_mine ML_HIDDEN;
 uint32_t ml_capture_eh_at(uintptr_t ra, uintptr_t pc, uintptr_t sp, uintptr_t fp) ML_HIDDEN;
 
 /* Do e's noted words all still hold their values (sp: the capture's)?
- * The compare ml_capture_eh_at makes, out of line (for the ways after the
- * first, and tests).  Async-signal-safe; reads the stack only. */
+ * The answer of the compare ml_capture_eh_at makes, word by word and
+ * leaving at the first change (for the ways after the first, most of
+ * which differ).  Async-signal-safe; reads the stack only. */
 bool ml_cap_words_same(const ml_cap_entry_t *e, uintptr_t sp) ML_HIDDEN;
+#ifdef ML_TESTING
+/* The branch-free compare the way of the last hit gets (inlined there). */
+bool ml_cap_words_same_all(const ml_cap_entry_t *e, uintptr_t sp) ML_HIDDEN;
+#endif
 
 /* The capture from the recorder's frame: pc, sp and fp come from one
  * instruction point, so the walk's rule at pc matches them whatever the

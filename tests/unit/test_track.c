@@ -936,26 +936,48 @@ static void *ml_yf_churn(void *arg) {
   return NULL;
 }
 
-static void ml_yf_one(const ml_rec_t *r, void *arg) {
-  (void)arg;
-  uintptr_t base = (uintptr_t)ml_test_block(3, 0);
-  if (r->ptr < base || r->ptr >= base + (uintptr_t)ML_YF_STABLE * 4096) return;
+/* A snapshot's count of the records of blocks 0..n-1 of a region. */
+typedef struct ml_test_seen_s {
+  size_t region, n;
+  unsigned char *seen;
+} ml_test_seen_t;
+
+static void ml_test_seen_one(const ml_rec_t *r, void *arg) {
+  ml_test_seen_t *t = arg;
+  uintptr_t base = (uintptr_t)ml_test_block(t->region, 0);
+  if (r->ptr < base || r->ptr >= base + (uintptr_t)t->n * 4096) return;
   size_t i = (r->ptr - base) / 4096;
-  if (ml_yf_seen[i] < 255) ml_yf_seen[i]++;
+  if (t->seen[i] < 255) t->seen[i]++;
 }
 
-/* In a snapshot: every stable record made is read once (the one being
- * made may or may not be).  0, or 3 missing, 4 read twice. */
-static int ml_yf_child(void) {
-  size_t done = atomic_load(&ml_yf_done);
+/* In a snapshot: every record of the blocks below done is read once (the
+ * one being made may or may not be).  0, or 3 missing, 4 read twice. */
+static int ml_test_seen_child(ml_test_seen_t t, size_t done) {
   for (unsigned i = 0; i < ml_core.tables.narenas; i++)
-    ml_tables_visit(&ml_core.tables, i, true, ml_yf_one, NULL, NULL);
-  ml_young_visit(true, ml_yf_one, NULL);
-  for (size_t i = 0; i < ML_YF_STABLE; i++) {
-    if (ml_yf_seen[i] > 1) return 4;
-    if (i < done && !ml_yf_seen[i]) return 3;
+    ml_tables_visit(&ml_core.tables, i, true, ml_test_seen_one, &t, NULL);
+  ml_young_visit(true, ml_test_seen_one, &t);
+  for (size_t i = 0; i < t.n; i++) {
+    if (t.seen[i] > 1) return 4;
+    if (i < done && !t.seen[i]) return 3;
   }
   return 0;
+}
+
+/* child's result (0 to 4) in a forked copy of this process (a snapshot). */
+static int ml_test_in_snapshot(int (*child)(void)) {
+  pid_t pid = fork();
+  if (pid == 0) _exit(child());
+  assert_true(pid > 0);
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  assert_in_range(WEXITSTATUS(st), 0, 4);
+  return WEXITSTATUS(st);
+}
+
+static int ml_yf_child(void) {
+  ml_test_seen_t t = {3, ML_YF_STABLE, ml_yf_seen};
+  return ml_test_seen_child(t, atomic_load(&ml_yf_done));
 }
 
 static void test_young_snapshots_read_each_record_once_under_moves(void **state) {
@@ -968,13 +990,7 @@ static void test_young_snapshots_read_each_record_once_under_moves(void **state)
   while (atomic_load(&ml_yf_done) < ML_YF_STABLE / 2) sched_yield();
   for (int f = 0; f < ML_YF_FORKS; f++) {
     usleep(100);
-    pid_t pid = fork();
-    if (pid == 0) _exit(ml_yf_child());
-    assert_true(pid > 0);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st));
-    fails[WEXITSTATUS(st) < 5 ? WEXITSTATUS(st) : 0]++;
+    fails[ml_test_in_snapshot(ml_yf_child)]++;
   }
   atomic_store(&ml_yf_stop, true);
   assert_int_equal(pthread_join(th, NULL), 0);
@@ -1010,24 +1026,9 @@ static void *ml_ysn_grow(void *arg) {
   return NULL;
 }
 
-static void ml_ysn_one(const ml_rec_t *r, void *arg) {
-  (void)arg;
-  uintptr_t base = (uintptr_t)ml_test_block(7, 0);
-  if (r->ptr < base || r->ptr >= base + (uintptr_t)ML_YS_STABLE * 4096) return;
-  size_t i = (r->ptr - base) / 4096;
-  if (ml_ysn_seen[i] < 255) ml_ysn_seen[i]++;
-}
-
 static int ml_ysn_child(void) {
-  size_t done = atomic_load(&ml_ysn_done);
-  for (unsigned i = 0; i < ml_core.tables.narenas; i++)
-    ml_tables_visit(&ml_core.tables, i, true, ml_ysn_one, NULL, NULL);
-  ml_young_visit(true, ml_ysn_one, NULL);
-  for (size_t i = 0; i < ML_YS_STABLE; i++) {
-    if (ml_ysn_seen[i] > 1) return 4;
-    if (i < done && !ml_ysn_seen[i]) return 3;
-  }
-  return 0;
+  ml_test_seen_t t = {7, ML_YS_STABLE, ml_ysn_seen};
+  return ml_test_seen_child(t, atomic_load(&ml_ysn_done));
 }
 
 static void test_young_snapshots_read_each_record_once_under_growth(void **state) {
@@ -1040,13 +1041,7 @@ static void test_young_snapshots_read_each_record_once_under_growth(void **state
   ml_young_meta_budget = 1024; /* whatever the caches earlier tests left */
   assert_int_equal(pthread_create(&th, NULL, ml_ysn_grow, NULL), 0);
   while (atomic_load(&ml_ysn_done) < ML_YS_STABLE) {
-    pid_t pid = fork();
-    if (pid == 0) _exit(ml_ysn_child());
-    assert_true(pid > 0);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st));
-    fails[WEXITSTATUS(st) < 5 ? WEXITSTATUS(st) : 0]++;
+    fails[ml_test_in_snapshot(ml_ysn_child)]++;
     forks++;
   }
   atomic_store(&ml_ysn_stop, true);

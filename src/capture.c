@@ -36,7 +36,7 @@ static ml_treg_t ml_cap_reg;
  * options): forget every way. */
 static ML_NOINLINE void ml_cap_block_reset(ml_cap_block_t *b, const void *list, unsigned max,
                                            unsigned skip) {
-  for (unsigned w = 0; w < ML_CAPTURE_WAYS; w++) {
+  for (unsigned w = 0; w < b->ways; w++) {
     b->e[w].sp = 0;
     b->tag[w] = 0;
   }
@@ -45,15 +45,22 @@ static ML_NOINLINE void ml_cap_block_reset(ml_cap_block_t *b, const void *list, 
   b->skip = skip;
 }
 
-/* This thread's block: the one left on this stack by a thread that ended,
- * or a new one.  NULL when the thread gets none. */
-static ML_NOINLINE ml_cap_block_t *ml_cap_thread_init(void) {
+static size_t ml_cap_block_bytes(unsigned ways) {
+  return sizeof(ml_cap_block_t) + ways * sizeof(ml_cap_entry_t);
+}
+
+/* This thread's block of `ways` ways: the one left on this stack by a
+ * thread that ended, or a new one (a block of another size that this
+ * stack had is given back).  NULL when the thread gets none. */
+static ML_NOINLINE ml_cap_block_t *ml_cap_thread_init(unsigned ways) {
   uintptr_t lo, hi;
   ml_unwind_stack_bounds(&lo, &hi);
   ml_cap_none = true;
+  ml_cap_mine = NULL;
   if (hi <= 1) return NULL;
-  ml_cap_block_t *b = ml_treg_claim(&ml_cap_reg, sizeof *b, hi, NULL);
+  ml_cap_block_t *b = ml_treg_claim(&ml_cap_reg, ml_cap_block_bytes(ways), hi, NULL);
   if (!b) return NULL;
+  b->ways = ways;
   /* A block left by another thread: its walks are not this thread's (its
    * counters stay: they are the stack's). */
   ml_cap_block_reset(b, ml_eh_list_now(), ml_core.max_frames, ml_core.skip_frames);
@@ -184,6 +191,18 @@ ML_INLINE uint8_t ml_cap_tag(uintptr_t sp, uintptr_t ra) {
   return (uint8_t)(((sp ^ ra) * UINT64_C(0x9E3779B97F4A7C15)) >> 57 | 0x80);
 }
 
+/* Does b, this thread's block, miss too often for its ways?  One capture
+ * in 8 walking a stack interned already (a walk the block forgot, not a
+ * new stack), weighed every 64 such walks. */
+static bool ml_cap_weigh(ml_cap_block_t *b) {
+  uint64_t re = b->rewalks - b->mark_rewalks;
+  if (re < 64) return false;
+  uint64_t all = b->hits + b->misses - b->mark_all;
+  b->mark_rewalks = b->rewalks;
+  b->mark_all = b->hits + b->misses;
+  return 8 * re >= all;
+}
+
 /* A capture the cache did not answer: walk from (pc, sp, fp) and remember
  * the walk in b's way b->next (b may be NULL: made here, or reset for a
  * new object list or new limits). */
@@ -191,7 +210,11 @@ static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, 
                                                uintptr_t sp, uintptr_t fp) {
   unsigned max = ml_core.max_frames, skip = ml_core.skip_frames;
   unsigned want = ml_unwind_want(max, skip);
-  if (ml_unlikely(!b) && !ml_cap_none) b = ml_cap_thread_init();
+  if (ml_unlikely(!b) && !ml_cap_none) b = ml_cap_thread_init(ML_CAPTURE_WAYS_FIRST);
+  /* (the small block goes back to the registry: without memory for the
+   * large one, this thread's walks are not cached from then on) */
+  if (b && b->ways < ML_CAPTURE_WAYS && ml_unlikely(ml_cap_weigh(b)))
+    b = ml_cap_thread_init(ML_CAPTURE_WAYS);
   ml_cap_entry_t *e = NULL;
   unsigned w = 0;
   if (ml_likely(b != NULL)) {
@@ -202,7 +225,7 @@ static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, 
     w = b->next;
     e = &b->e[w];
     b->last = w;
-    b->next = (w + 1) % ML_CAPTURE_WAYS;
+    b->next = (w + 1) % b->ways;
   }
 
   uintptr_t buf[ML_UNWIND_BUF_FRAMES];
@@ -225,8 +248,10 @@ static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, 
   unsigned k = ml_unwind_keep(buf, n, &frames, ml_core.max_frames, ml_core.skip_frames, ra);
   if (ml_unlikely(k == 0))
     atomic_fetch_add_explicit(&ml_core.unwind_failures, 1, memory_order_relaxed);
+  size_t known = ml_stacks_count(&ml_core.stacks);
   uint32_t id = ml_stacks_intern(&ml_core.stacks, frames, k);
   if (e) {
+    b->rewalks += id && id <= known;
     if (!log.bad && id && log.list == b->list && max == b->max && skip == b->skip) {
       e->fp = fp;
       e->ra = ra;
@@ -315,11 +340,12 @@ ML_INLINE uint32_t ml_cap_hit(ml_cap_block_t *b, const ml_cap_entry_t *e, uintpt
  * the last way's; bench/README.md, "One call per capture hit"). */
 static ML_NOINLINE uint32_t ml_cap_search(ml_cap_block_t *b, uintptr_t ra, uintptr_t pc,
                                           uintptr_t sp, uintptr_t fp) {
-  ML_STATIC_ASSERT(ML_CAPTURE_WAYS % 16 == 0 && ML_CAPTURE_WAYS <= 64,
+  ML_STATIC_ASSERT(ML_CAPTURE_WAYS % 16 == 0 && ML_CAPTURE_WAYS <= 64 &&
+                       ML_CAPTURE_WAYS_FIRST % 16 == 0,
                    "16-byte compares of the tags, into a 64-bit mask");
   __m128i t = _mm_set1_epi8((char)ml_cap_tag(sp, ra));
   uint64_t m = 0;
-  for (unsigned i = 0; i < ML_CAPTURE_WAYS; i += 16)
+  for (unsigned i = 0; i < b->ways; i += 16)
     m |= (uint64_t)(unsigned)_mm_movemask_epi8(
              _mm_cmpeq_epi8(_mm_load_si128((const __m128i *)&b->tag[i]), t))
          << i;
@@ -371,6 +397,11 @@ void ml_capture_thread_release(void) {
   if (b) ml_treg_release(b);
 }
 
+void ml_capture_thread_renew(void) {
+  ml_capture_thread_release();
+  ml_cap_none = false;
+}
+
 void ml_capture_stats(ml_capture_stats_t *out) {
   ml_capture_stats_t s = {0};
   unsigned n = ml_treg_count(&ml_cap_reg);
@@ -389,5 +420,6 @@ void ml_capture_stats(ml_capture_stats_t *out) {
 uint32_t ml_capture_eh(uintptr_t ra) { return ml_capture_walk(ML_UNWIND_FP, ra); }
 void ml_capture_stats(ml_capture_stats_t *out) { *out = (ml_capture_stats_t){0}; }
 void ml_capture_thread_release(void) {}
+void ml_capture_thread_renew(void) {}
 
 #endif

@@ -29,15 +29,19 @@
 #include "shadow.h"
 
 /* Walks remembered per thread, and stack words noted per walk (a walk that
- * depends on more is not cached).  64 ways: python with every object
- * tracked misses 45% of its captures with 8 (7.33G instructions against
- * jemalloc's 2.48G), few with 16 (4.74G); cfrac (mimalloc-bench), whose
- * recursion brings many paths to its allocations, missed 59% of them with
- * 16 and 0.04% with 64 (bench/README.md, "Capture caches of 64 ways").  A
- * hit tries the way of the last hit first, then the way that followed it
- * last time, then the ways whose tag (ml_cap_block_t) is its key's;
- * ml_cap_search compares the tags 16 at a time. */
-#define ML_CAPTURE_WAYS 64
+ * depends on more is not cached).  16 ways, then 64: python with every
+ * object tracked misses 45% of its captures with 8 (7.33G instructions
+ * against jemalloc's 2.48G), few with 16 (4.74G); cfrac (mimalloc-bench),
+ * whose recursion brings many paths to its allocations, missed 59% of them
+ * with 16 and 0.04% with 64 (bench/README.md, "Capture caches of 64
+ * ways").  A thread's block has 16 ways (24 KiB: a small program's address
+ * space under a limit, tests/hardening/ulimit.sh) until one capture in 8
+ * walks a stack seen before (weighed every 64 such walks), then 64 (96
+ * KiB).  A hit tries the way of the last hit first, then the way that
+ * followed it last time, then the ways whose tag (ml_cap_block_t) is its
+ * key's; ml_cap_search compares the tags 16 at a time. */
+#define ML_CAPTURE_WAYS 64       /* the most */
+#define ML_CAPTURE_WAYS_FIRST 16 /* a thread's first block */
 #define ML_CAPTURE_WORDS 112
 
 /* The stack id of the eh walk from here (cached); ra as in
@@ -56,6 +60,10 @@ void ml_capture_stats(ml_capture_stats_t *out) ML_HIDDEN;
  * that needs one (treg.h); its captures walk uncached from now on.
  * pre: not on an allocation path. */
 void ml_capture_thread_release(void) ML_HIDDEN;
+
+/* This thread gives its block back and gets a new one of the first size
+ * on its next capture miss (tests).  pre: not on an allocation path. */
+void ml_capture_thread_renew(void) ML_HIDDEN;
 
 #if defined(__x86_64__) && defined(__linux__)
 #include <emmintrin.h> /* SSE2: part of x86-64 itself */
@@ -88,13 +96,16 @@ typedef struct ml_cap_block_s {
   uintptr_t top;                        // the stack's top (registry key)
   size_t bytes;                         // the block's size (treg.h)
   uint64_t hits, misses, uncacheable;   // written by the owning thread only
+  uint64_t rewalks;                     // misses whose stack was interned already
+  uint64_t mark_rewalks, mark_all;      // rewalks, and hits + misses, when last weighed
+  unsigned ways;                        // 16 or 64 (ml_cap_block_bytes)
   unsigned last;                        // the way of the last hit
   unsigned next;                        // the way the next miss replaces
   const void *list;                     // the object list every way was walked with
   unsigned max, skip;                   // and the frames kept and skipped
   uint8_t tag[ML_CAPTURE_WAYS]          // per way: ml_cap_tag of its key, 0 when
       __attribute__((aligned(16)));     // empty (ml_cap_search's first filter)
-  ml_cap_entry_t e[ML_CAPTURE_WAYS];
+  ml_cap_entry_t e[];                   // ways of them
 } ml_cap_block_t;
 
 /* This thread's block of cached walks (NULL until its first miss). */

@@ -1517,31 +1517,40 @@ static __attribute__((noinline, optimize("O0"))) uint32_t ml_test_capture_path(u
   }
 }
 
-/* Six rounds of the paths, from one call instruction; the statistics
- * before each round and after the last. */
+#define ML_TEST_ROUNDS 8
+
+/* Rounds of the paths, from one call instruction; the statistics before
+ * each round and after the last. */
 static __attribute__((noinline, optimize("O0"))) void
-ml_test_capture_rounds_of_paths(uint32_t id[6][ML_TEST_PATHS], ml_capture_stats_t s[7]) {
-  for (unsigned r = 0; r < 6; r++) {
+ml_test_capture_rounds_of_paths(uint32_t id[ML_TEST_ROUNDS][ML_TEST_PATHS],
+                                ml_capture_stats_t s[ML_TEST_ROUNDS + 1]) {
+  for (unsigned r = 0; r < ML_TEST_ROUNDS; r++) {
     ml_capture_stats(&s[r]);
     for (unsigned k = 0; k < ML_TEST_PATHS; k++) id[r][k] = ml_test_capture_path(k);
   }
-  ml_capture_stats(&s[6]);
+  ml_capture_stats(&s[ML_TEST_ROUNDS]);
 }
 
-/* The paths taken in turn, over and over: each is walked once, then
- * always answered by the cache, whichever way holds it (the ways' tags,
- * of two stack pointers, and the words of the return addresses tell them
- * apart), each with its own stack. */
+/* The paths taken in turn, over and over: each is walked once; the
+ * thread's block of 16 ways, which forgets them, grows to 64 once 64 walks
+ * were of stacks seen before; from then on each path is walked once more
+ * and then always answered by the cache, whichever way holds it (the ways'
+ * tags, of two stack pointers, and the words of the return addresses tell
+ * them apart), each with its own stack. */
 static void test_capture_cache_answers_paths_in_turn(void **state) {
   (void)state;
-  ml_unwind_modules_changed(); /* a fresh start for this thread's block */
-  ml_capture_stats_t s[7];
-  uint32_t id[6][ML_TEST_PATHS];
+  ml_capture_thread_renew(); /* a first block for this thread */
+  ml_capture_stats_t s[ML_TEST_ROUNDS + 1];
+  uint32_t id[ML_TEST_ROUNDS][ML_TEST_PATHS];
   ml_test_capture_rounds_of_paths(id, s);
+  assert_int_equal(ml_cap_mine->ways, ML_CAPTURE_WAYS);
   assert_int_equal(s[1].misses - s[0].misses, ML_TEST_PATHS);
-  assert_int_equal(s[6].misses - s[1].misses, 0);
-  assert_int_equal(s[6].hits - s[1].hits, 5 * ML_TEST_PATHS);
-  for (unsigned r = 1; r < 6; r++)
+  /* forgotten: 64 walks of stacks seen before, then a round in the new
+   * block; the last three rounds are answered */
+  assert_true(s[ML_TEST_ROUNDS - 3].misses - s[1].misses <= 64 + 2 * ML_TEST_PATHS);
+  assert_int_equal(s[ML_TEST_ROUNDS].misses - s[ML_TEST_ROUNDS - 3].misses, 0);
+  assert_int_equal(s[ML_TEST_ROUNDS].hits - s[ML_TEST_ROUNDS - 3].hits, 3 * ML_TEST_PATHS);
+  for (unsigned r = 1; r < ML_TEST_ROUNDS; r++)
     for (unsigned k = 0; k < ML_TEST_PATHS; k++) assert_int_equal(id[r][k], id[0][k]);
   for (unsigned a = 0; a < ML_TEST_PATHS; a++)
     for (unsigned b = a + 1; b < ML_TEST_PATHS; b++) assert_int_not_equal(id[0][a], id[0][b]);

@@ -52,12 +52,11 @@ void ml_track_foreign_free(void) {
  * leaves the first, which the caches' order may not follow: the search
  * looks again when one moved meanwhile (ml_young_drain_gen). */
 static ML_NOINLINE bool ml_track_take_anywhere(uintptr_t p, ml_rec_t *out) {
-  for (uint64_t gen = ml_young_drain_gen();;) {
+  uint64_t gen = ml_young_drain_gen();
+  do {
     if (ml_young_take_other(p, out) || ml_tables_remove(&ml_core.tables, p, out)) return true;
-    uint64_t now = ml_young_drain_gen();
-    if (now == gen) return false;
-    gen = now;
-  }
+  } while (ml_young_drained_since(&gen));
+  return false;
 }
 
 bool ml_track_take_elsewhere(uintptr_t p, ml_rec_t *out) {
@@ -71,12 +70,11 @@ bool ml_track_take_elsewhere(uintptr_t p, ml_rec_t *out) {
 bool ml_track_take(void *p, ml_rec_t *out) { return ml_track_take_inline(p, out); }
 
 bool ml_track_find(uintptr_t p, ml_rec_t *out) {
-  for (uint64_t gen = ml_young_drain_gen();;) { /* as ml_track_take_elsewhere */
+  uint64_t gen = ml_young_drain_gen(); /* as ml_track_take_elsewhere */
+  do {
     if (ml_tables_find(&ml_core.tables, p, out) || ml_young_find(p, out)) return true;
-    uint64_t now = ml_young_drain_gen();
-    if (now == gen) return false;
-    gen = now;
-  }
+  } while (ml_young_drained_since(&gen));
+  return false;
 }
 
 void ml_track_counts(ml_counts_t *out) {

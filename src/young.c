@@ -106,6 +106,14 @@ ML_NOINLINE ml_young_t *ml_young_thread_init(void) {
   return ml_young_take_cache(old, ml_young_next_bits ? ml_young_next_bits : ml_young_first_bits());
 }
 
+/* The ways of y that hold a record (live or moving): a read of every key. */
+static uint64_t ml_young_records_in(ml_young_t *y) {
+  uint64_t n = 0;
+  for (unsigned s = 0; s < ml_young_sets(y); s++)
+    n += (uint64_t)__builtin_popcount(ml_young_ways_of(y->set[s].key, 0) ^ 0xf);
+  return n;
+}
+
 /* y, this thread's cache, grew (ml_young_weigh_moves) and the thread has
  * freed ML_YOUNG_SHRINK_EVERY more blocks: when a cache with half the sets
  * would hold its records at a quarter of its ways or less, they move to
@@ -126,10 +134,7 @@ ML_NOINLINE void ml_young_weigh_shrink(ml_young_t *y) {
   y->window_freed = y->freed.n;
   uint64_t est = y->made.n + y->in.n - y->out.n - y->freed.n;
   if ((int64_t)est > (int64_t)(ways / 8)) return;
-  uint64_t n = 0;
-  for (unsigned s = 0; s < ml_young_sets(y); s++)
-    n += (uint64_t)__builtin_popcount(ml_young_ways_of(y->set[s].key, 0) ^ 0xf);
-  if ((ways / 2) >= 4 * n) (void)ml_young_take_cache(y, bits - 1);
+  if ((ways / 2) >= 4 * ml_young_records_in(y)) (void)ml_young_take_cache(y, bits - 1);
 }
 
 /* y's sets' pages go back to the system: it holds no record, and no
@@ -143,11 +148,9 @@ static void ml_young_discard(ml_young_t *y) {
  * record (a cache of the first size goes to the next thread soon, which
  * would fault its pages in again). */
 static void ml_young_give_back(ml_young_t *y) {
-  bool empty = !y->discarded && ml_young_sets(y) > 1u << ml_young_first_bits();
-  for (unsigned s = 0; empty && s < ml_young_sets(y); s++)
-    for (unsigned w = 0; w < ML_YOUNG_WAYS; w++)
-      empty &= atomic_load_explicit(&y->set[s].key[w], memory_order_relaxed) == 0;
-  if (empty) ml_young_discard(y);
+  if (!y->discarded && ml_young_sets(y) > 1u << ml_young_first_bits() &&
+      ml_young_records_in(y) == 0)
+    ml_young_discard(y);
   ml_treg_release(y);
 }
 
@@ -196,6 +199,13 @@ uint64_t ml_young_drain_gen(void) {
   return atomic_load_explicit(&ml_young_drained, memory_order_acquire);
 }
 
+bool ml_young_drained_since(uint64_t *gen) {
+  uint64_t now = ml_young_drain_gen();
+  bool moved = now != *gen;
+  *gen = now;
+  return moved;
+}
+
 /* Put r, a record moving from a cache this thread grew out of, in y, its
  * new cache, without moving any out: 1 (*key is where), 0 when its set is
  * full, -1 when y holds a record of that address already (made after its
@@ -216,33 +226,38 @@ static int ml_young_put_moved(ml_young_t *y, const ml_rec_t *r, _Atomic uintptr_
   return 1;
 }
 
-/* Move the record in way w of set s of old to y (or to the shared tables),
- * as ml_young_evict moves one: marked moving, copied, then taken out of
- * old unless another thread freed its block meanwhile. */
-ML_TESTABLE void ml_young_drain_way(ml_young_t *old, unsigned s, unsigned w, ml_young_t *y) {
-  _Atomic uintptr_t *k = &old->set[s].key[w];
+/* Move the record in way w of set s of from to cache to (the cache this
+ * thread grows or shrinks into: ml_young_drain) or, when to is NULL or its
+ * set is full, to the shared tables (ml_young_evict): marked moving,
+ * copied, then taken out of from unless another thread freed its block
+ * meanwhile (that thread counted the free; the copy is taken back out).
+ * True when the record left from; false when the way was empty or its
+ * block was freed. */
+ML_TESTABLE bool ml_young_move_way(ml_young_t *from, unsigned s, unsigned w, ml_young_t *to) {
+  _Atomic uintptr_t *k = &from->set[s].key[w];
   uintptr_t p = atomic_load_explicit(k, memory_order_relaxed);
   if (!p || (p & ML_YOUNG_FLAGS) || !atomic_compare_exchange_strong(k, &p, p | ML_YOUNG_MOVING))
-    return;
-  ml_rec_t r = {p, old->set[s].size_tid[w], old->seq_stack[s][w]};
-  _Atomic uintptr_t *to = NULL;
-  int put = ml_young_put_moved(y, &r, &to);
+    return false;
+  ml_rec_t r = {p, from->set[s].size_tid[w], from->seq_stack[s][w]};
+  _Atomic uintptr_t *dst = NULL;
+  int put = to ? ml_young_put_moved(to, &r, &dst) : 0;
   bool in = put == 0 && ml_tables_insert_moved(&ml_core.tables, &r);
-  /* Before the record leaves old: a search that looked in y before the
-   * record got there and in old after it left sees the count change. */
-  atomic_fetch_add_explicit(&ml_young_drained, 1, memory_order_acq_rel);
+  /* A drain, before the record leaves from: a search that looked in to
+   * before the record got there and in from after it left sees the count
+   * change. */
+  if (to) atomic_fetch_add_explicit(&ml_young_drained, 1, memory_order_acq_rel);
   uintptr_t moving = p | ML_YOUNG_MOVING;
   if (atomic_compare_exchange_strong(k, &moving, 0)) {
-    ml_young_tally(&old->out, ml_rec_size(&r));
-    if (put > 0) ml_young_tally(&y->in, ml_rec_size(&r));
-    if (put == 0) y->moves++;
+    ml_young_tally(&from->out, ml_rec_size(&r));
+    if (put > 0) ml_young_tally(&to->in, ml_rec_size(&r));
+    if (put == 0) from->moves++;
     if (put < 0) ml_tables_count_replaced(&ml_core.tables, p);
-    return;
+    return true;
   }
-  /* Freed by another thread during the move (which counted the free). */
-  if (put > 0) atomic_store_explicit(to, 0, memory_order_release);
+  if (put > 0) atomic_store_explicit(dst, 0, memory_order_release);
   if (in) (void)ml_tables_remove_moved(&ml_core.tables, p, ml_rec_seq(&r));
   atomic_store_explicit(k, 0, memory_order_release);
+  return false;
 }
 
 /* This thread's cache was old and is now y (larger or smaller): every
@@ -257,7 +272,7 @@ ML_TESTABLE void ml_young_drain_way(ml_young_t *old, unsigned s, unsigned w, ml_
 static void ml_young_drain(ml_young_t *old, ml_young_t *y) {
   atomic_store_explicit(&old->drain_to, y, memory_order_release);
   for (unsigned s = 0; s < ml_young_sets(old); s++)
-    for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) ml_young_drain_way(old, s, w, y);
+    for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) (void)ml_young_move_way(old, s, w, y);
   atomic_store_explicit(&old->drain_to, NULL, memory_order_release);
   ml_young_discard(old); /* every key is 0 now */
   ml_treg_release(old);
@@ -290,23 +305,8 @@ unsigned ml_young_evict(ml_young_t *y, unsigned s) {
   const uint64_t *a = y->seq_stack[s]; /* the sequence number is the high part */
   unsigned w01 = a[1] < a[0], w23 = 2 + (a[3] < a[2]);
   unsigned w = a[w23] < a[w01] ? w23 : w01;
-  _Atomic uintptr_t *k = &y->set[s].key[w];
-  uintptr_t p = atomic_load_explicit(k, memory_order_relaxed);
-  if (!p || !atomic_compare_exchange_strong(k, &p, p | ML_YOUNG_MOVING))
-    return w; /* another thread freed it just now: the way is free */
-  ml_rec_t r = {p, y->set[s].size_tid[w], y->seq_stack[s][w]};
-  bool in = ml_tables_insert_moved(&ml_core.tables, &r);
-  uintptr_t moving = p | ML_YOUNG_MOVING;
-  if (atomic_compare_exchange_strong(k, &moving, 0)) {
-    ml_young_tally(&y->out, ml_rec_size(&r));
-    y->moves++;
-    ml_young_weigh_moves(y);
-    return w;
-  }
-  /* Freed by another thread during the move (which counted the free):
-   * take the copy back out of the shared tables. */
-  if (in) (void)ml_tables_remove_moved(&ml_core.tables, p, ml_rec_seq(&r));
-  atomic_store_explicit(k, 0, memory_order_release);
+  /* (a way whose block another thread freed just now is free too) */
+  if (ml_young_move_way(y, s, w, NULL)) ml_young_weigh_moves(y);
   return w;
 }
 

@@ -298,10 +298,10 @@ bool ml_young_take_hinted(uint8_t hint, uintptr_t p, ml_rec_t *out) ML_HIDDEN;
 
 #ifdef ML_TESTING
 /* Called by ml_young_take_other and ml_young_find after each cache they
- * looked in.  ml_young_drain_way moves the record in way w of set s of
- * old to y as a growth does. */
+ * looked in.  ml_young_move_way moves the record in way w of set s of
+ * from to cache to as a growth does (to the shared tables: to NULL). */
 extern void (*ml_young_search_hook)(ml_young_t *y) ML_HIDDEN;
-void ml_young_drain_way(ml_young_t *old, unsigned s, unsigned w, ml_young_t *y) ML_HIDDEN;
+bool ml_young_move_way(ml_young_t *from, unsigned s, unsigned w, ml_young_t *to) ML_HIDDEN;
 #endif
 
 /* Look p up in every cache without removing it. */
@@ -329,6 +329,9 @@ void ml_young_clear(void) ML_HIDDEN;
  * started (a record may have left a cache not yet looked at for one
  * looked at already). */
 uint64_t ml_young_drain_gen(void) ML_HIDDEN;
+/* Whether a record moved from one cache to another since *gen was read
+ * (ml_young_drain_gen); *gen then becomes the count now. */
+bool ml_young_drained_since(uint64_t *gen) ML_HIDDEN;
 
 /* Records moved from the caches to the shared tables so far. */
 uint64_t ml_young_moves(void) ML_HIDDEN;

@@ -963,18 +963,6 @@ static int ml_test_seen_child(ml_test_seen_t t, size_t done) {
   return 0;
 }
 
-/* child's result (0 to 4) in a forked copy of this process (a snapshot). */
-static int ml_test_in_snapshot(int (*child)(void)) {
-  pid_t pid = fork();
-  if (pid == 0) _exit(child());
-  assert_true(pid > 0);
-  int st;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  assert_true(WIFEXITED(st));
-  assert_in_range(WEXITSTATUS(st), 0, 4);
-  return WEXITSTATUS(st);
-}
-
 static int ml_yf_child(void) {
   ml_test_seen_t t = {3, ML_YF_STABLE, ml_yf_seen};
   return ml_test_seen_child(t, atomic_load(&ml_yf_done));
@@ -1329,7 +1317,7 @@ static void ml_ys_move_behind(ml_young_t *y) {
   if (y != ml_ys_to || !ml_ys_from) return;
   unsigned s = ml_young_set(ml_ys_from, ml_ys_p);
   unsigned w = (unsigned)__builtin_ctz(ml_young_ways_of(ml_ys_from->set[s].key, ml_ys_p));
-  ml_young_drain_way(ml_ys_from, s, w, ml_ys_to);
+  ml_young_move_way(ml_ys_from, s, w, ml_ys_to);
   ml_ys_from = NULL;
 }
 
@@ -1372,7 +1360,7 @@ static void test_young_free_finds_record_moved_behind_its_search(void **state) {
   assert_true(mine != from && mine != to);
   unsigned s = ml_young_set(mine, (uintptr_t)p);
   unsigned w = (unsigned)__builtin_ctz(ml_young_ways_of(mine->set[s].key, (uintptr_t)p));
-  ml_young_drain_way(mine, s, w, from);
+  ml_young_move_way(mine, s, w, from);
   assert_int_equal(ml_test_visit_all(false), 1);
   ml_ys_to = to;
   ml_ys_p = (uintptr_t)p;
@@ -1384,7 +1372,7 @@ static void test_young_free_finds_record_moved_behind_its_search(void **state) {
   assert_true(found);
   s = ml_young_set(to, (uintptr_t)p);
   w = (unsigned)__builtin_ctz(ml_young_ways_of(to->set[s].key, (uintptr_t)p));
-  ml_young_drain_way(to, s, w, from); /* back */
+  ml_young_move_way(to, s, w, from); /* back */
   ml_ys_from = from;
   found = ml_track_free(p);
   ml_young_search_hook = NULL;

@@ -72,7 +72,9 @@ bool ml_track_take(void *p, ml_rec_t *out) { return ml_track_take_inline(p, out)
 bool ml_track_find(uintptr_t p, ml_rec_t *out) {
   uint64_t gen = ml_young_drain_gen(); /* as ml_track_take_elsewhere */
   do {
-    if (ml_tables_find(&ml_core.tables, p, out) || ml_young_find(p, out)) return true;
+    /* The caches first: a record moving from one to the tables stays
+     * there until the tables have it (ml_track_take_elsewhere). */
+    if (ml_young_find(p, out) || ml_tables_find(&ml_core.tables, p, out)) return true;
   } while (ml_young_drained_since(&gen));
   return false;
 }

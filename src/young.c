@@ -399,7 +399,14 @@ bool ml_young_find(uintptr_t p, ml_rec_t *out) {
     for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) {
       uintptr_t q = atomic_load_explicit(&y->set[s].key[w], memory_order_acquire);
       if ((q & ~ML_YOUNG_FLAGS) != p || (q & ML_YOUNG_FREED)) continue;
-      if (out) *out = ml_young_rec(y, s, w, q);
+      ml_rec_t r = ml_young_rec(y, s, w, q);
+      /* The owner runs on: fields read while the key changed may be
+       * another record's (the visit's check); look at the way again. */
+      if (atomic_load_explicit(&y->set[s].key[w], memory_order_acquire) != q) {
+        w--;
+        continue;
+      }
+      if (out) *out = r;
       return true;
     }
 #ifdef ML_TESTING

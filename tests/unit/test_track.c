@@ -1339,10 +1339,12 @@ static void *ml_ys_cache(void *arg) {
   return NULL;
 }
 
-static void test_young_free_finds_record_moved_behind_its_search(void **state) {
+/* Two caches of threads that ended, *first at the lower index of the two
+ * in the registry (looked at first), and a record of block p, allocated
+ * here, moved to the other one (as a growth would take it there). */
+static void ml_ys_two_caches(void *p, ml_young_t **first, ml_young_t **later) {
   ml_young_t *a = NULL, *b = NULL;
   pthread_t ta, tb;
-  (void)state;
   pthread_barrier_init(&ml_ys_barrier, NULL, 2);
   assert_int_equal(pthread_create(&ta, NULL, ml_ys_cache, &a), 0);
   assert_int_equal(pthread_create(&tb, NULL, ml_ys_cache, &b), 0);
@@ -1350,17 +1352,24 @@ static void test_young_free_finds_record_moved_behind_its_search(void **state) {
   assert_int_equal(pthread_join(tb, NULL), 0);
   pthread_barrier_destroy(&ml_ys_barrier);
   assert_true(a && b && a != b);
-  /* p's record moves from the cache looked at later to the one looked at
-   * first; it starts in this thread's cache (the page's hint names it),
-   * then goes to the first as a growth would take it there */
-  ml_young_t *from = ml_ys_index(a) > ml_ys_index(b) ? a : b, *to = from == a ? b : a;
-  void *p = ml_test_block(6, 0);
+  *later = ml_ys_index(a) > ml_ys_index(b) ? a : b;
+  *first = *later == a ? b : a;
+  /* it starts in this thread's cache (the page's hint names it) */
   ml_track_alloc(p, 3000);
   ml_young_t *mine = ml_young_mine;
-  assert_true(mine != from && mine != to);
+  assert_true(mine != a && mine != b);
   unsigned s = ml_young_set(mine, (uintptr_t)p);
   unsigned w = (unsigned)__builtin_ctz(ml_young_ways_of(mine->set[s].key, (uintptr_t)p));
-  ml_young_move_way(mine, s, w, from);
+  ml_young_move_way(mine, s, w, *later);
+}
+
+static void test_young_free_finds_record_moved_behind_its_search(void **state) {
+  (void)state;
+  /* p's record moves from the cache looked at later to the one looked at
+   * first */
+  ml_young_t *from, *to;
+  void *p = ml_test_block(6, 0);
+  ml_ys_two_caches(p, &to, &from);
   assert_int_equal(ml_test_visit_all(false), 1);
   ml_ys_to = to;
   ml_ys_p = (uintptr_t)p;
@@ -1370,8 +1379,8 @@ static void test_young_free_finds_record_moved_behind_its_search(void **state) {
   bool found = ml_track_find((uintptr_t)p, NULL);
   assert_null(ml_ys_from);
   assert_true(found);
-  s = ml_young_set(to, (uintptr_t)p);
-  w = (unsigned)__builtin_ctz(ml_young_ways_of(to->set[s].key, (uintptr_t)p));
+  unsigned s = ml_young_set(to, (uintptr_t)p);
+  unsigned w = (unsigned)__builtin_ctz(ml_young_ways_of(to->set[s].key, (uintptr_t)p));
   ml_young_move_way(to, s, w, from); /* back */
   ml_ys_from = from;
   found = ml_track_free(p);
@@ -1382,6 +1391,40 @@ static void test_young_free_finds_record_moved_behind_its_search(void **state) {
   assert_int_equal(c.live, 0);
   assert_int_equal(c.live_bytes, 0);
   assert_int_equal(ml_test_visit_all(false), 0);
+}
+
+/* A look-up looks in the caches, then in the shared tables: a record
+ * evicted from a cache it has not looked at yet to the tables is found
+ * there (the other order missed it). */
+static void ml_ys_evict_behind(ml_young_t *y) {
+  if (y != ml_ys_to || !ml_ys_from) return;
+  unsigned s = ml_young_set(ml_ys_from, ml_ys_p);
+  unsigned w = (unsigned)__builtin_ctz(ml_young_ways_of(ml_ys_from->set[s].key, ml_ys_p));
+  ml_young_move_way(ml_ys_from, s, w, NULL);
+  ml_ys_from = NULL;
+}
+
+static void test_young_find_finds_record_evicted_behind_its_search(void **state) {
+  (void)state;
+  ml_young_t *first, *later;
+  void *p = ml_test_block(7, 0);
+  ml_ys_two_caches(p, &first, &later);
+  ml_ys_to = first; /* after the look at the first cache, */
+  ml_ys_from = later; /* the record leaves the later one for the tables */
+  ml_ys_p = (uintptr_t)p;
+  ml_young_search_hook = ml_ys_evict_behind;
+  ml_rec_t r = {0};
+  bool found = ml_track_find((uintptr_t)p, &r);
+  ml_young_search_hook = NULL;
+  assert_null(ml_ys_from); /* it did move during the look-up */
+  assert_true(found);
+  assert_true(r.ptr == (uintptr_t)p);
+  assert_int_equal(ml_rec_size(&r), 3000);
+  assert_true(ml_tables_find(&ml_core.tables, (uintptr_t)p, NULL));
+  assert_true(ml_track_free(p));
+  ml_counts_t c = ml_test_counts();
+  assert_int_equal(c.live, 0);
+  assert_int_equal(c.live_bytes, 0);
 }
 
 /* Frees of a thread's records on another thread race the moves of its
@@ -1649,6 +1692,7 @@ int main(void) {
       ML_TEST(test_young_cache_grows_when_it_moves_records_out),
       ML_TEST(test_young_cross_thread_frees_race_growth),
       ML_TEST(test_young_free_finds_record_moved_behind_its_search),
+      ML_TEST(test_young_find_finds_record_evicted_behind_its_search),
       ML_TEST(test_capture_cache_forgets_walks_when_objects_change),
       ML_TEST(test_capture_cache_answers_paths_in_turn),
 #if defined(__x86_64__) && defined(__linux__)

@@ -34,15 +34,14 @@ static ml_treg_t ml_cap_reg;
 
 /* The object list or the walk's length changed (a dlopen or dlclose, new
  * options): forget every way. */
-static ML_NOINLINE void ml_cap_block_reset(ml_cap_block_t *b, const void *list, unsigned max,
-                                           unsigned skip) {
+static ML_NOINLINE void ml_cap_block_reset(ml_cap_block_t *b, const void *list,
+                                           uint64_t limits) {
   for (unsigned w = 0; w < b->ways; w++) {
     b->e[w].sp = 0;
     b->tag[w] = 0;
   }
   b->list = list;
-  b->max = max;
-  b->skip = skip;
+  b->limits = limits;
 }
 
 static size_t ml_cap_block_bytes(unsigned ways) {
@@ -61,9 +60,11 @@ static ML_NOINLINE ml_cap_block_t *ml_cap_thread_init(unsigned ways) {
   ml_cap_block_t *b = ml_treg_claim(&ml_cap_reg, ml_cap_block_bytes(ways), hi, NULL);
   if (!b) return NULL;
   b->ways = ways;
+  b->last = 0;
+  b->hot = &b->e[0];
   /* A block left by another thread: its walks are not this thread's (its
    * counters stay: they are the stack's). */
-  ml_cap_block_reset(b, ml_eh_list_now(), ml_core.max_frames, ml_core.skip_frames);
+  ml_cap_block_reset(b, ml_eh_list_now(), ml_core.frame_limits);
   ml_cap_none = false;
   ml_cap_mine = b;
   return b;
@@ -74,8 +75,9 @@ static ML_NOINLINE ml_cap_block_t *ml_cap_thread_init(unsigned ways) {
  * after the other at adjacent offsets (a frame's return address and its
  * saved %rbp, in either order) make a pair; the rest are singles, moved
  * down in place (a single's new index is never above its old one), the
- * pairs set aside and put after them.  A word noted twice is compared
- * twice (harmless).  Then padded with repeats (ml_cap_entry_t). */
+ * pairs set aside and put at the arrays' end (ml_cap_entry_t: they fit
+ * beside the singles, n <= ML_CAPTURE_WORDS plus the repeats).  A word
+ * noted twice is compared twice (harmless).  Then padded with repeats. */
 static void ml_cap_pack_words(ml_cap_entry_t *e, unsigned n) {
   int32_t *off = e->off;
   uintptr_t *val = e->val;
@@ -107,10 +109,11 @@ static void ml_cap_pack_words(ml_cap_entry_t *e, unsigned n) {
     pval[2 * np + 1] = pval[2 * np - 1];
     np++;
   }
+  ML_STATIC_ASSERT(ML_CAPTURE_WORDS + 3 + 2 <= ML_CAP_SLOTS, "singles and pairs apart");
   for (unsigned k = 0; k < np; k++) {
-    off[ns + k] = poff[k];
-    val[ns + 2 * k] = pval[2 * k];
-    val[ns + 2 * k + 1] = pval[2 * k + 1];
+    off[ML_CAP_POFF(k)] = poff[k];
+    val[ML_CAP_PVAL(k)] = pval[2 * k];
+    val[ML_CAP_PVAL(k) + 1] = pval[2 * k + 1];
   }
   e->npairs = (uint16_t)np;
   e->nsingles = (uint16_t)ns;
@@ -142,11 +145,14 @@ ml_cap_same(const ml_cap_entry_t *e, uintptr_t sp) {
                     (const double *)ML_CAP_AT((j) + 1))), \
                 _mm_load_si128((const __m128i *)(val + (j))))
 #define ML_CAP_PAIR(i) \
-  _mm_xor_si128(_mm_loadu_si128((const __m128i *)ML_CAP_AT(i)), \
-                _mm_load_si128((const __m128i *)(val + 2 * (i))))
+  _mm_xor_si128(_mm_loadu_si128((const __m128i *)ML_CAP_AT(ML_CAP_POFF(i))), \
+                _mm_load_si128((const __m128i *)(val + ML_CAP_PVAL(i))))
   __m128i acc = _mm_setzero_si128();
-/* Groups 16 down to 1: case g compares group g - 1 and falls through. */
+/* Groups 28 down to 1 (ML_CAPTURE_WORDS words in singles or in pairs):
+ * case g compares group g - 1 and falls through. */
+  ML_STATIC_ASSERT(ML_CAPTURE_WORDS <= 4 * 28, "a case for every count of groups");
 #define ML_CAP_GROUPS(M) \
+  M(28) M(27) M(26) M(25) M(24) M(23) M(22) M(21) M(20) M(19) M(18) M(17) \
   M(16) M(15) M(14) M(13) M(12) M(11) M(10) M(9) M(8) M(7) M(6) M(5) M(4) M(3) M(2) M(1)
 #define ML_CAP_S(g) \
   case g: \
@@ -158,20 +164,14 @@ ml_cap_same(const ml_cap_entry_t *e, uintptr_t sp) {
     __attribute__((fallthrough));
   switch (ns / 4) {
   default:
-    for (unsigned j = 0; j < ns; j += 4)
-      acc = _mm_or_si128(acc, _mm_or_si128(ML_CAP_TWO(j), ML_CAP_TWO(j + 2)));
-    break;
+    __builtin_unreachable();
     ML_CAP_GROUPS(ML_CAP_S)
   case 0:
     break;
   }
-  off += ns;
-  val += ns;
   switch (np / 2) {
   default:
-    for (unsigned i = 0; i < np; i += 2)
-      acc = _mm_or_si128(acc, _mm_or_si128(ML_CAP_PAIR(i), ML_CAP_PAIR(i + 1)));
-    break;
+    __builtin_unreachable();
     ML_CAP_GROUPS(ML_CAP_P)
   case 0:
     break;
@@ -206,6 +206,7 @@ static bool ml_cap_weigh(ml_cap_block_t *b) {
 static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, uintptr_t pc,
                                                uintptr_t sp, uintptr_t fp) {
   unsigned max = ml_core.max_frames, skip = ml_core.skip_frames;
+  uint64_t limits = ml_core.frame_limits; /* the two */
   unsigned want = ml_unwind_want(max, skip);
   if (ml_unlikely(!b) && !ml_cap_none) b = ml_cap_thread_init(ML_CAPTURE_WAYS_FIRST);
   /* (the small block goes back to the registry: without memory for the
@@ -216,12 +217,12 @@ static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, 
   unsigned w = 0;
   if (ml_likely(b != NULL)) {
     const void *list = ml_eh_list_now();
-    if (b->list != list || b->max != max || b->skip != skip)
-      ml_cap_block_reset(b, list, max, skip);
+    if (b->list != list || b->limits != limits) ml_cap_block_reset(b, list, limits);
     /* (a changed object list or changed limits send the hit path here) */
     w = b->next;
     e = &b->e[w];
     b->last = w;
+    b->hot = e;
     b->next = (w + 1) % b->ways;
   }
 
@@ -249,7 +250,7 @@ static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, 
   uint32_t id = ml_stacks_intern(&ml_core.stacks, frames, k);
   if (e) {
     b->rewalks += id && id <= known;
-    if (!log.bad && id && log.list == b->list && max == b->max && skip == b->skip) {
+    if (!log.bad && id && log.list == b->list && limits == b->limits) {
       e->fp = fp;
       e->ra = ra;
       e->id = id;
@@ -288,8 +289,6 @@ ML_NOINLINE __attribute__((no_sanitize_address)) bool ml_cap_words_same(const ml
     __m128i d = _mm_or_si128(ML_CAP_TWO(j), ML_CAP_TWO(j + 2));
     if (_mm_movemask_epi8(_mm_cmpeq_epi8(d, zero)) != 0xffff) return false;
   }
-  off += ns;
-  val += ns;
   for (unsigned i = 0; i < np; i += 2) {
     __m128i d = _mm_or_si128(ML_CAP_PAIR(i), ML_CAP_PAIR(i + 1));
     if (_mm_movemask_epi8(_mm_cmpeq_epi8(d, zero)) != 0xffff) return false;
@@ -376,6 +375,7 @@ static ML_NOINLINE uint32_t ml_cap_search(ml_cap_block_t *b, uintptr_t ra, uintp
 hit:
   prev->succ = (uint8_t)w;
   b->last = w;
+  b->hot = &b->e[w];
   return ml_cap_hit(b, &b->e[w], pc, sp, fp, ra);
 }
 
@@ -387,8 +387,8 @@ hit:
 ML_NOINLINE uint32_t ml_capture_eh_at(uintptr_t ra, uintptr_t pc, uintptr_t sp, uintptr_t fp) {
   ml_cap_block_t *b = ml_cap_mine;
   if (ml_likely(b != NULL) && ml_likely(b->list == ml_eh_list_now()) &&
-      ml_likely(b->max == ml_core.max_frames && b->skip == ml_core.skip_frames)) {
-    const ml_cap_entry_t *e = &b->e[b->last];
+      ml_likely(b->limits == ml_core.frame_limits)) {
+    const ml_cap_entry_t *e = b->hot;
     if (ml_likely(ml_cap_key_is(e, sp, fp, ra)) && ml_likely(ml_cap_same(e, sp)))
       return ml_cap_hit(b, e, pc, sp, fp, ra);
     return ml_cap_search(b, ra, pc, sp, fp);

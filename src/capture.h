@@ -71,15 +71,20 @@ void ml_capture_thread_renew(void) ML_HIDDEN;
 /* One remembered walk: its key (starting sp, and fp when the walk used it;
  * the allocation call's return address only narrows the key; the object
  * list and the frame limits are the block's) and the words it depends on, by offset from
- * sp: first nsingles words at off[j] with values val[j]; then npairs pairs
- * of adjacent words (a frame-pointer frame's saved %rbp and its return
- * address sit side by side: one 16-byte compare checks both), at
- * off[nsingles + i] with values val[nsingles + 2i] and the next.  nsingles
- * is a multiple of 4 and npairs even (the last one repeated: a repeat
- * compares equal when the original does), so the compare loops have no
- * remainder and the pairs' values are 16-byte aligned.  The walk's log is
- * written straight into off[] and val[] and packed there (singles first:
- * in place). */
+ * sp: nsingles words at off[j] with values val[j], from the arrays' start;
+ * npairs pairs of adjacent words (a frame-pointer frame's saved %rbp and
+ * its return address sit side by side: one 16-byte compare checks both)
+ * from their end, pair i at off[ML_CAP_POFF(i)] with values
+ * val[ML_CAP_PVAL(i)] and the next, so that every compare's place in the
+ * entry is a constant (the hit's unrolled compares then address them from
+ * the entry alone).  nsingles is a multiple of 4 and npairs even (the last
+ * one repeated: a repeat compares equal when the original does), so the
+ * compare loops have no remainder and the values are 16-byte aligned.  The
+ * walk's log is written straight into off[] and val[] and packed there
+ * (singles first: in place). */
+#define ML_CAP_SLOTS (ML_CAPTURE_WORDS + 8)
+#define ML_CAP_POFF(i) (ML_CAP_SLOTS - 1 - (i))
+#define ML_CAP_PVAL(i) (ML_CAP_SLOTS - 2 - 2 * (i))
 typedef struct ml_cap_entry_s {
   uintptr_t sp; // 0: no walk here
   uintptr_t fp, ra;
@@ -88,8 +93,8 @@ typedef struct ml_cap_entry_s {
   uint16_t nsingles; // 8-byte compares
   uint8_t fp0;       // the walk used the starting %rbp
   uint8_t succ;      // the way hit after this one last time (ml_cap_search)
-  int32_t off[ML_CAPTURE_WORDS + 8];
-  uintptr_t val[ML_CAPTURE_WORDS + 8] __attribute__((aligned(16)));
+  int32_t off[ML_CAP_SLOTS];
+  uintptr_t val[ML_CAP_SLOTS] __attribute__((aligned(16)));
 } ml_cap_entry_t;
 
 typedef struct ml_cap_block_s {
@@ -100,9 +105,11 @@ typedef struct ml_cap_block_s {
   uint64_t mark_rewalks, mark_all;      // rewalks, and hits + misses, when last weighed
   unsigned ways;                        // 16 or 64 (ml_cap_block_bytes)
   unsigned last;                        // the way of the last hit
+  ml_cap_entry_t *hot;                  // and its entry
   unsigned next;                        // the way the next miss replaces
   const void *list;                     // the object list every way was walked with
-  unsigned max, skip;                   // and the frames kept and skipped
+  uint64_t limits;                      // and the frames kept and skipped
+                                        // (ml_core.frame_limits)
   uint8_t tag[ML_CAPTURE_WAYS]          // per way: ml_cap_tag of its key, 0 when
       __attribute__((aligned(16)));     // empty (ml_cap_search's first filter)
   ml_cap_entry_t e[];                   // ways of them

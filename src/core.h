@@ -69,8 +69,13 @@ typedef struct ml_core_s {
   ml_tables_t tables;         // unfreed blocks
   ml_stacks_t stacks;         // interned stacks
   ml_unwind_mode_t unwind;    // resolved mode
-  unsigned max_frames;
-  unsigned skip_frames;
+  union {
+    struct {
+      unsigned max_frames;
+      unsigned skip_frames;
+    };
+    uint64_t frame_limits; // both, for one compare (capture.c)
+  };
   _Atomic uint64_t seq;       // sequence numbers, handed out in batches
   _Atomic unsigned seq_epoch; // bumped by each dump: threads take a new batch
   _Atomic uint64_t dump_mark_seq, dump_mark_ns; // the last dump's (ml_dump_mark)

@@ -1589,8 +1589,7 @@ static void test_capture_cache_answers_paths_in_turn(void **state) {
 
 #if defined(__x86_64__) && defined(__linux__)
 /* Both compares, the hit's branch-free one (ml_cap_same: its unrolled
- * compares, up to 16 groups of 4 singles or of 2 pairs, and the loops past
- * them) and the search's that leaves at the first change, see every noted
+ * compares, up to 28 groups of 4 singles or of 2 pairs) and the search's that leaves at the first change, see every noted
  * word whatever the counts, singles and pairs in any mix: a change of any
  * one word is seen, and of no other. */
 static void test_capture_compare_sees_every_word(void **state) {
@@ -1608,9 +1607,9 @@ static void test_capture_compare_sees_every_word(void **state) {
       }
       for (unsigned k = 0; k < np; k++) {
         unsigned w = 2 * ns + 2 * k; /* the pair's first word */
-        e.off[ns + k] = (int32_t)(8 * w);
-        e.val[ns + 2 * k] = stack[w];
-        e.val[ns + 2 * k + 1] = stack[w + 1];
+        e.off[ML_CAP_POFF(k)] = (int32_t)(8 * w);
+        e.val[ML_CAP_PVAL(k)] = stack[w];
+        e.val[ML_CAP_PVAL(k) + 1] = stack[w + 1];
       }
       e.nsingles = (uint16_t)ns;
       e.npairs = (uint16_t)np;

@@ -30,6 +30,7 @@ void ml_track_next_batch(unsigned epoch) {
                                               memory_order_relaxed) + 1;
   ml_tls.seq_end = ml_tls.seq_next + ML_SEQ_BATCH;
   ml_tls.seq_epoch = epoch;
+  ml_young_drain_some(); /* a growth's moves, spread over the next allocations */
 }
 
 uint32_t ml_track_stack_id(void) { return ml_capture_stack_id(0, 0); }
@@ -60,6 +61,7 @@ static ML_NOINLINE bool ml_track_take_anywhere(uintptr_t p, ml_rec_t *out) {
 }
 
 bool ml_track_take_elsewhere(uintptr_t p, ml_rec_t *out) {
+  if (ml_young_take_draining(p, out)) return true; /* this thread's, before a growth */
   uint8_t hint = ml_pagemap_byte((const void *)p);
   if (hint != 0 && hint != ML_PM_ANY &&
       (ml_young_take_hinted(hint, p, out) || ml_tables_remove(&ml_core.tables, p, out)))

@@ -20,6 +20,11 @@ ML_TLS bool ml_young_none;
  * allocation; and the set bits of the next cache (0: by the threshold). */
 static ML_TLS ml_young_t *ml_young_retiring;
 static ML_TLS uint8_t ml_young_next_bits;
+/* A cache this thread grew or shrank out of, whose records move to the one
+ * that replaced it (its drain_to) a few sets at a time, and the next of its
+ * sets to empty (ml_young_drain_begin). */
+static ML_TLS ml_young_t *ml_young_draining;
+static ML_TLS unsigned ml_young_drain_next;
 unsigned ml_young_grow_max = ML_YOUNG_SET_BITS_MAX;
 unsigned ml_young_meta_budget = ML_YOUNG_META_BUDGET;
 
@@ -55,7 +60,9 @@ static size_t ml_young_bytes(unsigned bits) {
          ((size_t)1 << bits) * (sizeof(ml_young_set_t) + ML_YOUNG_WAYS * sizeof(uint64_t));
 }
 
-static void ml_young_drain(ml_young_t *old, ml_young_t *y);
+static void ml_young_drain_begin(ml_young_t *old, ml_young_t *y);
+static void ml_young_drain_finish(void);
+static bool ml_young_take_from(ml_young_t *y, unsigned s, uintptr_t p, ml_rec_t *out);
 
 /* The set bits of a thread's first cache. */
 static unsigned ml_young_first_bits(void) {
@@ -70,6 +77,7 @@ static unsigned ml_young_first_bits(void) {
  * records of old (its cache until now, or NULL) move. */
 static ml_young_t *ml_young_take_cache(ml_young_t *old, unsigned bits) {
   uintptr_t lo, hi;
+  ml_young_drain_finish(); /* one drain at a time (none is under way: the weighings wait) */
   if (old) __atomic_store_n(&old->top, ML_YOUNG_TOP_DRAINING, __ATOMIC_RELEASE);
   ml_young_none = true;
   ml_young_mine = NULL;
@@ -93,7 +101,7 @@ static ml_young_t *ml_young_take_cache(ml_young_t *old, unsigned bits) {
       ml_young_mine = y;
     }
   }
-  if (old && y) ml_young_drain(old, y);
+  if (old && y) ml_young_drain_begin(old, y);
   else if (old) ml_treg_release(old); /* its records are found as another thread's */
   return y;
 }
@@ -114,8 +122,10 @@ static uint64_t ml_young_records_in(ml_young_t *y) {
   return n;
 }
 
+static void ml_young_drain_step(unsigned nsets);
+
 /* y, this thread's cache, grew (ml_young_weigh_moves) and the thread has
- * freed ML_YOUNG_SHRINK_EVERY more blocks: when a cache with half the sets
+ * freed ML_YOUNG_STEP_EVERY more blocks: when a cache with half the sets
  * would hold its records at a quarter of its ways or less, they move to
  * such a cache and y's memory is returned.  Weighed once the thread has
  * freed as many blocks as y has ways since y became its cache or was last
@@ -126,7 +136,7 @@ static uint64_t ml_young_records_in(ml_young_t *y) {
  * records are counted (a read of every key) only when the thread's counts
  * say there may be so few: records made here or moved in, less those
  * moved out and this thread's frees (of any cache's records). */
-ML_NOINLINE void ml_young_weigh_shrink(ml_young_t *y) {
+static void ml_young_weigh_shrink(ml_young_t *y) {
   unsigned bits = ml_log2(ml_young_sets(y)), first = ml_young_first_bits();
   if (bits <= first || y != ml_young_mine) return;
   uint64_t ways = (uint64_t)ml_young_sets(y) * ML_YOUNG_WAYS;
@@ -154,7 +164,16 @@ static void ml_young_give_back(ml_young_t *y) {
   ml_treg_release(y);
 }
 
+/* ml_young_every_frees (young.h): every ML_YOUNG_STEP_EVERY frees of this
+ * thread, a step of its drain under way, or else the weighing of a shrink
+ * (which waits for the drain: one at a time). */
+ML_NOINLINE void ml_young_every_frees(ml_young_t *y) {
+  if (ml_young_draining) ml_young_drain_step(ML_YOUNG_DRAIN_SETS);
+  else ml_young_weigh_shrink(y);
+}
+
 void ml_young_thread_renew(void) {
+  ml_young_drain_finish();
   ml_young_t *y = ml_young_mine;
   ml_young_mine = NULL;
   if (y) ml_young_give_back(y);
@@ -173,6 +192,7 @@ void ml_young_thread_renew(void) {
  * the sets, where y's records then move (the insert under way still goes
  * to y).  The counts are read once per weighing, under the tables' locks. */
 static void ml_young_weigh_moves(ml_young_t *y) {
+  if (ml_young_draining) return; /* one drain at a time: weighed after it */
   uint64_t moved = y->out.n - y->window_out, ways = (uint64_t)ml_young_sets(y) * ML_YOUNG_WAYS;
   if (moved < ways / 8) return;
   uint64_t made = y->made.n - y->window_made;
@@ -262,20 +282,55 @@ ML_TESTABLE bool ml_young_move_way(ml_young_t *from, unsigned s, unsigned w, ml_
 
 /* This thread's cache was old and is now y (larger or smaller): every
  * record of old moves to y (to the shared tables where y's set is full),
+ * ML_YOUNG_DRAIN_SETS sets at a time, once per batch of sequence numbers
+ * (ML_SEQ_BATCH tracked blocks) and per ML_YOUNG_STEP_EVERY own frees;
  * then old is given back empty, its sets' pages returned to the system.
- * Records that stayed behind in a cache given back used to stay there
- * until their blocks were freed (each free then took it from another
- * thread's cache), and so did their memory, which held back the next
- * growth: sqlite3 kept 2 MiB of caches that way and moved 102,765 records
- * to the shared tables (bench/README.md, "Record caches that grow in
- * place, and shrink"). */
-static void ml_young_drain(ml_young_t *old, ml_young_t *y) {
+ * Meanwhile old stays in the registry, where searches find its records
+ * (this thread's own frees look there first: ml_young_take_draining), and
+ * its drain_to names y for snapshots.  The whole drain at once paused the
+ * allocating thread for 7.5 ms at a growth to 2^16 sets (two million
+ * tracked blocks in a loop), 60 ms at 2^20 (bench/README.md, "Drains a
+ * few sets at a time").  Records that stayed behind in a cache given back
+ * used to stay there until their blocks were freed (each free then took it
+ * from another thread's cache), and so did their memory, which held back
+ * the next growth: sqlite3 kept 2 MiB of caches that way and moved 102,765
+ * records to the shared tables (bench/README.md, "Record caches that grow
+ * in place, and shrink"). */
+static void ml_young_drain_begin(ml_young_t *old, ml_young_t *y) {
   atomic_store_explicit(&old->drain_to, y, memory_order_release);
-  for (unsigned s = 0; s < ml_young_sets(old); s++)
+  ml_young_draining = old;
+  ml_young_drain_next = 0;
+}
+
+/* Empty the next nsets sets of the cache being drained; give it back when
+ * none is left. */
+static void ml_young_drain_step(unsigned nsets) {
+  ml_young_t *old = ml_young_draining;
+  ml_young_t *y = atomic_load_explicit(&old->drain_to, memory_order_relaxed);
+  unsigned end = ml_young_sets(old) - ml_young_drain_next > nsets ? ml_young_drain_next + nsets
+                                                                 : ml_young_sets(old);
+  for (unsigned s = ml_young_drain_next; s < end; s++)
     for (unsigned w = 0; w < ML_YOUNG_WAYS; w++) (void)ml_young_move_way(old, s, w, y);
+  ml_young_drain_next = end;
+  if (end < ml_young_sets(old)) return;
+  ml_young_draining = NULL;
   atomic_store_explicit(&old->drain_to, NULL, memory_order_release);
-  ml_young_discard(old); /* every key is 0 now */
+  ml_young_discard(old); /* every key is 0 now: only its owner inserts */
   ml_treg_release(old);
+}
+
+/* The rest of the drain under way, if any, at once. */
+static void ml_young_drain_finish(void) {
+  if (ml_young_draining) ml_young_drain_step(ml_young_sets(ml_young_draining));
+}
+
+void ml_young_drain_some(void) {
+  if (ml_unlikely(ml_young_draining != NULL)) ml_young_drain_step(ML_YOUNG_DRAIN_SETS);
+}
+
+bool ml_young_take_draining(uintptr_t p, ml_rec_t *out) {
+  ml_young_t *old = ml_young_draining;
+  return old && ml_young_take_from(old, ml_young_set(old, p), p, out);
 }
 
 void ml_young_thread_release(void) {
@@ -332,6 +387,7 @@ static bool ml_young_take_from(ml_young_t *y, unsigned s, uintptr_t p, ml_rec_t 
 
 #ifdef ML_TESTING
 void (*ml_young_search_hook)(ml_young_t *y);
+ml_young_t *ml_young_drain_from(void) { return ml_young_draining; }
 #endif
 
 bool ml_young_take_other(uintptr_t p, ml_rec_t *out) {

@@ -80,7 +80,9 @@
 #define ML_YOUNG_SET_BITS_BELOW 12 /* below it */
 #define ML_YOUNG_SET_BITS_MAX 16   /* a grown cache's most (ml_young_set) */
 #define ML_YOUNG_GROW_BITS 1       /* a cache that grows has twice the sets */
-#define ML_YOUNG_SHRINK_EVERY 16384 /* own frees between weighings of a shrink (young.c) */
+#define ML_YOUNG_STEP_EVERY 64    /* own frees between steps of a drain or weighings of
+                                    a shrink (ml_young_every_frees, young.c) */
+#define ML_YOUNG_DRAIN_SETS 64     /* sets a step of a drain empties (young.c) */
 #define ML_YOUNG_META_BUDGET 64    /* bytes of records' memory per live tracked block */
 #define ML_YOUNG_BELOW ML_DEFAULT_MIN_SIZE /* the default threshold (options.def) */
 #define ML_YOUNG_WAYS 4 /* two hash bits name a home (ml_young_home); ml_young_evict compares four */
@@ -124,9 +126,10 @@ typedef struct ml_young_s {
   uint64_t window_made, window_out; // made.n and out.n when the moves were last
                                     // weighed (ml_young_weigh_moves, young.c)
   uint64_t window_freed;          // freed.n when it became its thread's cache or its
-                                  // records were last counted (ml_young_weigh_shrink)
+                                  // records were last counted (ml_young_every_frees)
   struct ml_young_s *_Atomic drain_to; // while this cache's records move to the
-                                       // cache its thread grew into: that cache
+                                       // cache its thread grew or shrank into
+                                       // (a few sets at a time): that cache
   bool discarded;                 // given back empty, its sets' pages returned
   ml_young_set_t set[];           // mask + 1 sets
 } ml_young_t;
@@ -181,7 +184,16 @@ void ml_young_disable(void) ML_HIDDEN;
 extern unsigned ml_young_grow_max ML_HIDDEN;
 extern unsigned ml_young_meta_budget ML_HIDDEN;
 unsigned ml_young_evict(ml_young_t *y, unsigned s) ML_HIDDEN;
-void ml_young_weigh_shrink(ml_young_t *y) ML_HIDDEN;
+void ml_young_every_frees(ml_young_t *y) ML_HIDDEN;
+
+/* A step of the drain under way on this thread, if any (a cache it grew
+ * or shrank out of: young.c); the recorder calls it once per batch of
+ * sequence numbers, ML_SEQ_BATCH tracked blocks.  pre: guard held. */
+void ml_young_drain_some(void) ML_HIDDEN;
+
+/* Take p's record out of the cache this thread is draining, if any (its
+ * own frees of blocks recorded before a growth). */
+bool ml_young_take_draining(uintptr_t p, ml_rec_t *out) ML_HIDDEN;
 bool ml_young_replace(ml_young_t *y, unsigned s, unsigned w, const ml_rec_t *r) ML_HIDDEN;
 
 /* This thread's cache, made on its first tracked block; NULL when it has
@@ -284,7 +296,7 @@ ML_INLINE bool ml_young_take_own(uintptr_t p, ml_rec_t *out) {
   atomic_store_explicit(&k[w], 0, memory_order_relaxed);
   atomic_thread_fence(memory_order_release); /* the key is cleared first */
   ml_young_tally(&y->freed, sz);
-  if (ml_unlikely((y->freed.n & (ML_YOUNG_SHRINK_EVERY - 1)) == 0)) ml_young_weigh_shrink(y);
+  if (ml_unlikely((y->freed.n & (ML_YOUNG_STEP_EVERY - 1)) == 0)) ml_young_every_frees(y);
   return true;
 }
 
@@ -302,6 +314,8 @@ bool ml_young_take_hinted(uint8_t hint, uintptr_t p, ml_rec_t *out) ML_HIDDEN;
  * from to cache to as a growth does (to the shared tables: to NULL). */
 extern void (*ml_young_search_hook)(ml_young_t *y) ML_HIDDEN;
 bool ml_young_move_way(ml_young_t *from, unsigned s, unsigned w, ml_young_t *to) ML_HIDDEN;
+/* The cache this thread is draining (NULL: none). */
+ml_young_t *ml_young_drain_from(void) ML_HIDDEN;
 #endif
 
 /* Look p up in every cache without removing it. */

@@ -41,7 +41,7 @@
 #include "ehframe.h"
 #include "options.h"
 #include "pagemap.h"
-#include "track.h"
+#include "track_alloc.h"
 #include "young.h"
 
 extern char **environ;
@@ -796,7 +796,7 @@ static void *ml_test_other_cache(void *arg) {
 }
 
 /* A record caught in each step of a move to the cache its thread grew
- * into (ml_young_drain) is read once, and a free on its thread finds it
+ * into (ml_young_drain_step) is read once, and a free on its thread finds it
  * wherever it is. */
 static void test_young_record_caught_draining_is_read_once(void **state) {
   ml_young_t *to = NULL;
@@ -1201,6 +1201,16 @@ static size_t ml_test_cache_bytes(unsigned bits) {
          ((size_t)1 << bits) * (sizeof(ml_young_set_t) + ML_YOUNG_WAYS * sizeof(uint64_t));
 }
 
+/* The drain under way on this thread ends on its next allocations and
+ * frees (of one block, again and again). */
+static void ml_test_drain_done(void) {
+  for (size_t i = 0; ml_young_drain_from() && i < (8u << 20); i++) {
+    ml_track_alloc(ml_test_block(21, 0), 2500);
+    assert_true(ml_track_free(ml_test_block(21, 0)));
+  }
+  assert_null(ml_young_drain_from());
+}
+
 #define ML_YG_STABLE 40000
 #define ML_YG_MANY 200000
 static void test_young_cache_grows_when_it_moves_records_out(void **state) {
@@ -1239,22 +1249,42 @@ static void test_young_cache_grows_when_it_moves_records_out(void **state) {
    * budget, and its records go along. */
   size_t young_meta = ml_young_metadata_bytes();
   unsigned growths = 0, cur = sets;
+  ml_young_t *draining = NULL; /* the cache grown out of, while it drains */
+  size_t drain_allocs = 0;
   for (size_t i = 0; i < ML_YG_MANY; i++) {
+    uint64_t out = draining ? draining->out.n : 0;
     ml_track_alloc(ml_test_block(19, i), 2500);
+    if (draining) {
+      /* a few sets' records at a time, and done after as many batches of
+       * sequence numbers as it has steps */
+      assert_true(draining->out.n - out <= ML_YOUNG_DRAIN_SETS * ML_YOUNG_WAYS);
+      drain_allocs++;
+      if (ml_young_drain_from() != draining) {
+        assert_true(draining->discarded);
+        assert_true(drain_allocs <= ML_SEQ_BATCH * (ml_young_sets(draining) / ML_YOUNG_DRAIN_SETS + 1));
+        assert_true(ml_test_meta() <= ML_YOUNG_META_BUDGET * ml_test_counts().live);
+        draining = NULL;
+      }
+    }
     if (ml_test_my_sets() == 0 || ml_test_my_sets() == cur) continue; /* 0: growth decided */
     /* the first block in the larger cache */
     growths++;
     assert_int_equal(ml_test_my_sets(), cur << ML_YOUNG_GROW_BITS);
     cur = ml_test_my_sets();
-    assert_true(ml_test_meta() <= ML_YOUNG_META_BUDGET * ml_test_counts().live);
-    /* the last block before the growth is here, not in the cache given back */
-    ml_young_t *y = ml_young_mine;
-    unsigned s = ml_young_set(y, (uintptr_t)ml_test_block(19, i - 1));
-    assert_int_not_equal(ml_young_ways_of(y->set[s].key, (uintptr_t)ml_test_block(19, i - 1)), 0);
+    /* the last block before the growth is still in the cache grown out of,
+     * which drains from the next batch of sequence numbers on */
+    draining = ml_young_drain_from();
+    drain_allocs = 0;
+    assert_non_null(draining);
+    assert_ptr_not_equal(draining, ml_young_mine);
+    unsigned s = ml_young_set(draining, (uintptr_t)ml_test_block(19, i - 1));
+    assert_int_not_equal(
+        ml_young_ways_of(draining->set[s].key, (uintptr_t)ml_test_block(19, i - 1)), 0);
   }
   assert_true(growths >= 2);
   ml_track_alloc(ml_test_block(21, 0), 2500); /* a growth decided by the last block */
   assert_true(ml_track_free(ml_test_block(21, 0)));
+  ml_test_drain_done();
   assert_true(ml_test_my_sets() >= sets << (growths * ML_YOUNG_GROW_BITS));
   /* a cache per size (one given back may be taken); of them, only this
    * thread's holds memory (and every header) */
@@ -1290,6 +1320,7 @@ static void test_young_cache_grows_when_it_moves_records_out(void **state) {
   }
   assert_int_equal(ml_test_my_sets(), sets);
   assert_int_equal(halvings, growths);
+  ml_test_drain_done();
   assert_true(ml_young_metadata_bytes() <= young_meta + (growths + 1) * sizeof(ml_young_t));
   c = ml_test_counts();
   assert_int_equal(c.live, 0);
@@ -1388,6 +1419,47 @@ static void test_young_free_finds_record_moved_behind_its_search(void **state) {
   assert_null(ml_ys_from); /* it did move during the search */
   assert_true(found);
   ml_counts_t c = ml_test_counts();
+  assert_int_equal(c.live, 0);
+  assert_int_equal(c.live_bytes, 0);
+  assert_int_equal(ml_test_visit_all(false), 0);
+}
+
+/* A cache grown out of drains a few sets at a time, on its thread's
+ * allocations and frees: meanwhile every record is found, by a free on its
+ * thread and by a snapshot (once), and the counts stay exact; then the
+ * cache is given back with its memory. */
+static void test_young_drain_spreads_over_allocations_and_frees(void **state) {
+  (void)state;
+  ml_young_thread_renew();
+  ml_young_meta_budget = 1u << 20; /* the growth, whatever the memory */
+  size_t n = 0, freed = 0;
+  while (!ml_young_drain_from() && n < 400000) ml_track_alloc(ml_test_block(23, n++), 1700);
+  ml_young_t *old = ml_young_drain_from();
+  assert_non_null(old);
+  assert_true(ml_young_sets(ml_young_mine) > ml_young_sets(old));
+  size_t steps = 0, allocs = 0;
+  while (ml_young_drain_from() == old) {
+    uint64_t out = old->out.n;
+    ml_track_alloc(ml_test_block(23, n++), 1700);
+    allocs++;
+    if (freed < n / 2) assert_true(ml_track_free(ml_test_block(23, freed++)));
+    assert_true(old->out.n - out <= 2 * ML_YOUNG_DRAIN_SETS * ML_YOUNG_WAYS);
+    steps += old->out.n != out;
+    if (allocs % 97 == 0) assert_int_equal(ml_test_visit_all(false), ml_test_counts().live);
+  }
+  assert_true(steps >= ml_young_sets(old) / ML_YOUNG_DRAIN_SETS / 2);
+  assert_true(old->discarded);
+  ml_counts_t c = ml_test_counts();
+  assert_int_equal(c.live, n - freed);
+  assert_int_equal(ml_test_visit_all(false), n - freed);
+  for (size_t i = freed; i < n; i++) {
+    ml_rec_t r = ml_test_find(ml_test_block(23, i));
+    assert_int_equal(ml_rec_size(&r), 1700);
+    assert_true(ml_track_free(ml_test_block(23, i)));
+  }
+  ml_young_meta_budget = ML_YOUNG_META_BUDGET;
+  ml_young_thread_renew();
+  c = ml_test_counts();
   assert_int_equal(c.live, 0);
   assert_int_equal(c.live_bytes, 0);
   assert_int_equal(ml_test_visit_all(false), 0);
@@ -1692,6 +1764,7 @@ int main(void) {
       ML_TEST(test_young_cross_thread_frees_race_growth),
       ML_TEST(test_young_free_finds_record_moved_behind_its_search),
       ML_TEST(test_young_find_finds_record_evicted_behind_its_search),
+      ML_TEST(test_young_drain_spreads_over_allocations_and_frees),
       ML_TEST(test_capture_cache_forgets_walks_when_objects_change),
       ML_TEST(test_capture_cache_answers_paths_in_turn),
 #if defined(__x86_64__) && defined(__linux__)

@@ -18,8 +18,9 @@
  * cache's worth of moves) and the records' memory stays within 64 bytes
  * per live tracked block with the new cache in the old one's place, the
  * thread makes one with twice the sets, up to 2^ML_YOUNG_SET_BITS_MAX
- * (6 MiB), moves the old cache's records there (as a move to the shared
- * tables goes, below: marked, copied, taken out), and gives the old one
+ * (24 MiB), moves the old cache's records there a few sets at a time (as
+ * a move to the shared tables goes, below: marked, copied, taken out; on
+ * the thread's next allocations and frees, young.c), and gives the old one
  * back with its memory returned to the system (MADV_DONTNEED); so does a
  * thread that ends with an empty grown cache.  A grown cache whose records
  * would fill a quarter of one with half the sets or less moves them there,
@@ -78,7 +79,7 @@
  * 2 ns per pair (their lines are spread wider). */
 #define ML_YOUNG_SET_BITS 10       /* at the default threshold and above */
 #define ML_YOUNG_SET_BITS_BELOW 12 /* below it */
-#define ML_YOUNG_SET_BITS_MAX 16   /* a grown cache's most (ml_young_set) */
+#define ML_YOUNG_SET_BITS_MAX 18   /* a grown cache's most (ml_young_set) */
 #define ML_YOUNG_GROW_BITS 1       /* a cache that grows has twice the sets */
 #define ML_YOUNG_STEP_EVERY 64    /* own frees between steps of a drain or weighings of
                                     a shrink (ml_young_every_frees, young.c) */

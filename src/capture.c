@@ -271,8 +271,8 @@ static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, 
 
 /* ml_cap_words_same (capture.h): the compare of the ways after the first
  * (ml_cap_search). */
-ML_NOINLINE __attribute__((no_sanitize_address)) bool ml_cap_words_same(const ml_cap_entry_t *e,
-                                                                      uintptr_t sp) {
+__attribute__((no_sanitize_address, always_inline)) static inline bool
+ml_cap_first_change(const ml_cap_entry_t *e, uintptr_t sp) {
   /* The hit's 16-byte compares, four words at a time, leaving at the
    * first group that changed: the search tries the ways with the key's tag
    * in turn; in a program whose recursion brings several paths to one
@@ -294,6 +294,10 @@ ML_NOINLINE __attribute__((no_sanitize_address)) bool ml_cap_words_same(const ml
     if (_mm_movemask_epi8(_mm_cmpeq_epi8(d, zero)) != 0xffff) return false;
   }
   return true;
+}
+
+ML_NOINLINE bool ml_cap_words_same(const ml_cap_entry_t *e, uintptr_t sp) {
+  return ml_cap_first_change(e, sp);
 }
 #undef ML_CAP_AT
 #undef ML_CAP_TWO
@@ -348,15 +352,16 @@ ML_INLINE uint32_t ml_cap_hit(ml_cap_block_t *b, const ml_cap_entry_t *e, uintpt
  * the last way's; bench/README.md, "One call per capture hit"). */
 static ML_NOINLINE uint32_t ml_cap_search(ml_cap_block_t *b, uintptr_t ra, uintptr_t pc,
                                           uintptr_t sp, uintptr_t fp) {
-  ML_STATIC_ASSERT(ML_CAPTURE_WAYS % 16 == 0 && ML_CAPTURE_WAYS <= 64 &&
-                       ML_CAPTURE_WAYS_FIRST % 16 == 0,
+  ML_STATIC_ASSERT(ML_CAPTURE_WAYS == 64 && ML_CAPTURE_WAYS_FIRST == 16,
                    "16-byte compares of the tags, into a 64-bit mask");
   __m128i t = _mm_set1_epi8((char)ml_cap_tag(sp, ra));
-  uint64_t m = 0;
-  for (unsigned i = 0; i < b->ways; i += 16)
-    m |= (uint64_t)(unsigned)_mm_movemask_epi8(
-             _mm_cmpeq_epi8(_mm_load_si128((const __m128i *)&b->tag[i]), t))
-         << i;
+#define ML_CAP_TAGS(i) \
+  ((uint64_t)(unsigned)_mm_movemask_epi8( \
+       _mm_cmpeq_epi8(_mm_load_si128((const __m128i *)&b->tag[i]), t)) \
+   << (i))
+  uint64_t m = ML_CAP_TAGS(0);
+  if (b->ways == ML_CAPTURE_WAYS) m |= ML_CAP_TAGS(16) | ML_CAP_TAGS(32) | ML_CAP_TAGS(48);
+#undef ML_CAP_TAGS
   /* The way that followed the last one the last time first: paths that
    * take turns at one stack pointer in a fixed order (cfrac's recursion:
    * 5.3 ways compared per search) are then found at the first try. */
@@ -365,11 +370,11 @@ static ML_NOINLINE uint32_t ml_cap_search(ml_cap_block_t *b, uintptr_t ra, uintp
   m &= ~((uint64_t)1 << b->last);
   if ((m >> w) & 1) {
     m &= ~((uint64_t)1 << w);
-    if (ml_cap_key_is(&b->e[w], sp, fp, ra) && ml_cap_words_same(&b->e[w], sp)) goto hit;
+    if (ml_cap_key_is(&b->e[w], sp, fp, ra) && ml_cap_same(&b->e[w], sp)) goto hit;
   }
   for (; m; m &= m - 1) {
     w = (unsigned)__builtin_ctzll(m);
-    if (ml_cap_key_is(&b->e[w], sp, fp, ra) && ml_cap_words_same(&b->e[w], sp)) goto hit;
+    if (ml_cap_key_is(&b->e[w], sp, fp, ra) && ml_cap_first_change(&b->e[w], sp)) goto hit;
   }
   return ml_capture_eh_miss(b, ra, pc, sp, fp);
 hit:

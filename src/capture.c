@@ -416,6 +416,16 @@ void ml_capture_thread_renew(void) {
   ml_cap_none = false;
 }
 
+size_t ml_capture_metadata_bytes(void) {
+  size_t sum = 0;
+  unsigned n = ml_treg_count(&ml_cap_reg);
+  for (unsigned i = 0; i < n; i++) {
+    const ml_cap_block_t *b = ml_treg_get(&ml_cap_reg, i);
+    if (b) sum += __atomic_load_n(&b->bytes, __ATOMIC_RELAXED);
+  }
+  return sum;
+}
+
 void ml_capture_stats(ml_capture_stats_t *out) {
   ml_capture_stats_t s = {0};
   unsigned n = ml_treg_count(&ml_cap_reg);
@@ -433,6 +443,7 @@ void ml_capture_stats(ml_capture_stats_t *out) {
 
 uint32_t ml_capture_eh(uintptr_t ra) { return ml_capture_walk(ML_UNWIND_FP, ra); }
 void ml_capture_stats(ml_capture_stats_t *out) { *out = (ml_capture_stats_t){0}; }
+size_t ml_capture_metadata_bytes(void) { return 0; }
 void ml_capture_thread_release(void) {}
 void ml_capture_thread_renew(void) {}
 

@@ -56,6 +56,10 @@ typedef struct ml_capture_stats_s {
 } ml_capture_stats_t;
 void ml_capture_stats(ml_capture_stats_t *out) ML_HIDDEN;
 
+/* Bytes mapped for the blocks of cached walks (every thread's, and those
+ * kept for the next thread on a stack; racy reads, as the statistics). */
+size_t ml_capture_metadata_bytes(void) ML_HIDDEN;
+
 /* This thread is ending: its block of cached walks goes to the next thread
  * that needs one (treg.h); its captures walk uncached from now on.
  * pre: not on an allocation path. */

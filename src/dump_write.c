@@ -15,6 +15,7 @@
  * SIGXFSZ is held back while writing so a dump past RLIMIT_FSIZE fails
  * with EFBIG instead of killing the program.
  */
+#include "capture.h"
 #include "dump.h"
 #include "fmt.h"
 #include "log.h"
@@ -366,8 +367,7 @@ static void ml_dump_purge_at_exit(const ml_dump_req_t *q) {
 static void ml_w_totals(ml_writer_t *w, const ml_collect_t *c, const ml_dump_result_t *res,
                         const ml_scan_t *scan, const ml_heap_stats_t *heap) {
   size_t meta = ml_tables_metadata_bytes(&ml_core.tables) + ml_young_metadata_bytes() +
-                ml_core.stacks.mapped +
-                ml_pagemap_mapped();
+                ml_capture_metadata_bytes() + ml_core.stacks.mapped + ml_pagemap_mapped();
   ml_w_str(w, "[totals]\n");
   ml_w_fmt(w, "tracked_allocs: %llu\ntracked_frees: %llu\n", (unsigned long long)c->n.allocs,
            (unsigned long long)c->n.frees);

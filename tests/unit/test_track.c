@@ -1657,6 +1657,10 @@ static void test_capture_cache_answers_paths_in_turn(void **state) {
     for (unsigned k = 0; k < ML_TEST_PATHS; k++) assert_int_equal(id[r][k], id[0][k]);
   for (unsigned a = 0; a < ML_TEST_PATHS; a++)
     for (unsigned b = a + 1; b < ML_TEST_PATHS; b++) assert_int_not_equal(id[0][a], id[0][b]);
+  /* the blocks' memory is metadata (the dump's metadata_bytes) */
+  assert_true(ml_capture_metadata_bytes() >=
+              sizeof(ml_cap_block_t) + ML_CAPTURE_WAYS * sizeof(ml_cap_entry_t) +
+                  ML_CAPTURE_WAYS_FIRST * sizeof(ml_cap_entry_t));
 }
 
 #if defined(__x86_64__) && defined(__linux__)

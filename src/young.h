@@ -111,14 +111,23 @@ typedef struct ml_young_set_s {
   uint64_t size_tid[ML_YOUNG_WAYS];
 } __attribute__((aligned(64))) ml_young_set_t;
 
+/* The header's first line holds what other threads read on every free
+ * they make of a record here (the mask, the arrays); the owner's counters,
+ * written on every insert and free, start a line of their own: in one line,
+ * each of the owner's writes took the line from the thread that freed its
+ * last block (bench/README.md, "Cross-thread frees"). */
 typedef struct ml_young_s {
   uintptr_t top;                 // the stack it serves (treg.h): first
   size_t bytes;                  // the mapping's size (treg.h): second
   uint8_t hint;                  // what its thread writes in the page map: 1 + its
                                  // index in the registry, or ML_PM_ANY past 253
+  bool discarded;                // given back empty, its sets' pages returned
   unsigned mask;                 // its sets (a power of two) - 1
   uint64_t (*seq_stack)[ML_YOUNG_WAYS]; // per set, after set[]
-  ml_young_tally_t made;          // records made in this cache
+  struct ml_young_s *_Atomic drain_to; // while this cache's records move to the
+                                       // cache its thread grew or shrank into
+                                       // (a few sets at a time): that cache
+  ml_young_tally_t made __attribute__((aligned(64))); // records made in this cache
   ml_young_tally_t freed;         // records this thread removed (any cache)
   ml_young_tally_t out;           // records that left this cache otherwise
   ml_young_tally_t in;            // records that came from a cache this thread
@@ -128,10 +137,6 @@ typedef struct ml_young_s {
                                     // weighed (ml_young_weigh_moves, young.c)
   uint64_t window_freed;          // freed.n when it became its thread's cache or its
                                   // records were last counted (ml_young_every_frees)
-  struct ml_young_s *_Atomic drain_to; // while this cache's records move to the
-                                       // cache its thread grew or shrank into
-                                       // (a few sets at a time): that cache
-  bool discarded;                 // given back empty, its sets' pages returned
   ml_young_set_t set[];           // mask + 1 sets
 } ml_young_t;
 

@@ -75,6 +75,9 @@ unsigned ml_prim_ncpus(void) ML_HIDDEN;
  * zero-filled.  Returns NULL on failure (never MAP_FAILED).  Map and unmap
  * leave errno unchanged. */
 void *ml_prim_map(size_t size) ML_HIDDEN;
+/* The same, its pages faulted in by the kernel at once (MAP_POPULATE): for
+ * a mapping about to be written all over. */
+void *ml_prim_map_filled(size_t size) ML_HIDDEN;
 void ml_prim_unmap(void *p, size_t size) ML_HIDDEN;
 /* The whole pages within [p, p + size) read as zeros from now on and are no
  * longer resident (MADV_DONTNEED); the mapping stays.  False when the

@@ -160,6 +160,14 @@ void *ml_prim_map(size_t size) {
   return p == MAP_FAILED ? NULL : p;
 }
 
+void *ml_prim_map_filled(size_t size) {
+  int saved = errno;
+  void *p = ml_prim_mmap(NULL, size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  errno = saved;
+  return p == MAP_FAILED ? NULL : p;
+}
+
 void ml_prim_unmap(void *p, size_t size) {
   int saved = errno;
   if (p != NULL) ml_prim_munmap(p, size);

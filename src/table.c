@@ -36,8 +36,13 @@ typedef struct ml_slots_hdr_s {
   char pad[ML_CACHE_LINE - sizeof(size_t)];
 } ml_slots_hdr_t;
 
+/* A table past 64 KiB has its pages filled at once (MAP_POPULATE): a
+ * rehash writes every page of it, and a fault per page made the growth of
+ * an arena of 115,000 records stop its thread for 3.5-7 ms, twice as long
+ * (bench/README.md, "Drains a few sets at a time"). */
 static ml_rec_t *ml_slots_map(size_t cap) {
-  ml_slots_hdr_t *h = ml_prim_map(sizeof *h + cap * sizeof(ml_rec_t));
+  size_t bytes = sizeof(ml_slots_hdr_t) + cap * sizeof(ml_rec_t);
+  ml_slots_hdr_t *h = bytes > 65536 ? ml_prim_map_filled(bytes) : ml_prim_map(bytes);
   if (!h) return NULL;
   h->cap = cap;
   return (ml_rec_t *)(h + 1);

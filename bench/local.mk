@@ -49,7 +49,7 @@ EXTRA_bench_bm_dump_DEPENDENCIES = libjemalloc_ml.a
 
 EXTRA_DIST += bench/README.md bench/run.sh bench/scan.sh bench/mimalloc_bench.sh bench/scan_prog.c bench/res.sh bench/res_prog.c bench/callgrind.sh bench/callgrind_guard.sh bench/cg_counts.py bench/ab.py \
 	bench/compare.sh bench/alloc_workload.py bench/workload.sql bench/scaling.py bench/pause.sh \
-	bench/pause_prog.c
+	bench/pause_prog.c bench/delete.sh bench/delete_prog.cc
 CLEANFILES += bench/hotpath.json bench/smoke.json bench/mixed.json bench/table.json \
 	bench/dump.json bench/smoke-mixed.json bench/smoke-table.json bench/smoke-dump.json
 

@@ -175,6 +175,21 @@ ML_INLINE void ml_f_free(void *p) {
   ml_f_free_slow(p);
 }
 
+/* C++ delete: with the size the block was asked for (sized delete, not
+ * aligned), a block below the cut-off is one the gate never tracked
+ * (ml_gate: n < cutoff means a usable size below the threshold), so it
+ * goes to jemalloc's sized free without a look at the page map, as
+ * jemalloc's own operator delete sends it (C++14 compilers delete with the
+ * size by default).  n is SIZE_MAX for the forms without a size
+ * (hooks_cxx.def).  A null p, and every other form, is a free. */
+ML_INLINE void ml_f_delete(void *p, size_t n, size_t align) {
+  if (align == 0 && ml_likely(n < ml_gate.cutoff) && ml_likely(p != NULL)) {
+    ml_je_sdallocx(p, n, 0);
+    return;
+  }
+  ml_f_free(p);
+}
+
 /* glibc's realloc(p, 0): free p, return NULL. */
 static ML_NOINLINE void *ml_f_realloc_zero(void *p);
 

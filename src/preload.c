@@ -70,9 +70,9 @@ static ML_NOINLINE ML_COLD void ml_cxx_no_runtime(const char *name) {
   }
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
-#define ML_DELETE(name, params, args) \
-  ML_EXPORT void name params;         \
-  ML_FRONT_FN_STD void name params { ml_f_free(p); }
+#define ML_DELETE(name, params, args, size, align) \
+  ML_EXPORT void name params;                     \
+  ML_FRONT_FN_STD void name params { ml_f_delete(p, (size), (align)); }
 #include "hooks_cxx.def"
 #pragma GCC diagnostic pop
 #undef ML_NEW
@@ -97,7 +97,7 @@ static void ml_cxx_resolve(void) {
   if (!atomic_load_explicit(&ml_cxx_##name, memory_order_relaxed))                \
     atomic_store_explicit(&ml_cxx_##name, (void *(*)params)dlsym(RTLD_NEXT, #name), \
                           memory_order_release);
-#define ML_DELETE(name, params, args)
+#define ML_DELETE(name, params, args, size, align)
 #include "hooks_cxx.def"
 #undef ML_NEW
 #undef ML_DELETE

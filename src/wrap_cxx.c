@@ -18,7 +18,7 @@
 #include <malloc.h>
 
 #define ML_NEW(name, params, args, size, align) void *ML_REAL(name) params __attribute__((weak));
-#define ML_DELETE(name, params, args) void ML_REAL(name) params __attribute__((weak));
+#define ML_DELETE(name, params, args, size, align) void ML_REAL(name) params __attribute__((weak));
 #include "hooks_cxx.def"
 #undef ML_NEW
 #undef ML_DELETE
@@ -30,7 +30,7 @@
     if (p && (size) >= ml_gate.cutoff) ml_w_track(p, size, ML_RA, ML_FA);       \
     return p;                                                                   \
   }
-#define ML_DELETE(name, params, args)                                           \
+#define ML_DELETE(name, params, args, size, align)                              \
   ML_EXPORT void __wrap_##name params;                                          \
   void __wrap_##name params {                                                   \
     if (p && ML_W_TRACKED(p)) ml_w_untrack(p);                                  \

@@ -33,7 +33,7 @@
 #define ML_DELETE(name, params, args, size, align)                              \
   ML_EXPORT void __wrap_##name params;                                          \
   void __wrap_##name params {                                                   \
-    if (p && ML_W_TRACKED(p)) ml_w_untrack(p);                                  \
+    if (p && (size) >= ml_gate.cutoff && ML_W_TRACKED(p)) ml_w_untrack(p);      \
     ML_REAL(name) args;                                                         \
   }
 #include "hooks_cxx.def"

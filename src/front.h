@@ -11,7 +11,9 @@
  * Asking jemalloc for the usable size instead costs ~40 instructions per
  * free, and handing that size back through sdallocx does not pay either:
  * jemalloc 5.3 built with profiling support (Debian's) sends every
- * page-aligned pointer given to sdallocx down its slow path.  Semantics
+ * page-aligned pointer given to sdallocx down its slow path.  (C++ sized
+ * delete has the size without asking: below the cut-off it goes straight
+ * to sdallocx, as under jemalloc's own operator delete: ml_f_delete.)  Semantics
  * follow glibc: realloc(p, 0) frees p and returns NULL; calloc and
  * reallocarray overflow give NULL and ENOMEM; memalign rounds a
  * non-power-of-two alignment up; aligned_alloc and posix_memalign refuse it

@@ -364,7 +364,12 @@ static ML_NOINLINE uint32_t ml_cap_search(ml_cap_block_t *b, uintptr_t ra, uintp
 #undef ML_CAP_TAGS
   /* The way that followed the last one the last time first: paths that
    * take turns at one stack pointer in a fixed order (cfrac's recursion:
-   * 5.3 ways compared per search) are then found at the first try. */
+   * 5.3 ways compared per search) are then found at the first try.  That
+   * way, the likely answer (python: 1.01 ways compared per search), gets
+   * the hit's branch-free compare; the others, which mostly differ, the
+   * compare that leaves at the first change (python with every object
+   * tracked: 3.897G -> 3.798G instructions; it costs a second copy of the
+   * unrolled compare in the instruction cache). */
   ml_cap_entry_t *prev = &b->e[b->last];
   unsigned w = prev->succ;
   m &= ~((uint64_t)1 << b->last);

@@ -1341,14 +1341,23 @@ static void test_young_cache_grows_when_it_moves_records_out(void **state) {
 /* A free looks in every cache in turn: a record that moves from a cache
  * not looked at yet to one looked at already (a growth into a cache given
  * back earlier, at a lower index) is found when it looks again. */
-static ml_young_t *ml_ys_from, *ml_ys_to;
+
+/* Move p's record from cache `from` to cache `to` (NULL: the shared
+ * tables), as a growth or an eviction does. */
+static void ml_ys_move(ml_young_t *from, uintptr_t p, ml_young_t *to) {
+  unsigned s = ml_young_set(from, p);
+  unsigned w = (unsigned)__builtin_ctz(ml_young_ways_of(from->set[s].key, p));
+  ml_young_move_way(from, s, w, to);
+}
+
+/* The search hook: once the search has looked at cache ml_ys_after, p's
+ * record leaves ml_ys_from for ml_ys_to (NULL: the shared tables). */
+static ml_young_t *ml_ys_from, *ml_ys_to, *ml_ys_after;
 static uintptr_t ml_ys_p;
 
 static void ml_ys_move_behind(ml_young_t *y) {
-  if (y != ml_ys_to || !ml_ys_from) return;
-  unsigned s = ml_young_set(ml_ys_from, ml_ys_p);
-  unsigned w = (unsigned)__builtin_ctz(ml_young_ways_of(ml_ys_from->set[s].key, ml_ys_p));
-  ml_young_move_way(ml_ys_from, s, w, ml_ys_to);
+  if (y != ml_ys_after || !ml_ys_from) return;
+  ml_ys_move(ml_ys_from, ml_ys_p, ml_ys_to);
   ml_ys_from = NULL;
 }
 
@@ -1389,9 +1398,7 @@ static void ml_ys_two_caches(void *p, ml_young_t **first, ml_young_t **later) {
   ml_track_alloc(p, 3000);
   ml_young_t *mine = ml_young_mine;
   assert_true(mine != a && mine != b);
-  unsigned s = ml_young_set(mine, (uintptr_t)p);
-  unsigned w = (unsigned)__builtin_ctz(ml_young_ways_of(mine->set[s].key, (uintptr_t)p));
-  ml_young_move_way(mine, s, w, *later);
+  ml_ys_move(mine, (uintptr_t)p, *later);
 }
 
 static void test_young_free_finds_record_moved_behind_its_search(void **state) {
@@ -1402,7 +1409,7 @@ static void test_young_free_finds_record_moved_behind_its_search(void **state) {
   void *p = ml_test_block(6, 0);
   ml_ys_two_caches(p, &to, &from);
   assert_int_equal(ml_test_visit_all(false), 1);
-  ml_ys_to = to;
+  ml_ys_after = ml_ys_to = to;
   ml_ys_p = (uintptr_t)p;
   ml_young_search_hook = ml_ys_move_behind;
   /* found by a look-up, then by a free */
@@ -1410,9 +1417,7 @@ static void test_young_free_finds_record_moved_behind_its_search(void **state) {
   bool found = ml_track_find((uintptr_t)p, NULL);
   assert_null(ml_ys_from);
   assert_true(found);
-  unsigned s = ml_young_set(to, (uintptr_t)p);
-  unsigned w = (unsigned)__builtin_ctz(ml_young_ways_of(to->set[s].key, (uintptr_t)p));
-  ml_young_move_way(to, s, w, from); /* back */
+  ml_ys_move(to, (uintptr_t)p, from); /* back */
   ml_ys_from = from;
   found = ml_track_free(p);
   ml_young_search_hook = NULL;
@@ -1468,23 +1473,17 @@ static void test_young_drain_spreads_over_allocations_and_frees(void **state) {
 /* A look-up looks in the caches, then in the shared tables: a record
  * evicted from a cache it has not looked at yet to the tables is found
  * there (the other order missed it). */
-static void ml_ys_evict_behind(ml_young_t *y) {
-  if (y != ml_ys_to || !ml_ys_from) return;
-  unsigned s = ml_young_set(ml_ys_from, ml_ys_p);
-  unsigned w = (unsigned)__builtin_ctz(ml_young_ways_of(ml_ys_from->set[s].key, ml_ys_p));
-  ml_young_move_way(ml_ys_from, s, w, NULL);
-  ml_ys_from = NULL;
-}
 
 static void test_young_find_finds_record_evicted_behind_its_search(void **state) {
   (void)state;
   ml_young_t *first, *later;
   void *p = ml_test_block(7, 0);
   ml_ys_two_caches(p, &first, &later);
-  ml_ys_to = first; /* after the look at the first cache, */
-  ml_ys_from = later; /* the record leaves the later one for the tables */
+  ml_ys_after = first; /* after the look at the first cache, */
+  ml_ys_to = NULL;      /* the record leaves the later one for the tables */
+  ml_ys_from = later;
   ml_ys_p = (uintptr_t)p;
-  ml_young_search_hook = ml_ys_evict_behind;
+  ml_young_search_hook = ml_ys_move_behind;
   ml_rec_t r = {0};
   bool found = ml_track_find((uintptr_t)p, &r);
   ml_young_search_hook = NULL;

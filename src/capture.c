@@ -269,8 +269,7 @@ static ML_NOINLINE uint32_t ml_capture_eh_miss(ml_cap_block_t *b, uintptr_t ra, 
   return id;
 }
 
-/* ml_cap_words_same (capture.h): the compare of the ways after the first
- * (ml_cap_search). */
+/* The compare of the search's ways that mostly differ (ml_cap_search). */
 __attribute__((no_sanitize_address, always_inline)) static inline bool
 ml_cap_first_change(const ml_cap_entry_t *e, uintptr_t sp) {
   /* The hit's 16-byte compares, four words at a time, leaving at the
@@ -295,15 +294,12 @@ ml_cap_first_change(const ml_cap_entry_t *e, uintptr_t sp) {
   }
   return true;
 }
-
-ML_NOINLINE bool ml_cap_words_same(const ml_cap_entry_t *e, uintptr_t sp) {
-  return ml_cap_first_change(e, sp);
-}
 #undef ML_CAP_AT
 #undef ML_CAP_TWO
 #undef ML_CAP_PAIR
 
 #ifdef ML_TESTING
+bool ml_cap_words_same(const ml_cap_entry_t *e, uintptr_t sp) { return ml_cap_first_change(e, sp); }
 bool ml_cap_words_same_all(const ml_cap_entry_t *e, uintptr_t sp) { return ml_cap_same(e, sp); }
 #endif
 

@@ -132,13 +132,13 @@ extern ML_TLS ml_cap_block_t *ml_cap_mine ML_HIDDEN;
  * around the compare's call). */
 uint32_t ml_capture_eh_at(uintptr_t ra, uintptr_t pc, uintptr_t sp, uintptr_t fp) ML_HIDDEN;
 
-/* Do e's noted words all still hold their values (sp: the capture's)?
- * The answer of the compare ml_capture_eh_at makes, word by word and
- * leaving at the first change (for the ways after the first, most of
- * which differ).  Async-signal-safe; reads the stack only. */
-bool ml_cap_words_same(const ml_cap_entry_t *e, uintptr_t sp) ML_HIDDEN;
 #ifdef ML_TESTING
-/* The branch-free compare the way of the last hit gets (inlined there). */
+/* Do e's noted words all still hold their values (sp: the capture's)?
+ * The two compares ml_capture_eh_at and its search make, out of line:
+ * the one that leaves at the first change (the ways that mostly differ)
+ * and the branch-free one (the way of the last hit, and the way that
+ * followed it).  Async-signal-safe; read the stack only. */
+bool ml_cap_words_same(const ml_cap_entry_t *e, uintptr_t sp) ML_HIDDEN;
 bool ml_cap_words_same_all(const ml_cap_entry_t *e, uintptr_t sp) ML_HIDDEN;
 #endif
 

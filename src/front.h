@@ -290,14 +290,18 @@ ML_INLINE size_t ml_f_malloc_usable_size(void *p) {
 
 /* ---- C++ (the preload front's operator new) ----------------------------- */
 
-/* operator new's block: malloc's, or an aligned one (align > 0: a
- * std::align_val_t, a power of two); NULL when jemalloc has none (the
- * operator then hands over to the C++ runtime's own: preload.c). */
-ML_INLINE void *ml_f_new(size_t n, size_t align) {
-  if (align == 0) {
-    if (ml_likely(n < ml_gate.cutoff)) return ml_je_malloc(n);
-    return ml_f_malloc_tracked(n, ML_RA, ML_FA);
-  }
+/* Is operator new's request malloc's untracked one (align: 0, or a
+ * std::align_val_t, a power of two)?  Then jemalloc's malloc serves it
+ * (preload.c, without a frame). */
+ML_INLINE bool ml_f_new_untracked(size_t n, size_t align) {
+  return align == 0 && ml_likely(n < ml_gate.cutoff);
+}
+
+/* operator new's block for any other request: a tracked one, or an
+ * aligned one; NULL when jemalloc has none (the operator then hands over
+ * to the C++ runtime's own: preload.c).  pre: !ml_f_new_untracked. */
+ML_INLINE void *ml_f_new_other(size_t n, size_t align) {
+  if (align == 0) return ml_f_malloc_tracked(n, ML_RA, ML_FA);
   if (ml_likely(ml_f_aligned_untracked(align, n))) return ml_je_aligned_alloc(align, n);
   return ml_f_aligned_alloc_slow(align, n, ML_RA, ML_FA);
 }

@@ -72,13 +72,13 @@ static ML_NOINLINE ML_COLD void ml_cxx_no_runtime(const char *name) {
     return next args;                                                             \
   }                                                                               \
   static ML_NOINLINE void *ml_cxx_slow_##name params {                            \
-    void *p = ml_f_new((size), (align));                                          \
+    void *p = ml_f_new_other((size), (align));                                    \
     if (ml_likely(p != NULL)) return p;                                           \
     return ml_cxx_oom_##name args;                                                \
   }                                                                               \
   ML_EXPORT void *name params;                                                    \
   ML_FRONT_FN_STD void *name params {                                             \
-    if ((align) == 0 && ml_likely((size) < ml_gate.cutoff)) {                     \
+    if (ml_f_new_untracked((size), (align))) {                                    \
       void *p = ml_je_malloc(size);                                               \
       if (ml_likely(p != NULL)) return p;                                         \
       return ml_cxx_oom_##name args;                                              \

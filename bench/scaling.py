@@ -18,33 +18,22 @@ a round that another tenant slowed shows as one far-off time: medians of
 several rounds, and builds taken in turn, say more than one long run.
 """
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 
+import ab  # bench/ab.py: one run of a Google Benchmark program, its times
+
 SETUPS = ("je", "ml_eh", "ml_none")
-UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
 def run_once(path, threads, min_time):
-    """{(setup, threads): ns per operation} of one run."""
+    """{(setup, threads): ns per operation} of one run (unpinned)."""
     flt = "mixed_(%s)/real_time/threads:(%s)$" % ("|".join(SETUPS),
                                                   "|".join(str(t) for t in threads))
-    cmd = [path, "--benchmark_filter=" + flt, "--benchmark_format=json",
-           "--benchmark_min_time=%g" % min_time]
-    out = subprocess.run(cmd, capture_output=True, text=True).stdout
-    try:
-        cases = json.loads(out)["benchmarks"]
-    except (ValueError, KeyError):
-        return {}
     res = {}
-    for b in cases:
-        if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
-            continue
-        name, _, t = b["name"].partition("/real_time/threads:")
-        res[(name[len("mixed_"):], int(t))] = \
-            float(b["real_time"]) * UNIT_NS.get(b.get("time_unit", "ns"), 1.0)
+    for case, ns in ab.run_once(path, flt, None, min_time).items():
+        name, _, t = case.partition("/real_time/threads:")
+        res[(name[len("mixed_"):], int(t))] = ns
     return res
 
 

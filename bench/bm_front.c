@@ -92,6 +92,7 @@ const char *bm_front_jemalloc_version(void) {
 }
 
 size_t bm_front_threshold(void) { return ml_gate.threshold; }
+size_t bm_front_cutoff(void) { return ml_gate.cutoff; }
 
 void bm_front_track_all(int on) {
   static ml_gate_t saved;

@@ -63,6 +63,9 @@ const char *bm_front_jemalloc_version(void);
 
 /* Blocks whose usable size is at least this are tracked. */
 size_t bm_front_threshold(void);
+/* The smallest request memledger tracks (its gate's cut-off: the first size
+ * jemalloc rounds up to the threshold or more). */
+size_t bm_front_cutoff(void);
 
 /* on: track every block from now on (the gate of MEMLEDGER_MIN_SIZE=0);
  * off: the gate the front started with. */

@@ -25,6 +25,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define BM_RING_SLOTS 4096 // per thread
 #define BM_SIZES 65536     // the size sequence, a power of two
@@ -39,7 +40,8 @@ typedef struct bm_mix_s {
   void (*volatile release)(void *);
   bm_unwind_t mode; // 0: jemalloc alone, or memledger without a capture set
   int tracked;
-  int all; // track every block (MEMLEDGER_MIN_SIZE=0)
+  int all; // track every block (MEMLEDGER_MIN_SIZE=0; the floor: record every block)
+  int floor; // bm_floor_t: not memledger, the floor of exact tracking (one thread)
   int calibrated;
   bm_calib_t cal;
   void **ring; // shared by the threads of a run
@@ -70,6 +72,75 @@ static void bm_sizes_init(void) {
     else /* 80%: under 1 KiB (and under the default threshold's usable size) */
       bm_sizes[i] = 8 + (uint32_t)((r >> 8) % (1000 - 8));
   }
+}
+
+/* The floor (sides floor_bits, floor, floor_all; not memledger): the least
+ * that any exact tracker keeping a record per block by its address adds to
+ * jemalloc on this mix, with no stack and no bookkeeping.  Its malloc tests
+ * the request against memledger's cut-off, sets the block's page bit in a
+ * bitmap and writes a 16-byte record into a direct-mapped table slot chosen
+ * by a hash of the address; its free tests the page's bit and, when set,
+ * reads and clears the slot.  No collision is handled (a record may
+ * overwrite another: counted, not resolved), no thread but the first: a
+ * lower bound, not a tracker.  floor_bits stops before the table (the two
+ * tests and the bit only); floor_all records every block (no test on the
+ * size).  What memledger's sides cost above the floor is its own. */
+typedef enum bm_floor_e { BM_FLOOR_OFF, BM_FLOOR_BITS, BM_FLOOR_RECORD } bm_floor_t;
+
+#define BM_FLOOR_SLOT_BITS 14 /* 256 KiB: the ring's 4096 blocks at a quarter load */
+#define BM_FLOOR_PAGE_BITS 22 /* a 512 KiB bitmap: 16 GiB of heap before pages alias */
+
+typedef struct bm_floor_slot_s {
+  uintptr_t key;
+  uint64_t size;
+} bm_floor_slot_t;
+
+static struct {
+  size_t cutoff;
+  int record;
+  uint64_t overwritten;
+  uint64_t pages[(UINT64_C(1) << BM_FLOOR_PAGE_BITS) / 64];
+  bm_floor_slot_t slot[1u << BM_FLOOR_SLOT_BITS];
+} bm_floor;
+
+BM_INLINE size_t bm_floor_page(const void *p) {
+  return (size_t)(((uintptr_t)p >> 12) & ((UINT64_C(1) << BM_FLOOR_PAGE_BITS) - 1));
+}
+
+BM_INLINE bm_floor_slot_t *bm_floor_slot(const void *p) {
+  return &bm_floor.slot[((uintptr_t)p * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - BM_FLOOR_SLOT_BITS)];
+}
+
+/* Not instrumented (this file is, for the shadow-stack side's chain): the
+ * floor's two functions stand where memledger's front would. */
+__attribute__((no_instrument_function)) static void *bm_floor_malloc(size_t n) {
+  void *p = bm_je_malloc(n);
+  if (n >= bm_floor.cutoff && p) {
+    size_t pg = bm_floor_page(p);
+    bm_floor.pages[pg / 64] |= UINT64_C(1) << (pg % 64);
+    if (bm_floor.record) {
+      bm_floor_slot_t *e = bm_floor_slot(p);
+      bm_floor.overwritten += e->key != 0;
+      e->key = (uintptr_t)p;
+      e->size = n;
+    }
+  }
+  return p;
+}
+
+__attribute__((no_instrument_function)) static void bm_floor_free(void *p) {
+  size_t pg = bm_floor_page(p);
+  if (bm_floor.pages[pg / 64] & UINT64_C(1) << (pg % 64) && bm_floor.record) {
+    bm_floor_slot_t *e = bm_floor_slot(p);
+    if (e->key == (uintptr_t)p) e->key = 0;
+  }
+  bm_je_free(p);
+}
+
+static void bm_floor_setup(const bm_mix_t *c) {
+  memset(&bm_floor, 0, sizeof bm_floor);
+  bm_floor.cutoff = c->all ? 0 : bm_front_cutoff();
+  bm_floor.record = c->floor == BM_FLOOR_RECORD;
 }
 
 static void bm_mix_loop(void *arg) {
@@ -104,6 +175,11 @@ static void bm_mix_run(bm_state *st) {
       }
       c->calibrated = 1;
     }
+    if (c->floor && threads > 1) {
+      bm_skip_with_error(st, "the floor runs on one thread");
+      return;
+    }
+    if (c->floor) bm_floor_setup(c);
     if (c->mode) bm_front_set_unwind(c->mode, c->cal.skip, 0);
     bm_front_track_all(c->all);
     c->live_before = bm_front_tracked_live();
@@ -133,6 +209,8 @@ static void bm_mix_run(bm_state *st) {
     bm_skip_with_error(st, msg);
   }
   bm_counter_set(st, "leaked", (double)got, BM_COUNTER_DEFAULT);
+  if (c->floor == BM_FLOOR_RECORD) /* records a collision overwrote, of the run's */
+    bm_counter_set(st, "overwritten", (double)bm_floor.overwritten, BM_COUNTER_DEFAULT);
   bm_front_track_all(0);
 }
 
@@ -144,6 +222,10 @@ static bm_mix_t bm_mix_shadow = {"ml_shadow", bm_ml_malloc, bm_ml_free, BM_UNWIN
 static bm_mix_t bm_mix_none = {"ml_none", bm_ml_malloc, bm_ml_free, BM_UNWIND_NONE, 1, 0};
 /* MEMLEDGER_MIN_SIZE=0: every block tracked, with the default capture. */
 static bm_mix_t bm_mix_eh_all = {"ml_eh_all", bm_ml_malloc, bm_ml_free, BM_UNWIND_EH, 1, 1};
+/* The floor, one thread only. */
+static bm_mix_t bm_mix_floor_bits = {"floor_bits", bm_floor_malloc, bm_floor_free, 0, 0, 0, BM_FLOOR_BITS};
+static bm_mix_t bm_mix_floor = {"floor", bm_floor_malloc, bm_floor_free, 0, 0, 0, BM_FLOOR_RECORD};
+static bm_mix_t bm_mix_floor_all = {"floor_all", bm_floor_malloc, bm_floor_free, 0, 0, 1, BM_FLOOR_RECORD};
 
 int main(int argc, char **argv) {
   if (bm_front_init()) return 1;
@@ -172,5 +254,11 @@ int main(int argc, char **argv) {
       snprintf(name, sizeof name, "mixed_%s", sides[i]->side);
       bm_bench_threads(bm_bench_use_real_time(bm_register(name, bm_mix_run, sides[i])), th);
     }
+  bm_mix_t *floors[] = {&bm_mix_floor_bits, &bm_mix_floor, &bm_mix_floor_all};
+  for (size_t i = 0; i < sizeof floors / sizeof floors[0]; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "mixed_%s", floors[i]->side);
+    bm_bench_threads(bm_bench_use_real_time(bm_register(name, bm_mix_run, floors[i])), 1);
+  }
   return bm_main(argc, argv);
 }

@@ -164,7 +164,8 @@ if mixed:
     if t1("je", 1):
         print("  %-54s %10.2f ns (reference ~32 ns on the budgets' machine)" % (
             "mixed, jemalloc alone, 1 thread", t1("je", 1)))
-    for side in ("ml_eh", "ml_fp", "ml_libunwind", "ml_shadow", "ml_none", "ml_eh_all"):
+    for side in ("ml_eh", "ml_fp", "ml_libunwind", "ml_shadow", "ml_none", "ml_eh_all",
+                 "floor_bits", "floor", "floor_all"):
         if t1(side, 1) and t1("je", 1):
             print("  %-54s %10.2fx jemalloc" % ("mixed_%s / mixed_je, 1 thread" % side,
                   t1(side, 1) / t1("je", 1)))

@@ -69,7 +69,9 @@ bool ml_track_take_elsewhere(uintptr_t p, ml_rec_t *out) {
   return ml_track_take_anywhere(p, out);
 }
 
-bool ml_track_take(void *p, ml_rec_t *out) { return ml_track_take_inline(p, out); }
+bool ml_track_take(void *p, ml_rec_t *out) {
+  return ml_track_take_inline(p, ml_pagemap_byte(p), out);
+}
 
 bool ml_track_find(uintptr_t p, ml_rec_t *out) {
   uint64_t gen = ml_young_drain_gen(); /* as ml_track_take_elsewhere */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 ML_TLS ml_young_t *ml_young_mine;
+ML_TLS uint8_t ml_young_mine_hint;
 ML_TLS bool ml_young_none;
 /* A cache too small for this thread, which it still writes until the
  * insert that found it so returns, given back on the next tracked
@@ -99,6 +100,7 @@ static ml_young_t *ml_young_take_cache(ml_young_t *old, unsigned bits) {
        * may still be live) and counters: this thread carries on with them. */
       ml_young_none = false;
       ml_young_mine = y;
+      ml_young_mine_hint = y->hint;
     }
   }
   if (old && y) ml_young_drain_begin(old, y);
@@ -176,6 +178,7 @@ void ml_young_thread_renew(void) {
   ml_young_drain_finish();
   ml_young_t *y = ml_young_mine;
   ml_young_mine = NULL;
+  ml_young_mine_hint = 0;
   if (y) ml_young_give_back(y);
   if (ml_young_retiring) ml_young_give_back(ml_young_retiring);
   ml_young_retiring = NULL;

@@ -153,6 +153,10 @@ extern ML_TLS ml_young_t *ml_young_mine ML_HIDDEN; // NULL until the first inser
                                                    // (and after a growth,
                                                    // ml_young_weigh_moves, until the next)
 extern ML_TLS bool ml_young_none ML_HIDDEN;        // this thread has no cache
+/* The page-map hint of the cache this thread records in (0: none yet, or
+ * given back).  Only a free's first look goes by it (ml_track_take_first):
+ * it stays through a growth, until the new cache's first record. */
+extern ML_TLS uint8_t ml_young_mine_hint ML_HIDDEN;
 
 /* p's set in y: the hash's top bits, as many as the largest cache takes,
  * masked by y's size (the mask's load runs beside the hash's multiply; a

@@ -1090,6 +1090,56 @@ static void test_young_free_finds_records_the_page_hint_does_not_name(void **sta
   assert_int_equal(c.live, 0);
 }
 
+/* The first thread records a block, the second one on the same page (the
+ * page's byte then names the second's cache), and the first frees its own:
+ * its free looks in the cache the page names first (ml_track_take_first),
+ * then in its own, where the record is. */
+typedef struct ml_test_own_s {
+  void *p;
+  int first;
+  uint8_t hint, page_at_free;
+  bool freed;
+} ml_test_own_t;
+
+static void *ml_test_free_own_behind_hint(void *arg) {
+  ml_test_own_t *t = arg;
+  if (!t->first) pthread_barrier_wait(&ml_test_pair_barrier);
+  ml_track_alloc(t->p, 1000);
+  t->hint = ml_young_hint();
+  if (t->first) pthread_barrier_wait(&ml_test_pair_barrier);
+  pthread_barrier_wait(&ml_test_pair_barrier); /* both recorded */
+  if (t->first) {
+    t->page_at_free = ml_pagemap_byte(t->p);
+    t->freed = ml_track_free(t->p);
+  }
+  pthread_barrier_wait(&ml_test_pair_barrier); /* both alive until the free is done */
+  return NULL;
+}
+
+static void test_young_own_free_behind_another_threads_hint(void **state) {
+  void *p1 = ml_test_block(24, 0), *p2 = (char *)p1 + 1024;
+  ml_test_own_t t[2] = {{p1, 1, 0, 0, false}, {p2, 0, 0, 0, false}};
+  pthread_t th[2];
+
+  (void)state;
+  ml_counts_t before = ml_test_counts();
+  pthread_barrier_init(&ml_test_pair_barrier, NULL, 2);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, ml_test_free_own_behind_hint, &t[i]), 0);
+  for (int i = 0; i < 2; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+  pthread_barrier_destroy(&ml_test_pair_barrier);
+  assert_true(t[0].hint != 0 && t[0].hint != ML_PM_ANY);
+  assert_true(t[1].hint != 0 && t[1].hint != ML_PM_ANY && t[1].hint != t[0].hint);
+  assert_int_equal(t[0].page_at_free, t[1].hint);
+  assert_true(t[0].freed);
+  assert_false(ml_track_free(p1));
+  ml_counts_t c = ml_test_counts();
+  assert_int_equal(c.live, before.live + 1); /* p2's */
+  assert_true(ml_track_free(p2));
+  c = ml_test_counts();
+  assert_int_equal(c.live, before.live);
+}
+
 /* ---- a thread's blocks given back at its end (treg.h) ------------------------- */
 
 typedef struct ml_test_giver_s {
@@ -1761,6 +1811,7 @@ int main(void) {
       ML_TEST(test_young_snapshots_read_each_record_once_under_moves),
       ML_TEST(test_young_snapshots_read_each_record_once_under_growth),
       ML_TEST(test_young_free_finds_records_the_page_hint_does_not_name),
+      ML_TEST(test_young_own_free_behind_another_threads_hint),
       ML_TEST(test_young_cache_given_back_goes_to_the_next_thread),
       ML_TEST(test_young_cache_sized_by_threshold),
       ML_TEST(test_young_cache_grows_when_it_moves_records_out),

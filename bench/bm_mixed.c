@@ -19,6 +19,9 @@
  * on purpose; the run fails unless the front then holds exactly BM_LEAKS
  * more live records than before (memledger sides) or none (jemalloc alone):
  * the accounting stays exact under cross-thread frees.
+ *
+ * Beside jemalloc and memledger's sides, the floor's (bm_floor_malloc):
+ * the least any exact tracker by address adds to jemalloc here.
  */
 #include "bm.h"
 #include "bm_stack.h"
@@ -41,7 +44,7 @@ typedef struct bm_mix_s {
   bm_unwind_t mode; // 0: jemalloc alone, or memledger without a capture set
   int tracked;
   int all; // track every block (MEMLEDGER_MIN_SIZE=0; the floor: record every block)
-  int floor; // bm_floor_t: not memledger, the floor of exact tracking (one thread)
+  int floor; // bm_floor_t: not memledger, the floor of exact tracking
   int calibrated;
   bm_calib_t cal;
   void **ring; // shared by the threads of a run
@@ -75,20 +78,29 @@ static void bm_sizes_init(void) {
 }
 
 /* The floor (sides floor_bits, floor, floor_all; not memledger): the least
- * that any exact tracker keeping a record per block by its address adds to
- * jemalloc on this mix, with no stack and no bookkeeping.  Its malloc tests
- * the request against memledger's cut-off, sets the block's page bit in a
- * bitmap and writes a 16-byte record into a direct-mapped table slot chosen
- * by a hash of the address; its free tests the page's bit and, when set,
- * reads and clears the slot.  No collision is handled (a record may
- * overwrite another: counted, not resolved), no thread but the first: a
- * lower bound, not a tracker.  floor_bits stops before the table (the two
- * tests and the bit only); floor_all records every block (no test on the
- * size).  What memledger's sides cost above the floor is its own. */
+ * that any exact tracker keeping a record per block by its address, and
+ * taking it out when the block is freed, adds to jemalloc on this mix, with
+ * no stack and no bookkeeping.  Its malloc tests the request against
+ * memledger's cut-off, writes the thread's number into the block's page
+ * byte (when it is not there already) and a 16-byte record into a
+ * direct-mapped slot of the thread's table, chosen by a hash of the
+ * address; its free reads the page byte and, when set, clears the slot in
+ * the table the byte names: a plain store in the thread's own table, a
+ * compare-and-swap in another thread's (a cross-thread free), then the
+ * other tables if the byte named one without the record (a page holds
+ * blocks of several threads).  No collision is handled (a record may
+ * overwrite another: counted, not resolved): a lower bound, not a
+ * tracker.  floor_bits stops before the tables (the two tests and the page
+ * byte); floor_all records every block (no test of the size).  What
+ * memledger's sides cost above the floor is its own. */
 typedef enum bm_floor_e { BM_FLOOR_OFF, BM_FLOOR_BITS, BM_FLOOR_RECORD } bm_floor_t;
 
-#define BM_FLOOR_SLOT_BITS 14 /* 256 KiB: the ring's 4096 blocks at a quarter load */
-#define BM_FLOOR_PAGE_BITS 22 /* a 512 KiB bitmap: 16 GiB of heap before pages alias */
+/* Slots a thread: 2^12 (64 KiB) at the threshold, where about 1,150 of a
+ * thread's ring blocks are tracked; 2^14 (256 KiB) when every block is
+ * (4096 a thread): each at a quarter load or less. */
+#define BM_FLOOR_SLOT_BITS 14
+#define BM_FLOOR_SLOT_BITS_THRESHOLD 12
+#define BM_FLOOR_PAGE_BITS 22 /* a byte a page: 16 GiB of heap before pages alias */
 
 typedef struct bm_floor_slot_s {
   uintptr_t key;
@@ -98,17 +110,22 @@ typedef struct bm_floor_slot_s {
 static struct {
   size_t cutoff;
   int record;
-  uint64_t overwritten;
-  uint64_t pages[(UINT64_C(1) << BM_FLOOR_PAGE_BITS) / 64];
-  bm_floor_slot_t slot[1u << BM_FLOOR_SLOT_BITS];
+  unsigned shift;   /* 64 - the slot bits in use */
+  unsigned threads; /* of the run: the tables in use */
+  struct {
+    uint64_t n;
+  } __attribute__((aligned(64))) overwritten[BM_MAX_THREADS];
+  uint8_t page[UINT64_C(1) << BM_FLOOR_PAGE_BITS]; /* 1 + the recording thread's number */
+  bm_floor_slot_t slot[BM_MAX_THREADS][1u << BM_FLOOR_SLOT_BITS];
 } bm_floor;
+static __thread unsigned bm_floor_me; /* this thread's number (bm_mix_run) */
 
-BM_INLINE size_t bm_floor_page(const void *p) {
-  return (size_t)(((uintptr_t)p >> 12) & ((UINT64_C(1) << BM_FLOOR_PAGE_BITS) - 1));
+BM_INLINE uint8_t *bm_floor_page(const void *p) {
+  return &bm_floor.page[((uintptr_t)p >> 12) & ((UINT64_C(1) << BM_FLOOR_PAGE_BITS) - 1)];
 }
 
-BM_INLINE bm_floor_slot_t *bm_floor_slot(const void *p) {
-  return &bm_floor.slot[((uintptr_t)p * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - BM_FLOOR_SLOT_BITS)];
+BM_INLINE bm_floor_slot_t *bm_floor_slot(unsigned t, const void *p) {
+  return &bm_floor.slot[t][((uintptr_t)p * UINT64_C(0x9e3779b97f4a7c15)) >> bm_floor.shift];
 }
 
 /* Not instrumented (this file is, for the shadow-stack side's chain): the
@@ -116,31 +133,55 @@ BM_INLINE bm_floor_slot_t *bm_floor_slot(const void *p) {
 __attribute__((no_instrument_function)) static void *bm_floor_malloc(size_t n) {
   void *p = bm_je_malloc(n);
   if (n >= bm_floor.cutoff && p) {
-    size_t pg = bm_floor_page(p);
-    bm_floor.pages[pg / 64] |= UINT64_C(1) << (pg % 64);
+    uint8_t *pg = bm_floor_page(p), me = (uint8_t)(bm_floor_me + 1);
+    if (__atomic_load_n(pg, __ATOMIC_RELAXED) != me) __atomic_store_n(pg, me, __ATOMIC_RELAXED);
     if (bm_floor.record) {
-      bm_floor_slot_t *e = bm_floor_slot(p);
-      bm_floor.overwritten += e->key != 0;
-      e->key = (uintptr_t)p;
-      e->size = n;
+      bm_floor_slot_t *e = bm_floor_slot(bm_floor_me, p);
+      bm_floor.overwritten[bm_floor_me].n += __atomic_load_n(&e->key, __ATOMIC_RELAXED) != 0;
+      __atomic_store_n(&e->size, n, __ATOMIC_RELAXED);
+      __atomic_store_n(&e->key, (uintptr_t)p, __ATOMIC_RELEASE);
     }
   }
   return p;
 }
 
+__attribute__((no_instrument_function, noinline)) static void bm_floor_take_other(void *p,
+                                                                                unsigned t) {
+  for (unsigned i = t == 0; i < bm_floor.threads; i = i + 1 == t ? i + 2 : i + 1) {
+    uintptr_t q = (uintptr_t)p;
+    if (__atomic_compare_exchange_n(&bm_floor_slot(i, p)->key, &q, 0, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED))
+      return;
+  } /* not found: overwritten */
+}
+
 __attribute__((no_instrument_function)) static void bm_floor_free(void *p) {
-  size_t pg = bm_floor_page(p);
-  if (bm_floor.pages[pg / 64] & UINT64_C(1) << (pg % 64) && bm_floor.record) {
-    bm_floor_slot_t *e = bm_floor_slot(p);
-    if (e->key == (uintptr_t)p) e->key = 0;
+  uint8_t o = __atomic_load_n(bm_floor_page(p), __ATOMIC_RELAXED);
+  if (o && bm_floor.record) {
+    unsigned t = o - 1u;
+    bm_floor_slot_t *e = bm_floor_slot(t, p);
+    uintptr_t q = (uintptr_t)p;
+    if (t == bm_floor_me && __atomic_load_n(&e->key, __ATOMIC_RELAXED) == q)
+      __atomic_store_n(&e->key, 0, __ATOMIC_RELAXED);
+    else if (t == bm_floor_me ||
+             !__atomic_compare_exchange_n(&e->key, &q, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+      bm_floor_take_other(p, t);
   }
   bm_je_free(p);
 }
 
-static void bm_floor_setup(const bm_mix_t *c) {
+static void bm_floor_setup(const bm_mix_t *c, int threads) {
   memset(&bm_floor, 0, sizeof bm_floor);
   bm_floor.cutoff = c->all ? 0 : bm_front_cutoff();
   bm_floor.record = c->floor == BM_FLOOR_RECORD;
+  bm_floor.shift = 64 - (c->all ? BM_FLOOR_SLOT_BITS : BM_FLOOR_SLOT_BITS_THRESHOLD);
+  bm_floor.threads = (unsigned)threads;
+}
+
+static uint64_t bm_floor_overwritten(void) {
+  uint64_t n = 0;
+  for (int i = 0; i < BM_MAX_THREADS; i++) n += bm_floor.overwritten[i].n;
+  return n;
 }
 
 static void bm_mix_loop(void *arg) {
@@ -175,11 +216,7 @@ static void bm_mix_run(bm_state *st) {
       }
       c->calibrated = 1;
     }
-    if (c->floor && threads > 1) {
-      bm_skip_with_error(st, "the floor runs on one thread");
-      return;
-    }
-    if (c->floor) bm_floor_setup(c);
+    if (c->floor) bm_floor_setup(c, threads);
     if (c->mode) bm_front_set_unwind(c->mode, c->cal.skip, 0);
     bm_front_track_all(c->all);
     c->live_before = bm_front_tracked_live();
@@ -190,6 +227,7 @@ static void bm_mix_run(bm_state *st) {
     for (size_t i = 0; i < c->slots; i++)
       c->ring[i] = c->alloc(bm_sizes[bm_xorshift(&s) & (BM_SIZES - 1)]);
   }
+  bm_floor_me = (unsigned)tid;
   bm_chain_run(BM_CHAIN_DEPTH, bm_mix_loop, &r);
   bm_set_items_processed(st, (int64_t)bm_iterations(st));
   if (tid != 0) return;
@@ -210,7 +248,7 @@ static void bm_mix_run(bm_state *st) {
   }
   bm_counter_set(st, "leaked", (double)got, BM_COUNTER_DEFAULT);
   if (c->floor == BM_FLOOR_RECORD) /* records a collision overwrote, of the run's */
-    bm_counter_set(st, "overwritten", (double)bm_floor.overwritten, BM_COUNTER_DEFAULT);
+    bm_counter_set(st, "overwritten", (double)bm_floor_overwritten(), BM_COUNTER_DEFAULT);
   bm_front_track_all(0);
 }
 
@@ -222,7 +260,7 @@ static bm_mix_t bm_mix_shadow = {"ml_shadow", bm_ml_malloc, bm_ml_free, BM_UNWIN
 static bm_mix_t bm_mix_none = {"ml_none", bm_ml_malloc, bm_ml_free, BM_UNWIND_NONE, 1, 0};
 /* MEMLEDGER_MIN_SIZE=0: every block tracked, with the default capture. */
 static bm_mix_t bm_mix_eh_all = {"ml_eh_all", bm_ml_malloc, bm_ml_free, BM_UNWIND_EH, 1, 1};
-/* The floor, one thread only. */
+/* The floor (not memledger). */
 static bm_mix_t bm_mix_floor_bits = {"floor_bits", bm_floor_malloc, bm_floor_free, 0, 0, 0, BM_FLOOR_BITS};
 static bm_mix_t bm_mix_floor = {"floor", bm_floor_malloc, bm_floor_free, 0, 0, 0, BM_FLOOR_RECORD};
 static bm_mix_t bm_mix_floor_all = {"floor_all", bm_floor_malloc, bm_floor_free, 0, 0, 1, BM_FLOOR_RECORD};
@@ -246,19 +284,14 @@ int main(int argc, char **argv) {
   bm_add_context("jemalloc", bm_front_jemalloc_version());
   bm_add_context("setup", "mixed: ring of 4096 live blocks per thread, 80% < 1 KiB, "
                           "20% 1-16 KiB, cross-thread frees");
-  bm_mix_t *sides[] = {&bm_mix_je,     &bm_mix_eh,   &bm_mix_fp,    &bm_mix_lu,
-                       &bm_mix_shadow, &bm_mix_none, &bm_mix_eh_all};
+  bm_mix_t *sides[] = {&bm_mix_je,     &bm_mix_eh,      &bm_mix_fp,         &bm_mix_lu,
+                       &bm_mix_shadow, &bm_mix_none,    &bm_mix_eh_all,     &bm_mix_floor_bits,
+                       &bm_mix_floor,  &bm_mix_floor_all};
   for (int th = 1; th <= BM_MAX_THREADS; th *= 2)
     for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
       char name[64];
       snprintf(name, sizeof name, "mixed_%s", sides[i]->side);
       bm_bench_threads(bm_bench_use_real_time(bm_register(name, bm_mix_run, sides[i])), th);
     }
-  bm_mix_t *floors[] = {&bm_mix_floor_bits, &bm_mix_floor, &bm_mix_floor_all};
-  for (size_t i = 0; i < sizeof floors / sizeof floors[0]; i++) {
-    char name[64];
-    snprintf(name, sizeof name, "mixed_%s", floors[i]->side);
-    bm_bench_threads(bm_bench_use_real_time(bm_register(name, bm_mix_run, floors[i])), 1);
-  }
   return bm_main(argc, argv);
 }

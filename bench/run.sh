@@ -169,7 +169,8 @@ if mixed:
         if t1(side, 1) and t1("je", 1):
             print("  %-54s %10.2fx jemalloc" % ("mixed_%s / mixed_je, 1 thread" % side,
                   t1(side, 1) / t1("je", 1)))
-    for side in ("je", "ml_eh", "ml_fp", "ml_libunwind", "ml_shadow", "ml_none", "ml_eh_all"):
+    for side in ("je", "ml_eh", "ml_fp", "ml_libunwind", "ml_shadow", "ml_none", "ml_eh_all",
+                 "floor_bits", "floor", "floor_all"):
         if t1(side, 1) and t1(side, 2):
             budget("scaling t1/t2, %s" % side, t1(side, 1) / t1(side, 2), 1.8, "x", le=False)
         if t1(side, 1) and t1(side, 4):

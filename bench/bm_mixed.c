@@ -91,9 +91,19 @@ static void bm_sizes_init(void) {
  * blocks of several threads).  No collision is handled (a record may
  * overwrite another: counted, not resolved): a lower bound, not a
  * tracker.  floor_bits stops before the tables (the two tests and the page
- * byte); floor_all records every block (no test of the size).  What
+ * byte); floor_all records every block (no test of the size);
+ * floor_deferred does not take another thread's record out at the free:
+ * it hands the block, still allocated, to the thread that recorded it, in
+ * batches of BM_FLOOR_BATCH, and that thread takes the records out and
+ * frees the blocks at its next tracked allocation (the block's address
+ * cannot come back meanwhile, so no other record is taken for it).  What
  * memledger's sides cost above the floor is its own. */
-typedef enum bm_floor_e { BM_FLOOR_OFF, BM_FLOOR_BITS, BM_FLOOR_RECORD } bm_floor_t;
+typedef enum bm_floor_e {
+  BM_FLOOR_OFF,
+  BM_FLOOR_BITS,
+  BM_FLOOR_RECORD,
+  BM_FLOOR_DEFERRED
+} bm_floor_t;
 
 /* Slots a thread: 2^12 (64 KiB) at the threshold, where about 1,150 of a
  * thread's ring blocks are tracked; 2^14 (256 KiB) when every block is
@@ -107,11 +117,27 @@ typedef struct bm_floor_slot_s {
   uint64_t size;
 } bm_floor_slot_t;
 
+/* floor_deferred: blocks another thread freed, still allocated, on their
+ * way to the thread that recorded them. */
+#define BM_FLOOR_BATCH 64
+typedef struct bm_floor_batch_s {
+  struct bm_floor_batch_s *next;
+  unsigned n;
+  void *p[BM_FLOOR_BATCH];
+} bm_floor_batch_t;
+
 static struct {
   size_t cutoff;
   int record;
   unsigned shift;   /* 64 - the slot bits in use */
   unsigned threads; /* of the run: the tables in use */
+  int deferred;     /* floor_deferred */
+  struct {
+    bm_floor_batch_t *head;
+  } __attribute__((aligned(64))) inbox[BM_MAX_THREADS]; /* batches for thread i */
+  struct {
+    bm_floor_batch_t *to[BM_MAX_THREADS];
+  } __attribute__((aligned(64))) out[BM_MAX_THREADS]; /* thread i's batches being filled */
   struct {
     uint64_t n;
   } __attribute__((aligned(64))) overwritten[BM_MAX_THREADS];
@@ -130,9 +156,14 @@ BM_INLINE bm_floor_slot_t *bm_floor_slot(unsigned t, const void *p) {
 
 /* Not instrumented (this file is, for the shadow-stack side's chain): the
  * floor's two functions stand where memledger's front would. */
+static void bm_floor_drain(bm_floor_batch_t *b, int own);
+
 __attribute__((no_instrument_function)) static void *bm_floor_malloc(size_t n) {
   void *p = bm_je_malloc(n);
   if (n >= bm_floor.cutoff && p) {
+    if (bm_floor.deferred &&
+        __builtin_expect(__atomic_load_n(&bm_floor.inbox[bm_floor_me].head, __ATOMIC_RELAXED) != NULL, 0))
+      bm_floor_drain(__atomic_exchange_n(&bm_floor.inbox[bm_floor_me].head, NULL, __ATOMIC_ACQUIRE), 1);
     uint8_t *pg = bm_floor_page(p), me = (uint8_t)(bm_floor_me + 1);
     if (__atomic_load_n(pg, __ATOMIC_RELAXED) != me) __atomic_store_n(pg, me, __ATOMIC_RELAXED);
     if (bm_floor.record) {
@@ -155,25 +186,83 @@ __attribute__((no_instrument_function, noinline)) static void bm_floor_take_othe
   } /* not found: overwritten */
 }
 
+/* Take p's record out of table t (this thread's: me), else out of another. */
+__attribute__((no_instrument_function)) static inline void bm_floor_take(void *p, unsigned t,
+                                                                         unsigned me) {
+  bm_floor_slot_t *e = bm_floor_slot(t, p);
+  uintptr_t q = (uintptr_t)p;
+  if (t == me && __atomic_load_n(&e->key, __ATOMIC_RELAXED) == q)
+    __atomic_store_n(&e->key, 0, __ATOMIC_RELAXED);
+  else if (t == me ||
+           !__atomic_compare_exchange_n(&e->key, &q, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    bm_floor_take_other(p, t);
+}
+
+/* floor_deferred: p, freed by this thread, goes to thread t's inbox in a
+ * batch; t takes its record out and frees it (bm_floor_drain). */
+__attribute__((no_instrument_function, noinline)) static void bm_floor_defer(void *p, unsigned t) {
+  bm_floor_batch_t **to = &bm_floor.out[bm_floor_me].to[t], *b = *to;
+  if (!b) {
+    *to = b = bm_je_malloc(sizeof *b);
+    b->n = 0;
+  }
+  b->p[b->n++] = p;
+  if (b->n < BM_FLOOR_BATCH) return;
+  *to = NULL;
+  b->next = __atomic_load_n(&bm_floor.inbox[t].head, __ATOMIC_RELAXED);
+  while (!__atomic_compare_exchange_n(&bm_floor.inbox[t].head, &b->next, b, 1, __ATOMIC_RELEASE,
+                                      __ATOMIC_RELAXED))
+    ;
+}
+
+/* The blocks of batches b: their records out (own: of this thread's table,
+ * else of any), the blocks and the batches freed. */
+__attribute__((no_instrument_function, noinline)) static void bm_floor_drain(bm_floor_batch_t *b,
+                                                                           int own) {
+  while (b) {
+    bm_floor_batch_t *next = b->next;
+    for (unsigned i = 0; i < b->n; i++) {
+      if (own) bm_floor_take(b->p[i], bm_floor_me, bm_floor_me);
+      else bm_floor_take_other(b->p[i], BM_MAX_THREADS);
+      bm_je_free(b->p[i]);
+    }
+    bm_je_free(b);
+    b = next;
+  }
+}
+
 __attribute__((no_instrument_function)) static void bm_floor_free(void *p) {
   uint8_t o = __atomic_load_n(bm_floor_page(p), __ATOMIC_RELAXED);
   if (o && bm_floor.record) {
     unsigned t = o - 1u;
-    bm_floor_slot_t *e = bm_floor_slot(t, p);
-    uintptr_t q = (uintptr_t)p;
-    if (t == bm_floor_me && __atomic_load_n(&e->key, __ATOMIC_RELAXED) == q)
-      __atomic_store_n(&e->key, 0, __ATOMIC_RELAXED);
-    else if (t == bm_floor_me ||
-             !__atomic_compare_exchange_n(&e->key, &q, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-      bm_floor_take_other(p, t);
+    if (bm_floor.deferred && t != bm_floor_me) {
+      bm_floor_defer(p, t);
+      return; /* freed by its owner */
+    }
+    bm_floor_take(p, t, bm_floor_me);
   }
   bm_je_free(p);
+}
+
+/* The batches still on their way at the end of a run (all threads out of
+ * their loops): emptied by this thread. */
+static void bm_floor_flush(void) {
+  for (unsigned i = 0; i < BM_MAX_THREADS; i++) {
+    bm_floor_drain(__atomic_exchange_n(&bm_floor.inbox[i].head, NULL, __ATOMIC_ACQUIRE), 0);
+    for (unsigned t = 0; t < BM_MAX_THREADS; t++) {
+      bm_floor_batch_t *b = bm_floor.out[i].to[t];
+      bm_floor.out[i].to[t] = NULL;
+      if (b) b->next = NULL;
+      bm_floor_drain(b, 0);
+    }
+  }
 }
 
 static void bm_floor_setup(const bm_mix_t *c, int threads) {
   memset(&bm_floor, 0, sizeof bm_floor);
   bm_floor.cutoff = c->all ? 0 : bm_front_cutoff();
-  bm_floor.record = c->floor == BM_FLOOR_RECORD;
+  bm_floor.record = c->floor >= BM_FLOOR_RECORD;
+  bm_floor.deferred = c->floor == BM_FLOOR_DEFERRED;
   bm_floor.shift = 64 - (c->all ? BM_FLOOR_SLOT_BITS : BM_FLOOR_SLOT_BITS_THRESHOLD);
   bm_floor.threads = (unsigned)threads;
 }
@@ -232,6 +321,7 @@ static void bm_mix_run(bm_state *st) {
   bm_set_items_processed(st, (int64_t)bm_iterations(st));
   if (tid != 0) return;
   /* Every thread has left its loop (Google Benchmark's end barrier). */
+  if (c->floor) bm_floor_flush();
   for (size_t i = 0; i < c->slots; i++)
     c->release(c->ring[i]);
   free(c->ring);
@@ -247,7 +337,7 @@ static void bm_mix_run(bm_state *st) {
     bm_skip_with_error(st, msg);
   }
   bm_counter_set(st, "leaked", (double)got, BM_COUNTER_DEFAULT);
-  if (c->floor == BM_FLOOR_RECORD) /* records a collision overwrote, of the run's */
+  if (c->floor >= BM_FLOOR_RECORD) /* records a collision overwrote, of the run's */
     bm_counter_set(st, "overwritten", (double)bm_floor_overwritten(), BM_COUNTER_DEFAULT);
   bm_front_track_all(0);
 }
@@ -264,6 +354,8 @@ static bm_mix_t bm_mix_eh_all = {"ml_eh_all", bm_ml_malloc, bm_ml_free, BM_UNWIN
 static bm_mix_t bm_mix_floor_bits = {"floor_bits", bm_floor_malloc, bm_floor_free, 0, 0, 0, BM_FLOOR_BITS};
 static bm_mix_t bm_mix_floor = {"floor", bm_floor_malloc, bm_floor_free, 0, 0, 0, BM_FLOOR_RECORD};
 static bm_mix_t bm_mix_floor_all = {"floor_all", bm_floor_malloc, bm_floor_free, 0, 0, 1, BM_FLOOR_RECORD};
+static bm_mix_t bm_mix_floor_deferred = {"floor_deferred", bm_floor_malloc, bm_floor_free, 0, 0, 0,
+                                         BM_FLOOR_DEFERRED};
 
 int main(int argc, char **argv) {
   if (bm_front_init()) return 1;
@@ -286,7 +378,7 @@ int main(int argc, char **argv) {
                           "20% 1-16 KiB, cross-thread frees");
   bm_mix_t *sides[] = {&bm_mix_je,     &bm_mix_eh,      &bm_mix_fp,         &bm_mix_lu,
                        &bm_mix_shadow, &bm_mix_none,    &bm_mix_eh_all,     &bm_mix_floor_bits,
-                       &bm_mix_floor,  &bm_mix_floor_all};
+                       &bm_mix_floor,  &bm_mix_floor_all, &bm_mix_floor_deferred};
   for (int th = 1; th <= BM_MAX_THREADS; th *= 2)
     for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
       char name[64];

@@ -121,6 +121,24 @@ ML_INLINE uint8_t ml_pagemap_byte(const void *p) {
   return ml_pagemap_byte_rooted(a);
 }
 
+/* ml_pagemap_test, and where the byte is (*at, set when the page is
+ * marked): the free compares the byte in place and hands its address to
+ * its slow path, which reads it again (ml_f_free). */
+ML_INLINE bool ml_pagemap_test_at(const void *p, const uint8_t **at) {
+  uintptr_t a = (uintptr_t)p;
+  const uint8_t *b;
+  if (ml_likely(ml_pagemap_hot_has(a))) {
+    b = (const uint8_t *)(ml_pagemap_hot.base + (a >> ML_PM_PAGE_SHIFT));
+  } else {
+    uintptr_t r = (a >> ML_PM_ROOT_SHIFT) & ((1u << ML_PM_ROOT_BITS) - 1);
+    uint8_t *leaf = atomic_load_explicit(&ml_pagemap_root[r], memory_order_acquire);
+    if (ml_likely(leaf == NULL)) return false;
+    b = leaf + ((a >> ML_PM_PAGE_SHIFT) & ((1u << ML_PM_LEAF_BITS) - 1));
+  }
+  *at = b;
+  return ML_PM_LOAD_BYTE(b) != 0;
+}
+
 /* May the block at p be tracked?  false proves it is not recorded.  (The
  * byte compared in place: one instruction less than ml_pagemap_byte(p) != 0
  * on every untracked free.) */

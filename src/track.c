@@ -70,7 +70,8 @@ bool ml_track_take_elsewhere(uintptr_t p, ml_rec_t *out) {
 }
 
 bool ml_track_take(void *p, ml_rec_t *out) {
-  return ml_track_take_inline(p, ml_pagemap_byte(p), out);
+  uint8_t page = ml_pagemap_byte(p);
+  return ml_track_take_inline(p, &page, out);
 }
 
 bool ml_track_find(uintptr_t p, ml_rec_t *out) {

@@ -86,19 +86,22 @@ ML_INLINE bool ml_recording(void) {
  * a cross-thread free of a young block the tables' lock. */
 bool ml_track_take_elsewhere(uintptr_t p, ml_rec_t *out) ML_HIDDEN;
 
-/* A free's first look: this thread's cache, unless `page` (p's page-map
- * byte, read by the caller) names another thread's cache, which is then
- * looked at before this thread's: a block freed by another thread than
- * the one that recorded it (a producer's block freed by its consumer)
- * skips a look at its own cache's set, a line it would read for nothing
- * (bench/README.md, "Cross-thread frees"). */
-ML_INLINE bool ml_track_take_first(uintptr_t p, uint8_t page, ml_rec_t *out) {
-  if (ml_likely(page == ml_young_mine_hint)) return ml_young_take_own(p, out);
-  return ml_young_take_hinted(page, p, out) || ml_young_take_own(p, out);
+/* A free's first look: this thread's cache, unless p's page-map byte (at
+ * `page`, which the caller found marked) names another thread's cache,
+ * which is then looked at before this thread's: a block freed by another
+ * thread than the one that recorded it (a producer's block freed by its
+ * consumer) skips a look at its own cache's set, a line it would read for
+ * nothing (bench/README.md, "Cross-thread frees").  The byte is read here,
+ * where it is compared: read at the slow path's entry, it took a saved
+ * register for the whole path. */
+ML_INLINE bool ml_track_take_first(uintptr_t p, const uint8_t *page, ml_rec_t *out) {
+  uint8_t b = __atomic_load_n(page, __ATOMIC_RELAXED);
+  if (ml_likely(b == ml_young_mine_hint)) return ml_young_take_own(p, out);
+  return ml_young_take_hinted(b, p, out) || ml_young_take_own(p, out);
 }
 
-/* ml_track_take (track.h), given p's page-map byte. */
-ML_INLINE bool ml_track_take_inline(void *p, uint8_t page, ml_rec_t *out) {
+/* ml_track_take (track.h), given where p's page-map byte is. */
+ML_INLINE bool ml_track_take_inline(void *p, const uint8_t *page, ml_rec_t *out) {
   bool found = false;
   if (ml_recording()) {
     ml_guard_enter();

@@ -99,13 +99,20 @@ extern ml_pm_hot_t ml_pagemap_hot ML_HIDDEN;
  * Lock-free; async-signal-safe. */
 #define ML_PM_ANY 255
 
-/* The byte of p's page outside the hot leaf's region (0 without a leaf). */
-ML_INLINE uint8_t ml_pagemap_byte_rooted(uintptr_t a) {
+/* Where the byte of a's page is outside the hot leaf's region (NULL
+ * without a leaf). */
+ML_INLINE const uint8_t *ml_pagemap_at_rooted(uintptr_t a) {
   uintptr_t r = (a >> ML_PM_ROOT_SHIFT) & ((1u << ML_PM_ROOT_BITS) - 1);
   uint8_t *leaf = atomic_load_explicit(&ml_pagemap_root[r], memory_order_acquire);
-  if (ml_likely(leaf == NULL)) return 0;
-  uintptr_t g = (a >> ML_PM_PAGE_SHIFT) & ((1u << ML_PM_LEAF_BITS) - 1);
-  return __atomic_load_n(&leaf[g], __ATOMIC_RELAXED);
+  if (ml_likely(leaf == NULL)) return NULL;
+  return leaf + ((a >> ML_PM_PAGE_SHIFT) & ((1u << ML_PM_LEAF_BITS) - 1));
+}
+
+/* The byte of p's page outside the hot leaf's region (0 without a leaf). */
+ML_INLINE uint8_t ml_pagemap_byte_rooted(uintptr_t a) {
+  const uint8_t *b = ml_pagemap_at_rooted(a);
+  if (ml_likely(b == NULL)) return 0;
+  return __atomic_load_n(b, __ATOMIC_RELAXED);
 }
 
 /* Is a in the hot leaf's region (its byte at base + (a >> 12))? */
@@ -113,7 +120,8 @@ ML_INLINE bool ml_pagemap_hot_has(uintptr_t a) {
   uintptr_t high = atomic_load_explicit(&ml_pagemap_hot.high, memory_order_acquire);
   return ((a ^ high) >> ML_PM_ROOT_SHIFT) == 0;
 }
-#define ML_PM_HOT_BYTE(a) ML_PM_LOAD_BYTE((const uint8_t *)(ml_pagemap_hot.base + ((a) >> ML_PM_PAGE_SHIFT)))
+#define ML_PM_HOT_AT(a) ((const uint8_t *)(ml_pagemap_hot.base + ((a) >> ML_PM_PAGE_SHIFT)))
+#define ML_PM_HOT_BYTE(a) ML_PM_LOAD_BYTE(ML_PM_HOT_AT(a))
 
 ML_INLINE uint8_t ml_pagemap_byte(const void *p) {
   uintptr_t a = (uintptr_t)p;
@@ -127,14 +135,8 @@ ML_INLINE uint8_t ml_pagemap_byte(const void *p) {
 ML_INLINE bool ml_pagemap_test_at(const void *p, const uint8_t **at) {
   uintptr_t a = (uintptr_t)p;
   const uint8_t *b;
-  if (ml_likely(ml_pagemap_hot_has(a))) {
-    b = (const uint8_t *)(ml_pagemap_hot.base + (a >> ML_PM_PAGE_SHIFT));
-  } else {
-    uintptr_t r = (a >> ML_PM_ROOT_SHIFT) & ((1u << ML_PM_ROOT_BITS) - 1);
-    uint8_t *leaf = atomic_load_explicit(&ml_pagemap_root[r], memory_order_acquire);
-    if (ml_likely(leaf == NULL)) return false;
-    b = leaf + ((a >> ML_PM_PAGE_SHIFT) & ((1u << ML_PM_LEAF_BITS) - 1));
-  }
+  if (ml_likely(ml_pagemap_hot_has(a))) b = ML_PM_HOT_AT(a);
+  else if (ml_likely((b = ml_pagemap_at_rooted(a)) == NULL)) return false;
   *at = b;
   return ML_PM_LOAD_BYTE(b) != 0;
 }
@@ -143,9 +145,8 @@ ML_INLINE bool ml_pagemap_test_at(const void *p, const uint8_t **at) {
  * byte compared in place: one instruction less than ml_pagemap_byte(p) != 0
  * on every untracked free.) */
 ML_INLINE bool ml_pagemap_test(const void *p) {
-  uintptr_t a = (uintptr_t)p;
-  if (ml_likely(ml_pagemap_hot_has(a))) return ML_PM_HOT_BYTE(a) != 0;
-  return ml_pagemap_byte_rooted(a) != 0;
+  const uint8_t *at;
+  return ml_pagemap_test_at(p, &at);
 }
 
 /* Mark p's page (a tracked block starts there) with the hint `hint`

@@ -1051,6 +1051,9 @@ typedef struct ml_test_pair_s {
   void *p;
   int first;
   uintptr_t hint;
+  bool free_own;        // the first frees its block once both are recorded
+  uint8_t page_at_free; // p's page-map byte then
+  bool freed;           // what the free returned
 } ml_test_pair_t;
 static pthread_barrier_t ml_test_pair_barrier;
 
@@ -1060,6 +1063,11 @@ static void *ml_test_alloc_in_turn(void *arg) {
   ml_track_alloc(t->p, 1000);
   t->hint = ml_young_hint();
   if (t->first) pthread_barrier_wait(&ml_test_pair_barrier);
+  pthread_barrier_wait(&ml_test_pair_barrier); /* both recorded */
+  if (t->free_own) {
+    t->page_at_free = ml_pagemap_byte(t->p);
+    t->freed = ml_track_free(t->p);
+  }
   pthread_barrier_wait(&ml_test_pair_barrier); /* both alive until both are done */
   return NULL;
 }
@@ -1094,38 +1102,16 @@ static void test_young_free_finds_records_the_page_hint_does_not_name(void **sta
  * page's byte then names the second's cache), and the first frees its own:
  * its free looks in the cache the page names first (ml_track_take_first),
  * then in its own, where the record is. */
-typedef struct ml_test_own_s {
-  void *p;
-  int first;
-  uint8_t hint, page_at_free;
-  bool freed;
-} ml_test_own_t;
-
-static void *ml_test_free_own_behind_hint(void *arg) {
-  ml_test_own_t *t = arg;
-  if (!t->first) pthread_barrier_wait(&ml_test_pair_barrier);
-  ml_track_alloc(t->p, 1000);
-  t->hint = ml_young_hint();
-  if (t->first) pthread_barrier_wait(&ml_test_pair_barrier);
-  pthread_barrier_wait(&ml_test_pair_barrier); /* both recorded */
-  if (t->first) {
-    t->page_at_free = ml_pagemap_byte(t->p);
-    t->freed = ml_track_free(t->p);
-  }
-  pthread_barrier_wait(&ml_test_pair_barrier); /* both alive until the free is done */
-  return NULL;
-}
-
 static void test_young_own_free_behind_another_threads_hint(void **state) {
   void *p1 = ml_test_block(24, 0), *p2 = (char *)p1 + 1024;
-  ml_test_own_t t[2] = {{p1, 1, 0, 0, false}, {p2, 0, 0, 0, false}};
+  ml_test_pair_t t[2] = {{p1, 1, 0, true, 0, false}, {p2, 0, 0, false, 0, false}};
   pthread_t th[2];
 
   (void)state;
   ml_counts_t before = ml_test_counts();
   pthread_barrier_init(&ml_test_pair_barrier, NULL, 2);
   for (int i = 0; i < 2; i++)
-    assert_int_equal(pthread_create(&th[i], NULL, ml_test_free_own_behind_hint, &t[i]), 0);
+    assert_int_equal(pthread_create(&th[i], NULL, ml_test_alloc_in_turn, &t[i]), 0);
   for (int i = 0; i < 2; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
   pthread_barrier_destroy(&ml_test_pair_barrier);
   assert_true(t[0].hint != 0 && t[0].hint != ML_PM_ANY);

@@ -164,13 +164,14 @@ if mixed:
     if t1("je", 1):
         print("  %-54s %10.2f ns (reference ~32 ns on the budgets' machine)" % (
             "mixed, jemalloc alone, 1 thread", t1("je", 1)))
-    for side in ("ml_eh", "ml_fp", "ml_libunwind", "ml_shadow", "ml_none", "ml_eh_all",
-                 "floor_bits", "floor", "floor_all", "floor_deferred"):
+    # bm_mixed's sides: jemalloc alone, memledger's, and the floor's (not memledger)
+    sides = ("je", "ml_eh", "ml_fp", "ml_libunwind", "ml_shadow", "ml_none", "ml_eh_all",
+             "floor_bits", "floor", "floor_all", "floor_deferred")
+    for side in sides[1:]:
         if t1(side, 1) and t1("je", 1):
             print("  %-54s %10.2fx jemalloc" % ("mixed_%s / mixed_je, 1 thread" % side,
                   t1(side, 1) / t1("je", 1)))
-    for side in ("je", "ml_eh", "ml_fp", "ml_libunwind", "ml_shadow", "ml_none", "ml_eh_all",
-                 "floor_bits", "floor", "floor_all", "floor_deferred"):
+    for side in sides:
         if t1(side, 1) and t1(side, 2) and side.startswith("floor"):  # not memledger: no budget
             print("  %-54s %10.2fx" % ("scaling t1/t2, %s" % side, t1(side, 1) / t1(side, 2)))
         elif t1(side, 1) and t1(side, 2):
